@@ -1,0 +1,103 @@
+"""The dashboard's entry point: loads the config named by ``MONITOR_CONFIG``, draws the sidebar, routes pages.
+
+Started by ``monitor dashboard --config monitor.yaml``.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from datetime import date, datetime, time, timedelta, timezone
+from pathlib import Path
+from typing import NoReturn
+
+ROOT = Path(__file__).resolve().parent.parent
+if str(ROOT) not in sys.path:
+    sys.path.insert(0, str(ROOT))
+
+import streamlit as st  # noqa: E402
+
+from dashboard import data  # noqa: E402
+from monitor import config as config_lib  # noqa: E402
+from monitor.config import Config  # noqa: E402
+from monitor.errors import ConfigError, MonitorError  # noqa: E402
+
+START_HINT = "Start the dashboard with `monitor dashboard --config monitor.yaml`."
+DEFAULT_DAYS = 7
+# Not ``pages/``: Streamlit treats a ``pages/`` folder beside the entry point as a v1 multipage app
+# and may run those files without this script (on a fresh server's deep link, and on AppTest reruns).
+PAGES = (
+    ("views/overview.py", "Overview", ":material/monitoring:", "overview"),
+    ("views/mentions.py", "Mentions", ":material/forum:", "mentions"),
+    ("views/incidents.py", "Incidents", ":material/emergency:", "incidents"),
+)
+
+
+def show_setup_problem(title: str, body: str) -> NoReturn:
+    """A page of its own that says what is wrong and what to do."""
+    st.navigation([st.Page(lambda: None, title="Setup", url_path="setup")], position="hidden")
+    st.title("monitor")
+    st.error(f"**{title}**")
+    st.markdown(body)
+    st.stop()
+
+
+def load_config() -> tuple[str, Config]:
+    """The config file named by ``MONITOR_CONFIG``; stops with a setup page when it is missing or invalid."""
+    path = os.environ.get("MONITOR_CONFIG", "").strip()
+    if not path:
+        show_setup_problem("No configuration given.",
+                           f"The environment variable `MONITOR_CONFIG` is not set. {START_HINT}")
+    try:
+        config = config_lib.load(path)
+    except ConfigError as exc:
+        if any(where.split(" ")[0] == "brands" for where, _ in exc.problems):
+            show_setup_problem("No brands configured.",
+                               f"Add at least one brand under `brands:` in `{path}` "
+                               f"(e.g. `brands: [{{name: Aurora Air}}]`), then reload. {START_HINT}")
+        problems = "\n".join(f"- `{where}`: {why}" for where, why in exc.problems)
+        show_setup_problem("The configuration cannot be used.",
+                           f"{str(exc).splitlines()[0]}\n\n{problems}\n\n"
+                           f"Fix it (check with `monitor check-config {path}`), then run "
+                           "`monitor dashboard --config monitor.yaml`.")
+    return str(Path(path).resolve()), config
+
+
+def date_range(brand: str, newest: datetime) -> tuple[datetime, datetime]:
+    """Sidebar date range, defaulting to the last seven days that hold data (not the wall clock)."""
+    last = newest.astimezone(timezone.utc).date()
+    picked = st.sidebar.date_input(
+        "Date range (UTC)", value=(last - timedelta(days=DEFAULT_DAYS - 1), last), key=f"range:{brand}",
+        help="Defaults to the seven days up to the newest stored mention.",
+    )
+    days: tuple[date, ...] = tuple(picked) if isinstance(picked, (tuple, list)) else (picked,)
+    first, final = (days[0], days[-1]) if days else (last, last)
+    start = datetime.combine(first, time.min, tzinfo=timezone.utc)
+    return start, datetime.combine(final + timedelta(days=1), time.min, tzinfo=timezone.utc)
+
+
+def main() -> None:
+    st.set_page_config(page_title="monitor", page_icon=":material/radar:", layout="wide")
+    config_path, config = load_config()
+    store_key = config.storage.model_dump_json()
+    brand = st.sidebar.selectbox("Brand", [b.name for b in config.brands])
+    try:
+        newest = data.newest_mention(store_key, brand)
+    except MonitorError as exc:
+        show_setup_problem("The database cannot be read.", f"{exc}\n\nCheck `storage:` in `{config_path}`.")
+    page = st.navigation([st.Page(path, title=title, icon=icon, url_path=url) for path, title, icon, url in PAGES])
+    if newest is None:
+        st.title(page.title)
+        st.info(
+            f"No mentions stored for **{brand}** yet. Collect some with `monitor run {config_path}`, "
+            "or replay the bundled crisis with `monitor demo --workdir demo` "
+            "and open it with `monitor dashboard --config demo/monitor.yaml`."
+        )
+        return
+    start, end = date_range(brand, newest)
+    st.sidebar.caption(f"Newest mention: {newest:%d %b %Y %H:%M} UTC")
+    data.set_view(data.View(config_path=config_path, store_key=store_key, brand=brand, start=start, end=end))
+    page.run()
+
+
+main()

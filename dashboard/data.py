@@ -1,0 +1,168 @@
+"""Cached dashboard queries: everything goes through the ``Store`` protocol and comes back as DataFrames.
+
+Every query takes a ``store_key`` (the storage section as JSON) so the cache is keyed by the
+database it read, and opens the store through :func:`store`, which is cached once per key.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+import pandas as pd
+import streamlit as st
+
+from monitor.alerts.incidents import headline
+from monitor.config import StorageConfig
+from monitor.models import SENTIMENT_LABELS, Incident, Mention
+from monitor.store import open_store
+from monitor.store.base import MentionFilter, Store
+
+TTL = 30
+SENTIMENTS: tuple[str, ...] = (*SENTIMENT_LABELS, "unknown")
+_WHOLE = timedelta(days=36500)  # one bucket wider than any range: one series row per group
+_VIEW = "monitor_view"
+MENTION_COLUMNS = ("time", "source", "language", "sentiment", "confidence", "author", "followers",
+                   "engagement", "text", "link", "id")
+
+
+@dataclass(frozen=True)
+class View:
+    """What the sidebar selected; shared with the pages through session state."""
+
+    config_path: str
+    store_key: str
+    brand: str
+    start: datetime
+    end: datetime
+
+
+def set_view(view: View) -> None:
+    st.session_state[_VIEW] = view
+
+
+def current_view() -> View:
+    return st.session_state[_VIEW]
+
+
+@st.cache_resource(show_spinner=False)
+def store(store_key: str) -> Store:
+    """The store named by a storage section (as JSON), opened once per process."""
+    return open_store(StorageConfig.model_validate_json(store_key))
+
+
+@st.cache_data(ttl=TTL, show_spinner=False)
+def newest_mention(store_key: str, brand: str) -> datetime | None:
+    """When the brand's newest stored mention was posted, or None when it has none."""
+    found = store(store_key).search(MentionFilter(brands=[brand], limit=1))
+    return found[0].created_at if found else None
+
+
+@st.cache_data(ttl=TTL, show_spinner=False)
+def volume(store_key: str, brand: str, start: datetime, end: datetime, bucket: timedelta) -> pd.DataFrame:
+    """Mentions per bucket and sentiment in ``[start, end)``; empty buckets are filled with zeros."""
+    rows = store(store_key).series(brand, start, end, bucket, group_by=("sentiment",))
+    if not rows:
+        return pd.DataFrame({"bucket": pd.Series(dtype="datetime64[ns, UTC]"), "sentiment": pd.Series(dtype=str),
+                             "count": pd.Series(dtype=int)})
+    frame = pd.DataFrame([{"bucket": r.bucket, "sentiment": r.group["sentiment"], "count": r.count} for r in rows])
+    frame["bucket"] = pd.to_datetime(frame["bucket"], utc=True)
+    buckets = pd.date_range(frame["bucket"].min(), frame["bucket"].max(), freq=bucket)
+    grid = pd.MultiIndex.from_product([buckets, SENTIMENTS], names=["bucket", "sentiment"])
+    dense = frame.groupby(["bucket", "sentiment"])["count"].sum().reindex(grid, fill_value=0)
+    return dense.reset_index()
+
+
+@st.cache_data(ttl=TTL, show_spinner=False)
+def facets(store_key: str, brand: str, start: datetime, end: datetime) -> pd.DataFrame:
+    """Counts per source, language and sentiment in the range (for filter options)."""
+    rows = store(store_key).series(brand, start, end, _WHOLE, group_by=("source", "language", "sentiment"))
+    return pd.DataFrame(
+        [{**r.group, "count": r.count} for r in rows], columns=["source", "language", "sentiment", "count"]
+    )
+
+
+def _filter(brand: str, start: datetime, end: datetime, text: str, sources: tuple[str, ...],
+            languages: tuple[str, ...], sentiments: tuple[str, ...], limit: int = 100) -> MentionFilter:
+    return MentionFilter(brands=[brand], since=start, until=end, text=text or None, sources=list(sources),
+                         languages=list(languages), sentiments=list(sentiments), limit=limit)
+
+
+def _mention_row(mention: Mention) -> dict[str, object]:
+    sentiment = mention.sentiment
+    return {
+        "time": mention.created_at,
+        "source": mention.source,
+        "language": mention.language or "",
+        "sentiment": sentiment.label if sentiment else "unknown",
+        "confidence": sentiment.score if sentiment else None,
+        "author": mention.author.handle or mention.author.name or "",
+        "followers": mention.author.followers,
+        "engagement": mention.engagement.total,
+        "text": f"{mention.title}\n{mention.text}" if mention.title else mention.text,
+        "link": mention.url,
+        "id": mention.id,
+    }
+
+
+@st.cache_data(ttl=TTL, show_spinner=False)
+def mentions(store_key: str, brand: str, start: datetime, end: datetime, text: str = "",
+             sources: tuple[str, ...] = (), languages: tuple[str, ...] = (), sentiments: tuple[str, ...] = (),
+             limit: int = 1000) -> tuple[pd.DataFrame, int]:
+    """The newest ``limit`` mentions matching the filters, and how many match in all."""
+    query = _filter(brand, start, end, text, sources, languages, sentiments, limit)
+    found = store(store_key).search(query)
+    frame = pd.DataFrame([_mention_row(m) for m in found], columns=list(MENTION_COLUMNS))
+    if found:
+        frame["time"] = pd.to_datetime(frame["time"], utc=True)
+    return frame, store(store_key).count(query)
+
+
+def _peak(incident: Incident) -> float:
+    return max((s.observed for s in incident.spikes), default=0.0)
+
+
+@st.cache_data(ttl=TTL, show_spinner=False)
+def incidents(store_key: str, brand: str, start: datetime | None = None,
+              end: datetime | None = None) -> pd.DataFrame:
+    """The brand's incidents opened in ``[start, end)`` (all when unbounded), newest first."""
+    found = [i for i in store(store_key).incidents(brand=brand, since=start) if end is None or i.opened_at < end]
+    frame = pd.DataFrame(
+        [
+            {
+                "id": i.id, "opened_at": i.opened_at, "state": i.state.value, "active": i.state.is_active,
+                "severity": i.severity.word, "kind": i.kind.value, "topic": i.topic,
+                "playbook": i.playbook_id or "", "spikes": len(i.spikes), "peak": _peak(i),
+                "last_spike_at": i.last_spike_at,
+            }
+            for i in found
+        ],
+        columns=["id", "opened_at", "state", "active", "severity", "kind", "topic", "playbook", "spikes",
+                 "peak", "last_spike_at"],
+    )
+    for column in ("opened_at", "last_spike_at"):
+        frame[column] = pd.to_datetime(frame[column], utc=True)
+    return frame
+
+
+@st.cache_data(ttl=TTL, show_spinner=False)
+def incident_detail(store_key: str, incident_id: str) -> tuple[str, pd.DataFrame]:
+    """The incident's alert headline and one row per spike window."""
+    db = store(store_key)
+    incident = db.get_incident(incident_id)
+    if incident is None:
+        return "", pd.DataFrame()
+    alerts = [n.payload.get("headline") for n in db.notifications(incident_id) if n.kind == "alert"]
+    title = next((a for a in alerts if a), "") or (headline(incident, incident.spikes[0]) if incident.spikes else "")
+    spikes = pd.DataFrame(
+        [
+            {
+                "window_start": s.window_start, "window_end": s.window_end, "kind": s.kind.value,
+                "severity": s.severity.word, "observed": s.observed, "expected": s.expected,
+                "ratio": s.ratio if s.expected > 0 else None, "negative_share": s.negative_share,
+                "score": s.score, "top_terms": ", ".join(s.top_terms),
+            }
+            for s in incident.spikes
+        ]
+    )
+    return title, spikes

@@ -1,0 +1,362 @@
+"""Slack Block Kit for incident messages, kept within Slack's size limits.
+
+Untrusted text (posts, authors, key phrases) is escaped so it can neither break the
+markup nor ping ``@channel``; every text is clipped without cutting an entity or a link.
+Lengths are counted in UTF-16 code units, the strictest way Slack may count them.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+from urllib.parse import quote, urlsplit
+
+from monitor.alerts.notifiers.base import AlertMessage
+from monitor.models import Incident, IncidentState, Playbook, Severity, SpikeKind
+
+MAX_BLOCKS = 50
+MAX_TEXT = 40000
+MAX_SECTION = 3000
+MAX_FIELD = 2000
+MAX_HEADER = 150
+MAX_BUTTON = 75
+MAX_URL = 3000
+POST_CHARS = 500
+SHOWN_POSTS = 3
+SHOWN_STEPS = 3
+SHOWN_PHRASES = 10
+
+ACTIONS = (
+    ("incident_ack", "Acknowledge", "primary"),
+    ("incident_escalate", "Escalate", "danger"),
+    ("incident_resolve", "Resolve", None),
+    ("incident_false_alarm", "False alarm", None),
+)
+DASHBOARD_ACTION = "incident_open_dashboard"
+SEVERITY_ICON = {Severity.LOW: "🟡", Severity.MEDIUM: "🟠", Severity.HIGH: "🔴", Severity.CRITICAL: "🚨"}
+KIND_LABEL = {
+    SpikeKind.VOLUME: "Mention volume spike",
+    SpikeKind.NEGATIVE: "Negative sentiment surge",
+    SpikeKind.VIRAL_POST: "Post going viral",
+}
+SENTIMENT_ICON = {"negative": "😠", "neutral": "😐", "positive": "🙂"}
+_CONFIRM = {
+    "incident_resolve": "Mark this incident as resolved? The thread gets a final message.",
+    "incident_false_alarm": "Mark this incident as a false alarm? It is closed and used to tune detection.",
+}
+
+
+@dataclass(frozen=True)
+class Rendered:
+    """What to post: the notification ``text`` and the ``blocks``."""
+
+    text: str
+    blocks: list[dict[str, Any]]
+
+
+# -- text helpers -------------------------------------------------------------------------
+
+
+def units(text: str) -> int:
+    """Length in UTF-16 code units."""
+    return len(text.encode("utf-16-le")) // 2
+
+
+def _prefix(text: str, limit: int) -> str:
+    return text.encode("utf-16-le")[: 2 * max(limit, 0)].decode("utf-16-le", "ignore")
+
+
+def clip_plain(text: str, limit: int) -> str:
+    """``text`` cut to ``limit`` units with an ellipsis when it was longer."""
+    return text if units(text) <= limit else _prefix(text, limit - 1).rstrip() + "…"
+
+
+def clip(text: str, limit: int) -> str:
+    """Like :func:`clip_plain` for mrkdwn: never ends inside ``&amp;`` or ``<url|label>``."""
+    if units(text) <= limit:
+        return text
+    cut = _prefix(text, limit - 1)
+    if cut.rfind("<") > cut.rfind(">"):
+        cut = cut[: cut.rfind("<")]
+    if cut.rfind("&") > cut.rfind(";"):
+        cut = cut[: cut.rfind("&")]
+    return cut.rstrip() + "…"
+
+
+def escape(text: str) -> str:
+    """Escape the three characters mrkdwn treats as markup."""
+    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
+def safe_url(url: str | None) -> str | None:
+    """``url`` if it is http(s) and short enough to link, with markup characters quoted."""
+    if not url or urlsplit(url).scheme not in ("http", "https"):
+        return None
+    quoted = quote(url, safe=":/?#[]@!$&'()*+,;=%~")
+    return quoted if units(quoted) <= MAX_URL else None
+
+
+def link(url: str | None, label: str) -> str:
+    """A mrkdwn link, or just the escaped label when the URL is unusable."""
+    target = safe_url(url)
+    return f"<{escape(target)}|{escape(label)}>" if target else escape(label)
+
+
+def clock(moment: datetime) -> str:
+    """A time Slack shows in each reader's time zone, with a UTC fallback."""
+    return f"<!date^{int(moment.timestamp())}^{{date_short_pretty}} {{time}}|{moment:%Y-%m-%d %H:%M} UTC>"
+
+
+def duration(minutes: float) -> str:
+    """``45 min``, ``2 h``, ``1 h 30 min``, ``3 d``, ``1.5 d``."""
+    minutes = int(round(minutes))
+    hours, rest = divmod(minutes, 60)
+    if minutes < 1440:
+        return f"{minutes} min" if minutes < 60 else f"{hours} h" + (f" {rest} min" if rest else "")
+    return f"{minutes / 1440:.1f}".removesuffix(".0") + " d"
+
+
+def number(value: float) -> str:
+    return f"{value:,.0f}" if value >= 10 or float(value).is_integer() else f"{value:.1f}"
+
+
+def magnitude(observed: float, expected: float, kind: SpikeKind) -> str:
+    """``312 mentions vs 40 expected (7.8×)``."""
+    unit = "" if kind == SpikeKind.VIRAL_POST else " mentions"
+    if expected > 0:
+        return f"{number(observed)}{unit} vs {number(expected)} expected ({observed / expected:.1f}×)"
+    return f"{number(observed)}{unit} (no baseline yet)"
+
+
+def negative_change(share: float, baseline: float) -> str:
+    """``64% vs 12% baseline (+52 pts)``."""
+    return f"{share:.0%} vs {baseline:.0%} baseline ({(share - baseline) * 100:+.0f} pts)"
+
+
+# -- block builders -----------------------------------------------------------------------
+
+
+def _section(text: str) -> dict[str, Any]:
+    return {"type": "section", "text": {"type": "mrkdwn", "text": clip(text, MAX_SECTION)}}
+
+
+def _context(*texts: str) -> dict[str, Any]:
+    return {"type": "context", "elements": [{"type": "mrkdwn", "text": clip(t, MAX_FIELD)} for t in texts[:10]]}
+
+
+def _button(action_id: str, label: str, value: str, style: str | None) -> dict[str, Any]:
+    button: dict[str, Any] = {
+        "type": "button",
+        "action_id": action_id,
+        "text": {"type": "plain_text", "text": clip_plain(label, MAX_BUTTON), "emoji": True},
+        "value": clip_plain(value, 2000),
+    }
+    if style:
+        button["style"] = style
+    if action_id in _CONFIRM:
+        button["confirm"] = {
+            "title": {"type": "plain_text", "text": "Are you sure?"},
+            "text": {"type": "plain_text", "text": _CONFIRM[action_id]},
+            "confirm": {"type": "plain_text", "text": label},
+            "deny": {"type": "plain_text", "text": "Cancel"},
+        }
+    return button
+
+
+def actions(incident: Incident, dashboard_url: str) -> dict[str, Any]:
+    """Acknowledge / Escalate / Resolve / False alarm, and a link to the dashboard."""
+    elements = [_button(action_id, label, incident.id, style) for action_id, label, style in ACTIONS]
+    url = safe_url(dashboard_url)
+    if url:
+        elements.append({
+            "type": "button",
+            "action_id": DASHBOARD_ACTION,
+            "text": {"type": "plain_text", "text": "Open in dashboard", "emoji": True},
+            "url": url,
+        })
+    return {"type": "actions", "block_id": f"incident:{incident.id}"[:255], "elements": elements}
+
+
+def steps_text(playbook: Playbook, opened_at: datetime, count: int = SHOWN_STEPS) -> str:
+    """The playbook's first steps with owners and deadlines as clock times."""
+    lines = [f"*Playbook: {escape(playbook.title)}*"]
+    for index, step in enumerate(playbook.steps[:count], start=1):
+        due = opened_at + timedelta(minutes=step.due_minutes)
+        lines.append(
+            f"{index}. *{escape(step.title)}*\n      {escape(step.owner)} · due {clock(due)}"
+            f" (+{duration(step.due_minutes)})"
+        )
+    if len(playbook.steps) > count:
+        lines.append(f"_…and {len(playbook.steps) - count} more steps in the dashboard_")
+    return "\n".join(lines)
+
+
+def quote_block(text: str) -> str:
+    return "\n".join(f"> {line}" for line in text.strip().splitlines())
+
+
+def summary_posts(summary: dict[str, Any]) -> list[dict[str, Any]]:
+    """The summary's representative posts (ignoring anything that is not a post)."""
+    return [p for p in summary.get("posts") or [] if isinstance(p, dict)]
+
+
+def summary_languages(summary: dict[str, Any]) -> list[str]:
+    """The posts' languages, most common first."""
+    counts = Counter(summary.get("languages") or {})
+    if not counts:
+        counts = Counter(p["language"] for p in summary_posts(summary) if p.get("language"))
+    return [language for language, _ in counts.most_common()]
+
+
+def holding_text(playbook: Playbook, brand: str, summary: dict[str, Any]) -> str:
+    """The holding statement in the posts' main language (and English when that differs)."""
+    available = playbook.holding_statement
+    default = "en" if "en" in available else next(iter(available))
+    main = next((lang for lang in summary_languages(summary) if lang in available), default)
+    shown = [main] + ([default] if main != default else [])
+    parts = []
+    for language in shown:
+        statement = available[language].replace("{brand}", brand)
+        parts.append(f"*Holding statement ({language})*\n{quote_block(escape(statement))}")
+    return "\n\n".join(parts)
+
+
+def _as_float(value: Any) -> float | None:
+    try:
+        return float(value)
+    except (TypeError, ValueError):
+        return None
+
+
+def _numbers(message: AlertMessage) -> tuple[float | None, float, float | None, float, SpikeKind]:
+    """Observed, expected, negative share, its baseline and the kind; the summary wins over the spike."""
+    summary, incident = message.summary, message.incident
+    spike = incident.spikes[-1] if incident.spikes else None
+    observed = _as_float(summary.get("observed", spike.observed if spike else None))
+    expected = _as_float(summary.get("expected", spike.expected if spike else 0.0))
+    share = _as_float(summary.get("negative_share", spike.negative_share if spike else None))
+    baseline = _as_float(summary.get("baseline_negative_share", spike.baseline_negative_share if spike else 0.0))
+    return observed, expected or 0.0, share, baseline or 0.0, spike.kind if spike else incident.kind
+
+
+def facts(message: AlertMessage) -> list[str]:
+    """``*Label*\\nvalue`` pairs for the alert's fields section."""
+    incident = message.incident
+    observed, expected, share, baseline, kind = _numbers(message)
+    found = [
+        f"*Brand*\n{escape(incident.brand)}",
+        f"*Severity*\n{SEVERITY_ICON[incident.severity]} {incident.severity.word.title()}",
+        f"*Kind*\n{KIND_LABEL[kind]}",
+    ]
+    if observed is not None:
+        found.append(f"*Volume*\n{magnitude(observed, expected, kind)}")
+    if share is not None:
+        found.append(f"*Negative share*\n{negative_change(share, baseline)}")
+    split = message.summary.get("sentiment_split") or {}
+    if split:
+        found.append("*Sentiment*\n" + " · ".join(
+            f"{SENTIMENT_ICON[label]} {_as_float(split.get(label)) or 0:,.0f} {label}" for label in SENTIMENT_ICON
+        ))
+    if message.playbook:
+        found.append(f"*Playbook*\n{escape(message.playbook.title)}")
+    return found
+
+
+def post_text(post: dict[str, Any]) -> str:
+    """One representative post: quoted text, then author, language, sentiment and link."""
+    body = quote_block(escape(clip_plain(" ".join(str(post.get("text") or "").split()), POST_CHARS)))
+    author = str(post.get("author") or "unknown author")
+    meta = [escape(author if author.startswith("@") or " " in author else f"@{author}")]
+    if post.get("language"):
+        meta.append(escape(str(post["language"])))
+    if post.get("sentiment") in SENTIMENT_ICON:
+        meta.append(f"{SENTIMENT_ICON[post['sentiment']]} {post['sentiment']}")
+    if safe_url(post.get("url")):
+        meta.append(link(post["url"], "Open post"))
+    return f"{body or '> (no text)'}\n{' · '.join(meta)}"
+
+
+def footer(message: AlertMessage) -> dict[str, Any]:
+    incident = message.incident
+    parts = [f"Incident `{escape(incident.id)}`", f"opened {clock(incident.opened_at)}"]
+    if safe_url(message.dashboard_url):
+        parts.append(link(message.dashboard_url, "Open in dashboard"))
+    return _context(" · ".join(parts))
+
+
+def alert_blocks(message: AlertMessage) -> list[dict[str, Any]]:
+    """The first message of an incident: what, how big, what people say, what to do."""
+    incident, summary, playbook = message.incident, message.summary, message.playbook
+    icon = SEVERITY_ICON[incident.severity]
+    blocks: list[dict[str, Any]] = [
+        {"type": "header", "text": {"type": "plain_text", "emoji": True,
+                                    "text": clip_plain(" ".join(f"{icon} {message.headline}".split()), MAX_HEADER)}},
+        {"type": "section", "fields": [
+            {"type": "mrkdwn", "text": clip(f, MAX_FIELD)} for f in facts(message)[:10]
+        ]},
+    ]
+    phrases = [escape(clip_plain(str(p), 80)) for p in (summary.get("key_phrases") or []) if p][:SHOWN_PHRASES]
+    if phrases:
+        blocks.append(_section("*Key phrases:* " + " · ".join(f"“{p}”" for p in phrases)))
+    posts = summary_posts(summary)[:SHOWN_POSTS]
+    if posts:
+        blocks += [{"type": "divider"}, _section("*Representative posts*")]
+        blocks += [_section(post_text(post)) for post in posts]
+    if playbook:
+        blocks += [{"type": "divider"}, _section(steps_text(playbook, incident.opened_at))]
+        blocks.append(_section(holding_text(playbook, incident.brand, summary)))
+        if playbook.move_to_private:
+            blocks.append(_context(f"🔒 *When to move to DMs:* {escape(clip_plain(playbook.move_to_private, 600))}"))
+    blocks += [actions(incident, message.dashboard_url), footer(message)]
+    return blocks[:MAX_BLOCKS]
+
+
+def thread_blocks(message: AlertMessage) -> list[dict[str, Any]]:
+    """A short reply in the incident's thread: update, escalation, reminder or resolution."""
+    incident = message.incident
+    observed, expected, share, baseline, kind = _numbers(message)
+    numbers = [] if message.kind == "resolved" else [
+        *([magnitude(observed, expected, kind)] if observed is not None else []),
+        *([f"negative {negative_change(share, baseline)}"] if share is not None else []),
+    ]
+    lead = {
+        "update": "🔁 *Update:*",
+        "escalation": f"🔺 *Escalated to {incident.severity.word}:*",
+        "reminder": f"⏰ *Reminder, still {incident.state.value.replace('_', ' ')}:*",
+        "resolved": "✅",
+    }[message.kind]
+    lines = [f"{lead} {escape(message.headline)}"]
+    numbers = [n for n in numbers if n not in message.headline]  # the usual headline has them already
+    if numbers:
+        lines.append(" · ".join(numbers))
+    if message.kind == "resolved":
+        open_for = duration((incident.updated_at - incident.opened_at).total_seconds() / 60)
+        lines.append(f"🚫 Marked as a false alarm after {open_for}." if incident.state == IncidentState.FALSE_ALARM
+                     else f"Open for {open_for}; state *{incident.state.value.replace('_', ' ')}*.")
+    blocks = [_section("\n".join(lines))]
+    if message.playbook and message.kind == "reminder":
+        blocks.append(_section(steps_text(message.playbook, incident.opened_at)))
+    if message.playbook and message.kind == "escalation" and message.playbook.escalation_contacts:
+        contacts = ", ".join(escape(c) for c in message.playbook.escalation_contacts)
+        blocks.append(_section(f"*Escalation contacts:* {contacts}"))
+    if message.kind in ("escalation", "reminder"):
+        blocks.append(actions(incident, message.dashboard_url))
+    blocks.append(footer(message))
+    return blocks
+
+
+def fallback_text(message: AlertMessage) -> str:
+    """The plain notification text (shown in pushes and where blocks cannot be)."""
+    incident = message.incident
+    prefix = {"update": "Update: ", "escalation": "Escalated: ", "reminder": "Reminder: "}.get(message.kind, "")
+    text = f"{SEVERITY_ICON[incident.severity]} [{incident.severity.word}] {prefix}{message.headline}"
+    return clip(escape(text), MAX_TEXT)
+
+
+def render(message: AlertMessage) -> Rendered:
+    """Block Kit and fallback text for ``message``."""
+    blocks = alert_blocks(message) if message.kind == "alert" else thread_blocks(message)
+    return Rendered(text=fallback_text(message), blocks=blocks)
+

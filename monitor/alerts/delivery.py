@@ -1,0 +1,206 @@
+"""The delivery worker: sends queued notifications, threads replies, retries with backoff.
+
+Each due notification is rendered for its incident and sent once. It is marked sent right
+after the notifier returns, before anything else, so a crash afterwards never posts it
+again. Retryable failures wait ``max(retry_after, jittered exponential backoff)``, capped;
+permanent failures and exhausted retries end as ``failed`` with the error kept.
+"""
+
+from __future__ import annotations
+
+import logging
+import random
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any, Sequence
+from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
+
+from monitor.alerts.blocks import summary_languages, summary_posts
+from monitor.alerts.notifiers.base import MESSAGE_KINDS, AlertMessage, Notifier
+from monitor.alerts.playbooks import find, match
+from monitor.errors import DeliveryError, PlaybookError
+from monitor.models import Incident, Playbook
+from monitor.store.base import Notification, NotificationStatus, Store
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class RetryPolicy:
+    """How often and how long to retry a retryable failure."""
+
+    max_attempts: int = 8
+    base_delay: timedelta = timedelta(seconds=30)
+    max_delay: timedelta = timedelta(hours=1)
+
+    def delay(self, attempts: int, retry_after: float | None, rng: random.Random) -> timedelta:
+        """Wait before attempt ``attempts + 1``: exponential with jitter, at least ``retry_after``."""
+        cap = self.max_delay.total_seconds()
+        backoff = min(cap, self.base_delay.total_seconds() * 2 ** max(attempts - 1, 0))
+        jittered = backoff * (0.5 + rng.random() / 2)
+        return timedelta(seconds=min(max(retry_after or 0.0, jittered), cap))
+
+
+@dataclass
+class DeliveryReport:
+    """Notification keys by what happened to them in one run."""
+
+    sent: list[str] = field(default_factory=list)
+    retrying: list[str] = field(default_factory=list)
+    failed: list[str] = field(default_factory=list)
+    waiting: list[str] = field(default_factory=list)
+    deferred: list[str] = field(default_factory=list)
+
+    def __str__(self) -> str:
+        counts = (f"{len(keys)} {name}" for name, keys in vars(self).items() if keys)
+        return ", ".join(counts) or "nothing due"
+
+
+def incident_link(dashboard_url: str, incident_id: str) -> str:
+    """The dashboard URL with ``incident=<id>`` added to its query."""
+    if not dashboard_url:
+        return ""
+    parts = urlsplit(dashboard_url)
+    query = urlencode([*parse_qsl(parts.query), ("incident", incident_id)])
+    return urlunsplit(parts._replace(query=query))
+
+
+def playbook_for(incident: Incident, playbooks: Sequence[Playbook], summary: dict[str, Any]) -> Playbook | None:
+    """The incident's chosen playbook, or the best match for its summary when none was saved."""
+    if not playbooks:
+        return None
+    chosen = find(playbooks, incident.playbook_id)
+    if chosen is not None:
+        return chosen
+    found = [*(summary.get("texts") or []), *(summary.get("key_phrases") or [])]
+    found += [p.get("text") for p in summary_posts(summary)]
+    languages = summary_languages(summary)
+    try:
+        return match(incident, playbooks, [str(t) for t in found if t], language=languages[0] if languages else None)
+    except PlaybookError as exc:
+        log.warning("no playbook for incident %s: %s", incident.id, exc)
+        return None
+
+
+def _alert_pending(store: Store, incident_id: str) -> bool:
+    return any(
+        n.kind == "alert" and n.status == NotificationStatus.PENDING for n in store.notifications(incident_id)
+    )
+
+
+class _Run:
+    """One pass over the due notifications."""
+
+    def __init__(self, store: Store, notifier: Notifier, playbooks: Sequence[Playbook], now: datetime,
+                 dashboard_url: str, policy: RetryPolicy, rng: random.Random):
+        self.store, self.notifier, self.playbooks = store, notifier, playbooks
+        self.now, self.dashboard_url, self.policy, self.rng = now, dashboard_url, policy, rng
+        self.report = DeliveryReport()
+
+    def fail(self, notification: Notification, error: str) -> None:
+        notification.status = NotificationStatus.FAILED
+        notification.error = error
+        self.store.update_notification(notification)
+        self.report.failed.append(notification.key)
+        log.error("notification %s failed after %d attempt(s): %s", notification.key, notification.attempts, error)
+
+    def message(self, notification: Notification, incident: Incident) -> AlertMessage | None:
+        """The message to send, or None while a reply waits for its thread to exist."""
+        channel, thread_ts = notification.channel, None
+        if notification.kind != "alert":
+            if incident.slack_ts:
+                channel, thread_ts = incident.slack_channel or channel, incident.slack_ts
+            elif _alert_pending(self.store, incident.id):
+                return None
+        payload = notification.payload
+        summary = payload.get("summary") if isinstance(payload.get("summary"), dict) else {}
+        return AlertMessage(
+            kind=notification.kind,  # type: ignore[arg-type]
+            channel=channel,
+            incident=incident,
+            playbook=playbook_for(incident, self.playbooks, summary),
+            thread_ts=thread_ts,
+            headline=str(payload.get("headline") or f"{incident.brand}: {incident.kind.value} incident"),
+            summary=summary,
+            dashboard_url=incident_link(self.dashboard_url, incident.id),
+            broadcast=notification.kind == "escalation",
+        )
+
+    def sent(self, notification: Notification, message: AlertMessage, external_id: str | None) -> None:
+        notification.status = NotificationStatus.SENT
+        notification.attempts += 1
+        notification.sent_at = self.now
+        notification.external_id = external_id
+        notification.error = None
+        self.store.update_notification(notification)
+        self.report.sent.append(notification.key)
+        if message.kind == "alert" and external_id:
+            current = self.store.get_incident(message.incident.id)
+            if current is not None and not current.slack_ts:
+                current.slack_channel, current.slack_ts = message.channel, external_id
+                self.store.save_incident(current)
+
+    def retry(self, notification: Notification, exc: DeliveryError) -> None:
+        notification.attempts += 1
+        if exc.permanent or notification.attempts >= self.policy.max_attempts:
+            self.fail(notification, str(exc))
+            return
+        wait = self.policy.delay(notification.attempts, exc.retry_after, self.rng)
+        notification.not_before = self.now + wait
+        notification.error = str(exc)
+        self.store.update_notification(notification)
+        self.report.retrying.append(notification.key)
+        log.warning("notification %s: %s; retry %d in %.0fs", notification.key, exc,
+                    notification.attempts + 1, wait.total_seconds())
+
+    def deliver(self, notification: Notification) -> bool:
+        """Handle one notification; False when the channel asked to slow down."""
+        incident = self.store.get_incident(notification.incident_id)
+        if incident is None:
+            self.fail(notification, f"incident {notification.incident_id} not found")
+            return True
+        if notification.kind not in MESSAGE_KINDS:
+            self.fail(notification, f"unknown notification kind {notification.kind!r}")
+            return True
+        message = self.message(notification, incident)
+        if message is None:
+            self.report.waiting.append(notification.key)
+            return True
+        try:
+            external_id = self.notifier.send(message)
+        except DeliveryError as exc:
+            self.retry(notification, exc)
+            return exc.retry_after is None
+        except Exception as exc:  # a bug must not block the queue or cause a repost loop
+            log.exception("notifier crashed on %s", notification.key)
+            notification.attempts += 1
+            self.fail(notification, f"{type(exc).__name__}: {exc}")
+            return True
+        self.sent(notification, message, external_id)
+        return True
+
+
+def deliver_due(
+    store: Store,
+    notifier: Notifier,
+    playbooks: Sequence[Playbook],
+    now: datetime,
+    dashboard_url: str,
+    *,
+    policy: RetryPolicy | None = None,
+    rng: random.Random | None = None,
+    limit: int = 100,
+) -> DeliveryReport:
+    """Send every notification due at ``now``; threads replies under the incident's alert.
+
+    When the channel rate-limits, the rest of the batch is left for the next run untouched.
+    """
+    run = _Run(store, notifier, playbooks, now, dashboard_url, policy or RetryPolicy(), rng or random.Random())
+    due = store.due_notifications(now, limit=limit)
+    for index, notification in enumerate(due):
+        if not run.deliver(notification):
+            run.report.deferred += [n.key for n in due[index + 1:]]
+            break
+    if due:
+        log.info("delivery: %s", run.report)
+    return run.report

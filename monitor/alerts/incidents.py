@@ -1,0 +1,173 @@
+"""Incident lifecycle: fingerprints, grouping, cooldown, escalation, auto-resolve.
+
+Every write is idempotent so a crash at any point is recovered by running the same tick
+again: incident ids and notification keys are derived from what was detected, and an
+incident is saved in one transaction with the notifications it queues.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from datetime import datetime
+from typing import Any, Callable, Sequence
+
+from monitor.config import AlertsConfig
+from monitor.models import Incident, IncidentState, Playbook, Spike, SpikeKind, Transition
+from monitor.store.base import Notification, Store
+
+log = logging.getLogger(__name__)
+
+Summariser = Callable[[Spike], dict[str, Any]]
+PlaybookMatcher = Callable[[Incident, Sequence[str]], Playbook | None]
+
+_GROUP = {SpikeKind.VOLUME: SpikeKind.VOLUME, SpikeKind.NEGATIVE: SpikeKind.VOLUME}
+
+
+def _slug(text: str) -> str:
+    return re.sub(r"[^a-z0-9]+", "-", text.casefold()).strip("-") or "brand"
+
+
+def headline(incident: Incident, spike: Spike) -> str:
+    """One line saying what is happening, for the alert and the console."""
+    what = {
+        SpikeKind.VOLUME: "Mention spike",
+        SpikeKind.NEGATIVE: "Negative sentiment surge",
+        SpikeKind.VIRAL_POST: "Post going viral",
+    }[spike.kind]
+    ratio = f"{spike.ratio:.1f}×" if spike.expected > 0 else "from nothing"
+    return (
+        f"{what} for {incident.brand}: {spike.observed:.0f} mentions vs {spike.expected:.0f} expected "
+        f"({ratio}), {spike.negative_share:.0%} negative"
+    )
+
+
+class IncidentEngine:
+    """Turns spikes into incidents and queued notifications."""
+
+    def __init__(
+        self,
+        store: Store,
+        config: AlertsConfig,
+        channel_for: Callable[[str], str],
+        summarise: Summariser,
+        match_playbook: PlaybookMatcher,
+    ):
+        self.store = store
+        self.config = config
+        self.channel_for = channel_for
+        self.summarise = summarise
+        self.match_playbook = match_playbook
+
+    def handle(self, spikes: Sequence[Spike], now: datetime) -> list[Incident]:
+        """Open or update incidents for ``spikes`` (one tick of one brand)."""
+        touched: dict[str, Incident] = {}
+        for spike in sorted(spikes, key=lambda s: (s.kind != SpikeKind.VOLUME, -s.severity)):
+            incident = self._handle_one(spike, now)
+            if incident is not None:
+                touched[incident.id] = incident
+        return list(touched.values())
+
+    def _handle_one(self, spike: Spike, now: datetime) -> Incident | None:
+        kind = _GROUP.get(spike.kind, spike.kind)
+        fingerprint = Incident.fingerprint_of(spike.brand, kind, spike.topic)
+        incident = self.store.active_incident(fingerprint)
+        if incident is None:
+            latest = self.store.latest_incident(fingerprint)
+            resolved_at = latest.time_in(IncidentState.RESOLVED) if latest else None
+            if latest and resolved_at and now - resolved_at < self.config.cooldown:
+                return self._reopen(latest, spike, now)
+            return self._open(fingerprint, kind, spike, now)
+        if any(s.window_start == spike.window_start and s.kind == spike.kind for s in incident.spikes):
+            return None
+        incident.spikes.append(spike)
+        incident.last_spike_at = max(incident.last_spike_at, spike.window_end)
+        incident.updated_at = now
+        queued = []
+        if spike.severity > incident.severity:
+            incident.severity = spike.severity
+            queued.append(self._notify(incident, spike, "escalation", f"escalation:{spike.severity.value}", now))
+        elif self._update_due(incident, now):
+            queued.append(self._notify(incident, spike, "update", f"update:{spike.window_start:%Y%m%d%H%M}", now))
+        self.store.save_incident(incident, queued)
+        return incident
+
+    def _open(self, fingerprint: str, kind: SpikeKind, spike: Spike, now: datetime) -> Incident:
+        incident = Incident(
+            id=f"{_slug(spike.brand)}-{spike.window_start:%Y%m%d-%H%M}-{fingerprint[:6]}",
+            fingerprint=fingerprint,
+            brand=spike.brand,
+            kind=kind,
+            topic=spike.topic,
+            severity=spike.severity,
+            opened_at=now,
+            updated_at=now,
+            last_spike_at=spike.window_end,
+            spikes=[spike],
+            slack_channel=self.channel_for(spike.brand),
+            transitions=[Transition(state=IncidentState.OPEN, at=now, note="opened by detector")],
+        )
+        summary = self.summarise(spike)
+        playbook = self.match_playbook(incident, summary.get("texts", []) + summary.get("key_phrases", []))
+        incident.playbook_id = playbook.id if playbook else None
+        if playbook and playbook.slack_channel:
+            incident.slack_channel = playbook.slack_channel
+        self.store.save_incident(incident, [self._notify(incident, spike, "alert", "alert", now, summary)])
+        log.warning("incident %s opened: %s", incident.id, headline(incident, spike))
+        return incident
+
+    def _reopen(self, incident: Incident, spike: Spike, now: datetime) -> Incident:
+        incident.state = IncidentState.OPEN
+        incident.spikes.append(spike)
+        incident.last_spike_at = spike.window_end
+        incident.updated_at = now
+        incident.transitions.append(Transition(state=IncidentState.OPEN, at=now, note="reopened within cooldown"))
+        notification = self._notify(incident, spike, "update", f"reopen:{spike.window_start:%Y%m%d%H%M}", now)
+        self.store.save_incident(incident, [notification])
+        return incident
+
+    def _update_due(self, incident: Incident, now: datetime) -> bool:
+        sent = [n.created_at for n in self.store.notifications(incident.id)]
+        return not sent or now - max(sent) >= self.config.repeat_interval
+
+    def _notify(
+        self,
+        incident: Incident,
+        spike: Spike,
+        kind: str,
+        suffix: str,
+        now: datetime,
+        summary: dict[str, Any] | None = None,
+    ) -> Notification:
+        summary = summary if summary is not None else self.summarise(spike)
+        return Notification(
+            key=f"{incident.id}:{suffix}",
+            incident_id=incident.id,
+            kind=kind,
+            channel=incident.slack_channel or self.channel_for(incident.brand),
+            payload={"headline": headline(incident, spike), "summary": summary, "severity": spike.severity.value},
+            created_at=now,
+        )
+
+    def resolve_quiet(self, brand: str, now: datetime) -> list[Incident]:
+        """Resolve the brand's active incidents that saw no spike for ``resolve_after``."""
+        resolved = []
+        for incident in self.store.incidents(brand=brand):
+            if not incident.state.is_active or now - incident.last_spike_at < self.config.resolve_after:
+                continue
+            incident.state = IncidentState.RESOLVED
+            incident.updated_at = now
+            incident.transitions.append(
+                Transition(state=IncidentState.RESOLVED, at=now, note="quiet period: auto-resolved")
+            )
+            notification = Notification(
+                key=f"{incident.id}:resolved:{len(incident.transitions)}",
+                incident_id=incident.id,
+                kind="resolved",
+                channel=incident.slack_channel or self.channel_for(brand),
+                payload={"headline": f"Resolved: {brand} is back to its usual level", "summary": {}},
+                created_at=now,
+            )
+            self.store.save_incident(incident, [notification])
+            resolved.append(incident)
+        return resolved

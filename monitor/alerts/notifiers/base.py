@@ -1,0 +1,49 @@
+"""The ``Notifier`` protocol and the message every notifier renders."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Literal, Protocol, runtime_checkable
+
+from monitor.models import Incident, Playbook
+
+MessageKind = Literal["alert", "update", "escalation", "resolved", "reminder"]
+MESSAGE_KINDS: tuple[MessageKind, ...] = ("alert", "update", "escalation", "resolved", "reminder")
+
+
+@dataclass(kw_only=True)
+class AlertMessage:
+    """One message about one incident, ready to render.
+
+    ``summary`` follows :func:`monitor.alerts.summary.summarise`: ``observed``, ``expected``,
+    ``negative_share``, ``baseline_negative_share``, ``key_phrases``, ``posts`` (dicts with
+    ``text``, ``url``, ``author``, ``language``, ``sentiment``) and ``sentiment_split``; any
+    key may be missing. ``thread_ts`` makes it a reply to the incident's first alert and
+    ``broadcast`` also shows that reply in the channel (used for escalations).
+    """
+
+    kind: MessageKind
+    channel: str
+    incident: Incident
+    playbook: Playbook | None = None
+    thread_ts: str | None = None
+    headline: str
+    summary: dict[str, Any] = field(default_factory=dict)
+    dashboard_url: str = ""
+    broadcast: bool = False
+
+    def __post_init__(self) -> None:
+        if self.kind not in MESSAGE_KINDS:
+            raise ValueError(f"unknown message kind {self.kind!r} (known: {', '.join(MESSAGE_KINDS)})")
+
+
+@runtime_checkable
+class Notifier(Protocol):
+    """Delivers alert messages to people."""
+
+    def send(self, message: AlertMessage) -> str | None:
+        """Deliver ``message``; returns its id in the channel (Slack's ``ts``) for threading.
+
+        Raises :class:`~monitor.errors.DeliveryError`, with ``permanent`` set when retrying
+        cannot help and ``retry_after`` when the channel said when to try again.
+        """

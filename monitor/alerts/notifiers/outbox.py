@@ -1,0 +1,116 @@
+"""A notifier for running without Slack: JSON lines in a file plus a console rendering."""
+
+from __future__ import annotations
+
+import json
+import logging
+import re
+import threading
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any, Sequence, TextIO
+
+from monitor.alerts.blocks import render, units
+from monitor.alerts.notifiers.base import AlertMessage
+from monitor.errors import DeliveryError
+
+log = logging.getLogger(__name__)
+
+TS_PREFIX = "outbox-"
+
+_LINK = re.compile(r"<(?:!date\^[^|>]*\||([^|>]+)\|)?([^>]*)>")
+_BOLD = re.compile(r"(?<![\w*])\*([^*\n]+)\*(?![\w*])")
+
+
+def mrkdwn_to_plain(text: str) -> str:
+    """Readable plain text: links as ``label (url)``, dates as their fallback, no bold markers."""
+
+    def expand(found: re.Match[str]) -> str:
+        url, label = found.group(1), found.group(2)
+        return f"{label} ({url})" if url else label
+
+    plain = _BOLD.sub(r"\1", _LINK.sub(expand, text))
+    return plain.replace("&lt;", "<").replace("&gt;", ">").replace("&amp;", "&")
+
+
+def blocks_to_text(blocks: Sequence[dict[str, Any]]) -> str:
+    """A console rendering of Block Kit blocks."""
+    lines: list[str] = []
+    for block in blocks:
+        kind = block.get("type")
+        if kind == "header":
+            title = block["text"]["text"]
+            lines += [title, "=" * min(units(title), 72)]
+        elif kind == "section":
+            if "text" in block:
+                lines.append(mrkdwn_to_plain(block["text"]["text"]))
+            lines += [mrkdwn_to_plain(f["text"]).replace("\n", ": ", 1) for f in block.get("fields", [])]
+        elif kind == "context":
+            lines.append(" · ".join(mrkdwn_to_plain(e.get("text", "")) for e in block["elements"]))
+        elif kind == "divider":
+            lines.append("-" * 40)
+        elif kind == "actions":
+            lines.append(" ".join(
+                f"[{e['text']['text']}]" + (f" {e['url']}" if e.get("url") else "") for e in block["elements"]
+            ))
+    return "\n".join(lines)
+
+
+class OutboxNotifier:
+    """Appends each message (the blocks Slack would get) to ``path`` and prints it.
+
+    The console copy goes to ``stream`` when given, else to this module's logger at INFO.
+    Message ids are ``outbox-<n>``, counted across restarts from the lines already in the
+    file, so threads still link up.
+    """
+
+    def __init__(self, path: str | Path = "outbox.jsonl", stream: TextIO | None = None):
+        self.path = Path(path)
+        self.stream = stream
+        self._lock = threading.Lock()
+        self._count: int | None = None
+
+    def _count_lines(self) -> int:
+        try:
+            with self.path.open("rb") as existing:
+                return sum(1 for line in existing if line.strip())
+        except FileNotFoundError:
+            return 0
+
+    def _append(self, message: AlertMessage, text: str, blocks: list[dict[str, Any]]) -> str:
+        if self._count is None:
+            self._count = self._count_lines()
+        ts = f"{TS_PREFIX}{self._count + 1}"
+        record = {
+            "ts": ts,
+            "kind": message.kind,
+            "channel": message.channel,
+            "thread_ts": message.thread_ts,
+            "reply_broadcast": message.broadcast,
+            "incident_id": message.incident.id,
+            "posted_at": datetime.now(timezone.utc).isoformat(),
+            "text": text,
+            "blocks": blocks,
+        }
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        with self.path.open("a", encoding="utf-8") as out:
+            out.write(json.dumps(record, ensure_ascii=False) + "\n")
+        self._count += 1
+        return ts
+
+    def send(self, message: AlertMessage) -> str:
+        rendered = render(message)
+        with self._lock:
+            try:
+                ts = self._append(message, rendered.text, rendered.blocks)
+            except OSError as exc:
+                self._count = None
+                raise DeliveryError(f"cannot write outbox {self.path}: {exc.strerror or exc}") from exc
+        where = f"{message.channel} (thread {message.thread_ts})" if message.thread_ts else message.channel
+        console = f"── {message.kind} to {where} · {ts} ──\n{blocks_to_text(rendered.blocks)}\n"
+        if self.stream is not None:
+            self.stream.write(console + "\n")
+            self.stream.flush()
+        else:
+            log.info("%s", console)
+        return ts

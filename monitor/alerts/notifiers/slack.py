@@ -1,0 +1,113 @@
+"""Slack delivery through the Web API (``chat.postMessage``) with the official SDK."""
+
+from __future__ import annotations
+
+import http.client
+import logging
+from typing import Any
+
+from slack_sdk import WebClient
+from slack_sdk.errors import SlackApiError, SlackClientError
+
+from monitor.alerts.blocks import render
+from monitor.alerts.notifiers.base import AlertMessage
+from monitor.config import SlackConfig
+from monitor.errors import ConfigError, DeliveryError
+
+log = logging.getLogger(__name__)
+
+DEFAULT_RETRY_AFTER = 30.0
+RETRYABLE_ERRORS = frozenset({
+    "ratelimited", "rate_limited", "service_unavailable", "internal_error", "fatal_error",
+    "request_timeout", "team_added_to_org",
+})
+
+
+def _header(headers: Any, name: str) -> str | None:
+    for key, value in dict(headers or {}).items():
+        if key.lower() == name.lower():
+            return value[0] if isinstance(value, list) else value
+    return None
+
+
+def _retry_after(headers: Any) -> float:
+    try:
+        return max(float(_header(headers, "Retry-After") or DEFAULT_RETRY_AFTER), 0.0)
+    except ValueError:
+        return DEFAULT_RETRY_AFTER
+
+
+def classify(exc: SlackApiError, method: str) -> DeliveryError:
+    """Turn a Slack API error into a retryable or permanent :class:`DeliveryError`."""
+    response = exc.response
+    status = getattr(response, "status_code", 0) or 0
+    data = response.data if isinstance(getattr(response, "data", None), dict) else {}
+    error = str(data.get("error") or f"HTTP {status}")[:200]
+    if status == 429 or error in ("ratelimited", "rate_limited"):
+        return DeliveryError(f"Slack {method} rate limited", retry_after=_retry_after(response.headers))
+    if status >= 500 or error in RETRYABLE_ERRORS:
+        return DeliveryError(f"Slack {method} failed ({error}); will retry")
+    detail = "; ".join(str(m) for m in (data.get("response_metadata") or {}).get("messages", [])[:3])
+    return DeliveryError(f"Slack {method} refused: {error}" + (f" ({detail})" if detail else ""), permanent=True)
+
+
+class SlackNotifier:
+    """Posts incident messages to Slack; replies go into the incident's thread.
+
+    Retries are left to the delivery queue (the SDK's own retry handlers are off), so a
+    message is never posted twice by a retry the queue does not know about.
+    """
+
+    def __init__(self, token: str, base_url: str | None = None, timeout: int = 10):
+        if not token:
+            raise ConfigError("Slack needs a bot token (xoxb-…); set SLACK_BOT_TOKEN")
+        self._client = WebClient(
+            token=token,
+            base_url=base_url or WebClient.BASE_URL,
+            timeout=timeout,
+            retry_handlers=[],
+        )
+
+    @classmethod
+    def from_config(cls, slack: SlackConfig, timeout: int = 10) -> SlackNotifier:
+        """Build from the ``slack:`` config section; the token comes from its environment variable."""
+        token = slack.token
+        if not token:
+            raise ConfigError(f"Slack is configured but the environment variable {slack.token_env} is not set")
+        return cls(token, base_url=slack.base_url, timeout=timeout)
+
+    def __repr__(self) -> str:
+        return f"SlackNotifier(base_url={self._client.base_url!r})"
+
+    def _call(self, method: str, **params: Any) -> dict[str, Any]:
+        call = getattr(self._client, method.replace(".", "_"))
+        try:
+            response = call(**params)
+        except SlackApiError as exc:
+            raise classify(exc, method) from exc
+        except (OSError, http.client.HTTPException) as exc:
+            raise DeliveryError(f"Slack {method} unreachable: {type(exc).__name__}: {exc}") from exc
+        except SlackClientError as exc:
+            raise DeliveryError(f"Slack {method} failed: {exc}", permanent=True) from exc
+        return response.data if isinstance(response.data, dict) else {}
+
+    def check(self) -> dict[str, Any]:
+        """``auth.test``: who the token belongs to (team, bot user); raises DeliveryError if invalid."""
+        return self._call("auth.test")
+
+    def send(self, message: AlertMessage) -> str | None:
+        rendered = render(message)
+        params: dict[str, Any] = {
+            "channel": message.channel,
+            "text": rendered.text,
+            "blocks": rendered.blocks,
+            "unfurl_links": False,
+            "unfurl_media": False,
+        }
+        if message.thread_ts:
+            params["thread_ts"] = message.thread_ts
+            params["reply_broadcast"] = message.broadcast
+        data = self._call("chat.postMessage", **params)
+        log.info("posted %s for incident %s to %s (ts %s)", message.kind, message.incident.id,
+                 message.channel, data.get("ts"))
+        return data.get("ts")

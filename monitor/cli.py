@@ -1,0 +1,218 @@
+"""The ``monitor`` command. Errors become one clean line and an exit code (see monitor.errors)."""
+
+from __future__ import annotations
+
+import csv
+import logging
+import os
+import subprocess
+import sys
+from importlib import resources
+from pathlib import Path
+
+import click
+
+from monitor import config as config_lib
+from monitor.errors import ConfigError, MonitorError
+
+log = logging.getLogger("monitor")
+
+
+def _setup_logging(verbose: bool) -> None:
+    logging.basicConfig(
+        level=logging.INFO if verbose else logging.WARNING,
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+        datefmt="%H:%M:%S",
+    )
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.option("-v", "--verbose", is_flag=True, help="Log what each job does.")
+@click.option("--debug", is_flag=True, help="Show tracebacks for unexpected errors.")
+@click.pass_context
+def cli(ctx: click.Context, verbose: bool, debug: bool) -> None:
+    """Brand monitoring and crisis early warning.
+
+    Exit codes: 0 ok, 1 internal error, 2 bad config or usage, 3 collector failed,
+    4 store failed, 5 alert delivery failed, 6 NLP model failed.
+    """
+    _setup_logging(verbose)
+    ctx.obj = {"debug": debug}
+
+
+@cli.command()
+@click.argument("path", default="monitor.yaml", type=click.Path(dir_okay=False, path_type=Path))
+@click.option("--force", is_flag=True, help="Overwrite an existing file.")
+def init(path: Path, force: bool) -> None:
+    """Write a commented starter config to PATH (default monitor.yaml)."""
+    if path.exists() and not force:
+        raise ConfigError(f"{path} already exists; use --force to overwrite it")
+    path.write_text(resources.files("monitor").joinpath("starter.yaml").read_text(encoding="utf-8"))
+    click.echo(f"wrote {path}; edit the brands, then run: monitor check-config {path}")
+
+
+@cli.command("check-config")
+@click.argument("path", type=click.Path(dir_okay=False, path_type=Path))
+def check_config(path: Path) -> None:
+    """Validate a config file; every problem is reported with its YAML path (exit 2)."""
+    config = config_lib.load(path)
+    sources = sum(len(b.sources) for b in config.brands)
+    click.echo(f"{path}: OK ({len(config.brands)} brand(s), {sources} source(s))")
+
+
+@cli.command()
+@click.argument("path", type=click.Path(dir_okay=False, path_type=Path))
+def run(path: Path) -> None:
+    """Run the service: collect on schedule, detect, alert. Stops cleanly on Ctrl-C or SIGTERM."""
+    from monitor.runtime import build_pipeline
+    from monitor.scheduler import Service
+
+    service = Service(build_pipeline(config_lib.load(path)))
+    click.echo(f"running {len(service.job_names())} jobs from {path}; Ctrl-C to stop", err=True)
+    service.run_forever()
+    click.echo("stopped", err=True)
+
+
+@cli.command()
+@click.argument("path", type=click.Path(dir_okay=False, path_type=Path))
+@click.option("--brand", required=True, help="Brand name as in the config.")
+@click.option("--source", "source", required=True, help="Source name (or type) within the brand.")
+@click.option("--once", is_flag=True, default=True, help="Run one collection and exit (the default).")
+def collect(path: Path, brand: str, source: str, once: bool) -> None:
+    """Collect one brand from one source once, then exit."""
+    from monitor.runtime import build_pipeline
+
+    pipeline = build_pipeline(config_lib.load(path))
+    result = pipeline.collect(brand, source)
+    click.echo(f"{result.brand}/{result.source}: fetched {result.fetched}, matched {result.matched}, "
+               f"stored {result.stored} new")
+
+
+@cli.command()
+@click.argument("path", type=click.Path(dir_okay=False, path_type=Path))
+def detect(path: Path) -> None:
+    """Judge the newest closed bucket of every brand and deliver due alerts, once."""
+    from monitor.runtime import build_pipeline
+
+    pipeline = build_pipeline(config_lib.load(path))
+    incidents = pipeline.detect()
+    pipeline.deliver()
+    for incident in incidents:
+        click.echo(f"{incident.id}: {incident.state.value}, severity {incident.severity.word}")
+    if not incidents:
+        click.echo("no spikes")
+
+
+@cli.command()
+@click.option("--workdir", type=click.Path(file_okay=False, path_type=Path),
+              help="Keep the demo's database and config here (default: a new temporary folder).")
+@click.option("--days", default=21, show_default=True, help="Quiet days before the crisis.")
+def demo(workdir: Path | None, days: int) -> None:
+    """Replay a multilingual brand crisis through the real pipeline with a simulated clock."""
+    from monitor.demo.run import run_demo
+
+    run_demo(workdir, quiet_days=days, echo=click.echo)
+
+
+@cli.command()
+@click.option("--config", "path", type=click.Path(dir_okay=False, path_type=Path),
+              default=lambda: os.environ.get("MONITOR_CONFIG", "monitor.yaml"), show_default="monitor.yaml")
+@click.option("--port", default=8501, show_default=True)
+def dashboard(path: Path, port: int) -> None:
+    """Open the Streamlit dashboard on the store the config names."""
+    config_lib.load(path)
+    app = Path(__file__).resolve().parent.parent / "dashboard" / "app.py"
+    env = dict(os.environ, MONITOR_CONFIG=str(Path(path).resolve()))
+    command = [sys.executable, "-m", "streamlit", "run", str(app), "--server.port", str(port),
+               "--server.headless", "true", "--browser.gatherUsageStats", "false"]
+    click.echo(f"dashboard on http://localhost:{port} (Ctrl-C to stop)", err=True)
+    raise SystemExit(subprocess.call(command, env=env))
+
+
+@cli.group()
+def playbooks() -> None:
+    """Crisis-communication playbooks."""
+
+
+@playbooks.command("validate")
+@click.argument("directory", default="playbooks", type=click.Path(file_okay=False, path_type=Path))
+def playbooks_validate(directory: Path) -> None:
+    """Check every playbook in DIRECTORY against the schema (exit 2 on problems)."""
+    from monitor.alerts.playbooks import load_playbooks
+
+    loaded = load_playbooks(directory)
+    for playbook in loaded:
+        click.echo(f"ok  {playbook.id}: {playbook.title} ({len(playbook.steps)} steps)")
+
+
+@cli.group()
+def nlp() -> None:
+    """Sentiment and language tools."""
+
+
+@nlp.command("score")
+@click.option("--input", "input_path", required=True, type=click.Path(dir_okay=False, path_type=Path),
+              help="One text per line.")
+@click.option("--output", "output_path", required=True, type=click.Path(dir_okay=False, path_type=Path),
+              help="One label per line: 0 negative, 1 neutral, 2 positive.")
+@click.option("--config", "path", type=click.Path(dir_okay=False, path_type=Path),
+              help="Use this config's nlp section (default settings otherwise).")
+def nlp_score(input_path: Path, output_path: Path, path: Path | None) -> None:
+    """Score texts with the configured sentiment backend."""
+    from monitor.nlp.annotate import build_scorer
+
+    settings = config_lib.load(path).nlp if path else config_lib.NlpConfig()
+    texts = input_path.read_text(encoding="utf-8", errors="replace").splitlines()
+    results = build_scorer(settings).score(texts)
+    output_path.write_text("".join(f"{r.label_id}\n" for r in results), encoding="utf-8")
+    click.echo(f"scored {len(texts)} texts into {output_path}")
+
+
+@cli.group()
+def report() -> None:
+    """Reports on what happened."""
+
+
+@report.command("incidents")
+@click.argument("path", type=click.Path(dir_okay=False, path_type=Path))
+@click.option("--csv", "csv_path", type=click.Path(dir_okay=False, path_type=Path), help="Also write CSV here.")
+def report_incidents(path: Path, csv_path: Path | None) -> None:
+    """Incidents with their state, severity, playbook and response times."""
+    from monitor.alerts.outcomes import outcome_rows
+    from monitor.store import open_store
+
+    store = open_store(config_lib.load(path).storage)
+    rows = outcome_rows(store.incidents())
+    for row in rows:
+        click.echo("  ".join(f"{k}={v}" for k, v in row.items()))
+    if not rows:
+        click.echo("no incidents yet")
+    if csv_path:
+        with csv_path.open("w", newline="", encoding="utf-8") as handle:
+            writer = csv.DictWriter(handle, fieldnames=list(rows[0]) if rows else ["id"])
+            writer.writeheader()
+            writer.writerows(rows)
+
+
+def main() -> None:
+    """Entry point: run the CLI and turn errors into messages and exit codes."""
+    debug = "--debug" in sys.argv
+    try:
+        code = cli.main(standalone_mode=False)
+    except click.exceptions.Abort:
+        click.echo("aborted", err=True)
+        sys.exit(130)
+    except click.ClickException as exc:
+        exc.show()
+        sys.exit(exc.exit_code)
+    except MonitorError as exc:
+        click.echo(f"error: {exc}", err=True)
+        sys.exit(exc.exit_code)
+    except KeyboardInterrupt:
+        sys.exit(130)
+    except Exception as exc:
+        if debug:
+            raise
+        click.echo(f"internal error: {type(exc).__name__}: {exc} (run with --debug for details)", err=True)
+        sys.exit(1)
+    sys.exit(code if isinstance(code, int) else 0)

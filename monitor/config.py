@@ -1,0 +1,291 @@
+"""The YAML configuration: loaded once, validated with pydantic, errors named by YAML path."""
+
+from __future__ import annotations
+
+import os
+import re
+from datetime import timedelta
+from pathlib import Path
+from typing import Annotated, Any, Literal
+
+import yaml
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError, field_validator
+
+from monitor import registry
+from monitor.errors import ConfigError, PluginNotFound
+
+_DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(s|m|h|d|w)\s*$")
+_UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
+_SECRET_KEYS = re.compile(r"(token|secret|password|api_key|apikey)$", re.IGNORECASE)
+
+
+def parse_duration(value: Any) -> timedelta:
+    """``"90s"``, ``"15m"``, ``"2h"``, ``"7d"``, ``"1w"`` or a number of seconds."""
+    if isinstance(value, timedelta):
+        return value
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        return timedelta(seconds=value)
+    match = _DURATION.match(str(value))
+    if not match:
+        raise ValueError(f"{value!r} is not a duration; write e.g. 30s, 15m, 2h, 7d or 1w")
+    return timedelta(seconds=float(match.group(1)) * _UNITS[match.group(2)])
+
+
+Duration = Annotated[timedelta, BeforeValidator(parse_duration)]
+
+
+class Section(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class SourceConfig(BaseModel):
+    """One source of one brand; fields beyond these belong to the collector's own model."""
+
+    model_config = ConfigDict(extra="allow")
+
+    type: str
+    name: str = ""
+    every: Duration = timedelta(minutes=5)
+    enabled: bool = True
+
+    @property
+    def key(self) -> str:
+        """The source's name within its brand (defaults to its type)."""
+        return self.name or self.type
+
+    @property
+    def options(self) -> dict[str, Any]:
+        return dict(self.model_extra or {})
+
+
+class BrandConfig(Section):
+    name: str = Field(min_length=1)
+    query: str = ""
+    terms: list[str] = Field(default_factory=list)
+    hashtags: list[str] = Field(default_factory=list)
+    handles: list[str] = Field(default_factory=list)
+    exclusions: list[str] = Field(default_factory=list)
+    languages: list[str] = Field(default_factory=list)
+    competitors: list[str] = Field(default_factory=list)
+    slack_channel: str | None = None
+    sources: list[SourceConfig] = Field(default_factory=list)
+
+    @field_validator("sources")
+    @classmethod
+    def _unique_sources(cls, sources: list[SourceConfig]) -> list[SourceConfig]:
+        keys = [s.key for s in sources]
+        dupes = sorted({k for k in keys if keys.count(k) > 1})
+        if dupes:
+            raise ValueError(f"two sources share the name {dupes[0]!r}; give one a distinct 'name'")
+        return sources
+
+    def query_text(self) -> str:
+        """The brand's query in the query language, built from its fields when not given."""
+        if self.query:
+            return self.query
+        parts = [f'"{t}"' if " " in t else t for t in self.terms]
+        parts += [h if h.startswith("#") else f"#{h}" for h in self.hashtags]
+        parts += [h if h.startswith("@") else f"@{h}" for h in self.handles]
+        positive = " OR ".join(parts) or f'"{self.name}"'
+        negative = " ".join(f'-"{e}"' if " " in e else f"-{e}" for e in self.exclusions)
+        return f"{positive} {negative}".strip()
+
+
+class StorageConfig(Section):
+    backend: str = "sqlite"
+    path: Path = Path("monitor.db")
+    url: str | None = None
+    index_prefix: str = "monitor"
+
+
+class NlpConfig(Section):
+    backend: Literal["auto", "transformers", "offline"] = "auto"
+    model: str = "cardiffnlp/twitter-xlm-roberta-base-sentiment"
+    batch_size: int = Field(default=32, ge=1, le=1024)
+    max_length: int = Field(default=128, ge=8, le=512)
+    device: str = "auto"
+    uncertain_below: float = Field(default=0.5, ge=0.0, le=1.0)
+
+
+class VolumeRule(Section):
+    z: float = Field(default=4.0, gt=0)
+    min_count: int = Field(default=12, ge=1)
+    min_ratio: float = Field(default=2.0, ge=1.0)
+
+
+class NegativeRule(Section):
+    min_share: float = Field(default=0.45, gt=0, le=1)
+    min_shift: float = Field(default=0.2, gt=0, le=1)
+    min_count: int = Field(default=12, ge=1)
+
+
+class DetectionConfig(Section):
+    bucket: Duration = timedelta(minutes=15)
+    lag: Duration = timedelta(minutes=5)
+    every: Duration = timedelta(minutes=5)
+    history: Duration = timedelta(days=28)
+    warmup: Duration = timedelta(days=3)
+    volume: VolumeRule = Field(default_factory=VolumeRule)
+    negative: NegativeRule = Field(default_factory=NegativeRule)
+
+
+class AlertsConfig(Section):
+    playbooks_dir: Path = Path("playbooks")
+    cooldown: Duration = timedelta(hours=2)
+    repeat_interval: Duration = timedelta(hours=4)
+    resolve_after: Duration = timedelta(hours=6)
+    outbox: Path = Path("outbox.jsonl")
+    notifier: str = "auto"
+
+
+class SlackConfig(Section):
+    channel: str = "#brand-alerts"
+    base_url: str | None = None
+    token_env: str = "SLACK_BOT_TOKEN"
+    signing_secret_env: str = "SLACK_SIGNING_SECRET"
+    dashboard_url: str = "http://localhost:8501"
+
+    @property
+    def token(self) -> str | None:
+        return os.environ.get(self.token_env) or None
+
+
+class Config(Section):
+    storage: StorageConfig = Field(default_factory=StorageConfig)
+    nlp: NlpConfig = Field(default_factory=NlpConfig)
+    detection: DetectionConfig = Field(default_factory=DetectionConfig)
+    alerts: AlertsConfig = Field(default_factory=AlertsConfig)
+    slack: SlackConfig = Field(default_factory=SlackConfig)
+    brands: list[BrandConfig] = Field(min_length=1)
+
+    def brand(self, name: str) -> BrandConfig:
+        for brand in self.brands:
+            if brand.name.casefold() == name.casefold():
+                return brand
+        known = ", ".join(b.name for b in self.brands)
+        raise ConfigError(f"no brand named {name!r} (configured: {known})")
+
+    def resolve_paths(self, base: Path) -> Config:
+        """Make relative file paths relative to the config file's folder."""
+        if not self.storage.path.is_absolute():
+            self.storage.path = base / self.storage.path
+        if not self.alerts.playbooks_dir.is_absolute():
+            self.alerts.playbooks_dir = base / self.alerts.playbooks_dir
+        if not self.alerts.outbox.is_absolute():
+            self.alerts.outbox = base / self.alerts.outbox
+        for brand in self.brands:
+            for source in brand.sources:
+                for field in ("path",):
+                    value = (source.model_extra or {}).get(field)
+                    if isinstance(value, str) and not Path(value).is_absolute() and "://" not in value:
+                        source.model_extra[field] = str(base / value)
+        return self
+
+
+def format_path(loc: tuple[Any, ...]) -> str:
+    """``("brands", 0, "sources", 1, "url")`` → ``brands[0].sources[1].url``."""
+    out = ""
+    for part in loc:
+        out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else str(part))
+    return out or "(top level)"
+
+
+def _line_map(text: str) -> dict[tuple[Any, ...], int]:
+    """Map each YAML path to the 1-based line where its value starts."""
+    lines: dict[tuple[Any, ...], int] = {}
+
+    def walk(node: yaml.Node, path: tuple[Any, ...]) -> None:
+        lines[path] = node.start_mark.line + 1
+        if isinstance(node, yaml.MappingNode):
+            for key, value in node.value:
+                child = path + (key.value,)
+                lines[child] = key.start_mark.line + 1
+                walk(value, child)
+                lines[child] = key.start_mark.line + 1
+        elif isinstance(node, yaml.SequenceNode):
+            for index, value in enumerate(node.value):
+                walk(value, path + (index,))
+
+    root = yaml.compose(text, Loader=yaml.SafeLoader)
+    if root is not None:
+        walk(root, ())
+    return lines
+
+
+def _where(loc: tuple[Any, ...], lines: dict[tuple[Any, ...], int]) -> str:
+    for cut in range(len(loc), -1, -1):
+        if loc[:cut] in lines:
+            return f"{format_path(loc)} (line {lines[loc[:cut]]})"
+    return format_path(loc)
+
+
+def _secret_problems(data: Any, path: tuple[Any, ...] = ()) -> list[tuple[tuple[Any, ...], str]]:
+    found: list[tuple[tuple[Any, ...], str]] = []
+    if isinstance(data, dict):
+        for key, value in data.items():
+            if isinstance(key, str) and _SECRET_KEYS.search(key) and isinstance(value, str) and value:
+                found.append((path + (key,), "secrets are read from the environment only; "
+                              f"remove it and set the variable named by '{key}_env' instead"))
+            found += _secret_problems(value, path + (key,))
+    elif isinstance(data, list):
+        for index, value in enumerate(data):
+            found += _secret_problems(value, path + (index,))
+    return found
+
+
+def _plugin_problems(data: dict[str, Any]) -> list[tuple[tuple[Any, ...], str]]:
+    """Validate each source's options with its collector's own model (from the raw data,
+    so these problems are reported together with any others)."""
+    problems: list[tuple[tuple[Any, ...], str]] = []
+    brands = data.get("brands")
+    for b, brand in enumerate(brands if isinstance(brands, list) else []):
+        sources = brand.get("sources") if isinstance(brand, dict) else None
+        for s, source in enumerate(sources if isinstance(sources, list) else []):
+            if not isinstance(source, dict) or not isinstance(source.get("type"), str):
+                continue
+            here = ("brands", b, "sources", s)
+            try:
+                collector = registry.load(registry.COLLECTORS, source["type"])
+            except PluginNotFound as exc:
+                problems.append((here + ("type",), str(exc)))
+                continue
+            options = {k: v for k, v in source.items() if k not in SourceConfig.model_fields}
+            try:
+                collector.Config.model_validate(options)
+            except ValidationError as exc:
+                problems += [(here + tuple(e["loc"]), e["msg"]) for e in exc.errors()]
+    return problems
+
+
+def parse(text: str, source_name: str = "<config>") -> Config:
+    """Validate YAML text; raises :class:`ConfigError` listing every problem found."""
+    try:
+        data = yaml.safe_load(text)
+        lines = _line_map(text)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
+        raise ConfigError(f"{source_name}: not valid YAML{where}: {getattr(exc, 'problem', exc)}") from exc
+    if not isinstance(data, dict):
+        raise ConfigError(f"{source_name}: expected a mapping with a 'brands' list at the top level")
+    problems = _secret_problems(data) + _plugin_problems(data)
+    try:
+        config = Config.model_validate(data)
+    except ValidationError as exc:
+        problems += [(tuple(e["loc"]), e["msg"]) for e in exc.errors()]
+    if problems:
+        raise ConfigError(
+            f"{source_name}: {len(problems)} problem(s)",
+            [(_where(loc, lines), msg) for loc, msg in problems],
+        )
+    return config
+
+
+def load(path: str | os.PathLike[str]) -> Config:
+    """Read and validate the config file at ``path``; relative paths are resolved beside it."""
+    file = Path(path)
+    try:
+        text = file.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise ConfigError(f"cannot read config {file}: {exc.strerror or exc}") from exc
+    return parse(text, str(file)).resolve_paths(file.resolve().parent)

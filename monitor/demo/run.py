@@ -1,0 +1,163 @@
+"""``monitor demo``: replay the bundled crisis through the real pipeline on a simulated clock."""
+
+from __future__ import annotations
+
+import json
+import sys
+import tempfile
+import time
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from pathlib import Path
+from typing import Callable, Iterator
+
+import yaml
+from tqdm import tqdm
+
+from monitor import config as config_lib
+from monitor.alerts.notifiers.base import Notifier
+from monitor.demo.scenario import Scenario, generate
+from monitor.models import Incident
+from monitor.nlp.annotate import Annotator
+from monitor.pipeline import Pipeline
+from monitor.runtime import build_pipeline
+from monitor.store.base import MentionFilter
+
+PLAYBOOKS = Path(__file__).resolve().parents[2] / "playbooks"
+SOURCE = "import"
+
+
+def demo_config(workdir: Path, scenario: Scenario) -> dict:
+    """The config the demo runs with: SQLite in ``workdir``, one file-import source."""
+    return {
+        "storage": {"backend": "sqlite", "path": "demo.db"},
+        "nlp": {"backend": "auto"},
+        "detection": {"bucket": "15m", "lag": "5m", "every": "15m", "warmup": "3d"},
+        "alerts": {"playbooks_dir": str(PLAYBOOKS), "outbox": "outbox.jsonl"},
+        "slack": {"channel": "#aurora-air-alerts"},
+        "brands": [
+            {
+                "name": scenario.brand,
+                "query": scenario.query,
+                "competitors": ["Nordwind Airways", "SkyLark"],
+                "sources": [{"type": "file", "name": SOURCE, "every": "15m", "path": "mentions.jsonl"}],
+            }
+        ],
+    }
+
+
+@dataclass
+class Replay:
+    """Feeds the scenario's rows into the import file tick by tick and runs the pipeline."""
+
+    scenario: Scenario
+    workdir: Path
+    tick: timedelta = timedelta(minutes=15)
+    offset: timedelta = timedelta(minutes=5)
+    written: int = field(default=0, init=False)
+
+    def __post_init__(self) -> None:
+        self.workdir.mkdir(parents=True, exist_ok=True)
+        self.config_path = self.workdir / "monitor.yaml"
+        if not self.config_path.exists():
+            self.config_path.write_text(yaml.safe_dump(demo_config(self.workdir, self.scenario), sort_keys=False))
+        self.feed = self.workdir / "mentions.jsonl"
+        self.feed.touch()
+        self.config = config_lib.load(self.config_path)
+
+    def ticks(self) -> Iterator[datetime]:
+        moment = self.scenario.start + self.tick + self.offset
+        while moment <= self.scenario.end + self.tick + self.offset:
+            yield moment
+            moment += self.tick
+
+    def pipeline(self, notifier: Notifier | None = None, annotator: Annotator | None = None) -> Pipeline:
+        return build_pipeline(self.config, notifier=notifier, annotator=annotator)
+
+    def arrive(self, now: datetime) -> None:
+        """Append to the import file every row created before ``now`` (what was posted by then)."""
+        rows = self.scenario.rows
+        end = self.written
+        while end < len(rows) and _created(rows[end]) < now:
+            end += 1
+        if end > self.written:
+            with self.feed.open("a", encoding="utf-8") as handle:
+                handle.writelines(json.dumps(row, ensure_ascii=False) + "\n" for row in rows[self.written:end])
+            self.written = end
+
+    def step(self, pipeline: Pipeline, now: datetime) -> list[Incident]:
+        self.arrive(now)
+        pipeline.collect(self.scenario.brand, SOURCE, now=now)
+        incidents = pipeline.detect(now=now)
+        pipeline.deliver(now=now)
+        return incidents
+
+
+def _created(row: dict) -> datetime:
+    return datetime.fromisoformat(row["created_at"].replace("Z", "+00:00"))
+
+
+def _report(replay: Replay, pipeline: Pipeline, seconds: float, echo: Callable[[str], None]) -> None:
+    scenario = replay.scenario
+    store = pipeline.store
+    incidents = sorted(store.incidents(), key=lambda i: i.opened_at)
+    stored = store.count(MentionFilter(brands=[scenario.brand]))
+    echo("")
+    echo(f"Replayed {len(scenario.rows):,} posts over {(scenario.end - scenario.start).days} days "
+         f"in {seconds:.0f} s; {stored:,} matched the query for {scenario.brand} and were stored.")
+    echo(f"Sentiment: {pipeline.annotator.scorer_name}")
+    echo(f"Crisis started:  {scenario.crisis_start:%a %Y-%m-%d %H:%M} UTC")
+    if not incidents:
+        echo("No incident was opened.")
+        return
+    for incident in incidents:
+        delay = incident.opened_at - scenario.crisis_start
+        echo(f"Incident opened: {incident.opened_at:%a %Y-%m-%d %H:%M} UTC "
+             f"({delay.total_seconds() / 60:+.0f} min after the crisis started)")
+        echo(f"  id {incident.id}, severity {incident.severity.word}, state {incident.state.value}, "
+             f"{len(incident.spikes)} spike(s), peak {max(s.observed for s in incident.spikes):.0f} mentions/15 min")
+        playbook = next((p for p in pipeline.playbooks if p.id == incident.playbook_id), None)
+        if playbook:
+            echo(f"  playbook: {playbook.title}")
+            for step in playbook.steps[:4]:
+                due = incident.opened_at + timedelta(minutes=step.due_minutes)
+                echo(f"    - {step.title} ({step.owner}, by {due:%H:%M})")
+            echo(f"  holding statement: {playbook.holding_statement_for('en').strip()}")
+    notes = store.notifications()
+    sent = [n for n in notes if n.status.value == "sent"]
+    echo(f"Alerts: {len(sent)} of {len(notes)} notification(s) delivered "
+         f"({', '.join(sorted({n.kind for n in notes}))}).")
+    first = next((n for n in notes if n.kind == "alert"), None)
+    if first:
+        echo(f"  Slack alert to {first.channel}: {first.payload['headline']}")
+        phrases = first.payload["summary"].get("key_phrases", [])
+        if phrases:
+            echo(f"  key phrases: {', '.join(phrases)}")
+        for post in first.payload["summary"].get("posts", []):
+            echo(f"  post [{post.get('language')}, {post.get('sentiment')}]: {post['text'][:110]}")
+    if replay.config.slack.token is None:
+        echo(f"  (no SLACK_BOT_TOKEN: the Block Kit messages are in {replay.config.alerts.outbox})")
+    echo("")
+    echo(f"Open the dashboard on this run:  monitor dashboard --config {replay.config_path}")
+
+
+def run_demo(
+    workdir: Path | None = None,
+    *,
+    quiet_days: int = 21,
+    echo: Callable[[str], None] = print,
+    notifier: Notifier | None = None,
+) -> Pipeline:
+    """Run the whole demo and print what happened; returns the pipeline for inspection."""
+    workdir = workdir or Path(tempfile.mkdtemp(prefix="monitor-demo-"))
+    scenario = generate(quiet_days=quiet_days)
+    replay = Replay(scenario, workdir)
+    echo(f"Demo workspace: {workdir}")
+    echo(f"Brand: {scenario.brand}   query: {scenario.query}")
+    pipeline = replay.pipeline(notifier=notifier)
+    started = time.monotonic()
+    ticks = list(replay.ticks())
+    for now in tqdm(ticks, desc="replaying", unit="tick", file=sys.stderr, mininterval=0.5):
+        replay.step(pipeline, now)
+    _report(replay, pipeline, time.monotonic() - started, echo)
+    return pipeline

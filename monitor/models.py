@@ -1,0 +1,219 @@
+"""Typed objects that cross module boundaries: mentions, spikes, incidents, playbooks."""
+
+from __future__ import annotations
+
+import enum
+import hashlib
+from datetime import datetime, timezone
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+SentimentLabel = Literal["negative", "neutral", "positive"]
+SENTIMENT_LABELS: tuple[SentimentLabel, ...] = ("negative", "neutral", "positive")
+
+
+def utc(value: datetime) -> datetime:
+    """Return ``value`` as an aware UTC datetime (naive values are taken as UTC)."""
+    if value.tzinfo is None:
+        return value.replace(tzinfo=timezone.utc)
+    return value.astimezone(timezone.utc)
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class Author(_Model):
+    handle: str | None = None
+    name: str | None = None
+    followers: int | None = None
+
+
+class Engagement(_Model):
+    likes: int = 0
+    shares: int = 0
+    replies: int = 0
+
+    @property
+    def total(self) -> int:
+        return self.likes + self.shares + self.replies
+
+
+class Sentiment(_Model):
+    """A sentiment judgement: the label, its probability and the full distribution."""
+
+    label: SentimentLabel
+    score: float = Field(ge=0.0, le=1.0)
+    probabilities: dict[SentimentLabel, float]
+    uncertain: bool = False
+    model: str = ""
+
+    @property
+    def label_id(self) -> int:
+        """0 negative, 1 neutral, 2 positive (the TweetEval convention)."""
+        return SENTIMENT_LABELS.index(self.label)
+
+
+class Mention(_Model):
+    """One post, article or comment that matched a brand's query."""
+
+    id: str
+    brand: str
+    source: str
+    text: str
+    created_at: datetime
+    collected_at: datetime
+    url: str | None = None
+    title: str | None = None
+    author: Author = Field(default_factory=Author)
+    engagement: Engagement = Field(default_factory=Engagement)
+    is_repost: bool = False
+    parent_id: str | None = None
+    language: str | None = None
+    language_hint: str | None = None
+    sentiment: Sentiment | None = None
+    matched_terms: list[str] = Field(default_factory=list)
+
+    @field_validator("created_at", "collected_at")
+    @classmethod
+    def _aware(cls, value: datetime) -> datetime:
+        return utc(value)
+
+    @staticmethod
+    def make_id(source: str, external_id: str) -> str:
+        return f"{source}:{external_id}"
+
+
+class SpikeKind(str, enum.Enum):
+    VOLUME = "volume"
+    NEGATIVE = "negative"
+    VIRAL_POST = "viral_post"
+
+
+class Severity(int, enum.Enum):
+    LOW = 1
+    MEDIUM = 2
+    HIGH = 3
+    CRITICAL = 4
+
+    @property
+    def word(self) -> str:
+        return self.name.lower()
+
+
+class Spike(_Model):
+    """A detector's finding about one closed time window of one brand."""
+
+    brand: str
+    kind: SpikeKind
+    window_start: datetime
+    window_end: datetime
+    observed: float
+    expected: float
+    score: float
+    severity: Severity
+    negative_share: float = 0.0
+    baseline_negative_share: float = 0.0
+    topic: str = ""
+    top_terms: list[str] = Field(default_factory=list)
+    sample_mention_ids: list[str] = Field(default_factory=list)
+    growth_rate: float | None = None
+
+    @field_validator("window_start", "window_end")
+    @classmethod
+    def _aware(cls, value: datetime) -> datetime:
+        return utc(value)
+
+    @property
+    def ratio(self) -> float:
+        return self.observed / self.expected if self.expected > 0 else float("inf")
+
+
+class IncidentState(str, enum.Enum):
+    OPEN = "open"
+    ACKNOWLEDGED = "acknowledged"
+    MITIGATED = "mitigated"
+    RESOLVED = "resolved"
+    FALSE_ALARM = "false_alarm"
+
+    @property
+    def is_active(self) -> bool:
+        return self in (IncidentState.OPEN, IncidentState.ACKNOWLEDGED, IncidentState.MITIGATED)
+
+
+class Transition(_Model):
+    state: IncidentState
+    at: datetime
+    by: str = "system"
+    note: str = ""
+
+
+class Incident(_Model):
+    """A crisis candidate: one or more spikes sharing a fingerprint, with its lifecycle."""
+
+    id: str
+    fingerprint: str
+    brand: str
+    kind: SpikeKind
+    topic: str = ""
+    state: IncidentState = IncidentState.OPEN
+    severity: Severity
+    opened_at: datetime
+    updated_at: datetime
+    last_spike_at: datetime
+    spikes: list[Spike] = Field(default_factory=list)
+    playbook_id: str | None = None
+    slack_channel: str | None = None
+    slack_ts: str | None = None
+    transitions: list[Transition] = Field(default_factory=list)
+
+    @staticmethod
+    def fingerprint_of(brand: str, kind: SpikeKind, topic: str = "") -> str:
+        raw = "\x1f".join((brand.casefold(), kind.value, topic.casefold()))
+        return hashlib.sha256(raw.encode()).hexdigest()[:16]
+
+    def time_in(self, state: IncidentState) -> datetime | None:
+        """When the incident first entered ``state``, if it did."""
+        for transition in self.transitions:
+            if transition.state == state:
+                return transition.at
+        return None
+
+
+class PlaybookStep(_Model):
+    title: str
+    owner: str
+    due_minutes: int = Field(gt=0, description="deadline, in minutes after the incident opens")
+    details: str = ""
+
+
+class PlaybookTriggers(_Model):
+    crisis_types: list[str] = Field(default_factory=list)
+    keywords: list[str] = Field(default_factory=list)
+    kinds: list[SpikeKind] = Field(default_factory=list)
+    min_severity: Severity = Severity.LOW
+    languages: list[str] = Field(default_factory=list)
+    sources: list[str] = Field(default_factory=list)
+
+
+class Playbook(_Model):
+    """A crisis-communication playbook loaded from ``playbooks/*.yaml``."""
+
+    id: str
+    title: str
+    crisis_type: str
+    description: str = ""
+    fallback: bool = False
+    triggers: PlaybookTriggers = Field(default_factory=PlaybookTriggers)
+    steps: list[PlaybookStep] = Field(min_length=1)
+    holding_statement: dict[str, str] = Field(min_length=1)
+    response_templates: dict[str, dict[str, str]] = Field(default_factory=dict)
+    move_to_private: str = ""
+    escalation_contacts: list[str] = Field(default_factory=list)
+    slack_channel: str | None = None
+
+    def holding_statement_for(self, language: str | None) -> str:
+        return self.holding_statement.get(language or "en") or self.holding_statement.get(
+            "en", next(iter(self.holding_statement.values()))
+        )

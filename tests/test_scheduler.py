@@ -1,0 +1,97 @@
+import os
+import signal
+import threading
+import time
+from datetime import datetime, timezone
+
+from monitor.config import parse
+from monitor.errors import CollectorError
+from monitor.scheduler import Service
+
+CONFIG = parse("""
+detection: {every: 1s}
+brands:
+  - name: Aurora Air
+    sources:
+      - {type: rss, name: news, every: 1s, url: "http://127.0.0.1:9/feed"}
+      - {type: rss, name: blog, every: 1s, url: "http://127.0.0.1:9/blog"}
+      - {type: rss, name: paused, every: 1s, enabled: false, url: "http://127.0.0.1:9/off"}
+""")
+
+
+class RecordingPipeline:
+    """Stands in for the pipeline: counts calls; the 'news' source always fails."""
+
+    def __init__(self):
+        self.config = CONFIG
+        self.calls: dict[str, int] = {}
+        self.running = 0
+        self.overlap = False
+        self.closed = False
+        self.store = self
+
+    def clock(self):
+        return datetime.now(timezone.utc)
+
+    def _count(self, name):
+        self.running += 1
+        self.overlap |= self.running > 1 and name == "slow"
+        self.calls[name] = self.calls.get(name, 0) + 1
+        self.running -= 1
+
+    def collect(self, brand, source):
+        self._count(source)
+        if source == "news":
+            raise CollectorError("feed is down")
+        if source == "blog":
+            raise ValueError("a bug")
+
+    def detect(self):
+        self._count("detect")
+
+    def deliver(self):
+        self._count("deliver")
+
+    def close(self):
+        self.closed = True
+
+
+def test_one_job_per_enabled_source_plus_detect_and_deliver():
+    service = Service(RecordingPipeline())
+    assert sorted(service.job_names()) == [
+        "collect:Aurora Air:blog", "collect:Aurora Air:news", "deliver", "detect",
+    ]
+    service.scheduler.start(paused=True)
+    for job in service.scheduler.get_jobs():
+        assert job.max_instances == 1 and job.coalesce
+    assert service.scheduler.get_job("collect:Aurora Air:news").trigger.jitter == 0.1
+    service.stop()
+
+
+def test_failing_jobs_are_counted_and_never_stop_the_others():
+    pipeline = RecordingPipeline()
+    service = Service(pipeline)
+    service.start()
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline and pipeline.calls.get("detect", 0) < 2:
+        time.sleep(0.1)
+    service.stop()
+    assert pipeline.calls["detect"] >= 2
+    assert service.failures["collect:Aurora Air:news"] >= 1
+    assert service.failures["collect:Aurora Air:blog"] >= 1
+    assert service.successes["detect"] >= 2
+    assert "paused" not in pipeline.calls
+    assert pipeline.closed
+
+
+def test_sigterm_stops_cleanly():
+    pipeline = RecordingPipeline()
+    service = Service(pipeline)
+    threading.Timer(1.0, lambda: os.kill(os.getpid(), signal.SIGTERM)).start()
+    previous = signal.getsignal(signal.SIGTERM)
+    try:
+        service.run_forever()
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+    assert pipeline.closed
+    assert not service.scheduler.running
