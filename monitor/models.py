@@ -213,7 +213,9 @@ class Playbook(_Model):
     escalation_contacts: list[str] = Field(default_factory=list)
     slack_channel: str | None = None
 
-    def holding_statement_for(self, language: str | None) -> str:
-        return self.holding_statement.get(language or "en") or self.holding_statement.get(
+    def holding_statement_for(self, language: str | None, brand: str | None = None) -> str:
+        """The statement in ``language`` (English, else the first, when missing), ``{brand}`` filled."""
+        statement = self.holding_statement.get(language or "en") or self.holding_statement.get(
             "en", next(iter(self.holding_statement.values()))
         )
+        return statement.replace("{brand}", brand) if brand else statement

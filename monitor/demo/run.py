@@ -122,7 +122,7 @@ def _report(replay: Replay, pipeline: Pipeline, seconds: float, echo: Callable[[
             for step in playbook.steps[:4]:
                 due = incident.opened_at + timedelta(minutes=step.due_minutes)
                 echo(f"    - {step.title} ({step.owner}, by {due:%H:%M})")
-            echo(f"  holding statement: {playbook.holding_statement_for('en').strip()}")
+            echo(f"  holding statement: {playbook.holding_statement_for('en', incident.brand).strip()}")
     notes = store.notifications()
     sent = [n for n in notes if n.status.value == "sent"]
     echo(f"Alerts: {len(sent)} of {len(notes)} notification(s) delivered "
