@@ -111,12 +111,14 @@ class VolumeRule(Section):
     z: float = Field(default=4.0, gt=0)
     min_count: int = Field(default=12, ge=1)
     min_ratio: float = Field(default=2.0, ge=1.0)
+    min_negative_lift: float = Field(default=0.1, ge=-1, le=1)
 
 
 class NegativeRule(Section):
-    min_share: float = Field(default=0.45, gt=0, le=1)
-    min_shift: float = Field(default=0.2, gt=0, le=1)
-    min_count: int = Field(default=12, ge=1)
+    z: float = Field(default=4.5, gt=0)
+    min_count: int = Field(default=6, ge=1)
+    min_share: float = Field(default=0.35, gt=0, le=1)
+    min_shift: float = Field(default=0.15, gt=0, le=1)
 
 
 class DetectionConfig(Section):
@@ -125,6 +127,7 @@ class DetectionConfig(Section):
     every: Duration = timedelta(minutes=5)
     history: Duration = timedelta(days=28)
     warmup: Duration = timedelta(days=3)
+    window: int = Field(default=2, ge=1, le=12)
     volume: VolumeRule = Field(default_factory=VolumeRule)
     negative: NegativeRule = Field(default_factory=NegativeRule)
 

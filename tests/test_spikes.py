@@ -59,7 +59,8 @@ def test_zero_against_zero_and_tiny_counts_never_alert():
     series, start = with_bucket(quiet, 3, 3)
     assert judge(series, start) == []
     sparse = history(21, rate=lambda m: 1 if m.minute == 0 and m.hour % 6 == 0 else 0)
-    series, start = with_bucket(sparse, 11, 11)
+    below_floor = min(CONFIG.volume.min_count, CONFIG.negative.min_count) - 1
+    series, start = with_bucket(sparse, below_floor, below_floor)
     assert judge(series, start) == []
 
 
@@ -97,12 +98,41 @@ def test_a_weekday_level_on_a_saturday_is_a_spike_but_not_on_a_monday():
     monday = START + timedelta(days=28, hours=12)
     busy = round(rate(saturday) * 2.2)
     assert busy < 1.5 * rate(monday)
-    on_saturday, start = with_bucket([b for b in series if b.start < saturday], busy, 0)
+    angry = round(busy * 0.3)
+    on_saturday, start = with_bucket([b for b in series if b.start < saturday], busy, angry)
     assert start == saturday
     assert [s.kind for s in judge(on_saturday, start)] == [SpikeKind.VOLUME]
-    on_monday, start = with_bucket([b for b in series if b.start < monday], busy, 0)
+    on_monday, start = with_bucket([b for b in series if b.start < monday], busy, angry)
     assert start == monday
     assert judge(on_monday, start) == []
+
+
+NOON = START + timedelta(days=21, hours=12)
+
+
+def test_a_good_news_surge_is_not_a_crisis():
+    series, start = with_bucket([b for b in history(22) if b.start < NOON], 0, 0)
+    busy = seasonal(start) * 6
+    series[-1] = BucketCounts(start, busy, round(busy * 0.15))
+    assert judge(series, start) == []
+    series[-1] = BucketCounts(start, busy, round(busy * 0.3))
+    assert [s.kind for s in judge(series, start)] == [SpikeKind.VOLUME]
+
+
+def test_a_build_up_over_two_buckets_is_caught_before_either_bucket_alone_would_be():
+    series = [b for b in history(22, negative_share=0.1) if b.start < NOON]
+    first = NOON
+    level = seasonal(first)
+    assert level >= 15
+    bucket = BucketCounts(first, level + 2, round(level * 0.1) + 6)
+    alone = judge(series + [bucket], first, CONFIG.model_copy(update={"window": 1}))
+    assert alone == []
+    second = BucketCounts(first + BUCKET, level + 2, round(level * 0.1) + 6)
+    assert judge(series + [BucketCounts(first, level, round(level * 0.1)), second], first + BUCKET,
+                 CONFIG.model_copy(update={"window": 1})) == []
+    spikes = judge(series + [bucket, second], first + BUCKET)
+    assert [s.kind for s in spikes] == [SpikeKind.NEGATIVE]
+    assert spikes[0].window_start == first and spikes[0].observed == bucket.negative + second.negative
 
 
 def test_past_spikes_do_not_inflate_the_baseline():

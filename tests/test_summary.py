@@ -26,6 +26,13 @@ def test_key_phrases_are_what_the_window_says_more_than_usual():
     assert not any("aurora" in p for p in phrases)
 
 
+def test_function_words_are_never_key_phrases():
+    window = ["this is warsaw airport and the staff just stand there"] * 6
+    phrases = key_phrases(window, ["good flight"] * 10, ignore=set())
+    assert "warsaw airport" in phrases
+    assert not any(word in phrase.split() for phrase in phrases for word in ("this", "the", "just", "there"))
+
+
 def test_copy_paste_storm_counts_once_per_text():
     assert key_phrases(["spam spam spam spam"], [], ignore=set()) == []
 
@@ -50,3 +57,17 @@ def test_summary_of_a_spike_reads_its_window_from_the_store(tmp_path):
     assert summary["posts"][0]["text"] == "app down, flights cancelled"
     assert summary["languages"] == {"en": 13}
     assert summary["observed"] == 13
+
+
+def test_the_post_that_set_it_off_shortly_before_the_window_is_shown(tmp_path):
+    with SqliteStore(tmp_path / "m.db") as store:
+        store.add_mentions([post(1, "whole airport stranded, nobody tells us anything", -40, shares=20000,
+                                 followers=180000)]
+                           + [post(10 + k, "still stuck at the gate", k) for k in range(10)])
+        spike = Spike(brand="Aurora Air", kind=SpikeKind.NEGATIVE, window_start=T0,
+                      window_end=T0 + timedelta(minutes=15), observed=10, expected=1, score=9,
+                      severity=Severity.HIGH, negative_share=1.0)
+        summary = summarise(store, spike, {"aurora", "air"}, T0 - timedelta(days=1))
+        narrow = summarise(store, spike, {"aurora", "air"}, T0 - timedelta(days=1), lookback=timedelta(0))
+    assert summary["posts"][0]["id"] == "x:1"
+    assert "x:1" not in [p["id"] for p in narrow["posts"]]

@@ -36,8 +36,9 @@ def headline(incident: Incident, spike: Spike) -> str:
         SpikeKind.VIRAL_POST: "Post going viral",
     }[spike.kind]
     ratio = f"{spike.ratio:.1f}×" if spike.expected > 0 else "from nothing"
+    counted = "negative mentions" if spike.kind is SpikeKind.NEGATIVE else "mentions"
     return (
-        f"{what} for {incident.brand}: {spike.observed:.0f} mentions vs {spike.expected:.0f} expected "
+        f"{what} for {incident.brand}: {spike.observed:.0f} {counted} vs {spike.expected:.0f} expected "
         f"({ratio}), {spike.negative_share:.0%} negative"
     )
 
@@ -78,7 +79,8 @@ class IncidentEngine:
             if latest and resolved_at and now - resolved_at < self.config.cooldown:
                 return self._reopen(latest, spike, now)
             return self._open(fingerprint, kind, spike, now)
-        if any(s.window_start == spike.window_start and s.kind == spike.kind for s in incident.spikes):
+        if any((s.window_start, s.window_end, s.kind) == (spike.window_start, spike.window_end, spike.kind)
+               for s in incident.spikes):
             return None
         incident.spikes.append(spike)
         incident.last_spike_at = max(incident.last_spike_at, spike.window_end)
@@ -88,7 +90,7 @@ class IncidentEngine:
             incident.severity = spike.severity
             queued.append(self._notify(incident, spike, "escalation", f"escalation:{spike.severity.value}", now))
         elif self._update_due(incident, now):
-            queued.append(self._notify(incident, spike, "update", f"update:{spike.window_start:%Y%m%d%H%M}", now))
+            queued.append(self._notify(incident, spike, "update", f"update:{spike.window_end:%Y%m%d%H%M}", now))
         self.store.save_incident(incident, queued)
         return incident
 

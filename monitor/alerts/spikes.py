@@ -5,6 +5,7 @@ of the same time of week in the previous four weeks (and the buckets either side
 with less, the same time of day on the previous seven days. The median ignores past
 spikes, and the spread has a Poisson floor (``sqrt(expected)``) so tiny counts never look
 significant. A bucket is judged only once it is closed and the collection lag has passed.
+The rules run on the newest bucket and on the newest few buckets summed.
 """
 
 from __future__ import annotations
@@ -37,6 +38,13 @@ class Baseline:
     spread: float
     negative_share: float
     references: int
+    negative_spread: float = 1.0
+
+
+def _spread(values: list[int], centre: float) -> float:
+    """Robust spread (1.4826 × MAD) with a Poisson floor, so small counts never look significant."""
+    mad = statistics.median(abs(v - centre) for v in values)
+    return max(1.4826 * mad, math.sqrt(max(centre, 1.0)))
 
 
 def judged_bucket(now: datetime, config: DetectionConfig) -> tuple[datetime, datetime]:
@@ -59,12 +67,12 @@ def baseline(series: dict[datetime, BucketCounts], start: datetime, size: timede
     if not refs:
         return None
     totals = [r.total for r in refs]
+    negatives = [r.negative for r in refs]
     expected = statistics.median(totals)
-    mad = statistics.median(abs(t - expected) for t in totals)
-    spread = max(1.4826 * mad, math.sqrt(max(expected, 1.0)))
     volume = sum(totals)
-    share = sum(r.negative for r in refs) / volume if volume else 0.0
-    return Baseline(expected, spread, share, len(refs))
+    share = sum(negatives) / volume if volume else 0.0
+    negative_spread = _spread(negatives, share * expected)
+    return Baseline(expected, _spread(totals, expected), share, len(refs), negative_spread)
 
 
 def _severity(ratio: float, negative_share: float, baseline_share: float) -> Severity:
@@ -76,13 +84,106 @@ def _severity(ratio: float, negative_share: float, baseline_share: float) -> Sev
     return Severity(min(max(level, 1), 4))
 
 
+@dataclass(frozen=True)
+class Window:
+    """The newest ``buckets`` closed buckets summed, against the sum of their baselines."""
+
+    start: datetime
+    total: int
+    negative: int
+    expected: float
+    spread: float
+    expected_negative: float
+    negative_spread: float
+
+    @property
+    def share(self) -> float:
+        return self.negative / self.total if self.total else 0.0
+
+    @property
+    def baseline_share(self) -> float:
+        return self.expected_negative / self.expected if self.expected else 0.0
+
+    @property
+    def ratio(self) -> float:
+        return self.total / max(self.expected, 0.5)
+
+    @property
+    def z(self) -> float:
+        return (self.total - self.expected) / self.spread
+
+    @property
+    def negative_z(self) -> float:
+        """How far the negative count is above its seasonal expectation, in spreads."""
+        return (self.negative - self.expected_negative) / self.negative_spread
+
+
+def _window(table: dict[datetime, BucketCounts], end: datetime, buckets: int, size: timedelta) -> Window | None:
+    first = end - buckets * size
+    history = {t: b for t, b in table.items() if t < first}
+    if not history:
+        return None
+    total = negative = 0
+    expected = variance = expected_negative = negative_variance = 0.0
+    for k in range(buckets):
+        start = first + k * size
+        base = baseline(history, start, size)
+        if base is None:
+            return None
+        current = table.get(start, BucketCounts(start, 0, 0))
+        total, negative = total + current.total, negative + current.negative
+        expected += base.expected
+        variance += base.spread**2
+        expected_negative += base.negative_share * base.expected
+        negative_variance += base.negative_spread**2
+    return Window(first, total, negative, expected, math.sqrt(variance), expected_negative,
+                  math.sqrt(negative_variance))
+
+
+def _volume_spike(w: Window, config: DetectionConfig, brand: str, end: datetime) -> Spike | None:
+    rule = config.volume
+    if (
+        w.total >= rule.min_count
+        and w.ratio >= rule.min_ratio
+        and w.z >= rule.z
+        and w.share >= w.baseline_share + rule.min_negative_lift
+    ):
+        return Spike(
+            brand=brand, kind=SpikeKind.VOLUME, window_start=w.start, window_end=end,
+            observed=w.total, expected=w.expected, score=round(w.z, 2),
+            severity=_severity(w.ratio, w.share, w.baseline_share),
+            negative_share=w.share, baseline_negative_share=w.baseline_share,
+        )
+    return None
+
+
+def _negative_spike(w: Window, config: DetectionConfig, brand: str, end: datetime) -> Spike | None:
+    rule = config.negative
+    if (
+        w.negative >= rule.min_count
+        and w.negative_z >= rule.z
+        and w.share >= rule.min_share
+        and w.share - w.baseline_share >= rule.min_shift
+    ):
+        return Spike(
+            brand=brand, kind=SpikeKind.NEGATIVE, window_start=w.start, window_end=end,
+            observed=w.negative, expected=w.expected_negative, score=round(w.negative_z, 2),
+            severity=_severity(max(w.ratio, 1.0), w.share, w.baseline_share),
+            negative_share=w.share, baseline_negative_share=w.baseline_share,
+        )
+    return None
+
+
 def detect(
     series: list[BucketCounts], now: datetime, config: DetectionConfig, brand: str
 ) -> list[Spike]:
-    """Spikes in the bucket judged at ``now`` (see :func:`judged_bucket`).
+    """Spikes ending with the bucket judged at ``now`` (see :func:`judged_bucket`).
 
-    ``series`` holds closed buckets (missing ones count as zero). Nothing is reported during
-    warm-up, that is until the series spans ``config.warmup``.
+    Each rule is tried on the newest bucket alone and on the newest ``config.window`` buckets
+    summed, so a crisis that builds over half an hour is caught before any single bucket looks
+    extreme; the strongest window per rule is reported. ``series`` holds closed buckets
+    (missing ones count as zero). Nothing is reported during warm-up, that is until the series
+    spans ``config.warmup``.
     """
     if not series:
         return []
@@ -90,41 +191,10 @@ def detect(
     table = {b.start: b for b in series if b.start < end}
     if not table or start - min(table) < config.warmup:
         return []
-    history = {t: b for t, b in table.items() if t < start}
-    if not history:
-        return []
-    base = baseline(history, start, config.bucket)
-    if base is None:
-        return []
-    current = table.get(start, BucketCounts(start, 0, 0))
-    share = current.negative / current.total if current.total else 0.0
-    expected = max(base.expected, 0.5)
-    z = (current.total - base.expected) / base.spread
-    ratio = current.total / expected
+    windows = [w for n in range(1, config.window + 1) if (w := _window(table, end, n, config.bucket))]
     spikes: list[Spike] = []
-    volume = config.volume
-    if current.total >= volume.min_count and ratio >= volume.min_ratio and z >= volume.z:
-        spikes.append(
-            Spike(
-                brand=brand, kind=SpikeKind.VOLUME, window_start=start, window_end=end,
-                observed=current.total, expected=base.expected, score=round(z, 2),
-                severity=_severity(ratio, share, base.negative_share),
-                negative_share=share, baseline_negative_share=base.negative_share,
-            )
-        )
-    negative = config.negative
-    if (
-        current.total >= negative.min_count
-        and share >= negative.min_share
-        and share - base.negative_share >= negative.min_shift
-    ):
-        spikes.append(
-            Spike(
-                brand=brand, kind=SpikeKind.NEGATIVE, window_start=start, window_end=end,
-                observed=current.negative, expected=base.negative_share * current.total,
-                score=round((share - base.negative_share) * 10, 2),
-                severity=_severity(max(ratio, 1.0), share, base.negative_share),
-                negative_share=share, baseline_negative_share=base.negative_share,
-            )
-        )
+    for rule in (_volume_spike, _negative_spike):
+        found = [spike for w in windows if (spike := rule(w, config, brand, end))]
+        if found:
+            spikes.append(max(found, key=lambda s: s.score))
     return spikes

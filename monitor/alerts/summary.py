@@ -5,7 +5,7 @@ from __future__ import annotations
 import math
 import re
 from collections import Counter
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any, Sequence
 
 from monitor.models import Mention, Spike
@@ -14,11 +14,21 @@ from monitor.store.base import MentionFilter, Store
 
 _WORD = re.compile(r"[^\W\d_][\w'’-]{2,}", re.UNICODE)
 _URL = re.compile(r"https?://\S+")
+LOOKBACK = timedelta(hours=1)
+STOPWORDS = frozenset(
+    "the and for are but not you your all any can had has have her his how its our out who why with this that "
+    "there their them they then than what when where which will would just from into about been being were was "
+    "der die das und ist nicht mit auf für den dem des ein eine einer sich von wie noch schon "
+    "los las una por con para que del como pero más est les des une pour pas sur avec dans qui que "
+    "nie się jak już jest ale czy tak tylko przez dla też "
+    "что это как все так уже нет для его они она".split()
+)
 
 
 def _tokens(text: str, ignore: set[str]) -> list[str]:
     words = [w for w in _WORD.findall(normalise(_URL.sub(" ", text))) if w not in ignore]
-    return words + [f"{a} {b}" for a, b in zip(words, words[1:])]
+    pairs = [f"{a} {b}" for a, b in zip(words, words[1:]) if a not in STOPWORDS and b not in STOPWORDS]
+    return [w for w in words if w not in STOPWORDS] + pairs
 
 
 def key_phrases(window: Sequence[str], reference: Sequence[str], ignore: set[str], top: int = 6) -> list[str]:
@@ -70,13 +80,18 @@ def representative_posts(mentions: Sequence[Mention], top: int = 3) -> list[Ment
     return chosen
 
 
-def summarise(store: Store, spike: Spike, brand_terms: set[str], reference_start: datetime) -> dict[str, Any]:
-    """The alert summary of ``spike``: the numbers, key phrases, posts and sentiment split."""
-    window = store.search(
-        MentionFilter(brands=[spike.brand], since=spike.window_start, until=spike.window_end, limit=2000)
-    )
+def summarise(
+    store: Store, spike: Spike, brand_terms: set[str], reference_start: datetime, lookback: timedelta = LOOKBACK
+) -> dict[str, Any]:
+    """The alert summary of ``spike``: the numbers, key phrases, posts and sentiment split.
+
+    Phrases and posts come from the spike's window and ``lookback`` before it, so the post
+    that set things off is shown even when the spike was confirmed a little later.
+    """
+    since = spike.window_start - lookback
+    window = store.search(MentionFilter(brands=[spike.brand], since=since, until=spike.window_end, limit=2000))
     reference = store.search(
-        MentionFilter(brands=[spike.brand], since=reference_start, until=spike.window_start, limit=4000)
+        MentionFilter(brands=[spike.brand], since=reference_start, until=since, limit=4000)
     )
     split = Counter(m.sentiment.label for m in window if m.sentiment)
     languages = Counter(m.language for m in window if m.language)
