@@ -28,6 +28,9 @@ demo: install
 test: dev
 	$(PY) -m pytest
 
+benchmark: install
+	$(PY) benchmarks/throughput.py
+
 dashboard: install
 	$(VENV)/bin/monitor dashboard
 

@@ -77,8 +77,7 @@ def run(path: Path) -> None:
 @click.argument("path", type=click.Path(dir_okay=False, path_type=Path))
 @click.option("--brand", required=True, help="Brand name as in the config.")
 @click.option("--source", "source", required=True, help="Source name (or type) within the brand.")
-@click.option("--once", is_flag=True, default=True, help="Run one collection and exit (the default).")
-def collect(path: Path, brand: str, source: str, once: bool) -> None:
+def collect(path: Path, brand: str, source: str) -> None:
     """Collect one brand from one source once, then exit."""
     from monitor.runtime import build_pipeline
 

@@ -55,3 +55,45 @@ def test_broken_playbook_exits_2(tmp_path):
     result = monitor("playbooks", "validate", str(tmp_path))
     assert result.returncode == 2
     assert "bad.yaml" in result.stderr
+
+
+def file_config(tmp_path: Path, path: str = "feed.jsonl") -> Path:
+    config = tmp_path / "m.yaml"
+    config.write_text(yaml.safe_dump({
+        "storage": {"path": "m.db"},
+        "nlp": {"backend": "offline"},
+        "alerts": {"playbooks_dir": str(REPO / "playbooks")},
+        "brands": [{"name": "Acme", "query": "acme", "sources": [{"type": "file", "name": "export", "path": path}]}],
+    }))
+    return config
+
+
+def test_collect_detect_and_report_on_a_file_source(tmp_path):
+    (tmp_path / "feed.jsonl").write_text(
+        '{"id": 1, "text": "Acme support never answers", "created_at": "2026-03-02T10:00:00Z"}\n'
+        '{"id": 2, "text": "unrelated chatter", "created_at": "2026-03-02T10:01:00Z"}\n'
+    )
+    config = str(file_config(tmp_path))
+    collected = monitor("collect", config, "--brand", "Acme", "--source", "export", cwd=tmp_path)
+    assert collected.returncode == 0, collected.stderr
+    assert "Acme/export: fetched 2, matched 1, stored 1 new" in collected.stdout
+    detected = monitor("detect", config, cwd=tmp_path)
+    assert detected.returncode == 0 and "no spikes" in detected.stdout
+    reported = monitor("report", "incidents", config, "--csv", "out.csv", cwd=tmp_path)
+    assert reported.returncode == 0 and "no incidents yet" in reported.stdout
+    assert (tmp_path / "out.csv").read_text().startswith("id")
+
+
+def test_a_missing_import_file_is_exit_3_naming_it(tmp_path):
+    result = monitor("collect", str(file_config(tmp_path, "gone.jsonl")), "--brand", "Acme", "--source", "export",
+                     cwd=tmp_path)
+    assert result.returncode == 3
+    assert "gone.jsonl" in result.stderr and "Traceback" not in result.stderr
+
+
+def test_nlp_score_writes_one_label_per_line(tmp_path):
+    (tmp_path / "in.txt").write_text("I love it, best airline ever\nworst service, never again\n")
+    config = str(file_config(tmp_path))
+    result = monitor("nlp", "score", "--input", "in.txt", "--output", "out.txt", "--config", config, cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert (tmp_path / "out.txt").read_text().split() == ["2", "0"]

@@ -12,10 +12,9 @@ import yaml
 from fake_slack import FakeSlack
 from monitor.alerts.notifiers.base import AlertMessage
 from monitor.alerts.notifiers.slack import SlackNotifier
-from monitor.config import NlpConfig
 from monitor.demo.run import Replay, demo_config
 from monitor.demo.scenario import Scenario, generate
-from monitor.nlp.annotate import Annotator, build_scorer
+from monitor.nlp.annotate import Annotator
 from monitor.store.base import MentionFilter, NotificationStatus
 
 pytestmark = pytest.mark.slow
@@ -23,10 +22,9 @@ pytestmark = pytest.mark.slow
 BUCKET = timedelta(minutes=15)
 
 
-@pytest.fixture(scope="module")
-def annotator() -> Annotator:
-    """One offline scorer for the module: its text cache makes the second replay cheap."""
-    return Annotator(build_scorer(NlpConfig(backend="offline")))
+@pytest.fixture
+def annotator(offline_annotator: Annotator) -> Annotator:
+    return offline_annotator
 
 
 @pytest.fixture(scope="module")

@@ -147,6 +147,7 @@ def run_demo(
     quiet_days: int = 21,
     echo: Callable[[str], None] = print,
     notifier: Notifier | None = None,
+    annotator: Annotator | None = None,
 ) -> Pipeline:
     """Run the whole demo and print what happened; returns the pipeline for inspection."""
     workdir = workdir or Path(tempfile.mkdtemp(prefix="monitor-demo-"))
@@ -154,7 +155,7 @@ def run_demo(
     replay = Replay(scenario, workdir)
     echo(f"Demo workspace: {workdir}")
     echo(f"Brand: {scenario.brand}   query: {scenario.query}")
-    pipeline = replay.pipeline(notifier=notifier)
+    pipeline = replay.pipeline(notifier=notifier, annotator=annotator)
     started = time.monotonic()
     ticks = list(replay.ticks())
     for now in tqdm(ticks, desc="replaying", unit="tick", file=sys.stderr, mininterval=0.5):

@@ -1,0 +1,25 @@
+import json
+
+import pytest
+
+from monitor.demo.run import run_demo
+from monitor.demo.scenario import generate
+
+pytestmark = pytest.mark.slow
+
+
+def test_the_demo_prints_the_crisis_its_detection_playbook_and_alert(tmp_path, offline_annotator):
+    lines: list[str] = []
+    pipeline = run_demo(tmp_path, quiet_days=4, echo=lines.append, annotator=offline_annotator)
+    out = "\n".join(lines)
+    crisis = generate(quiet_days=4).crisis_start
+    assert f"Crisis started:  {crisis:%a %Y-%m-%d %H:%M} UTC" in out
+    assert out.count("Incident opened:") == 1
+    assert "min after the crisis started" in out
+    assert "playbook: Service outage / travel disruption" in out
+    assert "holding statement:" in out and "{brand}" not in out and "Aurora Air services" in out
+    assert "Slack alert to #aurora-air-alerts:" in out
+    assert f"monitor dashboard --config {tmp_path / 'monitor.yaml'}" in out
+    outbox = [json.loads(line) for line in (tmp_path / "outbox.jsonl").read_text().splitlines()]
+    assert outbox and outbox[0]["kind"] == "alert"
+    assert len(outbox) == len(pipeline.store.notifications())

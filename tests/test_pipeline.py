@@ -1,0 +1,125 @@
+import json
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+
+import pytest
+
+from monitor import config as config_lib
+from monitor.alerts.notifiers.outbox import OutboxNotifier
+from monitor.errors import CollectorError, ConfigError
+from monitor.models import IncidentState
+from monitor.runtime import build_pipeline
+from monitor.store.base import MentionFilter
+
+NOW = datetime(2026, 3, 23, 12, 0, tzinfo=timezone.utc)
+
+
+def write_config(tmp_path: Path, **brand) -> Path:
+    config = {
+        "storage": {"path": "m.db"},
+        "nlp": {"backend": "offline"},
+        "detection": {"warmup": "1d"},
+        "alerts": {"playbooks_dir": str(Path(__file__).resolve().parents[1] / "playbooks"), "outbox": "out.jsonl"},
+        "brands": [{"name": "Acme", "query": "acme OR #acmefail -job",
+                    "sources": [{"type": "file", "name": "export", "path": "feed.jsonl", "max_batch": 2}], **brand}],
+    }
+    path = tmp_path / "monitor.yaml"
+    path.write_text(json.dumps(config))
+    return path
+
+
+def rows(*texts: str, start: int = 0, at: datetime = NOW - timedelta(hours=1)) -> list[dict]:
+    return [{"id": start + i, "text": t, "created_at": (at + timedelta(seconds=i)).isoformat()}
+            for i, t in enumerate(texts)]
+
+
+def append(tmp_path: Path, items: list[dict]) -> None:
+    with (tmp_path / "feed.jsonl").open("a", encoding="utf-8") as handle:
+        handle.writelines(json.dumps(item, ensure_ascii=False) + "\n" for item in items)
+
+
+@pytest.fixture
+def pipeline_for(tmp_path, offline_annotator):
+    def build(**brand):
+        config = config_lib.load(write_config(tmp_path, **brand))
+        return build_pipeline(config, annotator=offline_annotator, notifier=OutboxNotifier(tmp_path / "out.jsonl"),
+                              clock=lambda: NOW)
+    return build
+
+
+def test_collect_keeps_matching_mentions_scored_and_is_incremental(tmp_path, pipeline_for):
+    pipeline = pipeline_for()
+    append(tmp_path, rows("Acme support is awful, worst service ever", "I love my new Acme kettle",
+                          "Acme is hiring, apply for this job", "nothing to see here", "#acmefail again"))
+    result = pipeline.collect("Acme", "export")
+    assert (result.fetched, result.matched, result.stored) == (5, 3, 3)
+    stored = {m.text: m for m in pipeline.store.search(MentionFilter(brands=["Acme"]))}
+    assert set(stored) == {"Acme support is awful, worst service ever", "I love my new Acme kettle", "#acmefail again"}
+    assert stored["Acme support is awful, worst service ever"].sentiment.label == "negative"
+    assert stored["I love my new Acme kettle"].sentiment.label == "positive"
+    assert stored["#acmefail again"].matched_terms == ["#acmefail"]
+    assert all(m.language == "en" for m in stored.values() if "Acme" in m.text)
+
+    again = pipeline.collect("Acme", "export")
+    assert (again.fetched, again.stored) == (0, 0)
+    append(tmp_path, rows("Acme refund finally arrived", start=10))
+    assert pipeline.collect("Acme", "export").stored == 1
+    assert pipeline.store.count(MentionFilter()) == 4
+    runs = pipeline.store.runs()
+    assert [r.ok for r in runs] == [True, True, True] and runs[0].job == "collect:Acme:export"
+
+
+def test_mentions_outside_the_brand_languages_are_dropped(tmp_path, pipeline_for):
+    pipeline = pipeline_for(languages=["pl"])
+    append(tmp_path, rows("Acme to najgorsza obsługa klienta, jaką widziałem", "Acme has the worst support"))
+    result = pipeline.collect("Acme", "export")
+    assert result.stored == 1
+    assert [m.language for m in pipeline.store.search(MentionFilter())] == ["pl"]
+
+
+def test_bad_rows_are_skipped_and_the_good_ones_kept(tmp_path, pipeline_for, caplog):
+    pipeline = pipeline_for()
+    append(tmp_path, rows("Acme one", "Acme two"))
+    with (tmp_path / "feed.jsonl").open("a", encoding="utf-8") as handle:
+        handle.write("{broken json\n")
+    append(tmp_path, rows("Acme three", start=5))
+    assert pipeline.collect("Acme", "export").stored == 3
+    assert "line 3" in caplog.text and "broken JSON" in caplog.text
+
+
+def test_a_failed_collection_is_recorded_and_raised(tmp_path, pipeline_for):
+    pipeline = pipeline_for()
+    with pytest.raises(CollectorError, match="feed.jsonl"):
+        pipeline.collect("Acme", "export")
+    run = pipeline.store.runs()[0]
+    assert not run.ok and "feed.jsonl" in run.error and run.job == "collect:Acme:export"
+
+
+def test_unknown_source_names_the_configured_ones(pipeline_for):
+    with pytest.raises(ConfigError, match="configured: export"):
+        pipeline_for().collect("Acme", "twitter")
+
+
+def test_detect_opens_an_incident_on_a_negative_burst_and_deliver_sends_it(tmp_path, pipeline_for):
+    pipeline = pipeline_for()
+    history = []
+    for day in range(3, 0, -1):
+        for hour in range(24):
+            at = NOW - timedelta(days=day, hours=hour)
+            history += rows(*(f"Acme delivery on time, thanks {hour}" for _ in range(2)), start=len(history), at=at)
+    burst_at = NOW - timedelta(minutes=25)
+    history += rows(*(f"Acme app down again, worst service, refund now {k}" for k in range(14)),
+                    start=len(history), at=burst_at)
+    append(tmp_path, history)
+    while pipeline.collect("Acme", "export").fetched:
+        pass
+    incidents = pipeline.detect()
+    assert len(incidents) == 1
+    incident = incidents[0]
+    assert incident.state is IncidentState.OPEN and incident.brand == "Acme"
+    assert incident.playbook_id
+    assert pipeline.detect() == [], "judging the same bucket twice changes nothing"
+    report = pipeline.deliver()
+    assert len(report.sent) == 1
+    sent = [json.loads(line) for line in (tmp_path / "out.jsonl").read_text().splitlines()]
+    assert [m["incident_id"] for m in sent] == [incident.id]

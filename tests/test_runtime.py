@@ -1,0 +1,39 @@
+import logging
+
+import pytest
+
+from monitor import config as config_lib
+from monitor.alerts.notifiers.outbox import OutboxNotifier
+from monitor.alerts.notifiers.slack import SlackNotifier
+from monitor.errors import PluginNotFound
+from monitor.runtime import build_notifier
+
+
+def make(tmp_path, **alerts):
+    return config_lib.parse(
+        "brands: [{name: Acme, query: acme}]\n"
+        f"alerts: {{outbox: {tmp_path / 'out.jsonl'}, {', '.join(f'{k}: {v}' for k, v in alerts.items())}}}\n"
+    )
+
+
+def test_without_a_token_alerts_go_to_the_outbox_with_a_warning(tmp_path, monkeypatch, caplog):
+    monkeypatch.delenv("SLACK_BOT_TOKEN", raising=False)
+    with caplog.at_level(logging.WARNING):
+        notifier = build_notifier(make(tmp_path))
+    assert isinstance(notifier, OutboxNotifier)
+    assert "SLACK_BOT_TOKEN is not set" in caplog.text
+
+
+def test_a_token_in_the_environment_selects_slack_and_never_logs_it(tmp_path, monkeypatch, caplog):
+    monkeypatch.setenv("SLACK_BOT_TOKEN", "xoxb-secret-value")
+    with caplog.at_level(logging.DEBUG):
+        notifier = build_notifier(make(tmp_path))
+    assert isinstance(notifier, SlackNotifier)
+    assert "xoxb-secret-value" not in caplog.text
+
+
+def test_an_explicit_notifier_wins_and_unknown_ones_are_named(tmp_path, monkeypatch):
+    monkeypatch.setenv("SLACK_BOT_TOKEN", "xoxb-secret-value")
+    assert isinstance(build_notifier(make(tmp_path, notifier="outbox")), OutboxNotifier)
+    with pytest.raises(PluginNotFound, match="pager"):
+        build_notifier(make(tmp_path, notifier="pager"))
