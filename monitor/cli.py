@@ -64,10 +64,12 @@ def check_config(path: Path) -> None:
 @click.argument("path", type=click.Path(dir_okay=False, path_type=Path))
 def run(path: Path) -> None:
     """Run the service: collect on schedule, detect, alert. Stops cleanly on Ctrl-C or SIGTERM."""
-    from monitor.runtime import build_pipeline
+    from monitor.runtime import build_interactive, build_pipeline
     from monitor.scheduler import Service
 
-    service = Service(build_pipeline(config_lib.load(path)))
+    config = config_lib.load(path)
+    pipeline = build_pipeline(config)
+    service = Service(pipeline, interactive=build_interactive(config, pipeline.store))
     click.echo(f"running {len(service.job_names())} jobs from {path}; Ctrl-C to stop", err=True)
     service.run_forever()
     click.echo("stopped", err=True)
@@ -167,6 +169,85 @@ def nlp_score(input_path: Path, output_path: Path, path: Path | None) -> None:
     click.echo(f"scored {len(texts)} texts into {output_path}")
 
 
+def _store(path: Path):
+    from monitor.store import open_store
+
+    return open_store(config_lib.load(path).storage)
+
+
+def _now():
+    from datetime import datetime, timezone
+
+    return datetime.now(timezone.utc)
+
+
+@cli.command()
+@click.argument("action", type=click.Choice(["acknowledge", "mitigate", "escalate", "resolve", "false_alarm"]))
+@click.argument("path", type=click.Path(dir_okay=False, path_type=Path))
+@click.argument("incident_id")
+@click.option("--by", default=lambda: os.environ.get("USER", "cli"), show_default="$USER", help="Who acts.")
+@click.option("--note", default="", help="Why, for the thread and the record.")
+def incident(action: str, path: Path, incident_id: str, by: str, note: str) -> None:
+    """Acknowledge, mitigate, escalate, resolve or close an incident as a false alarm."""
+    from monitor.alerts.lifecycle import apply
+
+    changed = apply(_store(path), incident_id, action, by=by, now=_now(), note=note)
+    click.echo(f"{changed.id}: {changed.state.value}, severity {changed.severity.word}")
+
+
+@cli.group()
+def silence() -> None:
+    """Hold a brand's alerts for a while (incidents are still recorded)."""
+
+
+@silence.command("add")
+@click.argument("path", type=click.Path(dir_okay=False, path_type=Path))
+@click.option("--brand", required=True)
+@click.option("--topic", default="", help="Only incidents about this topic (default: all).")
+@click.option("--for", "duration", required=True, help="How long, e.g. 30m, 4h, 2d.")
+@click.option("--reason", default="")
+@click.option("--by", default=lambda: os.environ.get("USER", "cli"), show_default="$USER")
+def silence_add(path: Path, brand: str, topic: str, duration: str, reason: str, by: str) -> None:
+    """Silence BRAND (or one topic) starting now."""
+    from monitor.alerts import silences
+    from monitor.store import open_store
+
+    try:
+        length = config_lib.parse_duration(duration)
+    except ValueError as exc:
+        raise click.BadParameter(str(exc), param_hint="--for") from exc
+    config = config_lib.load(path)
+    name = config.brand(brand).name
+    added = silences.add(open_store(config.storage), name, length, _now(), topic=topic, by=by, reason=reason)
+    click.echo(f"{added.id}: {added.brand}{' / ' + added.topic if added.topic else ''} silenced until "
+               f"{added.ends_at:%Y-%m-%d %H:%M} UTC")
+
+
+@silence.command("list")
+@click.argument("path", type=click.Path(dir_okay=False, path_type=Path))
+@click.option("--all", "show_all", is_flag=True, help="Include expired silences.")
+def silence_list(path: Path, show_all: bool) -> None:
+    """The silences in force (or all of them)."""
+    found = _store(path).silences(active_at=None if show_all else _now())
+    for item in found:
+        click.echo(f"{item.id}  {item.brand}{' / ' + item.topic if item.topic else ''}  "
+                   f"{item.starts_at:%Y-%m-%d %H:%M} → {item.ends_at:%Y-%m-%d %H:%M} UTC  by {item.created_by}"
+                   f"{'  (' + item.reason + ')' if item.reason else ''}")
+    if not found:
+        click.echo("no silences")
+
+
+@silence.command("expire")
+@click.argument("path", type=click.Path(dir_okay=False, path_type=Path))
+@click.argument("silence_id")
+def silence_expire(path: Path, silence_id: str) -> None:
+    """End a silence now; held alerts go out on the next delivery."""
+    from monitor.alerts import silences
+
+    ended = silences.expire(_store(path), silence_id, _now())
+    click.echo(f"{ended.id}: ended at {ended.ends_at:%Y-%m-%d %H:%M} UTC")
+
+
 @cli.group()
 def report() -> None:
     """Reports on what happened."""
@@ -178,10 +259,8 @@ def report() -> None:
 def report_incidents(path: Path, csv_path: Path | None) -> None:
     """Incidents with their state, severity, playbook and response times."""
     from monitor.alerts.outcomes import outcome_rows
-    from monitor.store import open_store
 
-    store = open_store(config_lib.load(path).storage)
-    rows = outcome_rows(store.incidents())
+    rows = outcome_rows(_store(path).incidents())
     for row in rows:
         click.echo("  ".join(f"{k}={v}" for k, v in row.items()))
     if not rows:

@@ -94,8 +94,14 @@ class BrandConfig(Section):
 class StorageConfig(Section):
     backend: str = "sqlite"
     path: Path = Path("monitor.db")
+    # Elasticsearch (backend: elasticsearch); the API key is read from the variable named here.
     url: str | None = None
-    index_prefix: str = "monitor"
+    index_prefix: str = Field(default="monitor", pattern=r"^[a-z0-9][a-z0-9_.-]*$")
+    api_key_env: str = "MONITOR_ES_API_KEY"
+    verify_certs: bool = True
+    ca_certs: Path | None = None
+    request_timeout: float = Field(default=30.0, gt=0)
+    retry_for: float = Field(default=120.0, ge=0)
 
 
 class NlpConfig(Section):
@@ -147,10 +153,16 @@ class SlackConfig(Section):
     token_env: str = "SLACK_BOT_TOKEN"
     signing_secret_env: str = "SLACK_SIGNING_SECRET"
     dashboard_url: str = "http://localhost:8501"
+    interactive_host: str = "127.0.0.1"
+    interactive_port: int | None = Field(default=None, ge=0, le=65535)
 
     @property
     def token(self) -> str | None:
         return os.environ.get(self.token_env) or None
+
+    @property
+    def signing_secret(self) -> str | None:
+        return os.environ.get(self.signing_secret_env) or None
 
 
 class Config(Section):
@@ -172,6 +184,8 @@ class Config(Section):
         """Make relative file paths relative to the config file's folder."""
         if not self.storage.path.is_absolute():
             self.storage.path = base / self.storage.path
+        if self.storage.ca_certs and not self.storage.ca_certs.is_absolute():
+            self.storage.ca_certs = base / self.storage.ca_certs
         if not self.alerts.playbooks_dir.is_absolute():
             self.alerts.playbooks_dir = base / self.alerts.playbooks_dir
         if not self.alerts.outbox.is_absolute():

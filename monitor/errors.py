@@ -43,6 +43,12 @@ class PluginNotFound(ConfigError):
     """No collector, store or notifier is registered under the requested name."""
 
 
+class IncidentError(MonitorError):
+    """An incident does not exist or cannot take the requested action."""
+
+    exit_code = 2
+
+
 class CollectorError(MonitorError):
     """A source could not be read; nothing already collected is lost."""
 

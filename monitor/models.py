@@ -69,6 +69,7 @@ class Mention(_Model):
     author: Author = Field(default_factory=Author)
     engagement: Engagement = Field(default_factory=Engagement)
     is_repost: bool = False
+    is_quote: bool = False
     parent_id: str | None = None
     language: str | None = None
     language_hint: str | None = None
@@ -179,6 +180,28 @@ class Incident(_Model):
             if transition.state == state:
                 return transition.at
         return None
+
+
+class Silence(_Model):
+    """Mutes alerts of a brand (and optionally one topic) from ``starts_at`` until ``ends_at``.
+
+    Incidents are still opened and recorded; only their messages wait until the silence ends.
+    """
+
+    id: str
+    brand: str
+    topic: str = ""
+    starts_at: datetime
+    ends_at: datetime
+    created_by: str = "system"
+    reason: str = ""
+
+    def covers(self, incident: Incident, at: datetime) -> bool:
+        return (
+            self.starts_at <= at < self.ends_at
+            and self.brand.casefold() == incident.brand.casefold()
+            and (not self.topic or self.topic.casefold() == incident.topic.casefold())
+        )
 
 
 class PlaybookStep(_Model):

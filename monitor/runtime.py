@@ -7,12 +7,14 @@ from datetime import datetime
 from typing import Callable
 
 from monitor import registry
+from monitor.alerts.interactive import ActionHandler, InteractiveServer
 from monitor.alerts.notifiers.base import Notifier
 from monitor.alerts.playbooks import load_playbooks
 from monitor.config import Config
 from monitor.nlp.annotate import Annotator, build_scorer
 from monitor.pipeline import Pipeline, utcnow
 from monitor.store import open_store
+from monitor.store.base import Store
 
 log = logging.getLogger(__name__)
 
@@ -52,3 +54,11 @@ def build_pipeline(
         load_playbooks(config.alerts.playbooks_dir),
         clock=clock,
     )
+
+
+def build_interactive(config: Config, store: Store) -> InteractiveServer | None:
+    """The Slack button endpoint when ``slack.interactive_port`` is set (it needs the signing secret)."""
+    if config.slack.interactive_port is None:
+        return None
+    handler = ActionHandler(store, config.slack.signing_secret)
+    return InteractiveServer(handler, config.slack.interactive_host, config.slack.interactive_port)

@@ -21,6 +21,7 @@ from apscheduler.triggers.interval import IntervalTrigger
 from monitor.errors import MonitorError
 
 if TYPE_CHECKING:
+    from monitor.alerts.interactive import InteractiveServer
     from monitor.pipeline import Pipeline
 
 log = logging.getLogger(__name__)
@@ -31,7 +32,7 @@ DELIVERY_EVERY = timedelta(seconds=30)
 class Service:
     """The long-running service behind ``monitor run``."""
 
-    def __init__(self, pipeline: Pipeline, workers: int = 4):
+    def __init__(self, pipeline: Pipeline, workers: int = 4, interactive: InteractiveServer | None = None):
         self.pipeline = pipeline
         self.failures: Counter[str] = Counter()
         self.successes: Counter[str] = Counter()
@@ -41,6 +42,7 @@ class Service:
             timezone="UTC",
         )
         self._stopped = False
+        self.interactive = interactive
         self._shutdown = threading.Event()
         self._add_jobs()
 
@@ -90,6 +92,8 @@ class Service:
 
     def start(self) -> None:
         self.scheduler.start()
+        if self.interactive:
+            self.interactive.start()
         log.info("monitor running %d jobs; Ctrl-C to stop", len(self.scheduler.get_jobs()))
 
     def request_stop(self) -> None:
@@ -102,6 +106,8 @@ class Service:
             return
         self._stopped = True
         log.info("stopping: waiting for running jobs to finish")
+        if self.interactive:
+            self.interactive.stop()
         self.scheduler.shutdown(wait=True)
         self.pipeline.store.close()
 

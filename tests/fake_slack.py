@@ -16,13 +16,16 @@ unknown channels when ``channels`` is given) and can be scripted to fail the nex
 from __future__ import annotations
 
 import hashlib
+import hmac
 import json
 import threading
 import time
+import urllib.error
+import urllib.request
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any, Callable, Iterable
-from urllib.parse import parse_qsl, urlsplit
+from urllib.parse import parse_qsl, urlencode, urlsplit
 
 DEFAULT_TOKEN = "xoxb-fake-token"
 JSON_PARAMS = ("blocks", "attachments", "files", "metadata")
@@ -187,6 +190,44 @@ class FakeSlack:
         """Answer the next calls only after ``seconds`` (to test client timeouts)."""
         with self._lock:
             self._failures += [Failure(200, "", None, method, seconds) for _ in range(times)]
+
+    def press(self, message: dict[str, Any], action_id: str, request_url: str, signing_secret: str,
+              user: str = "dana", timestamp: float | None = None, tamper: bool = False) -> int:
+        """Press a button of a posted ``message`` as Slack does: a signed ``block_actions`` POST
+        to the app's request URL. Returns the HTTP status the app answered."""
+        button, block_id = None, None
+        for block in message.get("blocks") or []:
+            for element in block.get("elements") or []:
+                if isinstance(element, dict) and element.get("action_id") == action_id:
+                    button, block_id = element, block.get("block_id")
+        if button is None:
+            raise SlackError("no_such_button", action_id)
+        stamp = str(int(timestamp if timestamp is not None else time.time()))
+        payload = {
+            "type": "block_actions", "api_app_id": "A0FAKE", "trigger_id": "1.2.3",
+            "user": {"id": "U0" + user.upper(), "username": user, "name": user, "team_id": "T0FAKE"},
+            "team": {"id": "T0FAKE", "domain": "fake"},
+            "container": {"type": "message", "message_ts": message["ts"], "channel_id": message["channel"]},
+            "channel": {"id": message["channel"]}, "message": {"ts": message["ts"], "text": message.get("text", "")},
+            "response_url": f"{self.url}/actions/response", "actions": [{
+                "type": "button", "action_id": action_id, "block_id": block_id, "value": button.get("value"),
+                "text": button.get("text"), "action_ts": stamp,
+            }],
+        }
+        body = urlencode({"payload": json.dumps(payload)}).encode()
+        base = b"v0:" + stamp.encode() + b":" + body
+        signature = "v0=" + hmac.new(signing_secret.encode(), base, hashlib.sha256).hexdigest()
+        if tamper:
+            body = body.replace(b"incident", b"incidenT", 1)
+        request = urllib.request.Request(request_url, data=body, method="POST", headers={
+            "Content-Type": "application/x-www-form-urlencoded",
+            "X-Slack-Request-Timestamp": stamp, "X-Slack-Signature": signature,
+        })
+        try:
+            with urllib.request.urlopen(request, timeout=10) as response:
+                return response.status
+        except urllib.error.HTTPError as exc:
+            return exc.code
 
     def calls(self, method: str | None = None) -> list[Request]:
         with self._lock:

@@ -122,7 +122,7 @@ def test_actions_block_has_the_incident_buttons() -> None:
     actions = next(b for b in render(message()).blocks if b["type"] == "actions")
     buttons = {e["action_id"]: e for e in actions["elements"]}
     assert list(buttons) == ["incident_ack", "incident_escalate", "incident_resolve", "incident_false_alarm",
-                             "incident_open_dashboard"]
+                             "incident_silence", "incident_open_dashboard"]
     incident_id = make_incident().id
     assert all(buttons[a]["value"] == incident_id for a in list(buttons)[:4])
     assert buttons["incident_ack"]["style"] == "primary" and buttons["incident_escalate"]["style"] == "danger"

@@ -97,3 +97,35 @@ def test_nlp_score_writes_one_label_per_line(tmp_path):
     result = monitor("nlp", "score", "--input", "in.txt", "--output", "out.txt", "--config", config, cwd=tmp_path)
     assert result.returncode == 0, result.stderr
     assert (tmp_path / "out.txt").read_text().split() == ["2", "0"]
+
+
+def test_incident_actions_and_silences_from_the_cli(tmp_path):
+    from datetime import datetime, timezone
+
+    from monitor.store.sqlite import SqliteStore
+    from test_lifecycle import incident
+
+    config = str(file_config(tmp_path))
+    with SqliteStore(tmp_path / "m.db") as store:
+        store.save_incident(incident(brand="Acme", opened_at=datetime.now(timezone.utc)))
+    acked = monitor("incident", "acknowledge", config, "aurora-air-1", "--by", "dana", cwd=tmp_path)
+    assert acked.returncode == 0, acked.stderr
+    assert "aurora-air-1: acknowledged" in acked.stdout
+    closed = monitor("incident", "resolve", config, "aurora-air-1", cwd=tmp_path)
+    assert "resolved" in closed.stdout
+    refused = monitor("incident", "acknowledge", config, "aurora-air-1", cwd=tmp_path)
+    assert refused.returncode == 2 and "is resolved" in refused.stderr
+
+    added = monitor("silence", "add", config, "--brand", "acme", "--for", "2h", "--reason", "planned launch",
+                    cwd=tmp_path)
+    assert added.returncode == 0, added.stderr
+    silence_id = added.stdout.split(":")[0]
+    listed = monitor("silence", "list", config, cwd=tmp_path)
+    assert silence_id in listed.stdout and "Acme" in listed.stdout and "planned launch" in listed.stdout
+    assert monitor("silence", "expire", config, silence_id, cwd=tmp_path).returncode == 0
+    assert "no silences" in monitor("silence", "list", config, cwd=tmp_path).stdout
+    assert silence_id in monitor("silence", "list", config, "--all", cwd=tmp_path).stdout
+    bad = monitor("silence", "add", config, "--brand", "Acme", "--for", "soon", cwd=tmp_path)
+    assert bad.returncode == 2 and "not a duration" in bad.stderr
+    unknown = monitor("silence", "add", config, "--brand", "Nope", "--for", "1h", cwd=tmp_path)
+    assert unknown.returncode == 2 and "no brand named 'Nope'" in unknown.stderr

@@ -2,10 +2,14 @@ import os
 import signal
 import threading
 import time
+import urllib.request
 from datetime import datetime, timezone
 
+import pytest
+
 from monitor.config import parse
-from monitor.errors import CollectorError
+from monitor.errors import CollectorError, ConfigError
+from monitor.runtime import build_interactive
 from monitor.scheduler import Service
 
 CONFIG = parse("""
@@ -95,3 +99,20 @@ def test_sigterm_stops_cleanly():
         signal.signal(signal.SIGTERM, previous)
     assert pipeline.closed
     assert not service.scheduler.running
+
+
+def test_the_slack_endpoint_runs_with_the_service_and_stops_with_it(tmp_path, monkeypatch):
+    monkeypatch.setenv("SLACK_SIGNING_SECRET", "s3cret")
+    config = parse("brands: [{name: Acme, query: acme}]\nslack: {interactive_port: 0}\n")
+    pipeline = RecordingPipeline()
+    server = build_interactive(config, pipeline.store)
+    service = Service(pipeline, interactive=server)
+    service.start()
+    with urllib.request.urlopen(server.url.replace("/slack/actions", "/healthz"), timeout=5) as response:
+        assert response.read() == b"ok"
+    service.stop()
+    with pytest.raises(OSError):
+        urllib.request.urlopen(server.url.replace("/slack/actions", "/healthz"), timeout=2)
+    monkeypatch.delenv("SLACK_SIGNING_SECRET")
+    with pytest.raises(ConfigError, match="SLACK_SIGNING_SECRET"):
+        build_interactive(config, pipeline.store)

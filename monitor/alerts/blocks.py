@@ -33,6 +33,7 @@ ACTIONS = (
     ("incident_escalate", "Escalate", "danger"),
     ("incident_resolve", "Resolve", None),
     ("incident_false_alarm", "False alarm", None),
+    ("incident_silence", "Silence 4h", None),
 )
 DASHBOARD_ACTION = "incident_open_dashboard"
 SEVERITY_ICON = {Severity.LOW: "🟡", Severity.MEDIUM: "🟠", Severity.HIGH: "🔴", Severity.CRITICAL: "🚨"}
@@ -45,6 +46,7 @@ SENTIMENT_ICON = {"negative": "😠", "neutral": "😐", "positive": "🙂"}
 _CONFIRM = {
     "incident_resolve": "Mark this incident as resolved? The thread gets a final message.",
     "incident_false_alarm": "Mark this incident as a false alarm? It is closed and used to tune detection.",
+    "incident_silence": "Hold this brand's alerts for 4 hours? Incidents are still recorded.",
 }
 
 

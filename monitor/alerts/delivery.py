@@ -18,6 +18,7 @@ from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 from monitor.alerts.blocks import summary_languages, summary_posts
 from monitor.alerts.notifiers.base import MESSAGE_KINDS, AlertMessage, Notifier
 from monitor.alerts.playbooks import find, match
+from monitor.alerts.silences import covering
 from monitor.errors import DeliveryError, PlaybookError
 from monitor.models import Incident, Playbook
 from monitor.store.base import Notification, NotificationStatus, Store
@@ -50,6 +51,8 @@ class DeliveryReport:
     failed: list[str] = field(default_factory=list)
     waiting: list[str] = field(default_factory=list)
     deferred: list[str] = field(default_factory=list)
+    silenced: list[str] = field(default_factory=list)
+    skipped: list[str] = field(default_factory=list)
 
     def __str__(self) -> str:
         counts = (f"{len(keys)} {name}" for name, keys in vars(self).items() if keys)
@@ -153,6 +156,21 @@ class _Run:
         log.warning("notification %s: %s; retry %d in %.0fs", notification.key, exc,
                     notification.attempts + 1, wait.total_seconds())
 
+    def held(self, notification: Notification, incident: Incident) -> bool:
+        """Hold a silenced message until its silence ends, or drop it when the incident closed."""
+        silence = None if notification.payload.get("bypass_silence") else covering(self.store, incident, self.now)
+        if silence is None:
+            return False
+        if incident.state.is_active:
+            notification.not_before = silence.ends_at
+            self.report.silenced.append(notification.key)
+        else:
+            notification.status = NotificationStatus.SKIPPED
+            self.report.skipped.append(notification.key)
+        notification.error = f"silenced by {silence.id} until {silence.ends_at:%Y-%m-%d %H:%M} UTC"
+        self.store.update_notification(notification)
+        return True
+
     def deliver(self, notification: Notification) -> bool:
         """Handle one notification; False when the channel asked to slow down."""
         incident = self.store.get_incident(notification.incident_id)
@@ -161,6 +179,8 @@ class _Run:
             return True
         if notification.kind not in MESSAGE_KINDS:
             self.fail(notification, f"unknown notification kind {notification.kind!r}")
+            return True
+        if self.held(notification, incident):
             return True
         message = self.message(notification, incident)
         if message is None:

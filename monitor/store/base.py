@@ -8,7 +8,7 @@ from typing import Any, Iterable, Protocol, Sequence, runtime_checkable
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from monitor.models import Incident, Mention, SentimentLabel
+from monitor.models import Incident, Mention, SentimentLabel, Silence
 
 GROUP_FIELDS = ("sentiment", "source", "language")
 
@@ -51,6 +51,7 @@ class NotificationStatus(str, enum.Enum):
     PENDING = "pending"
     SENT = "sent"
     FAILED = "failed"
+    SKIPPED = "skipped"
 
 
 class Notification(BaseModel):
@@ -133,6 +134,12 @@ class Store(Protocol):
     def update_notification(self, notification: Notification) -> None: ...
 
     def notifications(self, incident_id: str | None = None) -> list[Notification]: ...
+
+    def add_silence(self, silence: Silence) -> None:
+        """Insert or replace a silence (by id)."""
+
+    def silences(self, active_at: datetime | None = None) -> list[Silence]:
+        """All silences, newest first, or only those in force at ``active_at``."""
 
     def record_run(self, run: JobRun) -> None: ...
 

@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any, Iterator, Sequence
 
 from monitor.errors import StoreError
-from monitor.models import Incident, IncidentState, Mention
+from monitor.models import Incident, IncidentState, Mention, Silence
 from monitor.store.base import (
     GROUP_FIELDS,
     CursorUpdate,
@@ -59,6 +59,9 @@ CREATE TABLE IF NOT EXISTS notifications (
     due_at INTEGER NOT NULL, seq INTEGER NOT NULL, data TEXT NOT NULL
 );
 CREATE INDEX IF NOT EXISTS notifications_due ON notifications (status, due_at);
+CREATE TABLE IF NOT EXISTS silences (
+    id TEXT PRIMARY KEY, starts_at INTEGER NOT NULL, ends_at INTEGER NOT NULL, data TEXT NOT NULL
+);
 CREATE TABLE IF NOT EXISTS runs (
     seq INTEGER PRIMARY KEY AUTOINCREMENT, job TEXT NOT NULL, started_at INTEGER NOT NULL,
     data TEXT NOT NULL
@@ -291,6 +294,19 @@ class SqliteStore:
         if incident_id:
             sql, params = sql + " WHERE incident_id=?", [incident_id]
         return [Notification.model_validate_json(r[0]) for r in self._query(sql + " ORDER BY seq", params)]
+
+    def add_silence(self, silence: Silence) -> None:
+        with self._tx() as db:
+            db.execute(
+                "INSERT OR REPLACE INTO silences (id, starts_at, ends_at, data) VALUES (?,?,?,?)",
+                (silence.id, _ts(silence.starts_at), _ts(silence.ends_at), silence.model_dump_json()),
+            )
+
+    def silences(self, active_at: datetime | None = None) -> list[Silence]:
+        sql, params = "SELECT data FROM silences", []
+        if active_at is not None:
+            sql, params = sql + " WHERE starts_at<=? AND ends_at>?", [_ts(active_at), _ts(active_at)]
+        return [Silence.model_validate_json(r[0]) for r in self._query(sql + " ORDER BY starts_at DESC", params)]
 
     def record_run(self, run: JobRun) -> None:
         with self._tx() as db:

@@ -1,0 +1,84 @@
+"""What people do to an incident: acknowledge, mitigate, escalate, resolve or close it as a false alarm.
+
+Every action is recorded as a transition (who, when) and answered in the alert's thread
+through the notification queue, so Slack buttons, the CLI and the dashboard share one path.
+Repeating an action that already took effect changes nothing, which makes Slack's retries
+of the same button press harmless.
+"""
+
+from __future__ import annotations
+
+import enum
+from datetime import datetime
+
+from monitor.errors import IncidentError
+from monitor.models import Incident, IncidentState, Severity, Transition
+from monitor.store.base import Notification, Store
+
+
+class Action(str, enum.Enum):
+    ACKNOWLEDGE = "acknowledge"
+    MITIGATE = "mitigate"
+    ESCALATE = "escalate"
+    RESOLVE = "resolve"
+    FALSE_ALARM = "false_alarm"
+
+
+TARGET = {
+    Action.ACKNOWLEDGE: IncidentState.ACKNOWLEDGED,
+    Action.MITIGATE: IncidentState.MITIGATED,
+    Action.RESOLVE: IncidentState.RESOLVED,
+    Action.FALSE_ALARM: IncidentState.FALSE_ALARM,
+}
+ORDER = [IncidentState.OPEN, IncidentState.ACKNOWLEDGED, IncidentState.MITIGATED]
+DONE = {
+    Action.ACKNOWLEDGE: "acknowledged",
+    Action.MITIGATE: "marked as mitigated",
+    Action.ESCALATE: "escalated",
+    Action.RESOLVE: "resolved",
+    Action.FALSE_ALARM: "closed as a false alarm",
+}
+
+
+def _changes(incident: Incident, action: Action) -> bool:
+    """Whether ``action`` moves the incident; raises when it cannot apply at all."""
+    if not incident.state.is_active:
+        if TARGET.get(action) == incident.state:
+            return False
+        raise IncidentError(f"incident {incident.id} is {incident.state.value.replace('_', ' ')}; "
+                            f"it cannot be {DONE[action]}")
+    if action is Action.ESCALATE:
+        return incident.severity < Severity.CRITICAL
+    target = TARGET[action]
+    if target in ORDER and ORDER.index(target) <= ORDER.index(incident.state):
+        return False
+    return True
+
+
+def apply(store: Store, incident_id: str, action: Action | str, by: str, now: datetime, note: str = "") -> Incident:
+    """Apply ``action`` by ``by`` at ``now``; the thread gets a reply when something changed."""
+    action = Action(action)
+    incident = store.get_incident(incident_id)
+    if incident is None:
+        raise IncidentError(f"no incident {incident_id!r}")
+    if not _changes(incident, action):
+        return incident
+    if action is Action.ESCALATE:
+        incident.severity = Severity(incident.severity + 1)
+        kind = "escalation"
+    else:
+        incident.state = TARGET[action]
+        kind = "resolved" if not incident.state.is_active else "update"
+    incident.transitions.append(Transition(state=incident.state, at=now, by=by, note=note or DONE[action]))
+    incident.updated_at = now
+    headline = f"{by} {DONE[action]} the incident" + (f": {note}" if note else "")
+    notification = Notification(
+        key=f"{incident.id}:{action.value}:{len(incident.transitions)}",
+        incident_id=incident.id,
+        kind=kind,
+        channel=incident.slack_channel or "",
+        payload={"headline": headline, "summary": {}, "by": by},
+        created_at=now,
+    )
+    store.save_incident(incident, [notification])
+    return incident

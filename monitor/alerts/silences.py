@@ -1,0 +1,73 @@
+"""Silences: mute a brand's alerts (or one topic's) for a while, from the CLI or a Slack button.
+
+A silenced incident is still opened, updated and shown on the dashboard; its messages wait in
+the queue until the silence ends, and are dropped if the incident closed in the meantime.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from datetime import datetime, timedelta
+
+from monitor.errors import IncidentError
+from monitor.models import Incident, Silence
+from monitor.store.base import Notification, NotificationStatus, Store
+
+SLACK_SILENCE = timedelta(hours=4)
+
+
+def _id(brand: str, topic: str, now: datetime) -> str:
+    digest = hashlib.sha256(f"{brand}\x1f{topic}\x1f{now.isoformat()}".encode()).hexdigest()[:6]
+    return f"silence-{now:%Y%m%d-%H%M%S}-{digest}"
+
+
+def add(store: Store, brand: str, duration: timedelta, now: datetime, *, topic: str = "", by: str = "system",
+        reason: str = "") -> Silence:
+    """Silence ``brand`` (and ``topic`` when given) from ``now`` for ``duration``."""
+    if duration <= timedelta(0):
+        raise IncidentError(f"a silence needs a positive duration, not {duration}")
+    silence = Silence(id=_id(brand, topic, now), brand=brand, topic=topic, starts_at=now, ends_at=now + duration,
+                      created_by=by, reason=reason)
+    store.add_silence(silence)
+    return silence
+
+
+def expire(store: Store, silence_id: str, now: datetime) -> Silence:
+    """End a silence now; its held messages go out on the next delivery run."""
+    found = next((s for s in store.silences() if s.id == silence_id), None)
+    if found is None:
+        raise IncidentError(f"no silence {silence_id!r}")
+    ended = found.model_copy(update={"ends_at": min(found.ends_at, now)})
+    store.add_silence(ended)
+    for held in store.notifications():
+        if held.status is NotificationStatus.PENDING and (held.error or "").startswith(f"silenced by {found.id} "):
+            store.update_notification(held.model_copy(update={"not_before": ended.ends_at}))
+    return ended
+
+
+def covering(store: Store, incident: Incident, now: datetime) -> Silence | None:
+    """The silence in force for ``incident`` at ``now`` that ends last, if any."""
+    matching = [s for s in store.silences(active_at=now) if s.covers(incident, now)]
+    return max(matching, key=lambda s: s.ends_at, default=None)
+
+
+def silence_incident(store: Store, incident_id: str, by: str, now: datetime,
+                     duration: timedelta = SLACK_SILENCE) -> Silence:
+    """Silence the brand and topic of an incident; the thread hears about it (past the silence)."""
+    incident = store.get_incident(incident_id)
+    if incident is None:
+        raise IncidentError(f"no incident {incident_id!r}")
+    silence = add(store, incident.brand, duration, now, topic=incident.topic, by=by,
+                  reason=f"silenced from incident {incident.id}")
+    hours = duration.total_seconds() / 3600
+    notice = Notification(
+        key=f"{incident.id}:{silence.id}",
+        incident_id=incident.id,
+        kind="update",
+        channel=incident.slack_channel or "",
+        payload={"headline": f"{by} silenced alerts for {incident.brand} for {hours:g} h (until "
+                             f"{silence.ends_at:%H:%M} UTC)", "summary": {}, "bypass_silence": True},
+        created_at=now,
+    )
+    store.enqueue(notice)
+    return silence

@@ -1,0 +1,95 @@
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from datetime import datetime, timedelta, timezone
+
+import pytest
+import yaml
+
+from fake_slack import FakeSlack
+from monitor.alerts.delivery import deliver_due
+from monitor.alerts.interactive import ActionHandler, InteractiveServer
+from monitor.alerts.notifiers.slack import SlackNotifier
+from monitor.errors import ConfigError
+from monitor.models import IncidentState
+from monitor.store.base import Notification
+from monitor.store.sqlite import SqliteStore
+from test_lifecycle import incident
+
+SECRET = "8f742231b10e8888abcd99yyyzzz85a5"
+NOW = datetime.now(timezone.utc)
+
+
+@pytest.fixture
+def setup(tmp_path):
+    store = SqliteStore(tmp_path / "m.db")
+    opened = incident(opened_at=NOW - timedelta(minutes=12), slack_ts=None)
+    store.save_incident(opened, [Notification(key=f"{opened.id}:alert", incident_id=opened.id, kind="alert",
+                                              channel="#alerts", payload={"headline": "Negative surge"},
+                                              created_at=opened.opened_at)])
+    server = InteractiveServer(ActionHandler(store, SECRET)).start()
+    with FakeSlack() as slack:
+        notifier = SlackNotifier(token=slack.token, base_url=slack.base_url)
+        deliver_due(store, notifier, [], NOW, "")
+        yield store, slack, server, notifier
+    server.stop()
+    store.close()
+
+
+def test_a_button_press_changes_the_incident_and_is_answered_in_the_thread(setup, tmp_path):
+    store, slack, server, notifier = setup
+    [alert] = slack.messages
+    assert slack.press(alert, "incident_ack", server.url, SECRET, user="dana") == 200
+    acknowledged = store.get_incident("aurora-air-1")
+    assert acknowledged.state is IncidentState.ACKNOWLEDGED and acknowledged.transitions[-1].by == "dana"
+
+    deliver_due(store, notifier, [], datetime.now(timezone.utc), "")
+    reply = slack.messages[-1]
+    assert reply["thread_ts"] == alert["ts"] and "dana acknowledged the incident" in reply["text"]
+
+    config = tmp_path / "monitor.yaml"
+    config.write_text(yaml.safe_dump({"storage": {"path": str(tmp_path / "m.db")},
+                                      "brands": [{"name": "Aurora Air", "query": "aurora"}]}))
+    report = subprocess.run([sys.executable, "-m", "monitor", "report", "incidents", str(config)],
+                            capture_output=True, text=True, timeout=120)
+    assert report.returncode == 0, report.stderr
+    assert "state=acknowledged" in report.stdout and "minutes_to_acknowledge=12" in report.stdout
+
+
+@pytest.mark.parametrize("how", ["tampered", "expired", "wrong secret"])
+def test_unverified_presses_are_refused_and_change_nothing(setup, how):
+    store, slack, server, _ = setup
+    [alert] = slack.messages
+    status = slack.press(alert, "incident_resolve", server.url, "not-the-secret" if how == "wrong secret" else SECRET,
+                         timestamp=time.time() - 360 if how == "expired" else None, tamper=how == "tampered")
+    assert status == 401
+    assert store.get_incident("aurora-air-1").state is IncidentState.OPEN
+
+
+def test_missing_signature_and_bad_bodies(setup):
+    store, _, server, _ = setup
+    request = urllib.request.Request(server.url, data=b"payload=%7B%7D", method="POST")
+    with pytest.raises(urllib.error.HTTPError) as refused:
+        urllib.request.urlopen(request, timeout=10)
+    assert refused.value.code == 401
+    handler = ActionHandler(store, SECRET)
+    stamp = str(int(time.time()))
+    signature = handler._verifier.generate_signature(timestamp=stamp, body=b"garbage")
+    assert handler.handle(b"garbage", {"X-Slack-Request-Timestamp": stamp, "X-Slack-Signature": signature}).status == 400
+    assert store.get_incident("aurora-air-1").state is IncidentState.OPEN
+
+
+def test_a_press_on_an_unknown_incident_is_harmless(setup):
+    store, slack, server, _ = setup
+    alert = dict(slack.messages[0])
+    alert["blocks"] = [{"type": "actions", "block_id": "x", "elements": [
+        {"type": "button", "action_id": "incident_ack", "value": "gone-incident", "text": {"type": "plain_text", "text": "Ack"}}]}]
+    assert slack.press(alert, "incident_ack", server.url, SECRET) == 200
+    assert store.get_incident("aurora-air-1").state is IncidentState.OPEN
+
+
+def test_without_a_signing_secret_the_endpoint_refuses_to_start(tmp_path):
+    with SqliteStore(tmp_path / "m.db") as store, pytest.raises(ConfigError, match="SLACK_SIGNING_SECRET"):
+        ActionHandler(store, None)
