@@ -260,7 +260,8 @@ def report_incidents(path: Path, csv_path: Path | None) -> None:
     """Incidents with their state, severity, playbook and response times."""
     from monitor.alerts.outcomes import outcome_rows
 
-    rows = outcome_rows(_store(path).incidents())
+    store = _store(path)
+    rows = outcome_rows(store.incidents(), store)
     for row in rows:
         click.echo("  ".join(f"{k}={v}" for k, v in row.items()))
     if not rows:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 from typing import Any, Callable
 
 from monitor import registry
@@ -12,6 +12,7 @@ from monitor.alerts import playbooks as playbook_lib
 from monitor.alerts.delivery import deliver_due
 from monitor.alerts.incidents import IncidentEngine
 from monitor.alerts.notifiers.base import Notifier
+from monitor.alerts.reminders import queue_reminders
 from monitor.alerts.spikes import BucketCounts, detect, judged_bucket
 from monitor.alerts.summary import summarise
 from monitor.collectors.base import Collector, FetchContext
@@ -23,6 +24,8 @@ from monitor.query import Query
 from monitor.store.base import CursorUpdate, JobRun, Store, totals_by_bucket
 
 log = logging.getLogger(__name__)
+
+CHART_SPAN = timedelta(hours=24)
 
 
 def utcnow() -> datetime:
@@ -137,7 +140,19 @@ class Pipeline:
         brand = self.config.brand(spike.brand)
         ignore = {t.value for t in self._queries[brand.name].positive_terms()}
         ignore |= {w for t in list(ignore) for w in t.split()}
-        return summarise(self.store, spike, ignore, spike.window_start - self.config.detection.history / 4)
+        summary = summarise(self.store, spike, ignore, spike.window_start - self.config.detection.history / 4)
+        return {**summary, **self._chart_data(spike)}
+
+    def _chart_data(self, spike: Spike) -> dict[str, Any]:
+        """Mentions by sentiment per bucket over the day before the spike's end, for the alert chart."""
+        bucket = self.config.detection.bucket
+        rows = self.store.series(spike.brand, spike.window_end - CHART_SPAN, spike.window_end, bucket,
+                                 group_by=("sentiment",))
+        table = totals_by_bucket(rows, "sentiment")
+        start = spike.window_end - CHART_SPAN
+        points = [{"t": (start + k * bucket).isoformat(), **table.get(start + k * bucket, {})}
+                  for k in range(int(CHART_SPAN / bucket))]
+        return {"series": points, "window": [spike.window_start.isoformat(), spike.window_end.isoformat()]}
 
     def detect(self, now: datetime | None = None) -> list[Incident]:
         """Judge the newest closed bucket of every brand; open, update or resolve incidents."""
@@ -147,6 +162,7 @@ class Pipeline:
             spikes = detect(self.counts(brand.name, now), now, self.config.detection, brand.name)
             touched += self.engine.handle(spikes, now)
             touched += self.engine.resolve_quiet(brand.name, now)
+            queue_reminders(self.store, self.playbooks, brand.name, now)
         return touched
 
     def deliver(self, now: datetime | None = None) -> Any:

@@ -122,6 +122,7 @@ class FakeSlack:
         self.ephemeral: list[dict[str, Any]] = []
         self.uploads: dict[str, dict[str, Any]] = {}
         self.files: list[dict[str, Any]] = []
+        self.names: dict[str, str] = {}
         self._failures: list[Failure] = []
         self._lock = threading.Lock()
         self._seq = 0
@@ -134,6 +135,9 @@ class FakeSlack:
             "chat.postEphemeral": self._post_ephemeral,
             "files.getUploadURLExternal": self._get_upload_url,
             "files.completeUploadExternal": self._complete_upload,
+            "conversations.list": self._list_channels,
+            "conversations.history": self._history,
+            "conversations.replies": self._replies,
         }
 
     # -- lifecycle ------------------------------------------------------------------------
@@ -251,7 +255,10 @@ class FakeSlack:
             raise SlackError("channel_not_found")
         name = str(channel).lstrip("#")
         if self.channels is None:
-            return name if name[:1] in "CGD" and name.isupper() else self._channel_id(name)
+            if name[:1] in "CGD" and name.isupper():
+                return name
+            self.names[self._channel_id(name)] = name
+            return self._channel_id(name)
         if name in self.channels:
             return self.channels[name]
         if name in self.channels.values():
@@ -307,6 +314,36 @@ class FakeSlack:
         with self._lock:
             self.ephemeral.append({**params, "channel": channel, "message_ts": ts})
         return {"message_ts": ts}
+
+    def _list_channels(self, params: dict[str, Any]) -> dict[str, Any]:
+        known = self.names if self.channels is None else {cid: name for name, cid in self.channels.items()}
+        return {"channels": [{"id": cid, "name": name} for cid, name in sorted(known.items())],
+                "response_metadata": {"next_cursor": ""}}
+
+    @staticmethod
+    def _shown(message: dict[str, Any], metadata: bool) -> dict[str, Any]:
+        shown = {k: message[k] for k in ("ts", "text", "thread_ts") if k in message}
+        if metadata and message.get("metadata"):
+            shown["metadata"] = message["metadata"]
+        return shown
+
+    def _history(self, params: dict[str, Any]) -> dict[str, Any]:
+        channel = self._resolve_channel(params.get("channel"))
+        metadata = str(params.get("include_all_metadata", "")).lower() in ("1", "true")
+        with self._lock:
+            found = [m for m in self.messages if m["channel"] == channel
+                     and (not m.get("thread_ts") or str(m.get("reply_broadcast")).lower() in ("1", "true"))]
+        return {"messages": [self._shown(m, metadata) for m in reversed(found)], "has_more": False}
+
+    def _replies(self, params: dict[str, Any]) -> dict[str, Any]:
+        channel = self._resolve_channel(params.get("channel"))
+        metadata = str(params.get("include_all_metadata", "")).lower() in ("1", "true")
+        ts = params.get("ts")
+        with self._lock:
+            found = [m for m in self.messages if m["channel"] == channel and ts in (m["ts"], m.get("thread_ts"))]
+        if not found:
+            raise SlackError("thread_not_found")
+        return {"messages": [self._shown(m, metadata) for m in found], "has_more": False}
 
     def _get_upload_url(self, params: dict[str, Any]) -> dict[str, Any]:
         if not params.get("filename") or not str(params.get("length", "")).isdigit():

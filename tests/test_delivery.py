@@ -280,3 +280,53 @@ def test_engine_to_slack_end_to_end(store: SqliteStore, slack: SlackNotifier,
     assert escalation["thread_ts"] == alert["ts"] and escalation["reply_broadcast"] is True
     assert "Service outage" in str(alert["blocks"]) and store.get_incident(incident.id).slack_ts == alert["ts"]
 
+
+
+class Crash(BaseException):
+    """The process dies (not an error the worker may catch)."""
+
+
+class DiesAfterSending:
+    def __init__(self, inner: Any):
+        self.inner = inner
+
+    def send(self, message: AlertMessage) -> str | None:
+        self.inner.send(message)
+        raise Crash
+
+
+class DiesBeforeSending:
+    def send(self, message: AlertMessage) -> str | None:
+        raise Crash
+
+
+@pytest.mark.parametrize("channel", ["slack", "outbox"])
+def test_a_crash_between_posting_and_recording_never_posts_twice(store: SqliteStore, fake_slack: FakeSlack,
+                                                                 tmp_path: Path, channel: str) -> None:
+    from monitor.alerts.notifiers.outbox import OutboxNotifier
+
+    notifier = (SlackNotifier(DEFAULT_TOKEN, base_url=fake_slack.base_url, timeout=3) if channel == "slack"
+                else OutboxNotifier(tmp_path / "out.jsonl"))
+    posted = fake_slack.messages if channel == "slack" else None
+    make_incident(store, "alert", "update")
+    with pytest.raises(Crash):
+        run(store, DiesAfterSending(notifier))
+    assert by_kind(store)["alert"].status is NotificationStatus.SENDING
+    report = run(store, notifier)
+    assert report.sent == ["acme-20240501-1145-abc123:alert:0", "acme-20240501-1145-abc123:update:1"]
+    if posted is not None:
+        assert [m.get("thread_ts") is None for m in posted] == [True, False]
+        assert by_kind(store)["alert"].external_id == posted[0]["ts"]
+    else:
+        lines = (tmp_path / "out.jsonl").read_text().splitlines()
+        assert len(lines) == 2
+
+
+def test_a_crash_before_posting_sends_it_exactly_once_on_restart(store: SqliteStore, slack: SlackNotifier,
+                                                                 fake_slack: FakeSlack) -> None:
+    make_incident(store, "alert")
+    with pytest.raises(Crash):
+        run(store, DiesBeforeSending())
+    assert run(store, slack).sent == ["acme-20240501-1145-abc123:alert:0"]
+    assert len(fake_slack.messages) == 1
+    assert fake_slack.messages[0]["metadata"]["event_payload"]["key"] == "acme-20240501-1145-abc123:alert:0"

@@ -20,3 +20,30 @@ def test_response_times_come_from_the_transitions():
     assert row["minutes_to_acknowledge"] == 12.0
     assert row["minutes_to_resolve"] == 300.0
     assert row["playbook"] == "outage" and row["state"] == "resolved"
+
+
+def test_volume_and_negative_share_before_and_after(tmp_path):
+    from monitor.models import Mention, Sentiment
+    from monitor.store.sqlite import SqliteStore
+
+    def mention(n, at, label):
+        return Mention(id=f"x:{n}", brand="Aurora Air", source="x", text="aurora air", created_at=at, collected_at=at,
+                       sentiment=Sentiment(label=label, score=0.9, probabilities={label: 0.9}))
+
+    incident = Incident(
+        id="i1", fingerprint="f", brand="Aurora Air", kind=SpikeKind.NEGATIVE, state=IncidentState.RESOLVED,
+        severity=Severity.HIGH, opened_at=T0, updated_at=T0, last_spike_at=T0,
+        transitions=[Transition(state=IncidentState.OPEN, at=T0),
+                     Transition(state=IncidentState.RESOLVED, at=T0 + timedelta(hours=6))],
+    )
+    before = [mention(k, T0 - timedelta(hours=k + 1), "negative" if k < 2 else "positive") for k in range(8)]
+    during = [mention(100 + k, T0 + timedelta(minutes=k), "negative") for k in range(50)]
+    after = [mention(200 + k, T0 + timedelta(hours=7 + k), "negative" if k < 1 else "neutral") for k in range(4)]
+    with SqliteStore(tmp_path / "m.db") as store:
+        store.add_mentions(before + during + after)
+        [row] = outcome_rows([incident], store)
+        open_one = incident.model_copy(update={"state": IncidentState.OPEN, "transitions": incident.transitions[:1]})
+        [still_open] = outcome_rows([open_one], store)
+    assert (row["volume_before"], row["negative_share_before"]) == (8, 0.25)
+    assert (row["volume_after"], row["negative_share_after"]) == (4, 0.25)
+    assert still_open["volume_after"] is None and still_open["negative_share_after"] is None

@@ -56,6 +56,25 @@ def test_alert_is_posted_with_blocks_and_bearer_token(fake_slack: FakeSlack) -> 
     assert params["unfurl_links"] is False
 
 
+CHART = {"series": [{"t": f"2024-05-01T{h:02d}:00:00+00:00", "negative": h, "neutral": 2} for h in range(12)],
+         "window": ["2024-05-01T11:00:00+00:00", "2024-05-01T12:00:00+00:00"]}
+
+
+def test_the_spike_chart_goes_into_the_alert_thread(fake_slack: FakeSlack) -> None:
+    ts = notifier(fake_slack).send(message(summary={"observed": 120, "expected": 10, **CHART}))
+    (chart,) = fake_slack.files
+    assert chart["thread_ts"] == ts and chart["name"] == "spike.png" and chart["data"].startswith(b"\x89PNG")
+    notifier(fake_slack).send(message(kind="update", thread_ts=ts, summary=CHART))
+    assert len(fake_slack.files) == 1, "only the alert carries the chart"
+
+
+def test_a_failed_chart_upload_never_fails_the_alert(fake_slack: FakeSlack, caplog) -> None:
+    fake_slack.fail_next(status=500, method="files.getUploadURLExternal")
+    ts = notifier(fake_slack).send(message(summary=CHART))
+    assert ts == fake_slack.messages[0]["ts"] and fake_slack.files == []
+    assert "chart for incident acme-1 not uploaded" in caplog.text
+
+
 def test_escalation_is_a_broadcast_thread_reply(fake_slack: FakeSlack) -> None:
     sender = notifier(fake_slack)
     parent = sender.send(message())

@@ -1,9 +1,10 @@
 """The delivery worker: sends queued notifications, threads replies, retries with backoff.
 
-Each due notification is rendered for its incident and sent once. It is marked sent right
-after the notifier returns, before anything else, so a crash afterwards never posts it
-again. Retryable failures wait ``max(retry_after, jittered exponential backoff)``, capped;
-permanent failures and exhausted retries end as ``failed`` with the error kept.
+Each due notification is rendered for its incident and sent once. It is marked ``sending``
+just before the notifier is called and ``sent`` right after it returns. One still marked
+``sending`` later (the process died in between, or the channel timed out) is first looked
+up in the channel by its key and only sent again if it is not there. Retryable failures
+wait ``max(retry_after, jittered exponential backoff)``, capped; permanent failures and exhausted retries end as ``failed`` with the error kept.
 """
 
 from __future__ import annotations
@@ -85,10 +86,11 @@ def playbook_for(incident: Incident, playbooks: Sequence[Playbook], summary: dic
         return None
 
 
+UNSENT = (NotificationStatus.PENDING, NotificationStatus.SENDING)
+
+
 def _alert_pending(store: Store, incident_id: str) -> bool:
-    return any(
-        n.kind == "alert" and n.status == NotificationStatus.PENDING for n in store.notifications(incident_id)
-    )
+    return any(n.kind == "alert" and n.status in UNSENT for n in store.notifications(incident_id))
 
 
 class _Run:
@@ -127,6 +129,7 @@ class _Run:
             summary=summary,
             dashboard_url=incident_link(self.dashboard_url, incident.id),
             broadcast=notification.kind == "escalation",
+            key=notification.key,
         )
 
     def sent(self, notification: Notification, message: AlertMessage, external_id: str | None) -> None:
@@ -151,10 +154,24 @@ class _Run:
         wait = self.policy.delay(notification.attempts, exc.retry_after, self.rng)
         notification.not_before = self.now + wait
         notification.error = str(exc)
+        if exc.retry_after is not None:
+            notification.status = NotificationStatus.PENDING
         self.store.update_notification(notification)
         self.report.retrying.append(notification.key)
         log.warning("notification %s: %s; retry %d in %.0fs", notification.key, exc,
                     notification.attempts + 1, wait.total_seconds())
+
+    def already_sent(self, message: AlertMessage) -> str | None:
+        """After an attempt that may have gone through (a crash, a timeout): its id if it did.
+
+        A rate-limited attempt surely did not, so it goes back to ``pending`` and skips this.
+        """
+        lookup = getattr(self.notifier, "find", None)
+        found = lookup(message) if lookup is not None else None
+        if found is not None:
+            log.warning("notification %s had been delivered before an interruption; not sending it again",
+                        message.key)
+        return found
 
     def held(self, notification: Notification, incident: Incident) -> bool:
         """Hold a silenced message until its silence ends, or drop it when the incident closed."""
@@ -187,6 +204,13 @@ class _Run:
             self.report.waiting.append(notification.key)
             return True
         try:
+            if notification.status is NotificationStatus.SENDING:
+                found = self.already_sent(message)
+                if found is not None:
+                    self.sent(notification, message, found)
+                    return True
+            notification.status = NotificationStatus.SENDING
+            self.store.update_notification(notification)
             external_id = self.notifier.send(message)
         except DeliveryError as exc:
             self.retry(notification, exc)

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any, Sequence
 
 from monitor.models import Incident, IncidentState
+from monitor.store.base import Store, totals_by_bucket
+
+COMPARE = timedelta(hours=24)
 
 
 def _minutes(delta: timedelta | None) -> float | None:
@@ -18,8 +21,30 @@ def time_to(incident: Incident, state: IncidentState) -> timedelta | None:
     return reached - incident.opened_at if reached else None
 
 
-def outcome_rows(incidents: Sequence[Incident]) -> list[dict[str, Any]]:
-    """One flat row per incident, oldest first."""
+def closed_at(incident: Incident) -> datetime | None:
+    """When the incident was resolved or closed as a false alarm, if it was."""
+    return incident.time_in(IncidentState.RESOLVED) or incident.time_in(IncidentState.FALSE_ALARM)
+
+
+def volume_and_negative_share(store: Store, brand: str, start: datetime, end: datetime) -> tuple[int, float | None]:
+    """Mentions of ``brand`` in ``[start, end)`` and the share of them that is negative."""
+    table = totals_by_bucket(store.series(brand, start, end, end - start, group_by=("sentiment",)), "sentiment")
+    total = sum(sum(cell.values()) for cell in table.values())
+    negative = sum(cell.get("negative", 0) for cell in table.values())
+    return total, (round(negative / total, 3) if total else None)
+
+
+def before_and_after(store: Store, incident: Incident) -> dict[str, Any]:
+    """Volume and negative share over the day before the incident opened and the day after it closed."""
+    before = volume_and_negative_share(store, incident.brand, incident.opened_at - COMPARE, incident.opened_at)
+    closed = closed_at(incident)
+    after = volume_and_negative_share(store, incident.brand, closed, closed + COMPARE) if closed else (None, None)
+    return {"volume_before": before[0], "negative_share_before": before[1],
+            "volume_after": after[0], "negative_share_after": after[1]}
+
+
+def outcome_rows(incidents: Sequence[Incident], store: Store | None = None) -> list[dict[str, Any]]:
+    """One flat row per incident, oldest first; with a store, volume and negativity before and after."""
     rows = []
     for incident in sorted(incidents, key=lambda i: i.opened_at):
         peak = max((s.observed for s in incident.spikes), default=0)
@@ -35,6 +60,7 @@ def outcome_rows(incidents: Sequence[Incident]) -> list[dict[str, Any]]:
                 "peak_mentions": peak,
                 "minutes_to_acknowledge": _minutes(time_to(incident, IncidentState.ACKNOWLEDGED)),
                 "minutes_to_resolve": _minutes(time_to(incident, IncidentState.RESOLVED)),
+                **(before_and_after(store, incident) if store is not None else {}),
             }
         )
     return rows

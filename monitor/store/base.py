@@ -49,6 +49,7 @@ class SeriesRow(BaseModel):
 
 class NotificationStatus(str, enum.Enum):
     PENDING = "pending"
+    SENDING = "sending"
     SENT = "sent"
     FAILED = "failed"
     SKIPPED = "skipped"

@@ -276,8 +276,8 @@ class SqliteStore:
 
     def due_notifications(self, now: datetime, limit: int = 100) -> list[Notification]:
         rows = self._query(
-            "SELECT data FROM notifications WHERE status=? AND due_at<=? ORDER BY seq LIMIT ?",
-            (NotificationStatus.PENDING.value, _ts(now), limit),
+            "SELECT data FROM notifications WHERE status IN (?, ?) AND due_at<=? ORDER BY seq LIMIT ?",
+            (NotificationStatus.PENDING.value, NotificationStatus.SENDING.value, _ts(now), limit),
         )
         return [Notification.model_validate_json(r[0]) for r in rows]
 

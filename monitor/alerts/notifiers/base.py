@@ -19,7 +19,8 @@ class AlertMessage:
     ``negative_share``, ``baseline_negative_share``, ``key_phrases``, ``posts`` (dicts with
     ``text``, ``url``, ``author``, ``language``, ``sentiment``) and ``sentiment_split``; any
     key may be missing. ``thread_ts`` makes it a reply to the incident's first alert and
-    ``broadcast`` also shows that reply in the channel (used for escalations).
+    ``broadcast`` also shows that reply in the channel (used for escalations). ``key`` is the
+    notification's unique key, carried with the message so a resend can be recognised.
     """
 
     kind: MessageKind
@@ -31,6 +32,7 @@ class AlertMessage:
     summary: dict[str, Any] = field(default_factory=dict)
     dashboard_url: str = ""
     broadcast: bool = False
+    key: str = ""
 
     def __post_init__(self) -> None:
         if self.kind not in MESSAGE_KINDS:
@@ -46,4 +48,10 @@ class Notifier(Protocol):
 
         Raises :class:`~monitor.errors.DeliveryError`, with ``permanent`` set when retrying
         cannot help and ``retry_after`` when the channel said when to try again.
+        """
+
+    def find(self, message: AlertMessage) -> str | None:
+        """The id of ``message`` if it was delivered already (matched by ``message.key``), else None.
+
+        Used after a crash between sending and recording, so the message is not posted twice.
         """

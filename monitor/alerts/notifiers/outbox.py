@@ -88,6 +88,7 @@ class OutboxNotifier:
             "thread_ts": message.thread_ts,
             "reply_broadcast": message.broadcast,
             "incident_id": message.incident.id,
+            "key": message.key,
             "posted_at": datetime.now(timezone.utc).isoformat(),
             "text": text,
             "blocks": blocks,
@@ -114,3 +115,19 @@ class OutboxNotifier:
         else:
             log.info("%s", console)
         return ts
+
+    def find(self, message: AlertMessage) -> str | None:
+        if not message.key:
+            return None
+        try:
+            with self.path.open(encoding="utf-8") as existing:
+                for line in existing:
+                    try:
+                        record = json.loads(line)
+                    except json.JSONDecodeError:
+                        continue
+                    if isinstance(record, dict) and record.get("key") == message.key:
+                        return record.get("ts")
+        except FileNotFoundError:
+            return None
+        return None

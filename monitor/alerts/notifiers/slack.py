@@ -4,17 +4,22 @@ from __future__ import annotations
 
 import http.client
 import logging
+import re
 from typing import Any
 
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError, SlackClientError
 
 from monitor.alerts.blocks import render
+from monitor.alerts.chart import spike_chart
 from monitor.alerts.notifiers.base import AlertMessage
 from monitor.config import SlackConfig
 from monitor.errors import ConfigError, DeliveryError
 
 log = logging.getLogger(__name__)
+
+METADATA_EVENT = "monitor_notification"
+CHANNEL_ID = re.compile(r"[CGD][A-Z0-9]{6,}")
 
 DEFAULT_RETRY_AFTER = 30.0
 RETRYABLE_ERRORS = frozenset({
@@ -67,6 +72,7 @@ class SlackNotifier:
             timeout=timeout,
             retry_handlers=[],
         )
+        self._channel_ids: dict[str, str] = {}
 
     @classmethod
     def from_config(cls, slack: SlackConfig, timeout: int = 10) -> SlackNotifier:
@@ -107,7 +113,55 @@ class SlackNotifier:
         if message.thread_ts:
             params["thread_ts"] = message.thread_ts
             params["reply_broadcast"] = message.broadcast
+        if message.key:
+            params["metadata"] = {"event_type": METADATA_EVENT, "event_payload": {"key": message.key}}
         data = self._call("chat.postMessage", **params)
         log.info("posted %s for incident %s to %s (ts %s)", message.kind, message.incident.id,
                  message.channel, data.get("ts"))
+        if message.kind == "alert" and data.get("ts"):
+            self._attach_chart(message, data.get("channel") or message.channel, data["ts"])
         return data.get("ts")
+
+    def find(self, message: AlertMessage) -> str | None:
+        if not message.key:
+            return None
+        channel = self._channel_id(message.channel)
+        if channel is None:
+            return None
+        if message.thread_ts:
+            data = self._call("conversations.replies", channel=channel, ts=message.thread_ts,
+                              include_all_metadata=True, limit=200)
+        else:
+            data = self._call("conversations.history", channel=channel, include_all_metadata=True, limit=200)
+        for posted in data.get("messages") or []:
+            payload = (posted.get("metadata") or {}).get("event_payload") or {}
+            if payload.get("key") == message.key:
+                return posted.get("ts")
+        return None
+
+    def _channel_id(self, channel: str) -> str | None:
+        """Slack's id for a channel given by id or ``#name`` (looked up once and remembered)."""
+        name = channel.lstrip("#")
+        if CHANNEL_ID.fullmatch(name):
+            return name
+        if name not in self._channel_ids:
+            cursor = None
+            while True:
+                data = self._call("conversations.list", types="public_channel,private_channel", limit=1000,
+                                  exclude_archived=True, **({"cursor": cursor} if cursor else {}))
+                self._channel_ids.update({c.get("name"): c.get("id") for c in data.get("channels") or []})
+                cursor = (data.get("response_metadata") or {}).get("next_cursor")
+                if not cursor:
+                    break
+        return self._channel_ids.get(name)
+
+    def _attach_chart(self, message: AlertMessage, channel: str, thread_ts: str) -> None:
+        """Upload the spike chart into the alert's thread; a failure is logged, never re-sends the alert."""
+        png = spike_chart(message.summary, message.headline)
+        if png is None:
+            return
+        try:
+            self._client.files_upload_v2(channel=channel, thread_ts=thread_ts, content=png, filename="spike.png",
+                                         title=f"{message.incident.brand}: mentions by sentiment")
+        except (SlackApiError, SlackClientError, OSError, http.client.HTTPException) as exc:
+            log.warning("chart for incident %s not uploaded: %s", message.incident.id, exc)

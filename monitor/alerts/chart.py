@@ -1,0 +1,53 @@
+"""The PNG chart attached to an alert: mentions by sentiment before and during the spike."""
+
+from __future__ import annotations
+
+import io
+from datetime import datetime
+from typing import Any
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.dates as mdates  # noqa: E402
+import matplotlib.pyplot as plt  # noqa: E402
+
+SENTIMENT_COLOURS = {"negative": "#d62728", "neutral": "#9e9e9e", "positive": "#2ca02c"}
+
+
+def series_points(summary: dict[str, Any]) -> list[dict[str, Any]]:
+    """The ``series`` of an alert summary: ``{"t": ISO time, "negative": n, ...}`` per bucket."""
+    points = summary.get("series")
+    return [p for p in points if isinstance(p, dict) and "t" in p] if isinstance(points, list) else []
+
+
+def spike_chart(summary: dict[str, Any], title: str) -> bytes | None:
+    """Stacked bars of mentions per bucket by sentiment, the spike's window shaded; None without data."""
+    points = series_points(summary)
+    if not points:
+        return None
+    times = [datetime.fromisoformat(p["t"]) for p in points]
+    width = (times[1] - times[0]).total_seconds() / 86400 * 0.9 if len(times) > 1 else 0.01
+    figure, axes = plt.subplots(figsize=(8, 3), dpi=100)
+    try:
+        bottom = [0.0] * len(points)
+        for label in ("negative", "neutral", "positive"):
+            values = [float(p.get(label, 0)) for p in points]
+            axes.bar(times, values, width=width, bottom=bottom, color=SENTIMENT_COLOURS[label], label=label,
+                     align="edge")
+            bottom = [b + v for b, v in zip(bottom, values)]
+        window = summary.get("window") or []
+        if len(window) == 2:
+            axes.axvspan(datetime.fromisoformat(window[0]), datetime.fromisoformat(window[1]),
+                         color="#ffbf00", alpha=0.25, label="spike")
+        axes.set_title(title, fontsize=10)
+        axes.set_ylabel("mentions per bucket")
+        axes.xaxis.set_major_formatter(mdates.DateFormatter("%H:%M"))
+        axes.legend(loc="upper left", fontsize=8, frameon=False)
+        axes.spines[["top", "right"]].set_visible(False)
+        figure.tight_layout()
+        buffer = io.BytesIO()
+        figure.savefig(buffer, format="png")
+        return buffer.getvalue()
+    finally:
+        plt.close(figure)

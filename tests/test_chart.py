@@ -1,0 +1,23 @@
+from datetime import datetime, timedelta, timezone
+
+from monitor.alerts.chart import series_points, spike_chart
+
+T0 = datetime(2026, 3, 23, 6, 0, tzinfo=timezone.utc)
+
+
+def summary(buckets: int = 12) -> dict:
+    points = [{"t": (T0 + timedelta(minutes=15 * k)).isoformat(), "negative": k, "neutral": 3, "positive": 2}
+              for k in range(buckets)]
+    return {"series": points, "window": [points[-2]["t"], (T0 + timedelta(minutes=15 * buckets)).isoformat()]}
+
+
+def test_the_chart_is_a_png_and_grows_with_the_data():
+    small, large = spike_chart(summary(2), "Aurora Air"), spike_chart(summary(40), "Aurora Air")
+    assert small.startswith(b"\x89PNG\r\n\x1a\n") and large.startswith(b"\x89PNG")
+    assert small != large
+
+
+def test_no_series_no_chart_and_bad_points_are_ignored():
+    assert spike_chart({}, "x") is None
+    assert spike_chart({"series": "nonsense"}, "x") is None
+    assert series_points({"series": [{"t": T0.isoformat()}, "junk", {"no": "time"}]}) == [{"t": T0.isoformat()}]

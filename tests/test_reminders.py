@@ -1,0 +1,39 @@
+from datetime import timedelta
+
+import pytest
+
+from monitor.alerts.lifecycle import Action, apply
+from monitor.alerts.reminders import queue_reminders
+from monitor.models import Playbook, PlaybookStep
+from monitor.store.sqlite import SqliteStore
+from test_lifecycle import T0, incident
+
+PLAYBOOK = Playbook(id="outage", title="Outage", crisis_type="outage", holding_statement={"en": "We are on it."},
+                    steps=[PlaybookStep(title="Confirm scope", owner="Duty manager", due_minutes=10),
+                           PlaybookStep(title="Publish the holding statement", owner="Head of Comms", due_minutes=30),
+                           PlaybookStep(title="Reply to top posts", owner="Care lead", due_minutes=45)])
+
+
+@pytest.fixture
+def store(tmp_path):
+    with SqliteStore(tmp_path / "m.db") as store:
+        store.save_incident(incident(playbook_id="outage"))
+        yield store
+
+
+def test_each_passed_deadline_of_an_unacknowledged_incident_is_announced_once(store):
+    assert queue_reminders(store, [PLAYBOOK], "Aurora Air", T0 + timedelta(minutes=9)) == []
+    [first] = queue_reminders(store, [PLAYBOOK], "Aurora Air", T0 + timedelta(minutes=10))
+    assert first.kind == "reminder" and "step 1 “Confirm scope” (Duty manager) was due at 09:00 UTC" in first.payload["headline"]
+    assert queue_reminders(store, [PLAYBOOK], "Aurora Air", T0 + timedelta(minutes=20)) == []
+    [latest] = queue_reminders(store, [PLAYBOOK], "Aurora Air", T0 + timedelta(minutes=50))
+    assert latest.key == "aurora-air-1:reminder:2"
+    assert [n.key for n in store.notifications()] == ["aurora-air-1:reminder:0", "aurora-air-1:reminder:2"]
+
+
+def test_no_reminders_once_acknowledged_or_without_a_playbook(store, tmp_path):
+    apply(store, "aurora-air-1", Action.ACKNOWLEDGE, by="dana", now=T0 + timedelta(minutes=5))
+    assert queue_reminders(store, [PLAYBOOK], "Aurora Air", T0 + timedelta(hours=2)) == []
+    with SqliteStore(tmp_path / "other.db") as other:
+        other.save_incident(incident(playbook_id=None))
+        assert queue_reminders(other, [PLAYBOOK], "Aurora Air", T0 + timedelta(hours=2)) == []
