@@ -19,6 +19,7 @@ def test_the_demo_prints_the_crisis_its_detection_playbook_and_alert(tmp_path, o
     assert "playbook: Service outage / travel disruption" in out
     assert "holding statement:" in out and "{brand}" not in out and "Aurora Air services" in out
     assert "Slack alert to #aurora-air-alerts:" in out
+    assert f"spike chart: {tmp_path}" in out
     assert f"monitor dashboard --config {tmp_path / 'monitor.yaml'}" in out
     outbox = [json.loads(line) for line in (tmp_path / "outbox.jsonl").read_text().splitlines()]
     assert outbox and outbox[0]["kind"] == "alert"

@@ -100,3 +100,13 @@ def test_mrkdwn_to_plain() -> None:
 
 def test_registered_as_a_notifier_plugin() -> None:
     assert registry.load(registry.NOTIFIERS, "outbox") is OutboxNotifier
+
+
+def test_an_alert_with_a_series_saves_its_chart_beside_the_outbox(tmp_path: Path) -> None:
+    series = {"series": [{"t": f"2024-05-01T{h:02d}:00:00+00:00", "negative": h} for h in range(6)]}
+    notifier = OutboxNotifier(tmp_path / "o.jsonl", stream=io.StringIO())
+    notifier.send(message(summary={**message().summary, **series}))
+    record = json.loads((tmp_path / "o.jsonl").read_text().splitlines()[0])
+    [chart] = record["files"]
+    assert Path(chart).read_bytes().startswith(b"\x89PNG")
+    assert notifier.find(message(key="nothing")) is None

@@ -137,6 +137,8 @@ def _report(replay: Replay, pipeline: Pipeline, seconds: float, echo: Callable[[
             echo(f"  post [{post.get('language')}, {post.get('sentiment')}]: {post['text'][:110]}")
     if replay.config.slack.token is None:
         echo(f"  (no SLACK_BOT_TOKEN: the Block Kit messages are in {replay.config.alerts.outbox})")
+        for chart in sorted(replay.config.alerts.outbox.parent.glob("*-spike.png")):
+            echo(f"  spike chart: {chart}")
     echo("")
     echo(f"Open the dashboard on this run:  monitor dashboard --config {replay.config_path}")
 

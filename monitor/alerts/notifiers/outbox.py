@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any, Sequence, TextIO
 
 from monitor.alerts.blocks import render, units
+from monitor.alerts.chart import spike_chart
 from monitor.alerts.notifiers.base import AlertMessage
 from monitor.errors import DeliveryError
 
@@ -61,7 +62,8 @@ class OutboxNotifier:
 
     The console copy goes to ``stream`` when given, else to this module's logger at INFO.
     Message ids are ``outbox-<n>``, counted across restarts from the lines already in the
-    file, so threads still link up.
+    file, so threads still link up. An alert's spike chart is saved as a PNG beside the file
+    and listed in the record's ``files``.
     """
 
     def __init__(self, path: str | Path = "outbox.jsonl", stream: TextIO | None = None):
@@ -94,6 +96,11 @@ class OutboxNotifier:
             "blocks": blocks,
         }
         self.path.parent.mkdir(parents=True, exist_ok=True)
+        chart = spike_chart(message.summary, message.headline) if message.kind == "alert" else None
+        if chart is not None:
+            image = self.path.parent / f"{message.incident.id}-spike.png"
+            image.write_bytes(chart)
+            record["files"] = [str(image)]
         with self.path.open("a", encoding="utf-8") as out:
             out.write(json.dumps(record, ensure_ascii=False) + "\n")
         self._count += 1
