@@ -21,6 +21,7 @@ from dashboard import data  # noqa: E402
 from monitor import config as config_lib  # noqa: E402
 from monitor.config import Config  # noqa: E402
 from monitor.errors import ConfigError, MonitorError  # noqa: E402
+from monitor.models import Incident  # noqa: E402
 
 START_HINT = "Start the dashboard with `monitor dashboard --config monitor.yaml`."
 DEFAULT_DAYS = 7
@@ -30,7 +31,13 @@ PAGES = (
     ("views/overview.py", "Overview", ":material/monitoring:", "overview"),
     ("views/mentions.py", "Mentions", ":material/forum:", "mentions"),
     ("views/incidents.py", "Incidents", ":material/emergency:", "incidents"),
+    ("views/outcomes.py", "Playbook outcomes", ":material/checklist:", "outcomes"),
+    ("views/care.py", "Customer care", ":material/support_agent:", "care"),
+    ("views/health.py", "Sources health", ":material/sensors:", "health"),
 )
+INCIDENTS_PAGE = "views/incidents.py"
+_BRAND = "brand"
+_LINK_SEEN = "linked_incident_seen"
 
 
 def show_setup_problem(title: str, body: str) -> NoReturn:
@@ -76,16 +83,29 @@ def date_range(brand: str, newest: datetime) -> tuple[datetime, datetime]:
     return start, datetime.combine(final + timedelta(days=1), time.min, tzinfo=timezone.utc)
 
 
+def linked_incident(store_key: str) -> Incident | None:
+    """The incident named by ``?incident=<id>`` (the link in Slack alerts), when it exists."""
+    wanted = st.query_params.get("incident", "")
+    return data.incident(store_key, wanted) if wanted else None
+
+
 def main() -> None:
     st.set_page_config(page_title="monitor", page_icon=":material/radar:", layout="wide")
     config_path, config = load_config()
     store_key = config.storage.model_dump_json()
-    brand = st.sidebar.selectbox("Brand", [b.name for b in config.brands])
+    names = [b.name for b in config.brands]
     try:
+        linked = linked_incident(store_key)
+        if linked and linked.brand in names and st.session_state.get(_LINK_SEEN) != linked.id:
+            st.session_state[_LINK_SEEN] = linked.id
+            st.session_state[_BRAND] = linked.brand
+        brand = st.sidebar.selectbox("Brand", names, key=_BRAND)
         newest = data.newest_mention(store_key, brand)
     except MonitorError as exc:
         show_setup_problem("The database cannot be read.", f"{exc}\n\nCheck `storage:` in `{config_path}`.")
-    page = st.navigation([st.Page(path, title=title, icon=icon, url_path=url) for path, title, icon, url in PAGES])
+    first = INCIDENTS_PAGE if linked else PAGES[0][0]
+    page = st.navigation([st.Page(path, title=title, icon=icon, url_path=url, default=path == first)
+                          for path, title, icon, url in PAGES])
     if newest is None:
         st.title(page.title)
         st.info(
@@ -96,7 +116,11 @@ def main() -> None:
         return
     start, end = date_range(brand, newest)
     st.sidebar.caption(f"Newest mention: {newest:%d %b %Y %H:%M} UTC")
-    data.set_view(data.View(config_path=config_path, store_key=store_key, brand=brand, start=start, end=end))
+    chosen = next(b for b in config.brands if b.name == brand)
+    sources = tuple((s.key, s.every.total_seconds()) for s in chosen.sources if s.enabled)
+    data.set_view(data.View(config_path=config_path, store_key=store_key, brand=brand, start=start, end=end,
+                            competitors=tuple(chosen.competitors), playbooks_dir=str(config.alerts.playbooks_dir),
+                            sources=sources))
     page.run()
 
 

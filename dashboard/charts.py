@@ -14,6 +14,11 @@ SENTIMENT_COLOURS: dict[str, str] = {
     "unknown": "#d9d9d9",
 }
 INCIDENT_COLOUR = "#333333"
+SPIKE_COLOUR = "#ff7f0e"
+HIGHLIGHT_COLOUR = "#1f77b4"
+OTHER_COLOUR = "#7f9cb8"
+EVENT_COLOURS = ["#333333", "#1f77b4", "#9467bd", "#8c564b", "#e377c2"]
+WEEKDAYS = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
 _TIME_FORMAT = "%d %b %H:%M"
 
 
@@ -46,7 +51,7 @@ def volume_area(series: pd.DataFrame, bucket: timedelta) -> alt.Chart:
     order = ", ".join(f"'{s}'" for s in SENTIMENT_COLOURS)
     return (
         alt.Chart(series)
-        .transform_calculate(stack_order=f"indexOf([{order}], datum.sentiment)")
+        .transform_calculate(stack_order=f"indexof([{order}], datum.sentiment)")
         .mark_area(interpolate="step-after", opacity=0.9)
         .encode(
             x=_time_axis("bucket"),
@@ -89,3 +94,112 @@ def incident_marks(incidents: pd.DataFrame) -> list[alt.Chart]:
 def volume_chart(series: pd.DataFrame, incidents: pd.DataFrame, bucket: timedelta) -> alt.LayerChart:
     """Mention volume by sentiment over time with incidents marked where they opened."""
     return alt.layer(volume_area(series, bucket), *incident_marks(incidents)).properties(height=360)
+
+
+def share_bar(shares: pd.DataFrame, brand: str) -> alt.Chart:
+    """Horizontal bars of each brand's share of voice, the selected brand highlighted.
+
+    ``shares`` has columns ``brand``, ``mentions`` and ``share``.
+    """
+    return (
+        alt.Chart(shares)
+        .mark_bar()
+        .encode(
+            x=alt.X("share:Q", title="share of voice", axis=alt.Axis(format="%")),
+            y=alt.Y("brand:N", sort="-x", title=None),
+            color=alt.condition(alt.datum.brand == brand, alt.value(HIGHLIGHT_COLOUR), alt.value(OTHER_COLOUR)),
+            tooltip=[alt.Tooltip("brand:N"), alt.Tooltip("mentions:Q", format=","),
+                     alt.Tooltip("share:Q", format=".1%")],
+        )
+        .properties(height=alt.Step(28))
+    )
+
+
+def top_bar(counts: pd.DataFrame, field: str, top: int = 8) -> alt.Chart:
+    """The ``top`` values of ``field`` by mentions, each bar split by sentiment.
+
+    ``counts`` has columns ``field``, ``sentiment`` and ``count``.
+    """
+    totals = counts.groupby(field)["count"].sum().nlargest(top)
+    shown = counts[counts[field].isin(totals.index)]
+    order = ", ".join(f"'{s}'" for s in SENTIMENT_COLOURS)
+    return (
+        alt.Chart(shown)
+        .transform_calculate(stack_order=f"indexof([{order}], datum.sentiment)")
+        .mark_bar()
+        .encode(
+            x=alt.X("sum(count):Q", title="mentions"),
+            y=alt.Y(f"{field}:N", sort=list(totals.index), title=None),
+            color=alt.Color("sentiment:N", scale=sentiment_scale(), title="sentiment"),
+            order=alt.Order("stack_order:Q"),
+            tooltip=[alt.Tooltip(f"{field}:N"), alt.Tooltip("sentiment:N"),
+                     alt.Tooltip("sum(count):Q", title="mentions", format=",")],
+        )
+        .properties(height=alt.Step(24))
+    )
+
+
+def hour_of_week_heatmap(cells: pd.DataFrame) -> alt.Chart:
+    """Average mentions per hour for each weekday and UTC hour.
+
+    ``cells`` has columns ``weekday`` (Mon..Sun), ``hour`` (0-23) and ``mentions``.
+    """
+    return (
+        alt.Chart(cells)
+        .mark_rect()
+        .encode(
+            x=alt.X("hour:O", title="hour of day (UTC)"),
+            y=alt.Y("weekday:O", sort=list(WEEKDAYS), title=None),
+            color=alt.Color("mentions:Q", title="mentions per hour", scale=alt.Scale(scheme="blues")),
+            tooltip=[alt.Tooltip("weekday:O"), alt.Tooltip("hour:O", title="hour (UTC)"),
+                     alt.Tooltip("mentions:Q", title="mentions per hour", format=".1f")],
+        )
+        .properties(height=alt.Step(26))
+    )
+
+
+def incident_timeline(series: pd.DataFrame, spikes: pd.DataFrame, events: pd.DataFrame,
+                      bucket: timedelta) -> alt.LayerChart:
+    """Volume by sentiment around an incident, spike windows as a band on top, alerts and state changes as rules.
+
+    ``spikes`` has ``window_start`` and ``window_end``; ``events`` has ``at``, ``event`` and ``detail``.
+    """
+    layers: list[alt.Chart] = []
+    if not spikes.empty:
+        top = float(series.groupby("bucket")["count"].sum().max()) if not series.empty else 1.0
+        band = spikes[["window_start", "window_end", "observed"]].assign(low=top * 1.04, high=top * 1.1)
+        layers.append(
+            alt.Chart(band)
+            .mark_rect(color=SPIKE_COLOUR, opacity=0.8)
+            .encode(x=_time_axis("window_start"), x2="window_end:T", y="low:Q", y2="high:Q",
+                    tooltip=[alt.Tooltip("window_start:T", title="spike from (UTC)", format="%d %b %H:%M"),
+                             alt.Tooltip("observed:Q", title="mentions")])
+        )
+    layers.append(volume_area(series, bucket))
+    if not events.empty:
+        layers.append(
+            alt.Chart(events[["at", "event", "detail"]])
+            .mark_rule(strokeWidth=2)
+            .encode(x=_time_axis("at"),
+                    color=alt.Color("event:N", title="event", scale=alt.Scale(range=EVENT_COLOURS)),
+                    tooltip=[alt.Tooltip("at:T", title="at (UTC)", format="%d %b %H:%M"), "event:N", "detail:N"])
+        )
+    return alt.layer(*layers).resolve_scale(color="independent").properties(height=320)
+
+
+def source_rate_bars(rates: pd.DataFrame) -> alt.Chart:
+    """Mentions stored per hour by each source, failing sources in red.
+
+    ``rates`` has columns ``source``, ``per_hour`` and ``healthy``.
+    """
+    return (
+        alt.Chart(rates)
+        .mark_bar()
+        .encode(
+            x=alt.X("per_hour:Q", title="mentions stored per hour"),
+            y=alt.Y("source:N", sort="-x", title=None),
+            color=alt.condition(alt.datum.healthy, alt.value(OTHER_COLOUR), alt.value(SENTIMENT_COLOURS["negative"])),
+            tooltip=[alt.Tooltip("source:N"), alt.Tooltip("per_hour:Q", title="per hour", format=".1f")],
+        )
+        .properties(height=alt.Step(26))
+    )

@@ -22,6 +22,8 @@ TTL = 30
 SENTIMENTS: tuple[str, ...] = (*SENTIMENT_LABELS, "unknown")
 _WHOLE = timedelta(days=36500)  # one bucket wider than any range: one series row per group
 _VIEW = "monitor_view"
+BASELINE_SPAN = timedelta(days=28)
+MIN_BASELINE_DAYS = 1.0
 MENTION_COLUMNS = ("time", "source", "language", "sentiment", "confidence", "author", "followers",
                    "engagement", "text", "link", "id")
 
@@ -35,6 +37,9 @@ class View:
     brand: str
     start: datetime
     end: datetime
+    competitors: tuple[str, ...] = ()
+    playbooks_dir: str = "playbooks"
+    sources: tuple[tuple[str, float], ...] = ()  # (name, seconds between runs) of the brand's enabled sources
 
 
 def set_view(view: View) -> None:
@@ -56,6 +61,62 @@ def newest_mention(store_key: str, brand: str) -> datetime | None:
     """When the brand's newest stored mention was posted, or None when it has none."""
     found = store(store_key).search(MentionFilter(brands=[brand], limit=1))
     return found[0].created_at if found else None
+
+
+@st.cache_data(ttl=TTL, show_spinner=False)
+def oldest_mention(store_key: str, brand: str) -> datetime | None:
+    """When the brand's oldest stored mention was posted, or None when it has none."""
+    found = store(store_key).search(MentionFilter(brands=[brand], limit=1, newest_first=False))
+    return found[0].created_at if found else None
+
+
+def hour_ceiling(moment: datetime) -> datetime:
+    """``moment`` rounded up to a whole UTC hour (whole hours are read from the store's hourly counts)."""
+    floor = moment.replace(minute=0, second=0, microsecond=0)
+    return floor if floor == moment else floor + timedelta(hours=1)
+
+
+@dataclass(frozen=True)
+class Level:
+    """Mentions in the day before ``at`` against the average day of the weeks before it."""
+
+    at: datetime
+    last_day: int
+    baseline: float | None
+    baseline_days: float
+
+
+@st.cache_data(ttl=TTL, show_spinner=False)
+def level(store_key: str, brand: str, at: datetime) -> Level:
+    """The brand's volume in the 24 hours up to ``at`` (rounded up to the hour) and its daily mean
+    over up to 28 days before, counted from its oldest mention."""
+    at, day = hour_ceiling(at), timedelta(days=1)
+    rows = store(store_key).series(brand, at - day - BASELINE_SPAN, at, timedelta(hours=1))
+    last_day = sum(r.count for r in rows if r.bucket >= at - day)
+    oldest = (oldest_mention(store_key, brand) or at).replace(minute=0, second=0, microsecond=0)
+    history_start = max(at - day - BASELINE_SPAN, oldest)
+    days = max((at - day - history_start) / day, 0.0)
+    if days < MIN_BASELINE_DAYS:
+        return Level(at=at, last_day=last_day, baseline=None, baseline_days=days)
+    before = sum(r.count for r in rows if r.bucket < at - day)
+    return Level(at=at, last_day=last_day, baseline=before / days, baseline_days=days)
+
+
+@st.cache_data(ttl=TTL, show_spinner=False)
+def share_of_voice(store_key: str, names: tuple[str, ...], start: datetime, end: datetime) -> pd.DataFrame:
+    """Mentions of each named brand in ``[start, end)``; brands without any are left out."""
+    db = store(store_key)
+    counts = {name: db.count(MentionFilter(brands=[name], since=start, until=end)) for name in names}
+    frame = pd.DataFrame([{"brand": n, "mentions": c} for n, c in counts.items() if c],
+                         columns=["brand", "mentions"])
+    frame["share"] = frame["mentions"] / max(int(frame["mentions"].sum()), 1)
+    return frame
+
+
+@st.cache_data(ttl=TTL, show_spinner=False)
+def incident(store_key: str, incident_id: str) -> Incident | None:
+    """One incident by id, or None when there is none."""
+    return store(store_key).get_incident(incident_id)
 
 
 @st.cache_data(ttl=TTL, show_spinner=False)

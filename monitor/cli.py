@@ -5,7 +5,6 @@ from __future__ import annotations
 import csv
 import logging
 import os
-import subprocess
 import sys
 from importlib import resources
 from pathlib import Path
@@ -79,12 +78,13 @@ def run(path: Path) -> None:
 @click.argument("path", type=click.Path(dir_okay=False, path_type=Path))
 @click.option("--brand", required=True, help="Brand name as in the config.")
 @click.option("--source", "source", required=True, help="Source name (or type) within the brand.")
-def collect(path: Path, brand: str, source: str) -> None:
-    """Collect one brand from one source once, then exit."""
+@click.option("--once", is_flag=True, help="One run, then exit (the only mode; `monitor run` schedules).")
+def collect(path: Path, brand: str, source: str, once: bool) -> None:
+    """Collect one brand from one source once, then exit (also when the source is unhealthy)."""
     from monitor.runtime import build_pipeline
 
     pipeline = build_pipeline(config_lib.load(path))
-    result = pipeline.collect(brand, source)
+    result = pipeline.collect(brand, source, force=True)
     click.echo(f"{result.brand}/{result.source}: fetched {result.fetched}, matched {result.matched}, "
                f"stored {result.stored} new")
 
@@ -127,7 +127,7 @@ def dashboard(path: Path, port: int) -> None:
     command = [sys.executable, "-m", "streamlit", "run", str(app), "--server.port", str(port),
                "--server.headless", "true", "--browser.gatherUsageStats", "false"]
     click.echo(f"dashboard on http://localhost:{port} (Ctrl-C to stop)", err=True)
-    raise SystemExit(subprocess.call(command, env=env))
+    os.execve(sys.executable, command, env)
 
 
 @cli.group()
@@ -271,6 +271,21 @@ def report_incidents(path: Path, csv_path: Path | None) -> None:
             writer = csv.DictWriter(handle, fieldnames=list(rows[0]) if rows else ["id"])
             writer.writeheader()
             writer.writerows(rows)
+
+
+from monitor.backfill import backfill  # noqa: E402 - registered after the built-in commands
+
+cli.add_command(backfill)
+
+
+from monitor.store.copy import store_group  # noqa: E402  (monitor store copy)
+
+cli.add_command(store_group)
+
+
+from monitor.backtest.cli import backtest  # noqa: E402
+
+cli.add_command(backtest)
 
 
 def main() -> None:

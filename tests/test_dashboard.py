@@ -2,117 +2,72 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
-from pathlib import Path
+from datetime import timedelta
 
 import pytest
-import streamlit as st
-import yaml
-from streamlit.testing.v1 import AppTest
 
-from monitor.models import (
-    Author, Engagement, Incident, IncidentState, Mention, Sentiment, Severity, Spike, SpikeKind, Transition,
+from dashboard_seed import (  # noqa: F401 (pytest fixtures)
+    BRAND, COMPETITOR, COMPETITOR_COUNT, COUNT, MENTIONS, SILENT_COMPETITOR, T0, chart_data, config_fixture,
+    fresh_caches_fixture, metric, run_app, widget, write_config,
 )
-from monitor.store.base import Notification
 from monitor.store.sqlite import SqliteStore
 
-APP = str(Path(__file__).resolve().parents[1] / "dashboard" / "app.py")
-BRAND = "Aurora Air"
-T0 = datetime(2025, 11, 3, 0, 0, tzinfo=timezone.utc)
-COUNT = 300
-LABELS = ("negative", "neutral", "neutral", "positive", "negative", "neutral", "positive", "neutral", None, "negative")
-OPENED = T0 + timedelta(days=2, hours=3)
-HEADLINE = "Negative sentiment surge for Aurora Air: 40 mentions vs 10 expected (4.0×), 70% negative"
 
-
-def make_mention(n: int) -> Mention:
-    label = LABELS[n % len(LABELS)]
-    sentiment = None
-    if label:
-        probs = {"negative": 0.1, "neutral": 0.1, "positive": 0.1, label: 0.8}
-        sentiment = Sentiment(label=label, score=0.8, probabilities=probs)
-    created = T0 + timedelta(minutes=14 * n)
-    return Mention(
-        id=f"x:{n}", brand=BRAND, source="x" if n % 3 else "news", language="de" if n % 4 == 0 else "en",
-        text=f"flight {n} {'delayed again' if label == 'negative' else 'was fine'}",
-        created_at=created, collected_at=created, url=f"https://example.com/{n}",
-        author=Author(handle=f"@user{n % 7}"), engagement=Engagement(likes=n % 5), sentiment=sentiment,
-    )
-
-
-MENTIONS = [make_mention(n) for n in range(COUNT)]
-
-
-def make_incident() -> Incident:
-    spike = Spike(
-        brand=BRAND, kind=SpikeKind.NEGATIVE, window_start=OPENED - timedelta(minutes=15), window_end=OPENED,
-        observed=40, expected=10, score=6.5, severity=Severity.HIGH, negative_share=0.7, top_terms=["delayed"],
-    )
-    return Incident(
-        id="aurora-air-20251105-0245-abc123", fingerprint=Incident.fingerprint_of(BRAND, SpikeKind.VOLUME),
-        brand=BRAND, kind=SpikeKind.VOLUME, severity=Severity.HIGH, opened_at=OPENED, updated_at=OPENED,
-        last_spike_at=OPENED, spikes=[spike], playbook_id="service-disruption",
-        transitions=[Transition(state=IncidentState.OPEN, at=OPENED)],
-    )
-
-
-def write_config(folder: Path, db: Path, brands: list[dict] | None = None) -> Path:
-    path = folder / "monitor.yaml"
-    brands = [{"name": BRAND}] if brands is None else brands
-    path.write_text(yaml.safe_dump({"brands": brands, "storage": {"path": str(db)}}))
-    return path
-
-
-@pytest.fixture(autouse=True)
-def fresh_caches():
-    st.cache_data.clear()
-    st.cache_resource.clear()
-    yield
-    st.cache_data.clear()
-    st.cache_resource.clear()
-
-
-@pytest.fixture
-def config(tmp_path, monkeypatch) -> Path:
-    db = tmp_path / "monitor.db"
-    with SqliteStore(db) as store:
-        store.add_mentions(MENTIONS)
-        incident = make_incident()
-        alert = Notification(key=f"{incident.id}:alert", incident_id=incident.id, kind="alert", channel="#alerts",
-                             payload={"headline": HEADLINE}, created_at=OPENED)
-        store.save_incident(incident, [alert])
-    path = write_config(tmp_path, db)
-    monkeypatch.setenv("MONITOR_CONFIG", str(path))
-    return path
-
-
-def run_app(page: str | None = None) -> AppTest:
-    at = AppTest.from_file(APP, default_timeout=30).run()
-    if page:
-        at.switch_page(page).run()
-    assert not at.exception, [e.message for e in at.exception]
-    return at
-
-
-def metric(at: AppTest, label: str) -> str:
-    return next(m.value for m in at.metric if m.label == label)
-
-
-def widget(widgets, label: str):
-    return next(w for w in widgets if w.label == label)
-
-
-def test_overview_shows_metrics_and_chart(config):
+def test_overview_shows_metrics_and_charts(config):
     at = run_app()
     negative = sum(1 for m in MENTIONS if m.sentiment and m.sentiment.label == "negative")
     scored = sum(1 for m in MENTIONS if m.sentiment)
     assert metric(at, "Mentions in range") == str(COUNT)
     assert metric(at, "Negative share") == f"{negative / scored:.0%}"
     assert metric(at, "Open incidents") == "1"
-    assert at.sidebar.selectbox[0].options == [BRAND]
-    assert len(at.get("vega_lite_chart")) == 1
+    assert at.sidebar.selectbox[0].options == [BRAND, COMPETITOR]
+    assert len(at.get("vega_lite_chart")) == 4  # volume, share of voice, top sources, top languages
     assert at.radio[0].value == "1 h"  # a 7-day range defaults to hourly buckets
-    assert "1 incident(s)" in at.main.caption[-1].value
+    assert any("2 incident(s) opened in this range" in c.value for c in at.main.caption)
+    assert [s.value for s in at.subheader] == ["Share of voice", "Top sources", "Top languages"]
+
+
+def test_overview_level_against_baseline(config):
+    at = run_app()
+    newest = MENTIONS[-1].created_at
+    until = newest.replace(minute=0, second=0) + timedelta(hours=1)  # counted in whole hours
+    last_day = sum(1 for m in MENTIONS if until - timedelta(days=1) <= m.created_at < until)
+    assert metric(at, "Last 24 h") == str(last_day)
+    history = sum(1 for m in MENTIONS if m.created_at < until - timedelta(days=1))
+    days = (until - timedelta(days=1) - T0) / timedelta(days=1)
+    delta = next(m for m in at.metric if m.label == "Last 24 h").delta
+    assert delta == f"{round(100 * (last_day / (history / days) - 1)):+d}% vs {history / days:,.0f}/day"
+
+
+def test_share_of_voice_names_competitors_without_data(config):
+    at = run_app()
+    assert "share of voice" in at.get("vega_lite_chart")[1].proto.spec
+    (shares,) = chart_data(at, 1)
+    assert dict(zip(shares["brand"], shares["mentions"])) == {BRAND: COUNT, COMPETITOR: COMPETITOR_COUNT}
+    assert shares["share"].sum() == pytest.approx(1.0)
+    note = " ".join(c.value for c in at.main.caption)
+    assert f"No mentions stored for {SILENT_COMPETITOR}" in note and "configured as brands" in note
+
+
+def test_share_of_voice_when_no_competitor_has_data(tmp_path, monkeypatch):
+    db = tmp_path / "alone.db"
+    with SqliteStore(db) as store:
+        store.add_mentions(MENTIONS[:50])
+    monkeypatch.setenv("MONITOR_CONFIG", str(write_config(tmp_path, db)))
+    at = run_app()
+    message = next(i.value for i in at.info)
+    assert f"No mentions stored for the competitors ({COMPETITOR}, {SILENT_COMPETITOR})" in message
+    assert "configured as brands too" in message
+    assert len(at.get("vega_lite_chart")) == 3  # no share-of-voice chart
+
+
+def test_share_of_voice_without_competitors_says_how_to_add_them(tmp_path, monkeypatch):
+    db = tmp_path / "solo.db"
+    with SqliteStore(db) as store:
+        store.add_mentions(MENTIONS[:50])
+    monkeypatch.setenv("MONITOR_CONFIG", str(write_config(tmp_path, db, brands=[{"name": BRAND}])))
+    at = run_app()
+    assert any("No competitors configured" in i.value and "competitors:" in i.value for i in at.info)
 
 
 def test_default_range_ends_at_the_newest_mention_not_today(config):
@@ -178,19 +133,6 @@ def test_mentions_filter_without_matches_says_what_to_do(config):
     assert "No mentions match" in at.info[0].value
 
 
-def test_incidents_table_and_detail(config):
-    at = run_app("views/incidents.py")
-    table = at.dataframe[0].value
-    assert len(table) == 1
-    row = table.iloc[0]
-    assert (row["state"], row["severity"], row["playbook"], row["spikes"], row["peak"]) == (
-        "open", "high", "service-disruption", 1, 40)
-    assert at.main.selectbox[0].value == make_incident().id
-    assert any(HEADLINE in m.value for m in at.markdown)
-    spikes = at.dataframe[1].value
-    assert len(spikes) == 1 and spikes["observed"].iloc[0] == 40
-
-
 def test_mentions_without_incidents(tmp_path, monkeypatch):
     db = tmp_path / "quiet.db"
     with SqliteStore(db) as store:
@@ -199,7 +141,7 @@ def test_mentions_without_incidents(tmp_path, monkeypatch):
     at = run_app()
     assert metric(at, "Mentions in range") == "50"
     assert metric(at, "Open incidents") == "0"
-    assert len(at.get("vega_lite_chart")) == 1
+    assert len(at.get("vega_lite_chart")) == 3
     at.switch_page("views/incidents.py").run()
     assert not at.exception
     assert "No incidents opened" in at.info[0].value

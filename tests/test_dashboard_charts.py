@@ -50,7 +50,7 @@ def test_volume_area_stacks_counts_by_sentiment(series):
     assert enc["color"]["field"] == "sentiment"
     assert enc["color"]["scale"]["range"] == list(charts.SENTIMENT_COLOURS.values())
     assert enc["order"]["field"] == "stack_order"
-    assert "indexOf(['negative', 'neutral', 'positive', 'unknown']" in spec["transform"][0]["calculate"]
+    assert "indexof(['negative', 'neutral', 'positive', 'unknown']" in spec["transform"][0]["calculate"]
     assert [t["field"] for t in enc["tooltip"]] == ["bucket", "sentiment", "count"]
 
 
@@ -78,3 +78,51 @@ def test_volume_chart_without_incidents_has_only_the_area(series):
 ])
 def test_bucket_label(bucket, label):
     assert charts.bucket_label(bucket) == label
+
+
+def test_share_bar_highlights_the_brand():
+    shares = pd.DataFrame({"brand": ["Aurora Air", "SkyLark"], "mentions": [300, 100], "share": [0.75, 0.25]})
+    spec = charts.share_bar(shares, "Aurora Air").to_dict()
+    assert spec["mark"]["type"] == "bar"
+    assert spec["encoding"]["x"]["field"] == "share" and spec["encoding"]["x"]["axis"]["format"] == "%"
+    colour = spec["encoding"]["color"]
+    assert colour["condition"]["value"] == charts.HIGHLIGHT_COLOUR and colour["value"] == charts.OTHER_COLOUR
+    assert "Aurora Air" in colour["condition"]["test"]
+
+
+def test_top_bar_keeps_the_largest_values_split_by_sentiment():
+    counts = pd.DataFrame({"source": ["x", "x", "news", "rss"], "sentiment": ["negative", "neutral", "negative",
+                                                                              "positive"], "count": [5, 4, 3, 1]})
+    spec = charts.top_bar(counts, "source", top=2).to_dict()
+    rows = next(iter(spec["datasets"].values()))
+    assert {r["source"] for r in rows} == {"x", "news"}
+    assert spec["encoding"]["y"]["sort"] == ["x", "news"]
+    assert spec["encoding"]["color"]["scale"]["range"] == list(charts.SENTIMENT_COLOURS.values())
+
+
+def test_heatmap_orders_weekdays_monday_first():
+    cells = pd.DataFrame({"weekday": ["Mon", "Sun"], "hour": [9, 20], "mentions": [3.0, 1.5]})
+    spec = charts.hour_of_week_heatmap(cells).to_dict()
+    assert spec["mark"]["type"] == "rect"
+    assert spec["encoding"]["y"]["sort"] == list(charts.WEEKDAYS)
+    assert (spec["encoding"]["x"]["field"], spec["encoding"]["color"]["field"]) == ("hour", "mentions")
+
+
+def test_incident_timeline_layers_spikes_volume_and_events(series):
+    spikes = pd.DataFrame({"window_start": pd.to_datetime(["2025-11-03T00:15Z"], utc=True),
+                           "window_end": pd.to_datetime(["2025-11-03T00:30Z"], utc=True), "observed": [40]})
+    events = pd.DataFrame({"at": pd.to_datetime(["2025-11-03T00:31Z"], utc=True), "event": ["Slack alert (sent)"],
+                           "detail": ["#alerts: spike"]})
+    spec = charts.incident_timeline(series, spikes, events, HOUR).to_dict()
+    assert [layer["mark"]["type"] for layer in spec["layer"]] == ["rect", "area", "rule"]
+    assert spec["layer"][0]["mark"]["color"] == charts.SPIKE_COLOUR
+    assert spec["layer"][2]["encoding"]["color"]["field"] == "event"
+    assert spec["resolve"]["scale"]["color"] == "independent"  # events do not join the sentiment colours
+    empty = charts.incident_timeline(series, spikes.iloc[0:0], events.iloc[0:0], HOUR).to_dict()
+    assert [layer["mark"]["type"] for layer in empty["layer"]] == ["area"]
+
+
+def test_source_rate_bars_mark_failing_sources_red():
+    rates = pd.DataFrame({"source": ["x", "news"], "per_hour": [12.0, 0.0], "healthy": [True, False]})
+    colour = charts.source_rate_bars(rates).to_dict()["encoding"]["color"]
+    assert colour["value"] == charts.SENTIMENT_COLOURS["negative"] and colour["condition"]["test"] == "datum.healthy"

@@ -75,6 +75,35 @@ def test_series_groups_by_bucket_and_sentiment(store):
         store.series("Aurora Air", T0, T0, timedelta(hours=1), ("text",))
 
 
+def test_series_over_whole_hours_matches_counting_every_mention(store):
+    labels = ("negative", "neutral", "positive")
+    batch = [mention(n, minutes=7 * n, label=labels[n % 3], source=("rss", "x")[n % 2]) for n in range(60)]
+    store.add_mentions(batch)
+    store.add_mentions(batch[:10])  # already stored: not counted again
+    start, end = T0 - timedelta(hours=1), T0 + timedelta(hours=8)
+    hourly = store.series("Aurora Air", start, end, timedelta(hours=1), ("sentiment", "source", "language"))
+    shifted = store.series("Aurora Air", start + timedelta(seconds=1), end, timedelta(hours=1),
+                           ("sentiment", "source", "language"))  # not whole hours: read from the mentions
+    assert [r.model_dump() for r in hourly] == [r.model_dump() for r in shifted]
+    assert sum(r.count for r in hourly) == 60
+    daily = store.series("Aurora Air", start, end, timedelta(days=1), ("sentiment",))
+    assert {r.group["sentiment"]: r.count for r in daily} == {"negative": 20, "neutral": 20, "positive": 20}
+
+
+def test_hourly_counts_are_filled_in_for_a_database_written_before_them(tmp_path):
+    path = tmp_path / "old.db"
+    with SqliteStore(path) as old:
+        old.add_mentions([mention(n, minutes=30 * n) for n in range(6)])
+        old._db.execute("DELETE FROM mention_hours")
+        old._db.execute("PRAGMA user_version = 0")
+    with SqliteStore(path) as reopened:
+        rows = reopened.series("Aurora Air", T0, T0 + timedelta(hours=3), timedelta(hours=1))
+        assert [(r.bucket, r.count) for r in rows] == [(T0, 2), (T0 + timedelta(hours=1), 2),
+                                                      (T0 + timedelta(hours=2), 2)]
+        reopened.add_mentions([mention(7, minutes=5)])
+        assert reopened.series("Aurora Air", T0, T0 + timedelta(hours=1), timedelta(hours=1))[0].count == 3
+
+
 def test_search_filters_and_full_text(store):
     store.add_mentions([
         mention(1, minutes=1, text="Flight cancelled again, Kraków airport chaos", label="negative"),

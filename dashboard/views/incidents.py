@@ -1,45 +1,137 @@
-"""Incidents: the brand's incidents in the date range and, for one of them, its alert and spike windows."""
+"""Incidents: the brand's incidents in the date range and, for one (also ``?incident=<id>``), its story."""
 
 from __future__ import annotations
 
+from datetime import datetime, timedelta, timezone
+
+import pandas as pd
 import streamlit as st
 
-from dashboard import data
+from dashboard import charts, data, incident_data
+from monitor.models import Incident
+
+CONTEXT = timedelta(hours=6)
+BUCKET = timedelta(minutes=15)
+
+
+def closed_at(incident: Incident) -> datetime | None:
+    """When the incident was resolved or closed as a false alarm, while it is no longer active."""
+    if incident.state.is_active:
+        return None
+    return incident.time_in(incident.state) or incident.updated_at
+
+
+def incident_options(frame: pd.DataFrame, linked: str) -> list[str]:
+    """Incident ids in the table, with the linked one first when it belongs to this brand but not the range."""
+    options = list(frame["id"])
+    if linked and linked not in options:
+        found = data.incident(view.store_key, linked)
+        if found is not None and found.brand == view.brand:
+            options.insert(0, linked)
+    return options
+
+
+def show_timeline(story: incident_data.IncidentStory) -> None:
+    incident = story.incident
+    end = max(closed_at(incident) or incident.last_spike_at, incident.last_spike_at) + CONTEXT
+    series = data.volume(view.store_key, view.brand, incident.opened_at - CONTEXT, end, BUCKET)
+    spikes = pd.DataFrame([{"window_start": s.window_start, "window_end": s.window_end, "observed": s.observed}
+                           for s in incident.spikes], columns=["window_start", "window_end", "observed"])
+    st.altair_chart(charts.incident_timeline(series, spikes, story.events, BUCKET), width="stretch")
+    st.caption("Orange band on top: spike windows. Lines: Slack messages and state changes (hover for details).")
+    st.dataframe(story.events, hide_index=True, column_config={
+        "at": st.column_config.DatetimeColumn("at (UTC)", format="D MMM HH:mm", timezone="UTC"),
+        "detail": st.column_config.TextColumn("detail", width="large"),
+    })
+
+
+def show_playbook(incident: Incident) -> None:
+    st.subheader("Playbook")
+    if not incident.playbook_id:
+        st.info("No playbook was matched to this incident. Playbooks live in the folder named by "
+                "`alerts.playbooks_dir`; check them with `monitor playbooks validate`.")
+        return
+    playbook = incident_data.playbooks(view.playbooks_dir).get(incident.playbook_id)
+    if playbook is None:
+        st.warning(f"Playbook `{incident.playbook_id}` is not in `{view.playbooks_dir}` any more.")
+        return
+    st.markdown(f"**{playbook.title}** (`{playbook.id}`)")
+    steps = incident_data.step_rows(playbook, incident.opened_at, closed_at(incident), datetime.now(timezone.utc))
+    st.dataframe(steps, hide_index=True, column_config={
+        "due": st.column_config.DatetimeColumn("due (UTC)", format="D MMM HH:mm", timezone="UTC"),
+        "details": st.column_config.TextColumn("details", width="large"),
+    })
+    st.caption("Deadlines count from when the incident opened. Completion of single steps is not recorded; "
+               "state changes above show when the team acknowledged and resolved.")
+
+
+def show_incident(incident_id: str) -> None:
+    title, spikes = data.incident_detail(view.store_key, incident_id)
+    story = incident_data.story(view.store_key, incident_id)
+    if story is None:
+        st.warning(f"No incident `{incident_id}`.")
+        return
+    incident = story.incident
+    st.subheader(incident_id)
+    if title:
+        st.markdown(f"> {title}")
+    state, severity, playbook = st.columns(3)
+    state.metric("State", incident.state.value.replace("_", " "))
+    severity.metric("Severity", incident.severity.word)
+    playbook.metric("Playbook", incident.playbook_id or "none")
+    st.dataframe(spikes, hide_index=True, column_config={
+        "window_start": st.column_config.DatetimeColumn("from (UTC)", format="D MMM HH:mm", timezone="UTC"),
+        "window_end": st.column_config.DatetimeColumn("to (UTC)", format="D MMM HH:mm", timezone="UTC"),
+        "expected": st.column_config.NumberColumn("expected", format="%.1f"),
+        "ratio": st.column_config.NumberColumn("ratio", format="%.1f×"),
+        "negative_share": st.column_config.NumberColumn("negative", format="percent"),
+        "score": st.column_config.NumberColumn("score", format="%.1f"),
+    })
+    st.subheader("Timeline")
+    show_timeline(story)
+    phrases, posts = st.columns([1, 2])
+    with phrases:
+        st.subheader("Key phrases")
+        if story.key_phrases:
+            st.markdown("\n".join(f"- {p}" for p in story.key_phrases))
+        else:
+            st.caption("None recorded with the alert.")
+    with posts:
+        st.subheader("Representative posts")
+        if story.posts.empty:
+            st.caption("None recorded with the alert.")
+        else:
+            st.dataframe(story.posts, hide_index=True, column_config={
+                "text": st.column_config.TextColumn("text", width="large"),
+                "link": st.column_config.LinkColumn("link", display_text="open"),
+            })
+    show_playbook(incident)
+
 
 view = data.current_view()
 st.title(f"{view.brand}: incidents")
-
+linked = st.query_params.get("incident", "")
 frame = data.incidents(view.store_key, view.brand, view.start, view.end)
-if frame.empty:
+options = incident_options(frame, linked)
+if not options:
     st.info("No incidents opened in this date range. The detector opens one when it finds a spike: "
             f"`monitor run {view.config_path}` runs it on schedule, `monitor detect {view.config_path}` once.")
 else:
-    st.dataframe(
-        frame,
-        hide_index=True,
-        column_order=["opened_at", "id", "state", "severity", "kind", "topic", "playbook", "spikes", "peak"],
-        column_config={
-            "opened_at": st.column_config.DatetimeColumn("opened (UTC)", format="D MMM YYYY, HH:mm",
-                                                         timezone="UTC"),
-            "peak": st.column_config.NumberColumn("peak", help="Most mentions in one spike window", format="%d"),
-        },
-    )
+    if not frame.empty:
+        st.dataframe(
+            frame,
+            hide_index=True,
+            column_order=["opened_at", "id", "state", "severity", "kind", "topic", "playbook", "spikes", "peak"],
+            column_config={
+                "opened_at": st.column_config.DatetimeColumn("opened (UTC)", format="D MMM YYYY, HH:mm",
+                                                             timezone="UTC"),
+                "peak": st.column_config.NumberColumn("peak", help="Most mentions in one spike window", format="%d"),
+            },
+        )
     labels = {row.id: f"{row.opened_at:%d %b %H:%M} · {row.severity} · {row.state} · {row.id}"
               for row in frame.itertuples()}
-    chosen = st.selectbox("Incident", list(labels), format_func=labels.__getitem__)
-    title, spikes = data.incident_detail(view.store_key, chosen)
-    st.subheader(chosen)
-    if title:
-        st.markdown(f"> {title}")
-    st.dataframe(
-        spikes,
-        hide_index=True,
-        column_config={
-            "window_start": st.column_config.DatetimeColumn("from (UTC)", format="D MMM HH:mm", timezone="UTC"),
-            "window_end": st.column_config.DatetimeColumn("to (UTC)", format="D MMM HH:mm", timezone="UTC"),
-            "expected": st.column_config.NumberColumn("expected", format="%.1f"),
-            "ratio": st.column_config.NumberColumn("ratio", format="%.1f×"),
-            "negative_share": st.column_config.NumberColumn("negative", format="percent"),
-            "score": st.column_config.NumberColumn("score", format="%.1f"),
-        },
-    )
+    chosen = st.selectbox("Incident", options, index=options.index(linked) if linked in options else 0,
+                          format_func=lambda i: labels.get(i, i), key=f"incident:{linked}")
+    if chosen not in set(frame["id"]):
+        st.caption("Linked incident, opened outside the selected date range.")
+    show_incident(chosen)

@@ -31,8 +31,8 @@ else:
     st.dataframe(
         frame,
         hide_index=True,
-        column_order=["time", "source", "language", "sentiment", "confidence", "author", "engagement", "text",
-                      "link"],
+        column_order=["time", "source", "language", "sentiment", "link", "confidence", "author", "engagement",
+                      "text"],
         column_config={
             "time": st.column_config.DatetimeColumn("time (UTC)", format="D MMM YYYY, HH:mm", timezone="UTC"),
             "confidence": st.column_config.ProgressColumn("confidence", format="percent", min_value=0,

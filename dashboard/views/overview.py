@@ -1,4 +1,4 @@
-"""Overview: headline metrics and mention volume by sentiment over time, with incidents marked."""
+"""Overview: headline metrics, volume by sentiment with incidents marked, share of voice, top sources and languages."""
 
 from __future__ import annotations
 
@@ -18,6 +18,34 @@ def default_bucket(span: timedelta) -> str:
     return "1 h" if span <= timedelta(days=31) else "1 day"
 
 
+def level_delta(level: data.Level) -> str | None:
+    """``+240% vs 310/day`` against the baseline, or None without enough history."""
+    if level.baseline is None:
+        return None
+    if level.baseline == 0:
+        return "no mentions in the days before"
+    return f"{round(100 * (level.last_day / level.baseline - 1)):+d}% vs {level.baseline:,.0f}/day"
+
+
+def show_share_of_voice() -> None:
+    """Bars of the brand against its configured competitors, or what to configure to get them."""
+    if not view.competitors:
+        st.info(f"No competitors configured for {view.brand}. List them under `competitors:` of the brand "
+                f"in `{view.config_path}`, and add each as a brand of its own so its mentions are collected.")
+        return
+    shares = data.share_of_voice(view.store_key, (view.brand, *view.competitors), view.start, view.end)
+    missing = ", ".join(c for c in view.competitors if c not in set(shares["brand"]))
+    why = ("Competitors' mentions are collected only when they are configured as brands too, with their own "
+           f"sources, in `{view.config_path}`.")
+    if len(shares) > 1:
+        st.altair_chart(charts.share_bar(shares, view.brand), width="stretch")
+        if missing:
+            st.caption(f"No mentions stored for {missing} in this range. {why}")
+    else:
+        st.info(f"No mentions stored for the competitors ({missing}) in this range, so there is no share of "
+                f"voice to show. {why}")
+
+
 view = data.current_view()
 st.title(f"{view.brand}: overview")
 st.caption(f"{view.start:%d %b %Y} to {view.end - timedelta(days=1):%d %b %Y} (UTC)")
@@ -34,15 +62,31 @@ in_range = everything[(everything["opened_at"] >= view.start) & (everything["ope
 totals = series.groupby("sentiment")["count"].sum()
 total = int(totals.sum())
 scored = total - int(totals.get("unknown", 0))
-left, middle, right = st.columns(3)
-left.metric("Mentions in range", f"{total:,}")
-middle.metric("Negative share", f"{totals.get('negative', 0) / scored:.0%}" if scored else "n/a",
+newest = data.newest_mention(view.store_key, view.brand)
+level = data.level(view.store_key, view.brand, min(view.end, newest + timedelta(seconds=1)))
+first, second, third, fourth = st.columns(4)
+first.metric("Mentions in range", f"{total:,}")
+second.metric("Negative share", f"{totals.get('negative', 0) / scored:.0%}" if scored else "n/a",
               help="Negative mentions among those with a sentiment score.")
-right.metric("Open incidents", int(everything["active"].sum()),
-             help="Open, acknowledged or mitigated, whenever they were opened.")
+third.metric("Last 24 h", f"{level.last_day:,}", delta=level_delta(level), delta_color="off",
+             help=f"Mentions in the 24 hours up to {level.at:%d %b %H:%M} UTC, against the average day "
+                  "of up to four weeks before.")
+fourth.metric("Open incidents", int(everything["active"].sum()),
+              help="Open, acknowledged or mitigated, whenever they were opened.")
 
 if total == 0:
     st.info("No mentions in this date range. Widen it in the sidebar.")
 else:
     st.altair_chart(charts.volume_chart(series, in_range, bucket), width="stretch")
     st.caption(f"{len(in_range)} incident(s) opened in this range (dashed lines); details on the Incidents page.")
+    voice, sources, languages = st.columns(3)
+    with voice:
+        st.subheader("Share of voice")
+        show_share_of_voice()
+    facets = data.facets(view.store_key, view.brand, view.start, view.end)
+    with sources:
+        st.subheader("Top sources")
+        st.altair_chart(charts.top_bar(facets, "source"), width="stretch")
+    with languages:
+        st.subheader("Top languages")
+        st.altair_chart(charts.top_bar(facets, "language"), width="stretch")

@@ -1,0 +1,115 @@
+"""Cached reads for one incident: its timeline, what the alert said, and its playbook's steps."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+import streamlit as st
+
+from dashboard.data import TTL, store
+from monitor.alerts.playbooks import load_playbooks
+from monitor.errors import PlaybookError
+from monitor.models import Incident, Playbook
+from monitor.store.base import Notification
+
+EVENT_COLUMNS = ["at", "event", "detail"]
+POST_COLUMNS = ["text", "author", "language", "sentiment", "link"]
+STEP_COLUMNS = ["step", "owner", "due", "status", "details"]
+
+
+@dataclass(frozen=True)
+class IncidentStory:
+    """What happened to an incident, for its detail view."""
+
+    incident: Incident
+    events: pd.DataFrame
+    key_phrases: list[str] = field(default_factory=list)
+    posts: pd.DataFrame = field(default_factory=lambda: pd.DataFrame(columns=POST_COLUMNS))
+
+
+def _alert_summary(notifications: list[Notification]) -> dict[str, Any]:
+    """The summary of the first alert (or update) that carried one."""
+    for notification in notifications:
+        summary = notification.payload.get("summary")
+        if notification.kind in ("alert", "update") and isinstance(summary, dict) and summary:
+            return summary
+    return {}
+
+
+def _event_rows(incident: Incident, notifications: list[Notification]) -> list[dict[str, Any]]:
+    rows: list[dict[str, Any]] = [
+        {"at": t.at, "event": f"state: {t.state.value.replace('_', ' ')}",
+         "detail": f"{t.by}: {t.note}" if t.note else t.by}
+        for t in incident.transitions
+    ]
+    for notification in notifications:
+        at = notification.sent_at or notification.created_at
+        status = notification.status.value
+        where = notification.channel or "thread"
+        headline = str(notification.payload.get("headline", ""))
+        rows.append({"at": at, "event": f"Slack {notification.kind} ({status})", "detail": f"{where}: {headline}"})
+    return rows
+
+
+def story_of(incident: Incident, notifications: list[Notification]) -> IncidentStory:
+    """Events oldest first, key phrases and representative posts from the alert payload."""
+    events = pd.DataFrame(_event_rows(incident, notifications), columns=EVENT_COLUMNS)
+    events["at"] = pd.to_datetime(events["at"], utc=True)
+    events = events.sort_values("at", kind="stable").reset_index(drop=True)
+    summary = _alert_summary(notifications)
+    phrases = [str(p) for p in summary.get("key_phrases") or []]
+    if not phrases:
+        phrases = list(dict.fromkeys(term for spike in incident.spikes for term in spike.top_terms))
+    posts = pd.DataFrame(
+        [{"text": p.get("text", ""), "author": p.get("author") or "", "language": p.get("language") or "",
+          "sentiment": p.get("sentiment") or "unknown", "link": p.get("url")}
+         for p in summary.get("posts") or [] if isinstance(p, dict)],
+        columns=POST_COLUMNS,
+    )
+    return IncidentStory(incident=incident, events=events, key_phrases=phrases, posts=posts)
+
+
+@st.cache_data(ttl=TTL, show_spinner=False)
+def story(store_key: str, incident_id: str) -> IncidentStory | None:
+    """The incident's story, or None when there is no such incident."""
+    db = store(store_key)
+    incident = db.get_incident(incident_id)
+    if incident is None:
+        return None
+    return story_of(incident, db.notifications(incident_id))
+
+
+@st.cache_data(ttl=300, show_spinner=False)
+def playbooks(directory: str) -> dict[str, Playbook]:
+    """The playbooks in ``directory`` by id (none when the folder is missing or invalid)."""
+    if not Path(directory).is_dir():
+        return {}
+    try:
+        return {p.id: p for p in load_playbooks(Path(directory))}
+    except PlaybookError:
+        return {}
+
+
+def step_rows(playbook: Playbook, opened_at: datetime, closed_at: datetime | None, now: datetime) -> pd.DataFrame:
+    """The playbook's steps with owners and deadlines, and whether each deadline had passed.
+
+    A deadline counts against the time the incident closed, or ``now`` while it is still active.
+    """
+    until = closed_at or now
+    rows = []
+    for step in playbook.steps:
+        due = opened_at + pd.Timedelta(minutes=step.due_minutes)
+        if closed_at is not None and due > closed_at:
+            status = "not reached (closed before)"
+        elif due <= until:
+            status = "deadline passed"
+        else:
+            status = "due"
+        rows.append({"step": step.title, "owner": step.owner, "due": due, "status": status, "details": step.details})
+    frame = pd.DataFrame(rows, columns=STEP_COLUMNS)
+    frame["due"] = pd.to_datetime(frame["due"], utc=True)
+    return frame

@@ -1,0 +1,115 @@
+"""Cached reads for how incidents were handled: response times, playbooks' effect, volume per hour of week."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+import pandas as pd
+import streamlit as st
+
+from dashboard import charts
+from dashboard.data import TTL, hour_ceiling, store, volume
+from monitor.alerts.outcomes import outcome_rows
+from monitor.models import SENTIMENT_LABELS, Incident, IncidentState
+from monitor.store.base import Store
+
+AROUND = timedelta(hours=24)
+SYSTEM = "system"
+OUTCOME_COLUMNS = ["id", "opened_at", "state", "severity", "playbook", "minutes_to_acknowledge",
+                   "minutes_to_resolve", "acknowledged_by", "resolved_by", "negative_before", "negative_at_alert",
+                   "negative_after"]
+SUMMARY_COLUMNS = ["playbook", "incidents", "median_minutes_to_acknowledge", "median_minutes_to_resolve",
+                   "negative_before", "negative_at_alert", "negative_after", "recovered"]
+RECOVERY_MARGIN = 0.05  # negative share after resolution at most this far above before: back to normal
+
+
+def negative_share(db: Store, brand: str, start: datetime, end: datetime) -> float | None:
+    """Negative mentions among those with a sentiment in ``[start, end)`` (whole hours); None without any."""
+    rows = db.series(brand, start, end, timedelta(hours=1), group_by=("sentiment",))
+    scored = sum(r.count for r in rows if r.group["sentiment"] in SENTIMENT_LABELS)
+    if not scored:
+        return None
+    return sum(r.count for r in rows if r.group["sentiment"] == "negative") / scored
+
+
+def _who(incident: Incident, state: IncidentState) -> str:
+    return next((t.by for t in incident.transitions if t.state == state), "")
+
+
+def outcome_frame(db: Store, incidents: list[Incident]) -> pd.DataFrame:
+    """One row per incident: response times, who responded, negative share before, at alert and after.
+
+    Before is the 24 hours up to the hour the incident opened in; after is the 24 hours from the hour
+    after it was resolved (empty while unresolved).
+    """
+    rows = []
+    by_id = {i.id: i for i in incidents}
+    for row in outcome_rows(incidents):
+        incident = by_id[row["id"]]
+        opened = incident.opened_at.replace(minute=0, second=0, microsecond=0)
+        resolved = incident.time_in(IncidentState.RESOLVED)
+        after = hour_ceiling(resolved) if resolved else None
+        rows.append({
+            **{k: row[k] for k in ("id", "state", "severity", "playbook", "minutes_to_acknowledge",
+                                   "minutes_to_resolve")},
+            "opened_at": incident.opened_at,
+            "acknowledged_by": _who(incident, IncidentState.ACKNOWLEDGED),
+            "resolved_by": _who(incident, IncidentState.RESOLVED),
+            "negative_before": negative_share(db, incident.brand, opened - AROUND, opened),
+            "negative_at_alert": max((s.negative_share for s in incident.spikes), default=None),
+            "negative_after": negative_share(db, incident.brand, after, after + AROUND) if after else None,
+        })
+    frame = pd.DataFrame(rows, columns=OUTCOME_COLUMNS)
+    frame["opened_at"] = pd.to_datetime(frame["opened_at"], utc=True)
+    for column in ("minutes_to_acknowledge", "minutes_to_resolve", "negative_before", "negative_at_alert",
+                   "negative_after"):
+        frame[column] = pd.to_numeric(frame[column])
+    return frame
+
+
+@st.cache_data(ttl=TTL, show_spinner=False)
+def outcomes(store_key: str, brand: str, start: datetime, end: datetime) -> pd.DataFrame:
+    """:func:`outcome_frame` for the brand's incidents opened in ``[start, end)``."""
+    db = store(store_key)
+    found = [i for i in db.incidents(brand=brand, since=start) if i.opened_at < end]
+    return outcome_frame(db, found)
+
+
+def playbook_summary(frame: pd.DataFrame) -> pd.DataFrame:
+    """Per playbook (``none`` when unmatched): incidents, median response times and negative shares,
+    and whether the median negative share after resolution came back to (near) where it was before."""
+    if frame.empty:
+        return pd.DataFrame(columns=SUMMARY_COLUMNS)
+    grouped = frame.assign(playbook=frame["playbook"].replace("", "none")).groupby("playbook")
+    summary = grouped.agg(
+        incidents=("id", "count"),
+        median_minutes_to_acknowledge=("minutes_to_acknowledge", "median"),
+        median_minutes_to_resolve=("minutes_to_resolve", "median"),
+        negative_before=("negative_before", "median"),
+        negative_at_alert=("negative_at_alert", "median"),
+        negative_after=("negative_after", "median"),
+    )
+    known = summary["negative_before"].notna() & summary["negative_after"].notna()
+    back = summary["negative_after"] <= summary["negative_before"] + RECOVERY_MARGIN
+    summary["recovered"] = back.map({True: "yes", False: "no"}).where(known, "not yet known")
+    return summary.reset_index().sort_values(["incidents", "playbook"], ascending=[False, True])[SUMMARY_COLUMNS]
+
+
+def hour_of_week(series: pd.DataFrame) -> pd.DataFrame:
+    """Average mentions per hour by weekday and UTC hour, from an hourly ``volume`` frame.
+
+    Hours without mentions count as zero; cells the range never covered are left out.
+    """
+    if series.empty:
+        return pd.DataFrame(columns=["weekday", "hour", "mentions"])
+    hourly = series.groupby("bucket")["count"].sum()
+    hours = pd.date_range(hourly.index.min(), hourly.index.max(), freq="h")
+    hourly = hourly.reindex(hours, fill_value=0)
+    frame = pd.DataFrame({"weekday": [charts.WEEKDAYS[d] for d in hourly.index.day_of_week],
+                          "hour": hourly.index.hour, "mentions": hourly.to_numpy()})
+    return frame.groupby(["weekday", "hour"], as_index=False)["mentions"].mean()
+
+
+def weekly_volume(store_key: str, brand: str, start: datetime, end: datetime) -> pd.DataFrame:
+    """:func:`hour_of_week` over the brand's mentions in ``[start, end)``."""
+    return hour_of_week(volume(store_key, brand, start, end, timedelta(hours=1)))

@@ -1,0 +1,47 @@
+"""Playbook outcomes: per playbook, how many incidents, how fast the team responded, and whether sentiment recovered."""
+
+from __future__ import annotations
+
+import streamlit as st
+
+from dashboard import data, outcome_data
+
+SHARE = {"format": "percent"}
+
+view = data.current_view()
+st.title(f"{view.brand}: playbook outcomes")
+st.caption(f"Incidents opened from {view.start:%d %b %Y} to the end of the date range in the sidebar.")
+
+frame = outcome_data.outcomes(view.store_key, view.brand, view.start, view.end)
+if frame.empty:
+    st.info("No incidents opened in this date range, so there is nothing to compare yet. Widen the range in "
+            f"the sidebar, or run the detector (`monitor run {view.config_path}`) to open incidents.")
+else:
+    summary = outcome_data.playbook_summary(frame)
+    st.dataframe(summary, hide_index=True, column_config={
+        "incidents": st.column_config.NumberColumn("incidents", format="%d"),
+        "median_minutes_to_acknowledge": st.column_config.NumberColumn(
+            "median to acknowledge", format="%.0f min", help="From opening to the first acknowledgement."),
+        "median_minutes_to_resolve": st.column_config.NumberColumn(
+            "median to resolve", format="%.0f min", help="From opening to resolution (by people or automatically)."),
+        "negative_before": st.column_config.NumberColumn(
+            "negative before", help="Negative share in the 24 h before the incident opened.", **SHARE),
+        "negative_at_alert": st.column_config.NumberColumn(
+            "negative at alert", help="Highest negative share in the incident's spike windows.", **SHARE),
+        "negative_after": st.column_config.NumberColumn(
+            "negative after", help="Negative share in the 24 h after resolution.", **SHARE),
+        "recovered": st.column_config.TextColumn(
+            "recovered", help=f"Negative share after resolution at most {outcome_data.RECOVERY_MARGIN:.0%} above "
+                              "where it was before (medians)."),
+    })
+    st.caption("A playbook works when the negative share after resolution is back near where it was before. "
+               "Empty cells: no incident reached that state, or no scored mentions in that window.")
+    st.subheader("Incidents")
+    st.dataframe(frame, hide_index=True, column_config={
+        "opened_at": st.column_config.DatetimeColumn("opened (UTC)", format="D MMM YYYY, HH:mm", timezone="UTC"),
+        "minutes_to_acknowledge": st.column_config.NumberColumn("to acknowledge", format="%.0f min"),
+        "minutes_to_resolve": st.column_config.NumberColumn("to resolve", format="%.0f min"),
+        "negative_before": st.column_config.NumberColumn("negative before", **SHARE),
+        "negative_at_alert": st.column_config.NumberColumn("negative at alert", **SHARE),
+        "negative_after": st.column_config.NumberColumn("negative after", **SHARE),
+    })

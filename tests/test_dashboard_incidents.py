@@ -1,0 +1,123 @@
+"""The Incidents page: list, one incident's story, and the ``?incident=<id>`` link from Slack alerts."""
+
+from __future__ import annotations
+
+import sys
+from datetime import timedelta
+from pathlib import Path
+
+import pytest
+import yaml
+from streamlit.testing.v1 import AppTest
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from dashboard.incident_data import step_rows, story_of  # noqa: E402
+from dashboard_seed import (  # noqa: E402, F401 (pytest fixtures)
+    APP, BRAND, COMPETITOR, HEADLINE, KEY_PHRASES, OPENED, PLAYBOOKS, POST_TEXT, POST_URL, RESOLVED, T0, alert_for,
+    config_fixture, fresh_caches_fixture, make_incident, make_open_incident, metric, run_app,
+)
+from monitor.alerts.playbooks import load_playbooks  # noqa: E402
+from monitor.store.sqlite import SqliteStore  # noqa: E402
+
+PAGE = "views/incidents.py"
+
+
+def open_linked(incident_id: str) -> AppTest:
+    at = AppTest.from_file(APP, default_timeout=30)
+    at.query_params["incident"] = incident_id
+    at.run()
+    assert not at.exception, [e.message for e in at.exception]
+    return at
+
+
+def test_list_shows_state_and_severity(config):
+    at = run_app(PAGE)
+    table = at.dataframe[0].value
+    assert list(table["id"]) == [make_open_incident().id, make_incident().id]  # newest first
+    assert list(table["state"]) == ["open", "resolved"]
+    assert list(table["severity"]) == ["medium", "high"]
+    assert list(table["playbook"]) == ["", "outage"]
+
+
+def test_detail_shows_alert_timeline_phrases_posts_and_playbook(config):
+    at = run_app(PAGE)
+    at.main.selectbox[0].set_value(make_incident().id).run()
+    assert not at.exception
+    assert any(HEADLINE in m.value for m in at.markdown)
+    assert (metric(at, "State"), metric(at, "Severity"), metric(at, "Playbook")) == ("resolved", "high", "outage")
+    spikes = at.dataframe[1].value
+    assert spikes["observed"].tolist() == [40]
+    events = at.dataframe[2].value
+    assert events["event"].tolist() == ["state: open", "Slack alert (sent)", "state: acknowledged", "state: resolved"]
+    assert "maria" in events["detail"].iloc[2]
+    assert len(at.get("vega_lite_chart")) == 1
+    assert any(all(p in m.value for p in KEY_PHRASES) for m in at.markdown)
+    posts = at.dataframe[3].value
+    assert posts["text"].tolist() == [POST_TEXT] and posts["link"].tolist() == [POST_URL]
+    steps = at.dataframe[4].value
+    outage = next(p for p in load_playbooks(PLAYBOOKS) if p.id == "outage")
+    assert steps["step"].tolist() == [s.title for s in outage.steps]
+    assert steps["owner"].tolist() == [s.owner for s in outage.steps]
+    assert any("Service outage" in m.value for m in at.markdown)
+
+
+def test_open_incident_without_playbook_says_so(config):
+    at = run_app(PAGE)
+    assert at.main.selectbox[0].value == make_open_incident().id
+    assert any("No playbook was matched" in i.value for i in at.info)
+    assert any("None recorded with the alert." in c.value for c in at.caption)
+
+
+def test_slack_link_opens_the_incident_page_and_brand(config):
+    at = open_linked(make_incident().id)
+    assert at.title[0].value == f"{BRAND}: incidents"
+    assert at.sidebar.selectbox[0].value == BRAND
+    assert at.main.selectbox[0].value == make_incident().id
+    assert any(HEADLINE in m.value for m in at.markdown)
+
+
+def test_slack_link_outside_the_date_range_still_shows_it(config):
+    at = open_linked(make_incident().id)
+    day = (T0 + timedelta(days=3)).date()
+    at.sidebar.date_input[0].set_value((day, day)).run()
+    assert not at.exception
+    assert at.main.selectbox[0].value == make_incident().id
+    assert any("outside the selected date range" in c.value for c in at.caption)
+
+
+def test_link_to_an_unknown_incident_opens_the_overview(config):
+    at = open_linked("no-such-incident")
+    assert at.title[0].value == f"{BRAND}: overview"
+
+
+def test_link_to_another_brands_incident_selects_that_brand(config):
+    other = make_open_incident().model_copy(update={"id": "skylark-1", "brand": COMPETITOR})
+    with SqliteStore(yaml.safe_load(config.read_text())["storage"]["path"]) as store:
+        store.save_incident(other)
+    at = open_linked("skylark-1")
+    assert at.sidebar.selectbox[0].value == COMPETITOR
+    assert at.title[0].value == f"{COMPETITOR}: incidents"
+    assert at.main.selectbox[0].value == "skylark-1"
+
+
+def test_story_orders_events_and_falls_back_to_spike_terms():
+    incident = make_incident()
+    story = story_of(incident, [])
+    assert story.events["event"].tolist() == ["state: open", "state: acknowledged", "state: resolved"]
+    assert story.key_phrases == ["delayed"] and story.posts.empty
+    with_alert = story_of(incident, [alert_for(incident)])
+    assert with_alert.key_phrases == KEY_PHRASES
+    assert with_alert.events["at"].is_monotonic_increasing
+
+
+@pytest.mark.parametrize(("closed", "now", "first_status"), [  # the first step is due 10 minutes after opening
+    (RESOLVED, RESOLVED + timedelta(days=1), "deadline passed"),
+    (None, OPENED + timedelta(minutes=1), "due"),
+    (OPENED + timedelta(minutes=1), RESOLVED, "not reached (closed before)"),
+])
+def test_step_deadlines(closed, now, first_status):
+    outage = next(p for p in load_playbooks(PLAYBOOKS) if p.id == "outage")
+    steps = step_rows(outage, OPENED, closed, now)
+    assert steps["due"].iloc[0] == OPENED + timedelta(minutes=outage.steps[0].due_minutes)
+    assert steps["status"].iloc[0] == first_status
