@@ -12,48 +12,26 @@ on UMSAB validation and on TweetEval validation. Deterministic for a given seed.
 from __future__ import annotations
 
 import argparse
-import hashlib
-import html
 import logging
-import re
 import sys
-import time
 from pathlib import Path
 
 import numpy as np
 import torch
 
-from monitor.nlp.offline import HEAD_PATH, MAX_TOKENS, NAME, PREFIXES, Head, default_embedder, embed
+from monitor.nlp.evaluation import (
+    UMSAB_LANGUAGES,
+    cached_embeddings,
+    expected_calibration_error,
+    macro_f1,
+    read_split,
+)
+from monitor.nlp.offline import HEAD_PATH, NAME, PREFIXES, Head
 
 ROOT = Path(__file__).resolve().parent.parent
-LANGUAGES = ("arabic", "english", "french", "german", "hindi", "italian", "portuguese", "spanish")
 PENALTIES = (1e-3, 3e-3, 1e-2, 3e-2, 1e-1, 3e-1, 1.0)
-_ESCAPE = re.compile(r"\\u([0-9a-fA-F]{4})")
 
 log = logging.getLogger("train_offline_head")
-
-
-def read_split(folder: Path, split: str) -> tuple[list[str], np.ndarray]:
-    """Texts (with the corpus's ``\\uXXXX`` escapes and HTML entities decoded) and labels."""
-    raw = (folder / f"{split}_text.txt").read_text(encoding="utf-8").splitlines()
-    texts = [html.unescape(_ESCAPE.sub(lambda m: chr(int(m.group(1), 16)), line)) for line in raw]
-    labels = np.array([int(x) for x in (folder / f"{split}_labels.txt").read_text().split()])
-    if len(texts) != len(labels):
-        raise SystemExit(f"{folder}/{split}: {len(texts)} texts but {len(labels)} labels")
-    return texts, labels
-
-
-def cached_embeddings(texts: list[str], prefix: str, cache: Path, tag: str) -> np.ndarray:
-    digest = hashlib.sha256("\n".join([NAME, prefix, str(MAX_TOKENS), *texts]).encode("utf-8", "replace"))
-    path = cache / f"{tag}-{prefix}-{digest.hexdigest()[:16]}.npy"
-    if path.exists():
-        return np.load(path)
-    started = time.monotonic()
-    features = embed(texts, default_embedder(), prefix)
-    log.info("embedded %s: %d texts in %.0fs", tag, len(texts), time.monotonic() - started)
-    cache.mkdir(parents=True, exist_ok=True)
-    np.save(path, features)
-    return features
 
 
 def fit(x: np.ndarray, y: np.ndarray, penalty: float) -> tuple[np.ndarray, np.ndarray]:
@@ -106,27 +84,6 @@ def fit_temperature(logits: np.ndarray, y: np.ndarray) -> float:
     return float(grid[np.argmin([nll(t) for t in grid])])
 
 
-def macro_f1(y: np.ndarray, pred: np.ndarray) -> float:
-    scores = []
-    for label in range(3):
-        tp = np.sum((pred == label) & (y == label))
-        precision = tp / max(np.sum(pred == label), 1)
-        recall = tp / max(np.sum(y == label), 1)
-        scores.append(0.0 if tp == 0 else 2 * precision * recall / (precision + recall))
-    return float(np.mean(scores))
-
-
-def expected_calibration_error(probs: np.ndarray, y: np.ndarray, bins: int = 10) -> float:
-    confidence, pred = probs.max(axis=1), probs.argmax(axis=1)
-    edges = np.linspace(0, 1, bins + 1)
-    error = 0.0
-    for low, high in zip(edges[:-1], edges[1:]):
-        inside = (confidence > low) & (confidence <= high)
-        if inside.any():
-            error += inside.mean() * abs(confidence[inside].mean() - (pred[inside] == y[inside]).mean())
-    return float(error)
-
-
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--data", type=Path, default=ROOT.parent / "shared" / "data" / "sentiment",
@@ -142,7 +99,7 @@ def main(argv: list[str] | None = None) -> int:
     rng = np.random.default_rng(args.seed)
 
     train_x, train_y, val = [], [], {}
-    for language in LANGUAGES:
+    for language in UMSAB_LANGUAGES:
         folder = args.data / "umsab" / language
         texts, labels = read_split(folder, "train")
         train_x.append(cached_embeddings(texts, args.prefix, args.cache, f"{language}-train"))

@@ -69,9 +69,9 @@ def test_existing_sentiment_and_language_are_kept() -> None:
     assert annotated[0].sentiment == done and annotated[0].language == "en"
     assert annotated[1].language == "pl"
     assert Annotator(scorer).annotate([]) == []
-    short = [mention(3, "Kocham to!")]
-    assert Annotator(scorer).annotate(short)[0].language is None
-    assert Annotator(scorer).annotate(short, languages=["pl", "en"])[0].language == "pl"
+    short = [mention(3, "Lot super"), mention(4, "Muy bien")]
+    assert [m.language for m in Annotator(scorer).annotate(short)] == [None, "fr"]
+    assert Annotator(scorer).annotate(short, languages=["es", "en"])[1].language == "es"
 
 
 def test_hints_are_normalised() -> None:
@@ -93,6 +93,31 @@ def test_build_transformers_backend(tmp_path: Path) -> None:
     assert isinstance(scorer, CachedScorer) and isinstance(scorer.inner, TransformersScorer)
     assert scorer.inner.batch_size == 4
     assert len(scorer.score(["good app", "good   APP"])) == 2 and scorer.misses == 1
+
+
+def test_speed_settings_reach_the_transformers_backend(tmp_path: Path) -> None:
+    import torch
+
+    model = build_tiny_model(tmp_path / "model")
+    default = torch.get_num_threads()
+    try:
+        config = NlpConfig(backend="transformers", model=str(model), device="cpu", quantize=True, threads=1)
+        scorer = build_scorer(config)
+        assert scorer.inner.dtype == "int8" and torch.get_num_threads() == 1
+        bfloat16 = config.model_copy(update={"quantize": False, "dtype": "bfloat16"})
+        assert build_scorer(bfloat16).inner.dtype == "bfloat16"
+    finally:
+        torch.set_num_threads(default)
+
+
+@pytest.mark.parametrize("settings", [
+    {"quantize": True, "dtype": "bfloat16"},
+    {"dtype": "int4"},
+    {"threads": 0},
+])
+def test_invalid_speed_settings_are_refused_by_the_config(settings: dict) -> None:
+    with pytest.raises(ValueError):
+        NlpConfig(**settings)
 
 
 def test_transformers_backend_does_not_fall_back(tmp_path: Path) -> None:

@@ -32,10 +32,16 @@ def test_no_language_without_enough_letters(text: str) -> None:
 
 
 def test_candidates_constrain_the_answer() -> None:
-    assert detect_language("Kocham to!") is None  # too short to be sure among 140 languages
-    assert detect_language("Kocham to!", candidates=["en", "pl", "de"]) == "pl"
+    assert detect_language("Lot super") is None  # too short to be sure among 176 languages
+    assert detect_language("Muy bien") == "fr"  # two words can mislead the open-ended guess …
+    assert detect_language("Muy bien", candidates=["en", "es"]) == "es"  # … the brand's languages fix it
     assert detect_language(POSTS["es"], candidates={"ES", "pt"}) == "es"
     assert detect_language(POSTS["ru"], candidates=["en", "pl"]) is None  # none of them is plausible
+
+
+def test_every_language_of_the_model_can_be_a_candidate() -> None:
+    assert len(known_languages()) == 176
+    assert detect_language(POSTS["ru"], candidates=["yo", "gn"]) is None  # probabilities that round to zero
 
 
 def test_unknown_candidate_codes_are_rejected() -> None:

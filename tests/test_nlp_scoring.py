@@ -9,7 +9,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from monitor.models import SENTIMENT_LABELS, Sentiment
+from monitor.models import Sentiment
 from monitor.nlp.scoring import CachedScorer, SentimentScorer, to_sentiments
 from monitor.nlp.text import MAX_CHARS, cache_key, prepare, sanitize
 
@@ -48,6 +48,7 @@ def test_prepare_uses_corpus_placeholders_and_caps_length() -> None:
         "The new update is BAD",
         "  the new   update is bad ",
         "RT @someone: The new update is bad",
+        "RT @a: RT @b: rt The new update is bad",
         "@acme the new update is bad https://t.co/abc123",
         "ｔｈｅ new update is bad",  # full-width letters, folded by NFKC
     ],
@@ -65,7 +66,9 @@ ROW = st.lists(st.floats(0, 1e6, allow_nan=False), min_size=3, max_size=3)
 
 @given(st.lists(ROW, min_size=1, max_size=20), st.floats(0, 1))
 def test_to_sentiments_is_a_distribution(rows: list[list[float]], threshold: float) -> None:
-    for row, result in zip(rows, to_sentiments(np.array(rows), "m", threshold)):
+    results = to_sentiments(np.array(rows), "m", threshold)
+    assert len(results) == len(rows)
+    for result in results:
         assert sum(result.probabilities.values()) == pytest.approx(1.0)
         assert 0.0 <= result.score <= 1.0
         assert result.probabilities[result.label] == max(result.probabilities.values())

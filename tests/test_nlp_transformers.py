@@ -13,7 +13,13 @@ from nlp_fixtures import WORDS, build_tiny_model
 from monitor.errors import NlpError
 from monitor.models import SENTIMENT_LABELS
 from monitor.nlp import transformers_backend
-from monitor.nlp.transformers_backend import TransformersScorer, label_mapping, load_model, resolve_device
+from monitor.nlp.transformers_backend import (
+    TransformersScorer,
+    label_mapping,
+    load_model,
+    resolve_device,
+    resolve_dtype,
+)
 
 BAD_INPUTS = [
     "", " \n\t ", "x" * 20_000, "great " * 5_000, "😀😀😀🔥", "\ud800", "ok \udc00 fine", "a\x00b", "\x00",
@@ -154,6 +160,81 @@ def test_unreachable_hub_is_detected_before_retrying(monkeypatch: pytest.MonkeyP
 def test_device_resolution() -> None:
     assert resolve_device("cpu") == "cpu"
     assert resolve_device("auto") in {"cpu", "cuda", "mps"}
+
+
+@pytest.fixture(scope="module")
+def realistic_model(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Weights in the range of a trained model, where int8 and bfloat16 are meant to be used."""
+    return build_tiny_model(tmp_path_factory.mktemp("realistic"), seed=1, initializer_range=0.2)
+
+
+def clearly_separated(probabilities: np.ndarray, margin: float = 0.1) -> np.ndarray:
+    """Rows whose best class beats the runner-up by more than ``margin``."""
+    ranked = np.sort(probabilities, axis=1)
+    return ranked[:, -1] - ranked[:, -2] > margin
+
+
+@pytest.mark.parametrize(("options", "dtype", "tolerance"), [
+    ({"quantize": True}, "int8", 0.05),
+    ({"dtype": "bfloat16"}, "bfloat16", 0.05),
+])
+def test_reduced_precision_stays_close_to_float32(
+    realistic_model: Path, texts: list[str], options: dict, dtype: str, tolerance: float
+) -> None:
+    exact = TransformersScorer(str(realistic_model), device="cpu").probabilities(texts)
+    reduced_scorer = TransformersScorer(str(realistic_model), device="cpu", **options)
+    reduced = reduced_scorer.probabilities(texts)
+    assert reduced_scorer.dtype == dtype
+    assert len(set(exact.argmax(axis=1))) > 1, "the fixture model should not be constant"
+    np.testing.assert_allclose(reduced, exact, atol=tolerance)
+    separated = clearly_separated(exact)
+    assert separated.sum() >= 10
+    assert (reduced.argmax(axis=1) == exact.argmax(axis=1))[separated].all()
+
+
+def test_quantization_replaces_linear_layers(realistic_model: Path) -> None:
+    import torch
+
+    quantized = TransformersScorer(str(realistic_model), device="cpu", quantize=True)
+    plain = TransformersScorer(str(realistic_model), device="cpu")
+    assert quantized._loaded is not plain._loaded
+    layers = list(quantized._loaded.model.modules())
+    assert not any(type(layer) is torch.nn.Linear for layer in layers)
+    assert any(isinstance(layer, torch.ao.nn.quantized.dynamic.Linear) for layer in layers)
+    assert TransformersScorer(str(realistic_model), device="cpu", quantize=True)._loaded is quantized._loaded
+
+
+def test_dtype_resolution() -> None:
+    assert resolve_dtype("auto", "cpu") == "float32"
+    assert resolve_dtype("auto", "cuda") == "float16"
+    assert resolve_dtype("auto", "mps") == "float32"
+    assert resolve_dtype("bfloat16", "cpu") == "bfloat16"
+    with pytest.raises(NlpError, match="float16 needs a GPU"):
+        resolve_dtype("float16", "cpu")
+    with pytest.raises(NlpError, match="unknown dtype"):
+        resolve_dtype("int4", "cpu")
+
+
+def test_float16_on_cpu_and_quantized_bfloat16_are_refused(realistic_model: Path) -> None:
+    with pytest.raises(NlpError, match="float16 needs a GPU"):
+        TransformersScorer(str(realistic_model), device="cpu", dtype="float16")
+    with pytest.raises(NlpError, match="float32 weights"):
+        TransformersScorer(str(realistic_model), device="cpu", dtype="bfloat16", quantize=True)
+
+
+def test_thread_count_is_applied(realistic_model: Path) -> None:
+    import torch
+
+    default = torch.get_num_threads()
+    try:
+        TransformersScorer(str(realistic_model), device="cpu", threads=1)
+        assert torch.get_num_threads() == 1
+        TransformersScorer(str(realistic_model), device="cpu")
+        assert torch.get_num_threads() == 1, "no thread setting keeps the current count"
+    finally:
+        torch.set_num_threads(default)
+    with pytest.raises(NlpError, match="at least 1"):
+        TransformersScorer(str(realistic_model), device="cpu", threads=0)
 
 
 def test_real_minilm_architecture_batches_consistently() -> None:

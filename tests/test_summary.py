@@ -1,6 +1,9 @@
 from datetime import datetime, timedelta, timezone
 
+import numpy as np
+
 from monitor.alerts.summary import key_phrases, representative_posts, summarise
+from monitor.errors import NlpError
 from monitor.models import Author, Engagement, Mention, Sentiment, Severity, Spike, SpikeKind
 from monitor.store.sqlite import SqliteStore
 
@@ -44,6 +47,47 @@ def test_representative_posts_prefer_negative_reach_and_skip_reposts_and_duplica
     assert [m.id for m in representative_posts(posts)] == ["x:1", "x:5", "x:3"]
 
 
+THEMES = {"app": 0, "refund": 1, "crew": 2}
+
+
+def theme_embedding(texts):
+    """Each text on the axis of the theme word it contains, plus a little per-text noise."""
+    rows = []
+    for text in texts:
+        row = np.random.default_rng(len(text)).normal(scale=0.05, size=8)
+        row[next(axis for word, axis in THEMES.items() if word in text)] += 1
+        rows.append(row / np.linalg.norm(row))
+    return np.array(rows)
+
+
+def test_representative_posts_show_different_themes_heaviest_first():
+    app = [post(k, f"the app {'is down' if k % 2 else 'crashed'} again, attempt {k}", k, shares=1000 + k)
+           for k in range(1, 9)]
+    refund = [post(20 + k, f"refund still missing after {k} weeks", k, shares=5) for k in range(3)]
+    crew = [post(30, "lovely crew today", 1, label="positive", shares=50),
+            post(31, "crew was lovely", 2, label="positive", shares=60)]
+    chosen = representative_posts(crew + refund + app, embed=theme_embedding)
+    assert [m.id for m in chosen] == ["x:8", "x:20", "x:31"]
+    by_reach = representative_posts(crew + refund + app, embed=lambda texts: (_ for _ in ()).throw(NlpError("no")))
+    assert [m.id for m in by_reach] == ["x:8", "x:7", "x:6"]
+
+
+def test_a_second_post_saying_the_same_comes_after_other_themes():
+    news = [post(k, "queues and no information at the app desks", k, shares=100) for k in range(5)]
+    translated = [post(10 + k, "Schlangen und keine Information, die app desks", k, shares=100) for k in range(4)]
+    refund = [post(20, "refund missing", 1, shares=1)]
+    chosen = representative_posts(news + translated + refund, embed=theme_embedding)
+    assert [m.id for m in chosen] == ["x:0", "x:20", "x:10"]
+
+
+def test_reposts_weigh_in_their_theme_but_are_never_shown():
+    original = post(1, "refund still missing", 0, shares=10)
+    reposts = [post(10 + k, "RT refund still missing", k, shares=9000, repost=True) for k in range(5)]
+    app = [post(2, "the app crashed", 0, shares=500), post(3, "app down", 1, shares=400)]
+    chosen = representative_posts(app + reposts + [original], top=2, embed=theme_embedding)
+    assert [m.id for m in chosen] == ["x:1", "x:2"]
+
+
 def test_summary_of_a_spike_reads_its_window_from_the_store(tmp_path):
     with SqliteStore(tmp_path / "m.db") as store:
         store.add_mentions([post(k, "nice flight today", -600 + k) for k in range(30)])
@@ -69,5 +113,7 @@ def test_the_post_that_set_it_off_shortly_before_the_window_is_shown(tmp_path):
                       severity=Severity.HIGH, negative_share=1.0)
         summary = summarise(store, spike, {"aurora", "air"}, T0 - timedelta(days=1))
         narrow = summarise(store, spike, {"aurora", "air"}, T0 - timedelta(days=1), lookback=timedelta(0))
-    assert summary["posts"][0]["id"] == "x:1"
+    assert [p["text"] for p in summary["posts"]] == ["still stuck at the gate",
+                                                      "whole airport stranded, nobody tells us anything"]
+    assert summary["posts"][1]["id"] == "x:1"
     assert "x:1" not in [p["id"] for p in narrow["posts"]]

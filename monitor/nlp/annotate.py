@@ -36,6 +36,9 @@ def build_scorer(config: NlpConfig) -> CachedScorer:
                 max_length=config.max_length,
                 device=config.device,
                 uncertain_below=config.uncertain_below,
+                dtype=config.dtype,
+                threads=config.threads,
+                quantize=config.quantize,
             )
         except NlpError as exc:
             if config.backend == "transformers":

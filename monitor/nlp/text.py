@@ -7,7 +7,7 @@ import unicodedata
 
 URL = re.compile(r"(?:https?://|www\.)\S+", re.IGNORECASE)
 HANDLE = re.compile(r"(?<![\w@])@\w{1,50}")
-_REPOST = re.compile(r"^\s*rt\b\s*:?\s*", re.IGNORECASE)
+_REPOST = re.compile(r"^(?:\s*rt\b\s*:?\s*)+", re.IGNORECASE)
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 _SPACE = re.compile(r"\s+")
 

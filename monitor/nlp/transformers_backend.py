@@ -8,6 +8,7 @@ import re
 import socket
 import sys
 import threading
+import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -23,6 +24,7 @@ from monitor.nlp.text import prepare
 
 log = logging.getLogger(__name__)
 
+DTYPES = ("float32", "float16", "bfloat16")
 PROGRESS_ABOVE = 512
 """Batches larger than this show a progress bar (on a terminal)."""
 _UNSET_LIMIT = 100_000
@@ -36,15 +38,19 @@ _WORDS = ((re.compile(r"neg"), _NEG), (re.compile(r"neu|mixed"), _NEU), (re.comp
 
 @dataclass(frozen=True)
 class LoadedModel:
-    """A tokenizer and model on ``device``, with the matrix mapping its classes to ours."""
+    """A tokenizer and model on ``device`` in ``dtype``, with the matrix mapping its classes to ours.
+
+    ``dtype`` is ``int8`` for a dynamically quantized model.
+    """
 
     tokenizer: Any
     model: Any
     mapping: np.ndarray
     device: str
+    dtype: str
 
 
-_LOADED: dict[tuple[str, str], LoadedModel] = {}
+_LOADED: dict[tuple[str, str, str], LoadedModel] = {}
 _LOAD_LOCK = threading.Lock()
 
 
@@ -96,6 +102,41 @@ def resolve_device(device: str = "auto") -> str:
     return "cpu"
 
 
+def resolve_dtype(dtype: str, device: str) -> str:
+    """``auto`` is float16 on CUDA and float32 elsewhere; float16 is refused on CPU."""
+    if dtype == "auto":
+        return "float16" if device.startswith("cuda") else "float32"
+    if dtype not in DTYPES:
+        raise NlpError(f"unknown dtype {dtype!r}; expected auto or one of {', '.join(DTYPES)}")
+    if dtype == "float16" and device == "cpu":
+        raise NlpError("dtype float16 needs a GPU; on CPU use float32, bfloat16 or quantize: true")
+    return dtype
+
+
+def set_threads(threads: int | None) -> None:
+    """Set torch's CPU thread count for the whole process; None keeps torch's default."""
+    import torch
+
+    if threads is not None:
+        if threads < 1:
+            raise NlpError(f"threads must be at least 1, not {threads}")
+        torch.set_num_threads(threads)
+
+
+def quantize_int8(network: Any) -> Any:
+    """The model with its ``Linear`` layers dynamically quantized to int8 (CPU inference only)."""
+    import torch
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", DeprecationWarning)
+        warnings.filterwarnings("ignore", message=".*quantize.*deprecated", category=UserWarning)
+        try:
+            return torch.ao.quantization.quantize_dynamic(network, {torch.nn.Linear}, dtype=torch.qint8)
+        except (AttributeError, RuntimeError) as exc:
+            raise NlpError(f"dynamic int8 quantization is not available in this torch build: {exc}; "
+                           "set nlp.quantize: false") from exc
+
+
 def _hub_reachable(timeout: float = 3.0) -> bool:
     """Whether the model hub's host answers at all (checked before slow download retries).
 
@@ -133,7 +174,7 @@ class ModelLoadError(NlpError):
         )
 
 
-def _load(model: str, device: str) -> LoadedModel:
+def _load(model: str, device: str, dtype: str, quantize: bool) -> LoadedModel:
     import torch
     from transformers import AutoModelForSequenceClassification, AutoTokenizer
 
@@ -159,20 +200,33 @@ def _load(model: str, device: str) -> LoadedModel:
         tokenizer.pad_token = tokenizer.eos_token or tokenizer.unk_token
         network.config.pad_token_id = tokenizer.pad_token_id
     try:
-        network = network.to(torch.device(device)).eval()
-    except (RuntimeError, AssertionError) as exc:
-        raise NlpError(f"cannot move sentiment model {model!r} to device {device!r}: {exc}") from exc
-    log.info("loaded sentiment model %s on %s", model, device)
-    return LoadedModel(tokenizer, network, label_mapping(dict(network.config.id2label)), device)
+        network = network.to(device=torch.device(device), dtype=getattr(torch, dtype)).eval()
+    except (RuntimeError, AssertionError, TypeError) as exc:
+        raise NlpError(f"cannot move sentiment model {model!r} to device {device!r} as {dtype}: {exc}") from exc
+    mapping = label_mapping(dict(network.config.id2label))
+    if quantize:
+        network, dtype = quantize_int8(network), "int8"
+    log.info("loaded sentiment model %s on %s (%s)", model, device, dtype)
+    return LoadedModel(tokenizer, network, mapping, device, dtype)
 
 
-def load_model(model: str, device: str = "auto") -> LoadedModel:
-    """Load (once per process) the tokenizer, model and label mapping for ``(model, device)``."""
+def load_model(model: str, device: str = "auto", dtype: str = "auto", quantize: bool = False) -> LoadedModel:
+    """Load (once per process) the tokenizer, model and label mapping.
+
+    ``device`` and ``dtype`` are resolved first (:func:`resolve_device`, :func:`resolve_dtype`);
+    ``quantize`` applies dynamic int8 quantization on CPU and is ignored, with a warning, elsewhere.
+    """
     resolved = resolve_device(device)
+    precision = resolve_dtype(dtype, resolved)
+    if quantize and resolved != "cpu":
+        log.warning("nlp.quantize applies to CPU only; running %s unquantized on %s", model, resolved)
+        quantize = False
+    if quantize and precision != "float32":
+        raise NlpError(f"int8 quantization starts from float32 weights, not {precision}; use dtype auto or float32")
     with _LOAD_LOCK:
-        key = (model, resolved)
+        key = (model, resolved, "int8" if quantize else precision)
         if key not in _LOADED:
-            _LOADED[key] = _load(model, resolved)
+            _LOADED[key] = _load(model, resolved, precision, quantize)
         return _LOADED[key]
 
 
@@ -186,17 +240,26 @@ class TransformersScorer:
         max_length: int = 128,
         device: str = "auto",
         uncertain_below: float = 0.5,
+        dtype: str = "auto",
+        threads: int | None = None,
+        quantize: bool = False,
     ):
         self.name = model
         self.batch_size = batch_size
         self.uncertain_below = uncertain_below
-        self._loaded = load_model(model, device)
+        set_threads(threads)
+        self._loaded = load_model(model, device, dtype, quantize)
         limit = self._loaded.tokenizer.model_max_length
         self.max_length = min(max_length, limit) if limit < _UNSET_LIMIT else max_length
 
     @property
     def device(self) -> str:
         return self._loaded.device
+
+    @property
+    def dtype(self) -> str:
+        """``float32``, ``float16``, ``bfloat16`` or ``int8`` (quantized)."""
+        return self._loaded.dtype
 
     def probabilities(self, texts: Sequence[str]) -> np.ndarray:
         """``(n, 3)`` negative/neutral/positive probabilities, in input order."""

