@@ -4,7 +4,7 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 PIP := $(PY) -m pip install --quiet --disable-pip-version-check
 
-.PHONY: demo test install dev dashboard benchmark clean
+.PHONY: demo test install dev browser dashboard benchmark benchmark-stores benchmark-nlp nab es-start es-stop clean
 
 $(PY):
 	$(PYTHON) -m venv $(VENV)
@@ -25,11 +25,39 @@ dev: $(VENV)/.dev-installed
 demo: install
 	$(VENV)/bin/monitor demo
 
-test: dev
-	$(PY) -m pytest
+# Debian's Chromium for the browser test; never fails: without it that test skips with a message.
+APT := $(if $(filter 0,$(shell id -u)),,sudo -n) apt-get -qq -y
+browser:
+	@command -v chromium >/dev/null 2>&1 || command -v chromium-browser >/dev/null 2>&1 \
+	  || ($(APT) install chromium >/dev/null 2>&1 || ($(APT) update >/dev/null 2>&1 && $(APT) install chromium >/dev/null 2>&1)) \
+	  || echo "chromium could not be installed here; the browser test will be skipped"
+
+# The Elasticsearch tests start scripts/elasticsearch.sh (Maven + JDK 17) when they can, else skip;
+# MONITOR_REQUIRE_ES=1 (set by .ci/run) turns the skip into a failure.
+test: dev browser
+	MONITOR_ES_AUTOSTART=1 $(PY) -m pytest
+
+es-start:
+	scripts/elasticsearch.sh start
+
+es-stop:
+	scripts/elasticsearch.sh stop
 
 benchmark: install
 	$(PY) benchmarks/throughput.py
+
+nab: install
+	$(PY) benchmarks/nab/run.py
+
+benchmark-stores: install
+	$(PY) benchmarks/store_backends.py
+
+# Sentiment throughput (XLM-R base, random weights; offline backend), offline accuracy, language id.
+benchmark-nlp: dev
+	$(PY) benchmarks/nlp_throughput.py --threads 1
+	$(PY) benchmarks/nlp_throughput.py --plain 32 --viral 64 --skip-offline
+	$(PY) benchmarks/nlp_accuracy.py
+	$(PY) benchmarks/nlp_language.py
 
 dashboard: install
 	$(VENV)/bin/monitor dashboard

@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Annotated, Any, Literal
 
 import yaml
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError, field_validator
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError, ValidationInfo, field_validator
 
 from monitor import registry
 from monitor.errors import ConfigError, PluginNotFound
@@ -110,7 +110,17 @@ class NlpConfig(Section):
     batch_size: int = Field(default=32, ge=1, le=1024)
     max_length: int = Field(default=128, ge=8, le=512)
     device: str = "auto"
+    dtype: Literal["auto", "float32", "float16", "bfloat16"] = "auto"
+    threads: int | None = Field(default=None, ge=1, le=256)
+    quantize: bool = False
     uncertain_below: float = Field(default=0.5, ge=0.0, le=1.0)
+
+    @field_validator("quantize")
+    @classmethod
+    def _quantize_float32_only(cls, value: bool, info: ValidationInfo) -> bool:
+        if value and info.data.get("dtype") not in ("auto", "float32"):
+            raise ValueError("int8 quantization starts from float32 weights; use dtype auto or float32")
+        return value
 
 
 class VolumeRule(Section):
@@ -127,6 +137,38 @@ class NegativeRule(Section):
     min_shift: float = Field(default=0.15, gt=0, le=1)
 
 
+class SurgeRule(Section):
+    """The streaming surge detector (monitor/alerts/streaming.py); see docs/detection.md."""
+
+    z: float = Field(default=5.5, gt=0)
+    windows: list[Duration] = Field(
+        default_factory=lambda: [timedelta(minutes=m) for m in (5, 30, 120, 480)], min_length=1, max_length=8
+    )
+    season_days: int = Field(default=7, ge=1, le=28)
+    season_width: int = Field(default=1, ge=0, le=6)
+    scale_history: Duration = timedelta(days=7)
+    min_scale_points: int = Field(default=24, ge=2)
+    count_floor: float = Field(default=0.5, ge=0)
+    record_span: Duration = timedelta(days=7)
+    record_ratio: float = Field(default=0.7, ge=0, le=2)
+    refractory: Duration = timedelta(days=1)
+    warmup: Duration = timedelta(days=2)
+
+
+class ViralRule(Section):
+    """A single post whose engagement or reach outgrows the brand's usual posts."""
+
+    min_engagement: int = Field(default=1000, ge=1)
+    min_ratio: float = Field(default=20.0, ge=1)
+    min_rate: float = Field(default=500.0, gt=0)
+    lookback: Duration = timedelta(hours=3)
+    history: Duration = timedelta(days=7)
+    min_history: int = Field(default=50, ge=1)
+    sample: int = Field(default=500, ge=10)
+    skip_positive: bool = True
+    enabled: bool = True
+
+
 class DetectionConfig(Section):
     bucket: Duration = timedelta(minutes=15)
     lag: Duration = timedelta(minutes=5)
@@ -136,6 +178,8 @@ class DetectionConfig(Section):
     window: int = Field(default=2, ge=1, le=12)
     volume: VolumeRule = Field(default_factory=VolumeRule)
     negative: NegativeRule = Field(default_factory=NegativeRule)
+    surge: SurgeRule = Field(default_factory=SurgeRule)
+    viral: ViralRule = Field(default_factory=ViralRule)
 
 
 class AlertsConfig(Section):

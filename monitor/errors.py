@@ -80,3 +80,7 @@ class DeliveryError(MonitorError):
 
 class NlpError(MonitorError):
     exit_code = 6
+
+
+class SeriesError(ConfigError):
+    """A series given to a backtest is unreadable or malformed."""

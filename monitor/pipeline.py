@@ -15,9 +15,12 @@ from monitor.alerts.notifiers.base import Notifier
 from monitor.alerts.reminders import queue_reminders
 from monitor.alerts.spikes import BucketCounts, detect, judged_bucket
 from monitor.alerts.summary import summarise
-from monitor.collectors.base import Collector, FetchContext
+from monitor.alerts.surge import SurgeTracker
+from monitor.alerts.viral import ViralWatch
+from monitor.collectors.base import Batch, Collector, FetchContext
 from monitor.config import BrandConfig, Config, SourceConfig
 from monitor.errors import ConfigError, MonitorError
+from monitor.health import SourceHealth, collect_job, source_health
 from monitor.models import Incident, Playbook, Spike
 from monitor.nlp.annotate import Annotator
 from monitor.query import Query
@@ -39,6 +42,7 @@ class CollectResult:
     fetched: int = 0
     matched: int = 0
     stored: int = 0
+    skipped: bool = False
 
 
 class Pipeline:
@@ -60,7 +64,10 @@ class Pipeline:
         self.playbooks = playbooks
         self.clock = clock
         self._collectors: dict[tuple[str, str], Collector] = {}
+        self._health: dict[tuple[str, str], SourceHealth] = {}
         self._queries = {b.name: Query.parse(b.query_text()) for b in config.brands}
+        self.surge = SurgeTracker(config.detection)
+        self.viral = ViralWatch(store, config.detection)
         self.engine = IncidentEngine(
             store,
             config.alerts,
@@ -69,7 +76,7 @@ class Pipeline:
             match_playbook=lambda incident, texts: playbook_lib.match(incident, self.playbooks, texts=texts),
         )
 
-    def _source(self, brand: BrandConfig, key: str) -> SourceConfig:
+    def source_config(self, brand: BrandConfig, key: str) -> SourceConfig:
         for source in brand.sources:
             if source.key == key:
                 return source
@@ -83,47 +90,77 @@ class Pipeline:
             self._collectors[key] = plugin(plugin.Config.model_validate(source.options))
         return self._collectors[key]
 
-    def collect(self, brand_name: str, source_key: str, now: datetime | None = None) -> CollectResult:
+    def collect(self, brand_name: str, source_key: str, now: datetime | None = None,
+                force: bool = False) -> CollectResult:
         """Fetch new mentions of one brand from one source, score them and store them.
 
         Each batch is stored together with its cursor, so an interrupted run loses nothing
-        and the next run neither skips nor repeats mentions.
+        and the next run neither skips nor repeats mentions. An unhealthy source (see
+        monitor.health) is skipped until its retry time unless ``force`` is set.
         """
         now = now or self.clock()
         brand = self.config.brand(brand_name)
-        source = self._source(brand, source_key)
+        source = self.source_config(brand, source_key)
         query = self._queries[brand.name]
         result = CollectResult(brand.name, source.key)
+        health = self._health.get((brand.name, source.key)) or self._read_health(brand.name, source)
+        if not force and not health.due(utcnow()):
+            log.warning("source %s/%s is unhealthy (%d failures in a row, last: %s); next try at %s",
+                        brand.name, source.key, health.failures, health.last_error, health.retry_at)
+            result.skipped = True
+            return result
         context = FetchContext(brand.name, source.key, query, tuple(brand.languages), now)
         started = utcnow()
         error: str | None = None
         try:
             cursor = self.store.get_cursor(brand.name, source.key)
             for batch in self._collector(brand, source).fetch(context, cursor):
-                result.fetched += len(batch.mentions)
-                matched = []
-                for mention in batch.mentions:
-                    terms = query.match(f"{mention.title or ''} {mention.text}", mention.author.handle)
-                    if terms:
-                        matched.append(mention.model_copy(update={"matched_terms": terms}))
-                annotated = self.annotator.annotate(matched) if matched else []
-                if brand.languages:
-                    annotated = [m for m in annotated if m.language is None or m.language in brand.languages]
-                result.matched += len(annotated)
-                update = CursorUpdate(brand=brand.name, source=source.key, value=batch.cursor) if batch.cursor else None
-                result.stored += self.store.add_mentions(annotated, update)
+                self.store_batch(brand, source, batch, result, save_cursor=True)
         except MonitorError as exc:
             error = str(exc)
+            raise
+        except Exception as exc:
+            error = f"{type(exc).__name__}: {exc}"
             raise
         finally:
             self.store.record_run(
                 JobRun(
-                    job=f"collect:{brand.name}:{source.key}", brand=brand.name, source=source.key,
+                    job=collect_job(brand.name, source.key), brand=brand.name, source=source.key,
                     started_at=started, finished_at=utcnow(), ok=error is None,
                     fetched=result.fetched, stored=result.stored, error=error,
                 )
             )
+            if error is None:
+                self._health[(brand.name, source.key)] = SourceHealth(brand.name, source.key, 0)
+            elif not (health := self._read_health(brand.name, source)).healthy:
+                log.error("source %s/%s is unhealthy after %d failures in a row; next try at %s",
+                          brand.name, source.key, health.failures, health.retry_at)
         return result
+
+    def _read_health(self, brand: str, source: SourceConfig) -> SourceHealth:
+        """A source's health from the recorded runs (read at its first run and after failures)."""
+        health = source_health(self.store.runs(), brand, source.key, source.every)
+        self._health[(brand, source.key)] = health
+        return health
+
+    def store_batch(self, brand: BrandConfig, source: SourceConfig, batch: Batch, result: CollectResult,
+                    save_cursor: bool) -> None:
+        """Match one batch against the brand query, annotate it and store it (with its cursor)."""
+        query = self._queries[brand.name]
+        result.fetched += len(batch.mentions)
+        matched = []
+        for mention in batch.mentions:
+            terms = query.match(f"{mention.title or ''} {mention.text}", mention.author.handle)
+            if terms:
+                matched.append(mention.model_copy(update={"matched_terms": terms}))
+        annotated = self.annotator.annotate(matched) if matched else []
+        if brand.languages:
+            annotated = [m for m in annotated if m.language is None or m.language in brand.languages]
+        result.matched += len(annotated)
+        update = None
+        if save_cursor and batch.cursor:
+            update = CursorUpdate(brand=brand.name, source=source.key, value=batch.cursor)
+        result.stored += self.store.add_mentions(annotated, update)
 
     def counts(self, brand: str, now: datetime) -> list[BucketCounts]:
         """Closed buckets of the detection history for ``brand`` at ``now``."""
@@ -159,7 +196,10 @@ class Pipeline:
         now = now or self.clock()
         touched: list[Incident] = []
         for brand in self.config.brands:
-            spikes = detect(self.counts(brand.name, now), now, self.config.detection, brand.name)
+            series = self.counts(brand.name, now)
+            spikes = detect(series, now, self.config.detection, brand.name)
+            spikes += self.surge.spikes(series, now, brand.name)
+            spikes += self.viral.spikes(brand.name, now)
             touched += self.engine.handle(spikes, now)
             touched += self.engine.resolve_quiet(brand.name, now)
             queue_reminders(self.store, self.playbooks, brand.name, now)

@@ -13,7 +13,7 @@ from typing import Callable, Iterator
 import httpx
 import pytest
 
-from monitor.collectors.http import PoliteClient, Response, parse_retry_after, redact
+from monitor.collectors.http import PoliteClient, Response, parse_retry_after, rate_limit_reset, redact
 from monitor.errors import CollectorError, RateLimited
 
 
@@ -269,3 +269,25 @@ def test_retry_is_counted_with_mock_transport(sleeps: Sleeps) -> None:
 def test_parse_retry_after(header: str | None, expected: float | None) -> None:
     now = email.utils.parsedate_to_datetime("Wed, 01 May 2024 10:00:00 GMT").timestamp()
     assert parse_retry_after(header, now) == expected
+
+
+@pytest.mark.parametrize(
+    ("headers", "expected"),
+    [({"x-rate-limit-reset": "1714557630"}, 30.0), ({"x-ratelimit-reset": "42"}, 42.0),
+     ({"ratelimit-reset": "1714557500"}, 0.0), ({"x-ratelimit-reset": "soon"}, None), ({}, None)],
+)
+def test_rate_limit_reset_headers(headers: dict[str, str], expected: float | None) -> None:
+    assert rate_limit_reset(httpx.Headers(headers), 1714557600.0) == expected
+
+
+def test_post_sends_a_form_and_retries(sleeps: Sleeps) -> None:
+    bodies: list[bytes] = []
+
+    def handle(request: httpx.Request) -> httpx.Response:
+        bodies.append(request.content)
+        return httpx.Response(503 if len(bodies) == 1 else 200, content=b'{"access_token": "t"}')
+
+    client = PoliteClient(transport=httpx.MockTransport(handle), sleep=sleeps)
+    response = client.post("http://auth.test/token", data={"grant_type": "client_credentials"})
+    assert response.content == b'{"access_token": "t"}' and len(sleeps) == 1
+    assert bodies == [b"grant_type=client_credentials"] * 2

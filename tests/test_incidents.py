@@ -62,6 +62,14 @@ def test_volume_and_negative_spikes_of_one_bucket_group_into_one_incident(engine
     assert kinds(store) == ["alert"]
 
 
+def test_a_viral_post_and_the_surge_it_starts_are_one_incident(engine, store):
+    engine.handle([spike(0, kind=SpikeKind.VIRAL_POST)], T0 + BUCKET)
+    engine.handle([spike(2, kind=SpikeKind.NEGATIVE), spike(2)], T0 + 3 * BUCKET)
+    [incident] = store.incidents()
+    assert [s.kind for s in incident.spikes] == [SpikeKind.VIRAL_POST, SpikeKind.VOLUME, SpikeKind.NEGATIVE]
+    assert kinds(store) == ["alert"]
+
+
 def test_the_same_bucket_judged_twice_changes_nothing(engine, store):
     engine.handle([spike(0)], T0)
     assert engine.handle([spike(0)], T0 + timedelta(minutes=5)) == []

@@ -21,7 +21,7 @@ log = logging.getLogger(__name__)
 Summariser = Callable[[Spike], dict[str, Any]]
 PlaybookMatcher = Callable[[Incident, Sequence[str]], Playbook | None]
 
-_GROUP = {SpikeKind.VOLUME: SpikeKind.VOLUME, SpikeKind.NEGATIVE: SpikeKind.VOLUME}
+KIND_GROUPS = {kind: SpikeKind.VOLUME for kind in (SpikeKind.VOLUME, SpikeKind.NEGATIVE, SpikeKind.VIRAL_POST)}
 
 
 def _slug(text: str) -> str:
@@ -70,7 +70,7 @@ class IncidentEngine:
         return list(touched.values())
 
     def _handle_one(self, spike: Spike, now: datetime) -> Incident | None:
-        kind = _GROUP.get(spike.kind, spike.kind)
+        kind = KIND_GROUPS.get(spike.kind, spike.kind)
         fingerprint = Incident.fingerprint_of(spike.brand, kind, spike.topic)
         incident = self.store.active_incident(fingerprint)
         if incident is None:

@@ -75,7 +75,7 @@ def baseline(series: dict[datetime, BucketCounts], start: datetime, size: timede
     return Baseline(expected, _spread(totals, expected), share, len(refs), negative_spread)
 
 
-def _severity(ratio: float, negative_share: float, baseline_share: float) -> Severity:
+def severity_of(ratio: float, negative_share: float, baseline_share: float) -> Severity:
     level = 1 + (ratio >= 3) + (ratio >= 5) + (ratio >= 10)
     if negative_share >= 0.6:
         level += 1
@@ -151,7 +151,7 @@ def _volume_spike(w: Window, config: DetectionConfig, brand: str, end: datetime)
         return Spike(
             brand=brand, kind=SpikeKind.VOLUME, window_start=w.start, window_end=end,
             observed=w.total, expected=w.expected, score=round(w.z, 2),
-            severity=_severity(w.ratio, w.share, w.baseline_share),
+            severity=severity_of(w.ratio, w.share, w.baseline_share),
             negative_share=w.share, baseline_negative_share=w.baseline_share,
         )
     return None
@@ -168,7 +168,7 @@ def _negative_spike(w: Window, config: DetectionConfig, brand: str, end: datetim
         return Spike(
             brand=brand, kind=SpikeKind.NEGATIVE, window_start=w.start, window_end=end,
             observed=w.negative, expected=w.expected_negative, score=round(w.negative_z, 2),
-            severity=_severity(max(w.ratio, 1.0), w.share, w.baseline_share),
+            severity=severity_of(max(w.ratio, 1.0), w.share, w.baseline_share),
             negative_share=w.share, baseline_negative_share=w.baseline_share,
         )
     return None

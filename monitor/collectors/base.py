@@ -21,6 +21,8 @@ class FetchContext:
     query: Query
     languages: tuple[str, ...]
     now: datetime
+    since: datetime | None = None
+    """Oldest post wanted when there is no cursor (``monitor backfill --since``); else the source's default."""
 
 
 @dataclass

@@ -1,4 +1,4 @@
-"""A polite HTTP GET shared by collectors: timeouts, bounded retries, ``Retry-After``, redaction."""
+"""A polite HTTP client shared by collectors: timeouts, bounded retries, ``Retry-After``, redaction."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ import random
 import re
 import time
 from dataclasses import dataclass
-from typing import Callable, Mapping
+from typing import Any, Callable, Mapping
 
 import httpx
 
@@ -59,6 +59,27 @@ def parse_retry_after(value: str | None, now: float) -> float | None:
     return max(0.0, when.timestamp() - now)
 
 
+_RESET_HEADERS = ("x-rate-limit-reset", "x-ratelimit-reset", "ratelimit-reset")
+
+
+def rate_limit_reset(headers: Mapping[str, str], now: float) -> float | None:
+    """Seconds until a rate-limit window resets, from the usual ``*-reset`` headers.
+
+    X and Bluesky send a Unix time, Reddit a number of seconds; a value above 10^9 is read
+    as a Unix time.
+    """
+    for name in _RESET_HEADERS:
+        value = headers.get(name)
+        if value is None:
+            continue
+        try:
+            number = float(value.strip())
+        except ValueError:
+            continue
+        return max(0.0, number - now if number > 1e9 else number)
+    return None
+
+
 @dataclass(frozen=True)
 class Response:
     """A finished response: 2xx with its body, or 304 with an empty one."""
@@ -83,7 +104,7 @@ class _Retry(Exception):
 
 
 class PoliteClient:
-    """GET with timeouts and bounded retries.
+    """GET (and POST, for token endpoints) with timeouts and bounded retries.
 
     Network errors, timeouts and 5xx are retried with exponential backoff and jitter; a 429
     waits out a short ``Retry-After`` (at most ``max_retry_after`` seconds) and otherwise
@@ -118,6 +139,16 @@ class PoliteClient:
 
     def get(self, url: str, headers: Mapping[str, str] | None = None) -> Response:
         """Fetch ``url``; returns a 2xx or 304 response, raises on anything else."""
+        return self.request("GET", url, headers)
+
+    def post(self, url: str, headers: Mapping[str, str] | None = None, *,
+             data: Mapping[str, str] | None = None, json: Any = None) -> Response:
+        """POST a form (``data``) or a JSON body (``json``) with the same retries as :meth:`get`."""
+        return self.request("POST", url, headers, data=data, json=json)
+
+    def request(self, method: str, url: str, headers: Mapping[str, str] | None = None, *,
+                data: Mapping[str, str] | None = None, json: Any = None) -> Response:
+        """Send one request with retries; returns a 2xx or 304 response, raises on anything else."""
         shown = redact(url)
         with httpx.Client(
             timeout=self.timeout,
@@ -129,15 +160,15 @@ class PoliteClient:
             while True:
                 attempt += 1
                 try:
-                    return self._once(client, url, shown, headers)
+                    return self._once(client, method, url, shown, headers, data, json)
                 except _Retry as retry:
                     if attempt >= self.max_attempts:
-                        message = f"GET {shown} failed after {attempt} attempts: {retry}"
+                        message = f"{method} {shown} failed after {attempt} attempts: {retry}"
                         if retry.rate_limited:
                             raise RateLimited(message, retry_after=retry.retry_after) from None
                         raise CollectorError(message) from None
                     wait = retry.wait if retry.wait is not None else self._backoff(attempt)
-                    log.warning("GET %s: %s; retry %d/%d in %.1fs", shown, retry, attempt,
+                    log.warning("%s %s: %s; retry %d/%d in %.1fs", method, shown, retry, attempt,
                                 self.max_attempts - 1, wait)
                     self.sleep(wait)
 
@@ -146,33 +177,34 @@ class PoliteClient:
         return delay / 2 + random.uniform(0, delay / 2)
 
     def _once(
-        self, client: httpx.Client, url: str, shown: str, headers: Mapping[str, str] | None
+        self, client: httpx.Client, method: str, url: str, shown: str,
+        headers: Mapping[str, str] | None, data: Mapping[str, str] | None, json: Any,
     ) -> Response:
         try:
-            with client.stream("GET", url, headers=dict(headers or {})) as response:
+            with client.stream(method, url, headers=dict(headers or {}), data=data, json=json) as response:
                 status = response.status_code
                 if status == 429 or status >= 500:
                     after = parse_retry_after(response.headers.get("Retry-After"), self.clock())
+                    if after is None and status == 429:
+                        after = rate_limit_reset(response.headers, self.clock())
                     if status == 429 and after is not None and after > self.max_retry_after:
-                        message = f"GET {shown}: HTTP 429, retry after {after:.0f}s"
+                        message = f"{method} {shown}: HTTP 429, retry after {after:.0f}s"
                         raise RateLimited(message, retry_after=after)
                     short = after if after is not None and after <= self.max_retry_after else None
                     raise _Retry(f"HTTP {status}", short, after, rate_limited=status == 429)
                 if status == 304:
                     return Response(str(response.url), status, response.headers, b"")
                 if not 200 <= status < 300:
-                    raise CollectorError(f"GET {shown}: HTTP {status} {response.reason_phrase}")
+                    raise CollectorError(f"{method} {shown}: HTTP {status} {response.reason_phrase}")
                 body = bytearray()
                 for chunk in response.iter_bytes():
                     body += chunk
                     if len(body) > self.max_bytes:
-                        raise CollectorError(f"GET {shown}: body larger than {self.max_bytes} bytes")
+                        raise CollectorError(f"{method} {shown}: body larger than {self.max_bytes} bytes")
                 return Response(str(response.url), status, response.headers, bytes(body))
         except (httpx.UnsupportedProtocol, httpx.InvalidURL) as exc:
-            raise CollectorError(f"GET {shown}: {redact(str(exc))}") from None
+            raise CollectorError(f"{method} {shown}: {redact(str(exc))}") from None
         except httpx.TimeoutException as exc:
             raise _Retry(f"timed out ({type(exc).__name__})") from None
         except httpx.TransportError as exc:
             raise _Retry(f"{type(exc).__name__}: {redact(str(exc))}") from None
-        except httpx.InvalidURL as exc:
-            raise CollectorError(f"GET {shown}: invalid URL ({exc})") from None

@@ -1,0 +1,115 @@
+"""The NAB benchmark: ``monitor backtest`` on every NAB data file, scored by NAB's rules.
+
+    python benchmarks/nab/run.py [--nab ../shared/benchmarks/nab] [--alarms DIR] [--jobs 2]
+
+Every file gets a fresh detector with the default settings (one parameter set for the whole
+corpus). The alarms are scored with the corpus's own ``nab_score.py`` (standard profile), for
+realTweets and for all files. The detector's cost per 1,000 points is timed in this run against
+a windowed Gaussian (trailing mean and standard deviation of the last day) over the same points.
+"""
+
+from __future__ import annotations
+
+import argparse
+import math
+import re
+import subprocess
+import sys
+import tempfile
+import time
+from collections import deque
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+from monitor.alerts.streaming import SurgeDetector
+from monitor.backtest.series import read_series, sampling_step
+from monitor.config import SurgeRule
+
+ROOT = Path(__file__).resolve().parents[2]
+DEFAULT_NAB = ROOT.parent / "shared" / "benchmarks" / "nab"
+MONITOR = Path(sys.executable).with_name("monitor")
+NORMALISED = re.compile(r"normalised \(standard\) = (-?[\d.]+)")
+
+
+def backtest_file(source: Path, target: Path) -> None:
+    target.parent.mkdir(parents=True, exist_ok=True)
+    subprocess.run([str(MONITOR), "backtest", str(source), "--out", str(target)], check=True,
+                   capture_output=True, text=True)
+
+
+def score(nab: Path, alarms: Path, prefix: str) -> tuple[float, str]:
+    result = subprocess.run(
+        [sys.executable, str(nab / "nab_score.py"), "--alarms", str(alarms), "--data", str(nab / "data"),
+         "--profile", "standard", "--files", prefix],
+        check=True, capture_output=True, text=True,
+    )
+    return float(NORMALISED.search(result.stdout).group(1)), result.stdout
+
+
+def windowed_gaussian(points) -> int:
+    """The baseline: z-score against the trailing day's mean and standard deviation."""
+    window: deque[float] = deque(maxlen=288)
+    total = squares = 0.0
+    alarms = 0
+    for point in points:
+        if len(window) >= 2:
+            mean = total / len(window)
+            std = math.sqrt(max(squares / len(window) - mean * mean, 1e-12))
+            alarms += abs(point.value - mean) / std > 4
+        if len(window) == window.maxlen:
+            total -= window[0]
+            squares -= window[0] ** 2
+        window.append(point.value)
+        total += point.value
+        squares += point.value ** 2
+    return alarms
+
+
+def surge(points) -> int:
+    detector = SurgeDetector(SurgeRule(), sampling_step(points))
+    return sum(detector.update(p.at, p.value).alarm for p in points)
+
+
+def cost(files: list[Path]) -> tuple[float, float, int]:
+    """Seconds per 1,000 points of the surge detector and of the baseline, in this process."""
+    series = [read_series(f) for f in files]
+    points = sum(len(s) for s in series)
+    began = time.perf_counter()
+    for s in series:
+        windowed_gaussian(s)
+    baseline = time.perf_counter() - began
+    began = time.perf_counter()
+    for s in series:
+        surge(s)
+    detector = time.perf_counter() - began
+    return 1000 * detector / points, 1000 * baseline / points, points
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--nab", type=Path, default=DEFAULT_NAB, help="NAB folder with data/, labels/, nab_score.py")
+    parser.add_argument("--alarms", type=Path, help="keep the alarm files here (default: a temporary folder)")
+    parser.add_argument("--jobs", type=int, default=2, help="files backtested at once")
+    args = parser.parse_args()
+    data = args.nab / "data"
+    files = sorted(data.glob("*/*.csv"))
+    if not files:
+        sys.exit(f"no NAB data files under {data}")
+    with tempfile.TemporaryDirectory() as scratch:
+        alarms = args.alarms or Path(scratch)
+        began = time.perf_counter()
+        with ThreadPoolExecutor(args.jobs) as pool:
+            list(pool.map(lambda f: backtest_file(f, alarms / f.relative_to(data)), files))
+        elapsed = time.perf_counter() - began
+        tweets, detail = score(args.nab, alarms, "realTweets/")
+        corpus, _ = score(args.nab, alarms, "")
+    print(detail.rstrip())
+    print(f"\n{len(files)} files backtested with `monitor backtest` in {elapsed:.1f} s ({args.jobs} at a time)")
+    print(f"NAB standard profile: realTweets {tweets:.1f}, all {len(files)} files {corpus:.1f}")
+    detector, baseline, points = cost(sorted(data.glob("realTweets/*.csv")))
+    print(f"cost per 1,000 points ({points} realTweets points, one core): surge detector {detector * 1000:.1f} ms, "
+          f"windowed Gaussian {baseline * 1000:.1f} ms, ratio {detector / baseline:.0f}x")
+
+
+if __name__ == "__main__":
+    main()

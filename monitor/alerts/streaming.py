@@ -1,0 +1,216 @@
+"""A streaming surge detector: one value at a time, no look-ahead, constant memory.
+
+Values are compared in log space (``sign(v)·log1p(|v|)``), so a tenfold burst weighs the same
+on a quiet series as on a busy one. Each value is judged against:
+
+- a seasonal expectation: the median of the same time of day on the previous
+  ``season_days`` days (and ``season_width`` points either side), or of the last day when
+  there is no such history yet;
+- for each window of ``windows`` (5 min to 8 h by default), the mean residual of the newest
+  points in that window, scored against the median and MAD of that window's own past
+  residuals over ``scale_history`` — a robust z that ignores past spikes. For counts the
+  spread has a Poisson floor, so 0 against 0 or a handful against nothing never alarms.
+
+The score is the Euclidean norm of the window z-scores: a burst that is both sharp and
+sustained outranks one that is only one of them. An alarm needs the score above ``z``, above
+``record_ratio`` × the highest score of the last ``record_span`` (so the detector adapts to
+how wild a series usually is), no alarm within ``refractory`` (one alarm per event), and the
+warm-up to be over.
+"""
+
+from __future__ import annotations
+
+import bisect
+import math
+import statistics
+from collections import deque
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from monitor.config import SurgeRule
+
+DAY = timedelta(days=1)
+MIN_SCALE = 0.01
+
+
+@dataclass(frozen=True)
+class Judgement:
+    """The detector's verdict on one value."""
+
+    at: datetime
+    value: float
+    expected: float
+    score: float
+    direction: int
+    alarm: bool
+
+
+def _log(value: float) -> float:
+    return math.copysign(math.log1p(abs(value)), value)
+
+
+def _unlog(value: float) -> float:
+    return math.copysign(math.expm1(abs(value)), value)
+
+
+class _RobustScale:
+    """Median and MAD of the newest ``size`` values pushed (kept sorted)."""
+
+    def __init__(self, size: int):
+        self._order: deque[float] = deque(maxlen=size)
+        self._sorted: list[float] = []
+
+    def __len__(self) -> int:
+        return len(self._sorted)
+
+    def push(self, value: float) -> None:
+        if len(self._order) == self._order.maxlen:
+            del self._sorted[bisect.bisect_left(self._sorted, self._order[0])]
+        self._order.append(value)
+        bisect.insort(self._sorted, value)
+
+    def z(self, value: float, floor: float = MIN_SCALE) -> float:
+        """Robust z of ``value``: its distance from the median in scaled MADs (1.4826 × MAD)."""
+        values = self._sorted
+        centre = _median_of_sorted(values)
+        split = bisect.bisect_left(values, centre)
+        below, above = split, len(values) - split
+
+        def deviation(k: int) -> float:
+            return _kth_deviation(values, centre, split, below, above, k)
+
+        n = len(values)
+        mad = deviation(n // 2) if n % 2 else (deviation(n // 2 - 1) + deviation(n // 2)) / 2
+        return (value - centre) / max(1.4826 * mad, floor)
+
+
+def _median_of_sorted(values: list[float]) -> float:
+    n = len(values)
+    return values[n // 2] if n % 2 else (values[n // 2 - 1] + values[n // 2]) / 2
+
+
+def _kth_deviation(values: list[float], centre: float, split: int, below: int, above: int, k: int) -> float:
+    """The ``k``-th smallest ``|v - centre|`` (0-based) of sorted ``values``, in O(log n).
+
+    The deviations of the values below ``split`` and of those from ``split`` on are two sorted
+    runs; the answer is found by bisecting how many of the ``k + 1`` smallest come from the first.
+    """
+    low, high = max(0, k + 1 - above), min(k + 1, below)
+    while low < high:
+        taken = (low + high) // 2
+        if centre - values[split - 1 - taken] < values[split + k - taken] - centre:
+            low = taken + 1
+        else:
+            high = taken
+    last_below = centre - values[split - low] if low else -math.inf
+    last_above = values[split + k - low] - centre if k + 1 - low else -math.inf
+    return max(last_below, last_above)
+
+
+class _RunningMax:
+    """The largest value pushed within the newest ``span`` pushes."""
+
+    def __init__(self, span: int):
+        self._span = span
+        self._items: deque[tuple[int, float]] = deque()
+        self._count = 0
+
+    @property
+    def value(self) -> float:
+        return self._items[0][1] if self._items else 0.0
+
+    def push(self, value: float) -> None:
+        while self._items and self._items[-1][1] <= value:
+            self._items.pop()
+        self._items.append((self._count, value))
+        self._count += 1
+        while self._items[0][0] <= self._count - 1 - self._span:
+            self._items.popleft()
+
+
+def _points(span: timedelta, step: timedelta) -> int:
+    return max(1, round(span / step))
+
+
+class SurgeDetector:
+    """Judge a series point by point; ``step`` is its sampling interval (the bucket size)."""
+
+    def __init__(self, rule: SurgeRule, step: timedelta):
+        if step <= timedelta(0):
+            raise ValueError(f"the sampling step must be positive, not {step}")
+        self.rule = rule
+        self.step = step
+        self._slots = _points(DAY, step)
+        self._season: dict[int, deque[tuple[int, float]]] = {}
+        self._recent: deque[float] = deque(maxlen=self._slots)
+        self._windows = sorted({_points(w, step) for w in rule.windows})
+        self._residuals: deque[float] = deque(maxlen=self._windows[-1] + 1)
+        self._sums = dict.fromkeys(self._windows, 0.0)
+        self._scales = {k: _RobustScale(_points(rule.scale_history, step)) for k in self._windows}
+        self._record = _RunningMax(_points(rule.record_span, step))
+        self._first: datetime | None = None
+        self._last_alarm: datetime | None = None
+        self._counts = True
+
+    def _slot(self, at: datetime) -> tuple[int, int]:
+        since_midnight = at - at.replace(hour=0, minute=0, second=0, microsecond=0)
+        return at.toordinal(), int(since_midnight / self.step) % self._slots
+
+    def _expected(self, day: int, slot: int) -> float | None:
+        width = self.rule.season_width
+        references = [
+            y
+            for s in range(slot - width, slot + width + 1)
+            for d, y in self._season.get(s % self._slots, ())
+            if day - self.rule.season_days <= d < day
+        ]
+        if references:
+            return statistics.median(references)
+        return statistics.median(self._recent) if self._recent else None
+
+    def _remember(self, day: int, slot: int, y: float) -> None:
+        history = self._season.setdefault(slot, deque(maxlen=2 * (self.rule.season_days + 1)))
+        history.append((day, y))
+        self._recent.append(y)
+
+    def _window_scores(self, residual: float, expected_count: float | None) -> list[float]:
+        self._residuals.append(residual)
+        scores = []
+        for k in self._windows:
+            self._sums[k] += residual
+            if len(self._residuals) > k:
+                self._sums[k] -= self._residuals[-k - 1]
+            mean = self._sums[k] / min(k, len(self._residuals))
+            scale = self._scales[k]
+            floor = MIN_SCALE
+            if expected_count is not None:
+                floor = max(floor, self.rule.count_floor / math.sqrt(k * (expected_count + 1)))
+            scores.append(scale.z(mean, floor) if len(scale) >= self.rule.min_scale_points else 0.0)
+            scale.push(mean)
+        return scores
+
+    def update(self, at: datetime, value: float) -> Judgement:
+        """Judge ``value`` observed at ``at``; values are judged in arrival order."""
+        if not math.isfinite(value):
+            raise ValueError(f"value at {at} is not a number: {value!r}")
+        self._first = self._first or at
+        y = _log(value)
+        day, slot = self._slot(at)
+        expected = self._expected(day, slot)
+        self._remember(day, slot, y)
+        self._counts = self._counts and value >= 0 and float(value).is_integer()
+        expected_count = _unlog(expected) if self._counts and expected is not None else None
+        scores = self._window_scores(0.0 if expected is None else y - expected, expected_count)
+        score = math.sqrt(sum(z * z for z in scores))
+        record = self._record.value
+        self._record.push(score)
+        alarm = (
+            at - self._first >= self.rule.warmup
+            and score >= self.rule.z
+            and score >= self.rule.record_ratio * record
+            and (self._last_alarm is None or at - self._last_alarm > self.rule.refractory)
+        )
+        if alarm:
+            self._last_alarm = at
+        direction = (sum(scores) > 0) - (sum(scores) < 0)
+        return Judgement(at, value, _unlog(y if expected is None else expected), score, direction, alarm)

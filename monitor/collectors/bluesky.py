@@ -1,0 +1,191 @@
+"""Bluesky posts from ``app.bsky.feed.searchPosts``, anonymously or with an app password."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any, Iterator
+from urllib.parse import urlencode
+
+from pydantic import Field
+
+from monitor.collectors import native_query
+from monitor.collectors.api import (
+    ApiConfig, Sweep, chunks, count, dump_sweeps, env_secret, json_object, language, load_sweeps, make_client,
+    oldest_wanted, parse_time,
+)
+from monitor.collectors.base import Batch, FetchContext
+from monitor.collectors.http import PoliteClient
+from monitor.errors import CollectorError
+from monitor.models import Author, Engagement, Mention
+from monitor.query import Term
+
+log = logging.getLogger(__name__)
+
+SOURCE = "bluesky"
+QUOTE_EMBEDS = ("app.bsky.embed.record", "app.bsky.embed.recordWithMedia")
+
+
+class BlueskyConfig(ApiConfig):
+    """Options of a ``bluesky`` source."""
+
+    base_url: str = Field(default="https://public.api.bsky.app", description="AppView used without login")
+    login: bool = Field(default=False, description="log in (createSession) and search through the PDS")
+    pds_url: str = "https://bsky.social"
+    identifier_env: str = "BLUESKY_HANDLE"
+    password_env: str = "BLUESKY_APP_PASSWORD"
+    page_size: int = Field(default=100, ge=1, le=100)
+    overlap_seconds: int = Field(default=300, ge=0, description="re-read this much before the watermark (indexing lag)")
+    followers: bool = Field(default=True, description="look up authors' follower counts (one call per 25 authors)")
+
+
+def search_strings(groups: list[tuple[Term, ...]]) -> list[str]:
+    """One search per group; a group with an ``@handle`` becomes a ``from:`` and a ``mentions:`` search."""
+    found: list[str] = []
+    for group in groups:
+        handles = [t for t in group if t.kind == "handle"]
+        rest = tuple(t for t in group if t.kind != "handle")
+        if not handles:
+            found.append(native_query.words(group))
+            continue
+        handle = handles[0].value
+        prefix = native_query.words(rest) + " " if rest else ""
+        found += [f"{prefix}from:{handle}", f"{prefix}mentions:{handle}"]
+    return list(dict.fromkeys(found))
+
+
+def _iso(seconds: float) -> str:
+    return parse_time(seconds).strftime("%Y-%m-%dT%H:%M:%SZ")  # type: ignore[union-attr]
+
+
+class BlueskyCollector:
+    """``sort=latest`` searches per term group between ``since``/``until`` times, paged by cursor."""
+
+    Config = BlueskyConfig
+
+    def __init__(self, config: BlueskyConfig, client: PoliteClient | None = None):
+        self.config = config
+        self.client = make_client(config, client)
+        self._session: str | None = None
+
+    def _base(self) -> str:
+        return (self.config.pds_url if self.config.login else self.config.base_url).rstrip("/")
+
+    def _headers(self) -> dict[str, str]:
+        if not self.config.login:
+            return {}
+        if self._session is None:
+            body = {"identifier": env_secret(self.config.identifier_env, SOURCE),
+                    "password": env_secret(self.config.password_env, SOURCE)}
+            url = f"{self._base()}/xrpc/com.atproto.server.createSession"
+            data = json_object(self.client.post(url, json=body), SOURCE)
+            if not isinstance(data.get("accessJwt"), str):
+                raise CollectorError(f"{SOURCE}: createSession answered without an accessJwt")
+            self._session = data["accessJwt"]
+        return {"Authorization": f"Bearer {self._session}"}
+
+    def _get(self, method: str, params: list[tuple[str, str]]) -> dict[str, Any]:
+        url = f"{self._base()}/xrpc/{method}?{urlencode(params)}"
+        try:
+            return json_object(self.client.get(url, self._headers()), SOURCE)
+        except CollectorError as exc:
+            if self._session is None or not any(f"HTTP {s}" in str(exc) for s in (400, 401)):
+                raise
+            log.info("%s: session refused (%s); logging in again", SOURCE, exc)
+            self._session = None
+            return json_object(self.client.get(url, self._headers()), SOURCE)
+
+    def fetch(self, context: FetchContext, cursor: str | None) -> Iterator[Batch]:
+        stored = load_sweeps(cursor, SOURCE)
+        searches = search_strings(native_query.clauses(context.query, SOURCE))
+        sweeps = {key: stored.get(key, Sweep()) for key in searches}
+        floor = oldest_wanted(context, self.config).timestamp()
+        pages = self.config.max_pages
+        for key in searches:
+            sweep = sweeps[key]
+            upper, page_cursor = sweep.until, None
+            while pages > 0:
+                pages -= 1
+                lower = float(sweep.since) - self.config.overlap_seconds if sweep.since else floor
+                params = [("q", key), ("sort", "latest"), ("limit", str(self.config.page_size)), ("since", _iso(lower))]
+                params += [("until", _iso(float(upper) + 1))] if upper else []
+                params += [("cursor", page_cursor)] if page_cursor else []
+                data = self._get("app.bsky.feed.searchPosts", params)
+                posts = data.get("posts")
+                if not isinstance(posts, list):
+                    raise CollectorError(f"{SOURCE}: the searchPosts response has no 'posts' list")
+                mentions = self._mentions(posts, context)
+                times = sorted(m.created_at.timestamp() for m in mentions)
+                sweep.page_stored(str(times[-1]) if times else None, str(times[0]) if times else None)
+                sweep.remember(((m.id.split(":", 1)[1], m.created_at) for m in mentions), context.now,
+                               self.config.refresh_hours, self.config.refresh_max)
+                page_cursor = data.get("cursor") if isinstance(data.get("cursor"), str) else None
+                done = not posts or not page_cursor
+                if done:
+                    sweep.finish()
+                yield Batch(mentions, dump_sweeps(sweeps))
+                if done:
+                    break
+        if pages > 0:
+            yield from self._refresh(context, sweeps)
+
+    def _refresh(self, context: FetchContext, sweeps: dict[str, Sweep]) -> Iterator[Batch]:
+        ids = list(dict.fromkeys(i for s in sweeps.values() for i in s.recent_ids()))
+        for group in chunks(ids, 25):
+            data = self._get("app.bsky.feed.getPosts", [("uris", uri) for uri in group])
+            mentions = self._mentions(data.get("posts") or [], context)
+            if mentions:
+                yield Batch(mentions, dump_sweeps(sweeps))
+
+    def _mentions(self, posts: list[Any], context: FetchContext) -> list[Mention]:
+        mentions = []
+        for post in posts:
+            try:
+                mentions.append(self._mention(post, context))
+            except (KeyError, TypeError, ValueError, AttributeError) as exc:
+                log.warning("%s: skipped a post without %s", SOURCE, exc)
+        return self._with_followers(mentions) if self.config.followers else mentions
+
+    def _with_followers(self, mentions: list[Mention]) -> list[Mention]:
+        """Authors' follower counts from ``app.bsky.actor.getProfiles``; posts are kept without them on failure."""
+        followers: dict[str, int] = {}
+        try:
+            for group in chunks(sorted({m.author.handle for m in mentions if m.author.handle}), 25):
+                data = self._get("app.bsky.actor.getProfiles", [("actors", handle) for handle in group])
+                for profile in data.get("profiles") or []:
+                    if isinstance(profile, dict) and isinstance(profile.get("handle"), str):
+                        followers[profile["handle"]] = count(profile.get("followersCount"))
+        except CollectorError as exc:
+            log.warning("%s: follower counts unavailable (%s)", SOURCE, exc)
+        return [
+            m.model_copy(update={"author": m.author.model_copy(update={"followers": followers[m.author.handle]})})
+            if m.author.handle in followers else m
+            for m in mentions
+        ]
+
+    @staticmethod
+    def _mention(post: dict[str, Any], context: FetchContext) -> Mention:
+        uri, record = post["uri"], post["record"]
+        text = record["text"]
+        if not isinstance(uri, str) or not uri.startswith("at://") or not isinstance(text, str):
+            raise ValueError("an at:// uri and a text")
+        author = post.get("author") or {}
+        handle = author.get("handle")
+        embed = record.get("embed") or {}
+        quoted = embed.get("record") if embed.get("$type") in QUOTE_EMBEDS else None
+        if isinstance(quoted, dict) and "record" in quoted:
+            quoted = quoted["record"]
+        quoted_uri = quoted.get("uri") if isinstance(quoted, dict) else None
+        langs = record.get("langs") or []
+        return Mention(
+            id=Mention.make_id(SOURCE, uri), brand=context.brand, source=SOURCE, text=text,
+            created_at=parse_time(record.get("createdAt")) or parse_time(post.get("indexedAt")) or context.now,
+            collected_at=context.now,
+            url=f"https://bsky.app/profile/{handle or uri.split('/')[2]}/post/{uri.rsplit('/', 1)[-1]}",
+            author=Author(handle=handle, name=author.get("displayName") or None),
+            engagement=Engagement(likes=count(post.get("likeCount")),
+                                  shares=count(post.get("repostCount")) + count(post.get("quoteCount")),
+                                  replies=count(post.get("replyCount"))),
+            is_quote=quoted_uri is not None,
+            parent_id=Mention.make_id(SOURCE, quoted_uri) if isinstance(quoted_uri, str) else None,
+            language_hint=language(langs[0]) if isinstance(langs, list) and langs else None,
+        )

@@ -1,0 +1,143 @@
+"""Hacker News stories and comments from the Algolia search API (no credentials)."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any, Iterator
+from urllib.parse import urlencode
+
+from pydantic import Field
+
+from monitor.collectors import native_query
+from monitor.collectors.api import (
+    ApiConfig, Sweep, chunks, count, dump_sweeps, json_object, load_sweeps, make_client, oldest_wanted, parse_time,
+)
+from monitor.collectors.base import Batch, FetchContext
+from monitor.collectors.http import PoliteClient
+from monitor.collectors.rss import strip_html
+from monitor.errors import CollectorError
+from monitor.models import Author, Engagement, Mention
+from monitor.query import Query
+
+log = logging.getLogger(__name__)
+
+SOURCE = "hackernews"
+PAGINATION_LIMIT = 1000
+"""Algolia serves at most this many hits of one search, whatever the page number."""
+
+
+class HackerNewsConfig(ApiConfig):
+    """Options of a ``hackernews`` source."""
+
+    base_url: str = "https://hn.algolia.com/api/v1"
+    tags: str = Field(default="(story,comment)", description="Algolia tag filter: story, comment, or both")
+    page_size: int = Field(default=100, ge=1, le=1000)
+    overlap_seconds: int = Field(default=600, ge=0, description="re-read this much before the watermark (indexing lag)")
+
+
+class HackerNewsCollector:
+    """``search_by_date`` per term group between ``created_at_i`` bounds.
+
+    Pages are numbered within a run; the cursor keeps the oldest stored time, so a resumed
+    sweep starts again at page 0 below it, as it does every 1000 hits (Algolia's limit).
+    """
+
+    Config = HackerNewsConfig
+
+    def __init__(self, config: HackerNewsConfig, client: PoliteClient | None = None):
+        self.config = config
+        self.client = make_client(config, client)
+
+    def _get(self, path: str, params: dict[str, str]) -> dict[str, Any]:
+        url = f"{self.config.base_url.rstrip('/')}{path}?{urlencode(params)}"
+        return json_object(self.client.get(url), SOURCE)
+
+    def _searches(self, query: Query) -> dict[str, tuple[str, str]]:
+        """``{cursor key: (query, tags)}``; a group with ``@handle`` also searches that author's items."""
+        found: dict[str, tuple[str, str]] = {}
+        for group in native_query.clauses(query, SOURCE):
+            text = native_query.words(group, hashtags=False)
+            found[text] = (text, self.config.tags)
+            for handle in (t.value for t in group if t.kind == "handle"):
+                rest = native_query.words(tuple(t for t in group if t.value != handle), hashtags=False)
+                found[f"{rest} author:{handle}"] = (rest, f"{self.config.tags},author_{handle}")
+        return found
+
+    def fetch(self, context: FetchContext, cursor: str | None) -> Iterator[Batch]:
+        stored = load_sweeps(cursor, SOURCE)
+        searches = self._searches(context.query)
+        sweeps = {key: stored.get(key, Sweep()) for key in searches}
+        floor = int(oldest_wanted(context, self.config).timestamp())
+        pages = self.config.max_pages
+        for key, (text, tags) in searches.items():
+            sweep = sweeps[key]
+            upper, page = sweep.until, 0
+            while pages > 0:
+                pages -= 1
+                lower = int(sweep.since) - self.config.overlap_seconds if sweep.since else floor
+                filters = [f"created_at_i>={lower}"] + ([f"created_at_i<={upper}"] if upper else [])
+                data = self._get("/search_by_date", {
+                    "query": text, "tags": tags, "hitsPerPage": str(self.config.page_size),
+                    "numericFilters": ",".join(filters), "advancedSyntax": "true", "page": str(page),
+                })
+                hits = self._hits(data)
+                mentions = self._mentions(hits, context)
+                times = sorted(count(h.get("created_at_i")) for h in hits if isinstance(h, dict))
+                sweep.page_stored(str(times[-1]) if times else None, str(times[0]) if times else None)
+                sweep.remember(((m.id.split(":", 1)[1], m.created_at) for m in mentions if m.title), context.now,
+                               self.config.refresh_hours, self.config.refresh_max)
+                page += 1
+                total = count(data.get("nbHits")) if "nbHits" in data else count(data.get("nbPages")) * len(hits)
+                done = len(hits) < self.config.page_size or page * self.config.page_size >= total
+                if page * self.config.page_size >= PAGINATION_LIMIT:
+                    upper, page = sweep.until, 0
+                if done:
+                    sweep.finish()
+                yield Batch(mentions, dump_sweeps(sweeps))
+                if done:
+                    break
+        if pages > 0:
+            yield from self._refresh(context, sweeps)
+
+    def _refresh(self, context: FetchContext, sweeps: dict[str, Sweep]) -> Iterator[Batch]:
+        ids = list(dict.fromkeys(i for s in sweeps.values() for i in s.recent_ids()))
+        for group in chunks(ids, 50):
+            tags = "story,(" + ",".join(f"story_{i}" for i in group) + ")"
+            data = self._get("/search", {"tags": tags, "hitsPerPage": str(len(group))})
+            mentions = self._mentions(self._hits(data), context)
+            if mentions:
+                yield Batch(mentions, dump_sweeps(sweeps))
+
+    @staticmethod
+    def _hits(data: dict[str, Any]) -> list[Any]:
+        hits = data.get("hits")
+        if not isinstance(hits, list):
+            raise CollectorError(f"{SOURCE}: the search response has no 'hits' list")
+        return hits
+
+    def _mentions(self, hits: list[Any], context: FetchContext) -> list[Mention]:
+        mentions = []
+        for hit in hits:
+            try:
+                mentions.append(self._mention(hit, context))
+            except (KeyError, TypeError, ValueError) as exc:
+                log.warning("%s: skipped a hit without %s", SOURCE, exc)
+        return mentions
+
+    @staticmethod
+    def _mention(hit: dict[str, Any], context: FetchContext) -> Mention:
+        item_id = str(hit["objectID"])
+        title = hit.get("title") or None
+        body = strip_html(hit.get("comment_text") or hit.get("story_text") or "")
+        text = "\n".join(part for part in (title, body) if part)
+        if not text:
+            raise ValueError("a title or a text")
+        parent = hit.get("parent_id")
+        return Mention(
+            id=Mention.make_id(SOURCE, item_id), brand=context.brand, source=SOURCE, title=title, text=text,
+            created_at=parse_time(hit.get("created_at_i")) or parse_time(hit.get("created_at")) or context.now,
+            collected_at=context.now, url=f"https://news.ycombinator.com/item?id={item_id}",
+            author=Author(handle=hit.get("author") or None),
+            engagement=Engagement(likes=count(hit.get("points")), replies=count(hit.get("num_comments"))),
+            parent_id=Mention.make_id(SOURCE, str(parent)) if parent is not None else None,
+        )

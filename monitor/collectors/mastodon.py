@@ -1,0 +1,175 @@
+"""Mastodon statuses from hashtag timelines and full-text search on any number of instances."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any, Iterator, NamedTuple
+from urllib.parse import quote, urlencode
+
+from pydantic import Field
+
+from monitor.collectors import native_query
+from monitor.collectors.api import (
+    ApiConfig, Sweep, count, dump_sweeps, env_secret, language, load_sweeps, make_client, oldest_wanted, parse_time,
+    read_json,
+)
+from monitor.collectors.base import Batch, FetchContext
+from monitor.collectors.http import PoliteClient
+from monitor.collectors.rss import strip_html
+from monitor.errors import CollectorError
+from monitor.models import Author, Engagement, Mention
+
+log = logging.getLogger(__name__)
+
+SOURCE = "mastodon"
+
+
+class MastodonConfig(ApiConfig):
+    """Options of a ``mastodon`` source."""
+
+    instances: list[str] = Field(min_length=1, description="base URLs, e.g. https://mastodon.social")
+    token_env: str = Field(default="MASTODON_TOKEN", description="access token; needed for full-text search only")
+    page_size: int = Field(default=40, ge=1, le=40)
+
+
+class _Mapped(NamedTuple):
+    local_id: str
+    mention: Mention
+
+
+def snowflake(seconds: float) -> str:
+    """The smallest status id created at ``seconds`` (Mastodon ids are milliseconds << 16)."""
+    return str(int(seconds * 1000) << 16)
+
+
+class MastodonCollector:
+    """Pages forward with ``min_id`` (oldest page first), so each page's newest id is the cursor.
+
+    A term group with a ``#hashtag`` reads that hashtag's public timeline; any other group
+    uses ``/api/v2/search`` with the token, and an ``@handle`` also reads that account's
+    posts. Statuses are identified by their ``uri``, so the same post seen through two
+    instances is stored once.
+    """
+
+    Config = MastodonConfig
+
+    def __init__(self, config: MastodonConfig, client: PoliteClient | None = None):
+        self.config = config
+        self.client = make_client(config, client)
+        self._accounts: dict[tuple[str, str], str] = {}
+
+    def _searches(self, context: FetchContext) -> list[tuple[str, str, str]]:
+        """``(instance, kind, value)``: kind ``tag``, ``search`` or ``account`` (an ``@handle``'s own posts)."""
+        found = []
+        for group in native_query.clauses(context.query, SOURCE):
+            tags = [t.value for t in group if t.kind == "hashtag"]
+            wanted = [("tag", tags[0])] if tags else [("search", native_query.words(group, hashtags=False))]
+            wanted += [("account", t.value) for t in group if t.kind == "handle" and not tags]
+            found += [(instance.rstrip("/"), kind, value)
+                      for instance in self.config.instances for kind, value in wanted]
+        return list(dict.fromkeys(found))
+
+    def _account_id(self, instance: str, acct: str) -> str:
+        if (instance, acct) not in self._accounts:
+            try:
+                account = self._get(instance, "/api/v1/accounts/lookup", [("acct", acct)], auth=False)
+            except CollectorError as exc:
+                if "HTTP 404" not in str(exc):
+                    raise
+                account = None
+            if not isinstance(account, dict) or not str(account.get("id", "")).isdigit():
+                raise CollectorError(f"{SOURCE}: {instance} has no account {acct!r}")
+            self._accounts[(instance, acct)] = str(account["id"])
+        return self._accounts[(instance, acct)]
+
+    def _get(self, instance: str, path: str, params: list[tuple[str, str]], auth: bool) -> Any:
+        headers = {"Authorization": f"Bearer {env_secret(self.config.token_env, SOURCE)}"} if auth else {}
+        return read_json(self.client.get(f"{instance}{path}?{urlencode(params)}", headers), SOURCE)
+
+    def fetch(self, context: FetchContext, cursor: str | None) -> Iterator[Batch]:
+        stored = load_sweeps(cursor, SOURCE)
+        searches = self._searches(context)
+        sweeps = {" ".join(s): stored.get(" ".join(s), Sweep()) for s in searches}
+        start = snowflake(oldest_wanted(context, self.config).timestamp())
+        pages = self.config.max_pages
+        for instance, kind, value in searches:
+            sweep = sweeps[f"{instance} {kind} {value}"]
+            while pages > 0:
+                pages -= 1
+                params = [("limit", str(self.config.page_size)), ("min_id", sweep.since or start)]
+                if kind == "tag":
+                    statuses = self._get(instance, f"/api/v1/timelines/tag/{quote(value)}", params, auth=False)
+                elif kind == "account":
+                    path = f"/api/v1/accounts/{self._account_id(instance, value)}/statuses"
+                    statuses = self._get(instance, path, params, auth=False)
+                else:
+                    found = self._get(instance, "/api/v2/search", [("q", value), ("type", "statuses"),
+                                                                   ("resolve", "false"), *params], auth=True)
+                    statuses = found.get("statuses") if isinstance(found, dict) else None
+                if not isinstance(statuses, list):
+                    raise CollectorError(f"{SOURCE}: {instance} answered without a list of statuses")
+                mentions, newest = self._mentions(statuses, context, instance)
+                if newest is not None:
+                    sweep.since = str(max(newest, int(sweep.since or 0)))
+                sweep.remember(((f"{instance} {m.local_id}", m.mention.created_at) for m in mentions), context.now,
+                               self.config.refresh_hours, self.config.refresh_max)
+                yield Batch([m.mention for m in mentions], dump_sweeps(sweeps))
+                if len(statuses) < self.config.page_size or newest is None:
+                    break
+        if pages > 0:
+            yield from self._refresh(context, sweeps)
+
+    def _refresh(self, context: FetchContext, sweeps: dict[str, Sweep]) -> Iterator[Batch]:
+        by_instance: dict[str, list[str]] = {}
+        for sweep in sweeps.values():
+            for key in sweep.recent_ids():
+                instance, _, local_id = key.rpartition(" ")
+                by_instance.setdefault(instance, []).append(local_id)
+        for instance, ids in by_instance.items():
+            try:
+                statuses = self._get(instance, "/api/v1/statuses", [("id[]", i) for i in dict.fromkeys(ids)][:40],
+                                     auth=False)
+            except CollectorError as exc:
+                log.warning("%s: engagement refresh on %s failed (%s)", SOURCE, instance, exc)
+                continue
+            mentions, _ = self._mentions(statuses if isinstance(statuses, list) else [], context, instance)
+            if mentions:
+                yield Batch([m.mention for m in mentions], dump_sweeps(sweeps))
+
+    def _mentions(self, statuses: list[Any], context: FetchContext, instance: str) -> tuple[list[_Mapped], int | None]:
+        mapped: list[_Mapped] = []
+        newest: int | None = None
+        for status in statuses:
+            if isinstance(status, dict) and str(status.get("id", "")).isdigit():
+                newest = max(newest or 0, int(status["id"]))
+            try:
+                mapped.append(_Mapped(str(status["id"]), _mention(status, context)))
+            except (KeyError, TypeError, ValueError, AttributeError) as exc:
+                log.warning("%s: skipped a status from %s without %s", SOURCE, instance, exc)
+        return mapped, newest
+
+
+def _mention(status: dict[str, Any], context: FetchContext) -> Mention:
+    uri = status["uri"]
+    if not isinstance(uri, str) or not uri:
+        raise ValueError("a uri")
+    reblog = status.get("reblog")
+    shown = reblog if isinstance(reblog, dict) else status
+    text = strip_html(" ".join(p for p in (shown.get("spoiler_text"), shown.get("content")) if isinstance(p, str)))
+    if not text:
+        raise ValueError("a text")
+    account = status.get("account") or {}
+    quoted = (shown.get("quote") or {}).get("quoted_status") if isinstance(shown.get("quote"), dict) else None
+    parent = reblog.get("uri") if isinstance(reblog, dict) else (quoted or {}).get("uri")
+    return Mention(
+        id=Mention.make_id(SOURCE, uri), brand=context.brand, source=SOURCE, text=text,
+        created_at=parse_time(status.get("created_at")) or context.now, collected_at=context.now,
+        url=status.get("url") or uri,
+        author=Author(handle=account.get("acct"), name=account.get("display_name") or None,
+                      followers=account.get("followers_count")),
+        engagement=Engagement(likes=count(shown.get("favourites_count")), shares=count(shown.get("reblogs_count")),
+                              replies=count(shown.get("replies_count"))),
+        is_repost=isinstance(reblog, dict), is_quote=isinstance(quoted, dict),
+        parent_id=Mention.make_id(SOURCE, parent) if isinstance(parent, str) else None,
+        language_hint=language(shown.get("language")),
+    )

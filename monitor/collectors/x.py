@@ -1,0 +1,145 @@
+"""X (Twitter) posts from the API v2 recent search, with a bearer token."""
+
+from __future__ import annotations
+
+import logging
+from datetime import datetime, timedelta, timezone
+from typing import Any, Iterator
+from urllib.parse import urlencode
+
+from pydantic import Field
+
+from monitor.collectors import native_query
+from monitor.collectors.api import (
+    ApiConfig, Sweep, chunks, count, env_secret, json_object, language, make_client, oldest_wanted, parse_time,
+)
+from monitor.collectors.base import Batch, FetchContext
+from monitor.collectors.http import PoliteClient
+from monitor.errors import CollectorError, ConfigError
+from monitor.models import Author, Engagement, Mention
+
+log = logging.getLogger(__name__)
+
+SOURCE = "x"
+TWEET_FIELDS = "created_at,public_metrics,lang,author_id,referenced_tweets"
+USER_FIELDS = "username,name,public_metrics"
+RECENT_WINDOW = timedelta(days=7) - timedelta(minutes=1)
+SNOWFLAKE_EPOCH_MS = 1288834974657
+
+
+class XConfig(ApiConfig):
+    """Options of an ``x`` source."""
+
+    base_url: str = "https://api.x.com"
+    token_env: str = "X_BEARER_TOKEN"
+    page_size: int = Field(default=100, ge=10, le=100)
+    max_query_length: int = Field(default=512, ge=1, description="512 on the basic tier, 4096 on pro")
+
+
+def _id_key(value: str) -> int:
+    return int(value) if value.isdigit() else -1
+
+
+def posted_at(post_id: str) -> datetime:
+    """When a post was created, from its id (a snowflake: milliseconds since 2010-11-04 << 22)."""
+    return datetime.fromtimestamp(((_id_key(post_id) >> 22) + SNOWFLAKE_EPOCH_MS) / 1000, tz=timezone.utc)
+
+
+class XCollector:
+    """Recent search (last 7 days) paged with ``since_id``/``until_id``; lookups refresh counts."""
+
+    Config = XConfig
+
+    def __init__(self, config: XConfig, client: PoliteClient | None = None):
+        self.config = config
+        self.client = make_client(config, client)
+
+    def _get(self, path: str, params: dict[str, str]) -> dict[str, Any]:
+        headers = {"Authorization": f"Bearer {env_secret(self.config.token_env, SOURCE)}"}
+        url = f"{self.config.base_url.rstrip('/')}{path}?{urlencode(params)}"
+        return json_object(self.client.get(url, headers), SOURCE)
+
+    def _fields(self) -> dict[str, str]:
+        return {"tweet.fields": TWEET_FIELDS, "expansions": "author_id", "user.fields": USER_FIELDS}
+
+    def fetch(self, context: FetchContext, cursor: str | None) -> Iterator[Batch]:
+        sweep = Sweep.load(cursor, SOURCE)
+        query = native_query.boolean(context.query, "x")
+        if len(query) > self.config.max_query_length:
+            raise ConfigError(f"{SOURCE}: the compiled query has {len(query)} characters, more than "
+                              f"max_query_length ({self.config.max_query_length}): {query}")
+        params = {"query": query, "max_results": str(self.config.page_size), **self._fields()}
+        if sweep.since and posted_at(sweep.since) < context.now - RECENT_WINDOW:
+            log.warning("%s: the cursor is older than the 7-day search window; starting again from %s",
+                        SOURCE, (context.now - RECENT_WINDOW).isoformat())
+            sweep = Sweep(recent=sweep.recent)
+        if sweep.since:
+            params["since_id"] = sweep.since
+        else:
+            start = max(oldest_wanted(context, self.config), context.now - RECENT_WINDOW)
+            params["start_time"] = start.strftime("%Y-%m-%dT%H:%M:%SZ")
+        if sweep.until:
+            params["until_id"] = sweep.until
+        token: str | None = None
+        for _ in range(self.config.max_pages):
+            data = self._get("/2/tweets/search/recent", {**params, **({"next_token": token} if token else {})})
+            mentions = self._mentions(data, context)
+            ids = sorted((m.id.split(":", 1)[1] for m in mentions), key=_id_key)
+            sweep.page_stored(ids[-1] if ids else None, ids[0] if ids else None)
+            sweep.remember(((m.id.split(":", 1)[1], m.created_at) for m in mentions), context.now,
+                           self.config.refresh_hours, self.config.refresh_max)
+            meta = data.get("meta") if isinstance(data.get("meta"), dict) else {}
+            token = meta.get("next_token") if isinstance(meta.get("next_token"), str) else None
+            if not token or not data.get("data"):
+                sweep.finish()
+                yield Batch(mentions, sweep.dump())
+                yield from self._refresh(context, sweep)
+                return
+            yield Batch(mentions, sweep.dump())
+
+    def _refresh(self, context: FetchContext, sweep: Sweep) -> Iterator[Batch]:
+        known = sweep.recent_ids()
+        for group in chunks(known, 100):
+            data = self._get("/2/tweets", {"ids": ",".join(group), **self._fields()})
+            mentions = self._mentions(data, context)
+            if mentions:
+                yield Batch(mentions, sweep.dump())
+
+    def _mentions(self, data: dict[str, Any], context: FetchContext) -> list[Mention]:
+        tweets = data.get("data") or []
+        if not isinstance(tweets, list):
+            raise CollectorError(f"{SOURCE}: 'data' is not a list in the search response")
+        includes = data.get("includes") if isinstance(data.get("includes"), dict) else {}
+        users = {u.get("id"): u for u in includes.get("users", []) if isinstance(u, dict)}
+        mentions = []
+        for tweet in tweets:
+            try:
+                mentions.append(self._mention(tweet, users, context))
+            except (KeyError, TypeError, ValueError) as exc:
+                log.warning("%s: skipped a post without %s", SOURCE, exc)
+        return mentions
+
+    def _mention(self, tweet: dict[str, Any], users: dict[Any, dict[str, Any]], context: FetchContext) -> Mention:
+        tweet_id, text = str(tweet["id"]), tweet["text"]
+        if not tweet_id.isdigit() or not isinstance(text, str):
+            raise ValueError("a numeric id and a text")
+        user = users.get(tweet.get("author_id"), {})
+        metrics = tweet.get("public_metrics") or {}
+        references = {r.get("type"): str(r.get("id"))
+                      for r in tweet.get("referenced_tweets") or [] if isinstance(r, dict)}
+        parent = references.get("retweeted") or references.get("quoted")
+        handle = user.get("username")
+        lang = tweet.get("lang")
+        return Mention(
+            id=Mention.make_id(SOURCE, tweet_id), brand=context.brand, source=SOURCE, text=text,
+            created_at=parse_time(tweet.get("created_at")) or context.now, collected_at=context.now,
+            url=f"https://x.com/{handle or 'i/web'}/status/{tweet_id}",
+            author=Author(handle=handle, name=user.get("name"),
+                          followers=(user.get("public_metrics") or {}).get("followers_count")),
+            engagement=Engagement(likes=count(metrics.get("like_count")),
+                                  shares=count(metrics.get("retweet_count")) + count(metrics.get("quote_count")),
+                                  replies=count(metrics.get("reply_count"))),
+            is_repost="retweeted" in references, is_quote="quoted" in references,
+            parent_id=Mention.make_id(SOURCE, parent) if parent else None,
+            language_hint=None if lang in (None, "und", "qme", "zxx", "qht") else language(lang),
+        )

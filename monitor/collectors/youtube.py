@@ -1,0 +1,199 @@
+"""YouTube videos (Data API v3 search) and their comment threads, with an API key."""
+
+from __future__ import annotations
+
+import logging
+from datetime import datetime
+from typing import Any, Iterator
+from urllib.parse import urlencode
+
+from pydantic import Field
+
+from monitor.collectors import native_query
+from monitor.collectors.api import (
+    ApiConfig, Sweep, chunks, count, dump_sweeps, env_secret, json_object, language, load_sweeps, make_client,
+    oldest_wanted, parse_time,
+)
+from monitor.collectors.base import Batch, FetchContext
+from monitor.collectors.http import PoliteClient
+from monitor.errors import CollectorError
+from monitor.models import Author, Engagement, Mention
+
+log = logging.getLogger(__name__)
+
+SOURCE = "youtube"
+COMMENTS = "comments"
+
+
+class YouTubeConfig(ApiConfig):
+    """Options of a ``youtube`` source (a search costs 100 quota units, a list call 1)."""
+
+    base_url: str = "https://www.googleapis.com/youtube/v3"
+    api_key_env: str = "YOUTUBE_API_KEY"
+    max_pages: int = Field(default=2, ge=1)
+    page_size: int = Field(default=50, ge=1, le=50)
+    overlap_seconds: int = Field(default=900, ge=0, description="re-read this much before the watermark (indexing lag)")
+    comments: bool = Field(default=True, description="also read new comment threads of recent videos")
+    comment_videos: int = Field(default=10, ge=0, description="recent videos whose comments are read per run")
+    subscribers: bool = Field(default=True, description="channels' subscriber counts as followers (1 unit a call)")
+
+
+def _rfc3339(seconds: float) -> str:
+    return parse_time(seconds).strftime("%Y-%m-%dT%H:%M:%SZ")  # type: ignore[union-attr]
+
+
+class YouTubeCollector:
+    """``search?order=date`` per term group between ``publishedAfter``/``publishedBefore``.
+
+    Each search page is followed by one ``videos`` call for statistics and full snippets;
+    recent videos get their new comment threads and refreshed counts.
+    """
+
+    Config = YouTubeConfig
+
+    def __init__(self, config: YouTubeConfig, client: PoliteClient | None = None):
+        self.config = config
+        self.client = make_client(config, client)
+
+    def _get(self, path: str, params: dict[str, str]) -> dict[str, Any]:
+        query = urlencode({**params, "key": env_secret(self.config.api_key_env, SOURCE)})
+        return json_object(self.client.get(f"{self.config.base_url.rstrip('/')}{path}?{query}"), SOURCE)
+
+    @staticmethod
+    def _items(data: dict[str, Any]) -> list[Any]:
+        items = data.get("items")
+        if not isinstance(items, list):
+            raise CollectorError(f"{SOURCE}: the response has no 'items' list")
+        return items
+
+    def fetch(self, context: FetchContext, cursor: str | None) -> Iterator[Batch]:
+        stored = load_sweeps(cursor, SOURCE)
+        searches = [native_query.words(g, hashtags=True) for g in native_query.clauses(context.query, SOURCE)]
+        sweeps = {key: stored.get(key, Sweep()) for key in searches}
+        sweeps[COMMENTS] = stored.get(COMMENTS, Sweep())
+        floor = oldest_wanted(context, self.config).timestamp()
+        pages = self.config.max_pages
+        for key in searches:
+            sweep = sweeps[key]
+            upper, token = sweep.until, None
+            while pages > 0:
+                pages -= 1
+                lower = float(sweep.since) - self.config.overlap_seconds if sweep.since else floor
+                params = {"part": "snippet", "type": "video", "order": "date", "q": key,
+                          "maxResults": str(self.config.page_size), "publishedAfter": _rfc3339(lower)}
+                params.update({"publishedBefore": _rfc3339(float(upper) + 1)} if upper else {})
+                params.update({"pageToken": token} if token else {})
+                data = self._get("/search", params)
+                ids = [i["id"]["videoId"] for i in self._items(data)
+                       if isinstance(i, dict) and isinstance(i.get("id"), dict) and i["id"].get("videoId")]
+                mentions = self._videos(ids, context)
+                times = sorted(m.created_at.timestamp() for m in mentions)
+                sweep.page_stored(str(times[-1]) if times else None, str(times[0]) if times else None)
+                sweeps[COMMENTS].remember(((m.id.split(":", 1)[1], m.created_at) for m in mentions), context.now,
+                                          self.config.refresh_hours, self.config.refresh_max)
+                token = data.get("nextPageToken") if isinstance(data.get("nextPageToken"), str) else None
+                done = not token or not ids
+                if done:
+                    sweep.finish()
+                yield Batch(mentions, dump_sweeps(sweeps))
+                if done:
+                    break
+        if pages > 0:
+            yield from self._refresh(context, sweeps)
+            if self.config.comments:
+                yield from self._comments(context, sweeps)
+
+    def _videos(self, ids: list[str], context: FetchContext) -> list[Mention]:
+        if not ids:
+            return []
+        data = self._get("/videos", {"part": "snippet,statistics", "id": ",".join(ids), "maxResults": "50"})
+        mentions = []
+        for item in self._items(data):
+            try:
+                mentions.append(_video(item, context))
+            except (KeyError, TypeError, ValueError, AttributeError) as exc:
+                log.warning("%s: skipped a video without %s", SOURCE, exc)
+        return self._with_subscribers(mentions) if self.config.subscribers else mentions
+
+    def _with_subscribers(self, mentions: list[Mention]) -> list[Mention]:
+        """Channels' subscriber counts (``channels`` call) as followers; kept without them on failure."""
+        channels = sorted({m.author.handle for m in mentions if m.author.handle})
+        subscribers: dict[str, int] = {}
+        try:
+            data = self._get("/channels", {"part": "statistics", "id": ",".join(channels), "maxResults": "50"})
+            for item in self._items(data):
+                stats = item.get("statistics") if isinstance(item, dict) else None
+                if isinstance(stats, dict) and not stats.get("hiddenSubscriberCount"):
+                    subscribers[str(item.get("id"))] = count(stats.get("subscriberCount"))
+        except CollectorError as exc:
+            log.warning("%s: subscriber counts unavailable (%s)", SOURCE, exc)
+        return [
+            m.model_copy(update={"author": m.author.model_copy(update={"followers": subscribers[m.author.handle]})})
+            if m.author.handle in subscribers else m
+            for m in mentions
+        ]
+
+    def _refresh(self, context: FetchContext, sweeps: dict[str, Sweep]) -> Iterator[Batch]:
+        for group in chunks(sweeps[COMMENTS].recent_ids(), 50):
+            mentions = self._videos(group, context)
+            if mentions:
+                yield Batch(mentions, dump_sweeps(sweeps))
+
+    def _comments(self, context: FetchContext, sweeps: dict[str, Sweep]) -> Iterator[Batch]:
+        seen = sweeps[COMMENTS].extra
+        for video in sweeps[COMMENTS].recent_ids()[: self.config.comment_videos]:
+            try:
+                data = self._get("/commentThreads", {"part": "snippet", "videoId": video, "order": "time",
+                                                     "maxResults": "100", "textFormat": "plainText"})
+            except CollectorError as exc:
+                if "HTTP 403" not in str(exc):
+                    raise
+                log.info("%s: comments of %s are not readable (%s)", SOURCE, video, exc)
+                continue
+            watermark = parse_time(seen.get(video)) or datetime.min.replace(tzinfo=context.now.tzinfo)
+            mentions = []
+            for item in self._items(data):
+                try:
+                    mention = _comment(item, context)
+                except (KeyError, TypeError, ValueError, AttributeError) as exc:
+                    log.warning("%s: skipped a comment without %s", SOURCE, exc)
+                    continue
+                if mention.created_at > watermark:
+                    mentions.append(mention)
+            if mentions:
+                seen[video] = max(m.created_at for m in mentions).isoformat()
+            yield Batch(mentions, dump_sweeps(sweeps))
+
+
+def _video(item: dict[str, Any], context: FetchContext) -> Mention:
+    video_id, snippet = item["id"], item["snippet"]
+    if not isinstance(video_id, str):
+        raise ValueError("an id")
+    title = snippet["title"]
+    stats = item.get("statistics") or {}
+    description = snippet.get("description") or ""
+    return Mention(
+        id=Mention.make_id(SOURCE, video_id), brand=context.brand, source=SOURCE, title=title,
+        text=f"{title}\n{description}".strip(), url=f"https://www.youtube.com/watch?v={video_id}",
+        created_at=parse_time(snippet.get("publishedAt")) or context.now, collected_at=context.now,
+        author=Author(handle=snippet.get("channelId"), name=snippet.get("channelTitle")),
+        engagement=Engagement(likes=count(stats.get("likeCount")), replies=count(stats.get("commentCount"))),
+        language_hint=language(snippet.get("defaultAudioLanguage") or snippet.get("defaultLanguage")),
+    )
+
+
+def _comment(item: dict[str, Any], context: FetchContext) -> Mention:
+    thread = item["snippet"]
+    top = thread["topLevelComment"]
+    comment_id, snippet = top["id"], top["snippet"]
+    text = snippet.get("textOriginal") or snippet["textDisplay"]
+    video_id = thread.get("videoId") or snippet.get("videoId")
+    name = snippet.get("authorDisplayName") or ""
+    return Mention(
+        id=Mention.make_id(SOURCE, comment_id), brand=context.brand, source=SOURCE, text=text,
+        url=f"https://www.youtube.com/watch?v={video_id}&lc={comment_id}",
+        created_at=parse_time(snippet.get("publishedAt")) or context.now, collected_at=context.now,
+        author=Author(handle=name.removeprefix("@") or None, name=name or None),
+        engagement=Engagement(likes=count(snippet.get("likeCount")), replies=count(thread.get("totalReplyCount"))),
+        parent_id=Mention.make_id(SOURCE, video_id) if video_id else None,
+    )

@@ -1,0 +1,230 @@
+"""The X collector against a fake API v2 on 127.0.0.1 serving documented response shapes."""
+
+from __future__ import annotations
+
+import copy
+import json
+import logging
+from datetime import timedelta
+from typing import Any
+
+import pytest
+
+import collector_cases
+from fake_api import FakeApi, Reply, context, drain, fixture, json_reply, fast_client
+from monitor.collectors.x import XCollector, XConfig, posted_at
+from monitor.errors import ConfigError
+
+SEARCH = "/2/tweets/search/recent"
+TOKEN = "secret-bearer-123"
+
+
+class FakeX:
+    """Recent search over a list of tweets, newest first, honouring since_id/until_id/next_token."""
+
+    def __init__(self, api: FakeApi, response: dict[str, Any]):
+        self.tweets = list(response["data"])
+        self.users = response["includes"]["users"]
+        self.counts: dict[str, dict[str, int]] = {}
+        api.route(SEARCH, self.search)
+        api.route("/2/tweets", self.lookup)
+
+    def search(self, request: Any) -> Reply:
+        if request.headers.get("authorization") != f"Bearer {TOKEN}":
+            return json_reply({"title": "Unauthorized", "status": 401}, 401)
+        q = request.query
+        tweets = [t for t in self.tweets
+                  if int(t["id"]) > int(q.get("since_id", 0)) and int(t["id"]) < int(q.get("until_id", 10**20))]
+        size = int(q["max_results"])
+        offset = int(q.get("next_token", "0"))
+        page = tweets[offset:offset + size]
+        if not page:
+            return json_reply({"meta": {"result_count": 0}})
+        meta = {"newest_id": page[0]["id"], "oldest_id": page[-1]["id"], "result_count": len(page)}
+        if offset + size < len(tweets):
+            meta["next_token"] = str(offset + size)
+        return json_reply({"data": page, "includes": {"users": self.users}, "meta": meta})
+
+    def lookup(self, request: Any) -> Reply:
+        found = []
+        for tweet_id in request.query["ids"].split(","):
+            for tweet in self.tweets:
+                if tweet["id"] == tweet_id:
+                    tweet = copy.deepcopy(tweet)
+                    tweet["public_metrics"].update(self.counts.get(tweet_id, {}))
+                    found.append(tweet)
+        return json_reply({"data": found, "includes": {"users": self.users}})
+
+
+@pytest.fixture
+def api(monkeypatch: pytest.MonkeyPatch):
+    monkeypatch.setenv("X_BEARER_TOKEN", TOKEN)
+    server = FakeApi()
+    yield server
+    server.close()
+
+
+@pytest.fixture
+def fake(api: FakeApi) -> FakeX:
+    return FakeX(api, fixture("x", "search_recent.json"))
+
+
+def make(api: FakeApi, **options: Any):
+    def build(client):
+        return XCollector(XConfig(base_url=api.url, **options), client)
+    return build
+
+
+def test_maps_posts_with_author_engagement_flags_and_language(api: FakeApi, fake: FakeX) -> None:
+    mentions, _ = drain(make(api)(fast_client([])).fetch(context(), None))
+    by_id = {m.id: m for m in mentions}
+    assert len(by_id) == 5
+    original = by_id["x:1785000000000000001"]
+    assert original.author.handle == "dana" and original.author.followers == 15200
+    assert (original.engagement.likes, original.engagement.shares, original.engagement.replies) == (120, 48, 12)
+    assert original.url == "https://x.com/dana/status/1785000000000000001"
+    assert original.language_hint == "en" and original.brand == "acme" and original.source == "x"
+    repost = by_id["x:1785000000000000005"]
+    assert repost.is_repost and not repost.is_quote and repost.parent_id == "x:1785000000000000001"
+    quote = by_id["x:1785000000000000004"]
+    assert quote.is_quote and not quote.is_repost and quote.parent_id == "x:1785000000000000001"
+    assert by_id["x:1785000000000000003"].language_hint == "ja"
+    assert by_id["x:1785000000000000002"].language_hint is None
+
+
+def test_sends_the_compiled_query_and_the_bearer_token(api: FakeApi, fake: FakeX) -> None:
+    drain(make(api)(fast_client([])).fetch(context('(acme OR "acme corp") -refund'), None))
+    request = api.hits(SEARCH)[0]
+    assert request.query["query"] == '((acme OR #acme) OR "acme corp") -refund'
+    assert request.headers["authorization"] == f"Bearer {TOKEN}"
+    assert "public_metrics" in request.query["tweet.fields"]
+
+
+def test_missing_token_names_the_variable(api: FakeApi, fake: FakeX, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("X_BEARER_TOKEN")
+    with pytest.raises(ConfigError, match="X_BEARER_TOKEN"):
+        drain(make(api)(fast_client([])).fetch(context(), None))
+
+
+def test_pages_until_caught_up_then_only_asks_for_newer(api: FakeApi, fake: FakeX) -> None:
+    collector = make(api, page_size=10, refresh_hours=0)(fast_client([]))
+    fake.tweets = fake.tweets * 1  # five tweets, page size 10 is the minimum of the API
+    mentions, cursor = drain(collector.fetch(context(), None))
+    assert len(mentions) == 5
+    fake.tweets.insert(0, dict(fake.tweets[0], id="1785000000000000006", text="acme again"))
+    newer, cursor = drain(collector.fetch(context(), cursor))
+    assert [m.id for m in newer] == ["x:1785000000000000006"]
+    assert api.hits(SEARCH)[-1].query["since_id"] == "1785000000000000005"
+    nothing, _ = drain(collector.fetch(context(), cursor))
+    assert nothing == []
+
+
+def many_tweets(n: int) -> list[dict[str, Any]]:
+    return [{"id": str(1785000000000001000 + i), "text": f"acme post {i}", "created_at": "2024-05-01T11:00:00.000Z",
+             "author_id": "10", "public_metrics": {"like_count": i}} for i in range(n, 0, -1)]
+
+
+def test_bounded_per_run_and_resumed_without_loss(api: FakeApi, fake: FakeX) -> None:
+    fake.tweets = many_tweets(35)
+    collector = make(api, page_size=10, max_pages=2, refresh_hours=0)(fast_client([]))
+    first, cursor = drain(collector.fetch(context(), None))
+    assert len(first) == 20
+    fake.tweets.insert(0, {"id": "1785000000000002000", "text": "acme newest", "author_id": "10"})
+    second, cursor = drain(collector.fetch(context(), cursor))
+    third, cursor = drain(collector.fetch(context(), cursor))
+    ids = [m.id for m in first + second + third]
+    assert len(ids) == len(set(ids)) == 36
+
+
+def test_restart_in_the_middle_of_paging_loses_nothing(api: FakeApi, fake: FakeX) -> None:
+    fake.tweets = many_tweets(30)
+    collector = make(api, page_size=10, refresh_hours=0)(fast_client([]))
+    batches = collector.fetch(context(), None)
+    stored = next(batches)
+    batches.close()
+    rest, cursor = drain(collector.fetch(context(), stored.cursor))
+    assert api.hits(SEARCH)[-1].query["until_id"] == stored.mentions[-1].id.split(":")[1]
+    ids = {m.id for m in stored.mentions + rest}
+    assert len(ids) == 30
+    again, _ = drain(collector.fetch(context(), cursor))
+    assert again == []
+
+
+def test_engagement_of_recent_posts_is_refreshed(api: FakeApi, fake: FakeX) -> None:
+    collector = make(api)(fast_client([]))
+    _, cursor = drain(collector.fetch(context(), None))
+    fake.counts["1785000000000000001"] = {"like_count": 5000, "retweet_count": 900}
+    refreshed, _ = drain(collector.fetch(context(), cursor))
+    viral = [m for m in refreshed if m.id == "x:1785000000000000001"]
+    assert viral and viral[0].engagement.likes == 5000 and viral[0].engagement.shares == 903
+    assert api.hits("/2/tweets")
+
+
+def test_empty_results(api: FakeApi, fake: FakeX) -> None:
+    api.queue(SEARCH, json_reply(fixture("x", "empty.json")))
+    mentions, cursor = drain(make(api)(fast_client([])).fetch(context(), None))
+    assert mentions == [] and cursor is not None
+
+
+def test_refresh_of_deleted_posts_yields_nothing(api: FakeApi, fake: FakeX) -> None:
+    collector = make(api)(fast_client([]))
+    _, cursor = drain(collector.fetch(context(), None))
+    fake.tweets = []
+    api.queue("/2/tweets", json_reply(fixture("x", "errors_only.json")))
+    assert drain(collector.fetch(context(), cursor))[0] == []
+    assert len(api.hits("/2/tweets")) == 2
+
+
+def test_missing_fields_skip_only_the_broken_posts(api: FakeApi, caplog: pytest.LogCaptureFixture) -> None:
+    api.route(SEARCH, lambda r: json_reply(fixture("x", "missing_fields.json")))
+    with caplog.at_level(logging.WARNING):
+        mentions, _ = drain(make(api, refresh_hours=0)(fast_client([])).fetch(context(), None))
+    assert {m.id for m in mentions} == {"x:1785000000000000009", "x:1785000000000000007"}
+    lone = next(m for m in mentions if m.id == "x:1785000000000000009")
+    assert lone.author.handle is None and lone.created_at == context().now
+    assert "skipped" in caplog.text
+
+
+def test_huge_page_is_refused_with_a_clear_error(api: FakeApi, fake: FakeX) -> None:
+    client = fast_client([])
+    client.max_bytes = 2000
+    with pytest.raises(Exception, match="larger than 2000 bytes"):
+        drain(make(api)(client).fetch(context(), None))
+
+
+def test_token_never_reaches_logs(api: FakeApi, fake: FakeX, caplog: pytest.LogCaptureFixture) -> None:
+    api.queue(SEARCH, Reply(500))
+    with caplog.at_level(logging.DEBUG):
+        drain(make(api)(fast_client([])).fetch(context(), None))
+    assert TOKEN not in caplog.text
+
+
+@pytest.mark.parametrize("case", collector_cases.ALL, ids=lambda c: c.__name__)
+def test_failure_behaviour(case, api: FakeApi, fake: FakeX) -> None:
+    case(make(api), api, SEARCH, context())
+
+
+def test_rate_limit_reset_header_is_honoured(api: FakeApi, fake: FakeX) -> None:
+    sleeps: list[float] = []
+    client = fast_client(sleeps)
+    client.clock = lambda: 1714564800.0
+    api.queue(SEARCH, json_reply({"title": "Too Many Requests"}, 429, {"x-rate-limit-reset": "1714564830"}))
+    mentions, _ = drain(make(api)(client).fetch(context(), None))
+    assert sleeps == [30.0] and mentions
+
+
+def test_query_too_long_for_the_tier(api: FakeApi, fake: FakeX) -> None:
+    with pytest.raises(ConfigError, match="max_query_length"):
+        drain(make(api, max_query_length=20)(fast_client([])).fetch(context('"acme corp" OR acmefail'), None))
+
+
+def test_a_cursor_older_than_the_search_window_starts_again(api: FakeApi, fake: FakeX,
+                                                           caplog: pytest.LogCaptureFixture) -> None:
+    stale = json.dumps({"since": "1780000000000000000", "until": None, "newest": None})
+    assert posted_at("1780000000000000000") < context().now - timedelta(days=7)
+    with caplog.at_level(logging.WARNING):
+        mentions, cursor = drain(make(api, refresh_hours=0)(fast_client([])).fetch(context(), stale))
+    request = api.hits(SEARCH)[0]
+    assert "since_id" not in request.query and request.query["start_time"] == "2024-04-30T12:00:00Z"
+    assert len(mentions) == 5 and "older than the 7-day search window" in caplog.text
+    assert json.loads(cursor)["since"] == "1785000000000000005"

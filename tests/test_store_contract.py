@@ -1,0 +1,366 @@
+"""The ``Store`` contract: every behaviour the pipeline and the dashboard rely on, on every backend.
+
+Each test runs on SQLite and on Elasticsearch (a real server: see ``es_server`` in conftest.py).
+"""
+
+from __future__ import annotations
+
+import threading
+from datetime import datetime, timedelta, timezone
+
+import pytest
+
+from monitor.errors import StoreError
+from monitor.models import (
+    Author, Engagement, Incident, IncidentState, Mention, Sentiment, Severity, SpikeKind, Transition,
+)
+from monitor.store.base import (
+    CursorUpdate, JobRun, MentionFilter, Notification, NotificationStatus, Store, bucket_floor, totals_by_bucket,
+)
+from monitor.store.sqlite import SqliteStore
+
+T0 = datetime(2026, 3, 2, 8, 0, tzinfo=timezone.utc)
+
+
+def mention(n: int, *, brand="Aurora Air", minutes=0, label="neutral", source="twitter", text=None, likes=0,
+            shares=0, replies=0, language="en", title=None, seconds=0):
+    sentiment = None
+    if label:
+        probs = {"negative": 0.1, "neutral": 0.1, "positive": 0.1}
+        probs[label] = 0.8
+        sentiment = Sentiment(label=label, score=0.8, probabilities=probs, model="test")
+    return Mention(
+        id=f"{source}:{n}", brand=brand, source=source, text=text or f"post number {n}", title=title,
+        created_at=T0 + timedelta(minutes=minutes, seconds=seconds), collected_at=T0, language=language,
+        sentiment=sentiment, engagement=Engagement(likes=likes, shares=shares, replies=replies),
+        author=Author(handle=f"@u{n}", followers=n), url=f"https://example.com/{n}", matched_terms=["aurora"],
+    )
+
+
+@pytest.fixture(params=["sqlite", "elasticsearch"])
+def store(request, tmp_path) -> Store:
+    if request.param == "sqlite":
+        with SqliteStore(tmp_path / "m.db") as opened:
+            yield opened
+    else:
+        yield request.getfixturevalue("es_store_factory")()
+
+
+def ids(found: list[Mention]) -> list[str]:
+    return [m.id for m in found]
+
+
+# -- mentions and cursors ------------------------------------------------------------------------
+
+
+def test_it_is_a_store(store):
+    assert isinstance(store, Store)
+
+
+def test_insert_is_idempotent_by_brand_and_id(store):
+    assert store.add_mentions([mention(1), mention(2)]) == 2
+    assert store.add_mentions([mention(2), mention(3)]) == 1
+    assert store.add_mentions([mention(1, brand="SkyLark")]) == 1
+    assert store.add_mentions([]) == 0
+    assert store.count(MentionFilter()) == 4
+    assert store.brands() == ["Aurora Air", "SkyLark"]
+
+
+def test_duplicates_inside_one_batch_count_once(store):
+    assert store.add_mentions([mention(1, likes=1), mention(1, likes=9), mention(2)]) == 2
+    assert store.count(MentionFilter()) == 2
+    assert store.search(MentionFilter(ids=["twitter:1"]))[0].engagement.likes == 9
+
+
+def test_mentions_round_trip_unchanged(store):
+    original = mention(7, title="Headline", likes=3, shares=2, replies=1, seconds=42)
+    original.created_at = original.created_at.replace(microsecond=123000)
+    store.add_mentions([original])
+    assert store.search(MentionFilter())[0] == original
+
+
+def test_cursor_is_saved_with_its_batch(store):
+    store.add_mentions([mention(1)], CursorUpdate(brand="Aurora Air", source="import", value="42"))
+    assert store.get_cursor("Aurora Air", "import") == "42"
+    assert store.get_cursor("Aurora Air", "other") is None
+    assert store.get_cursor("SkyLark", "import") is None
+    store.add_mentions([], CursorUpdate(brand="Aurora Air", source="import", value="43"))
+    assert store.get_cursor("Aurora Air", "import") == "43"
+
+
+def test_failed_batch_keeps_neither_mentions_nor_cursor(store):
+    store.add_mentions([mention(1)], CursorUpdate(brand="Aurora Air", source="import", value="1"))
+
+    class Broken(Mention):
+        def model_dump_json(self, **_):
+            raise RuntimeError("disk on fire")
+
+    bad = Broken.model_validate(mention(3).model_dump())
+    with pytest.raises(RuntimeError):
+        store.add_mentions([mention(2), bad], CursorUpdate(brand="Aurora Air", source="import", value="3"))
+    assert store.get_cursor("Aurora Air", "import") == "1"
+    assert store.count(MentionFilter()) == 1
+
+
+def test_engagement_refresh_only_grows(store):
+    store.add_mentions([mention(1, likes=5)])
+    assert store.add_mentions([mention(1, likes=50)]) == 0
+    store.add_mentions([mention(1, likes=7)])
+    assert store.search(MentionFilter(ids=["twitter:1"]))[0].engagement.likes == 50
+    # Any higher counter replaces all three (the rule both backends share).
+    store.add_mentions([mention(1, likes=40, shares=2, replies=1)])
+    found = store.search(MentionFilter(ids=["twitter:1"]))[0].engagement
+    assert (found.likes, found.shares, found.replies) == (40, 2, 1)
+
+
+# -- search and count ----------------------------------------------------------------------------
+
+
+def test_search_filters_and_full_text(store):
+    store.add_mentions([
+        mention(1, minutes=1, text="Flight cancelled again, Kraków airport chaos", label="negative"),
+        mention(2, minutes=2, text="Great crew on the Lisbon flight", label="positive"),
+        mention(3, minutes=3, text="flights CANCELLED everywhere", label="negative", source="rss"),
+    ])
+    assert ids(store.search(MentionFilter(text="cancelled"))) == ["rss:3", "twitter:1"]
+    assert ids(store.search(MentionFilter(text="krakow"))) == ["twitter:1"]
+    assert ids(store.search(MentionFilter(text="KRAKÓW airport"))) == ["twitter:1"]
+    assert ids(store.search(MentionFilter(text="cancelled lisbon"))) == []
+    assert ids(store.search(MentionFilter(sentiments=["positive"]))) == ["twitter:2"]
+    assert ids(store.search(MentionFilter(sources=["twitter"], newest_first=False))) == ["twitter:1", "twitter:2"]
+    assert store.count(MentionFilter(since=T0 + timedelta(minutes=2))) == 2
+    assert store.count(MentionFilter(text="cancelled", sources=["rss"])) == 1
+    assert store.search(MentionFilter(text='"); DROP TABLE mentions; --')) == []
+    assert store.search(MentionFilter(text="{\"query\": {\"match_all\": {}}}")) == []
+    assert len(store.search(MentionFilter(text="  ?! "))) == 3  # no words: no text condition
+
+
+def test_title_is_searchable(store):
+    store.add_mentions([mention(1, title="Strike at Frankfurt", text="details inside"), mention(2)])
+    assert ids(store.search(MentionFilter(text="frankfurt"))) == ["twitter:1"]
+
+
+def test_every_filter_field_combines_with_and(store):
+    store.add_mentions([
+        mention(1, minutes=0, language="en"),
+        mention(2, minutes=10, language="de", label="negative"),
+        mention(3, minutes=20, language="de", label="negative", source="rss"),
+        mention(4, minutes=30, language=None, label=None, brand="SkyLark"),
+        mention(5, minutes=40, language="de", label="negative"),
+    ])
+    query = MentionFilter(brands=["Aurora Air"], languages=["de"], sentiments=["negative"], sources=["twitter"],
+                          since=T0 + timedelta(minutes=10), until=T0 + timedelta(minutes=40))
+    assert ids(store.search(query)) == ["twitter:2"]
+    assert store.count(query) == 1
+    assert store.count(MentionFilter(until=T0 + timedelta(minutes=10))) == 1  # until is exclusive
+    assert store.count(MentionFilter(since=T0 + timedelta(minutes=40))) == 1  # since is inclusive
+    assert ids(store.search(MentionFilter(ids=["twitter:4", "rss:3", "nope"], newest_first=False))) == [
+        "rss:3", "twitter:4"]
+    assert store.count(MentionFilter(brands=["SkyLark", "Aurora Air"])) == 5
+    assert store.count(MentionFilter(brands=["Nobody"])) == 0
+
+
+def test_paging_with_limit_and_offset(store):
+    store.add_mentions([mention(n, minutes=n) for n in range(25)])
+    newest = ids(store.search(MentionFilter(limit=10)))
+    assert newest == [f"twitter:{n}" for n in range(24, 14, -1)]
+    assert ids(store.search(MentionFilter(limit=10, offset=20))) == [f"twitter:{n}" for n in range(4, -1, -1)]
+    assert ids(store.search(MentionFilter(limit=5, offset=3, newest_first=False))) == [
+        f"twitter:{n}" for n in range(3, 8)]
+    assert store.search(MentionFilter(offset=30)) == []
+    assert store.count(MentionFilter(limit=1)) == 25  # count ignores paging
+
+
+def test_same_second_keeps_insertion_order(store):
+    store.add_mentions([mention(n) for n in (5, 3, 9)])
+    assert ids(store.search(MentionFilter(newest_first=False))) == ["twitter:5", "twitter:3", "twitter:9"]
+    assert ids(store.search(MentionFilter())) == ["twitter:9", "twitter:3", "twitter:5"]
+
+
+def test_concurrent_writers_lose_nothing(store):
+    errors: list[BaseException] = []
+
+    def write(offset: int) -> None:
+        try:
+            for n in range(25):
+                store.add_mentions([mention(offset + n), mention(n, likes=offset)])
+        except BaseException as exc:  # pragma: no cover - reported below
+            errors.append(exc)
+
+    threads = [threading.Thread(target=write, args=(k * 1000,)) for k in range(1, 5)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert not errors
+    assert store.count(MentionFilter()) == 125
+    assert {m.engagement.likes for m in store.search(MentionFilter(ids=["twitter:0"]))} == {4000}
+
+
+# -- series --------------------------------------------------------------------------------------
+
+
+def test_series_groups_by_bucket_and_sentiment(store):
+    store.add_mentions([
+        mention(1, minutes=1, label="negative"), mention(2, minutes=2, label="negative"),
+        mention(3, minutes=16, label="positive"), mention(4, minutes=20, label="negative", source="rss"),
+    ])
+    rows = store.series("Aurora Air", T0, T0 + timedelta(hours=1), timedelta(minutes=15), ("sentiment",))
+    table = totals_by_bucket(rows, "sentiment")
+    assert table == {T0: {"negative": 2}, T0 + timedelta(minutes=15): {"positive": 1, "negative": 1}}
+    by_source = totals_by_bucket(
+        store.series("Aurora Air", T0, T0 + timedelta(hours=1), timedelta(hours=1), ("source",)), "source")
+    assert by_source == {T0: {"twitter": 3, "rss": 1}}
+    with pytest.raises(StoreError, match="cannot group"):
+        store.series("Aurora Air", T0, T0, timedelta(hours=1), ("text",))
+
+
+def test_series_range_alignment_and_missing_values(store):
+    store.add_mentions([
+        mention(1, minutes=-1), mention(2, minutes=0), mention(3, minutes=7, label=None, language=None),
+        mention(4, minutes=59, seconds=59), mention(5, minutes=60), mention(6, minutes=5, brand="SkyLark"),
+        mention(7, minutes=200),
+    ])
+    start, end = T0, T0 + timedelta(hours=1)
+    rows = store.series("Aurora Air", start, end, timedelta(minutes=10))
+    assert [(r.bucket, r.count, r.group) for r in rows] == [
+        (T0, 2, {}), (T0 + timedelta(minutes=50), 1, {})]  # [start, end), empty buckets omitted
+    assert all(r.bucket.tzinfo is not None for r in rows)
+    grouped = store.series("Aurora Air", start, end, timedelta(hours=1), ("sentiment", "language"))
+    assert sorted((r.group["sentiment"], r.group["language"], r.count) for r in grouped) == [
+        ("neutral", "en", 2), ("unknown", "unknown", 1)]
+    # Buckets are aligned to the epoch, not to ``start``.
+    odd = T0 + timedelta(minutes=3)
+    shifted = store.series("Aurora Air", odd, end, timedelta(minutes=10))
+    assert [r.bucket for r in shifted] == [bucket_floor(T0 + timedelta(minutes=7), timedelta(minutes=10)),
+                                           T0 + timedelta(minutes=50)]
+    assert store.series("Nobody", start, end, timedelta(minutes=10)) == []
+
+
+def test_dashboard_breakdown_by_three_fields(store):
+    store.add_mentions([mention(n, minutes=n, label=("negative", "positive")[n % 2],
+                                language=("en", "de", "fr")[n % 3], source=("x", "rss")[n % 2])
+                        for n in range(30)])
+    rows = store.series("Aurora Air", T0 - timedelta(days=1), T0 + timedelta(days=1), timedelta(days=400),
+                        ("source", "language", "sentiment"))
+    assert sum(r.count for r in rows) == 30
+    assert len(rows) == 6
+    assert all(set(r.group) == {"source", "language", "sentiment"} for r in rows)
+
+
+def test_series_over_weeks_in_small_buckets(store):
+    store.add_mentions([mention(n, minutes=15 * n) for n in range(3000)])  # 31 days, over a month edge
+    rows = store.series("Aurora Air", T0, T0 + timedelta(days=40), timedelta(minutes=15), ("sentiment",))
+    assert len(rows) == 3000 and sum(r.count for r in rows) == 3000
+    assert rows == sorted(rows, key=lambda r: r.bucket)
+
+
+# -- incidents and notifications -----------------------------------------------------------------
+
+
+def incident(opened: datetime, state=IncidentState.OPEN, *, brand="Aurora Air", fingerprint="fp") -> Incident:
+    return Incident(
+        id=f"inc-{brand[:3]}-{opened:%H%M}", fingerprint=fingerprint, brand=brand, kind=SpikeKind.VOLUME,
+        state=state, severity=Severity.HIGH, opened_at=opened, updated_at=opened, last_spike_at=opened,
+        transitions=[Transition(state=state, at=opened)],
+    )
+
+
+def test_incidents_and_their_queue_are_saved_together(store):
+    first = incident(T0)
+    note = Notification(key=f"{first.id}:alert", incident_id=first.id, kind="alert", channel="#a",
+                        payload={"headline": "x"}, created_at=T0)
+    store.save_incident(first, [note])
+    store.save_incident(first, [note])
+    assert len(store.notifications()) == 1
+    assert store.active_incident("fp").id == first.id
+    assert store.get_incident(first.id) == first
+    assert store.get_incident("nope") is None
+    resolved = incident(T0, IncidentState.RESOLVED)
+    store.save_incident(resolved)
+    assert store.active_incident("fp") is None
+    assert store.latest_incident("fp").state is IncidentState.RESOLVED
+    assert store.latest_incident("other") is None
+    assert [i.id for i in store.incidents(brand="Aurora Air")] == [first.id]
+
+
+def test_incident_queries(store):
+    store.save_incident(incident(T0, IncidentState.RESOLVED))
+    store.save_incident(incident(T0 + timedelta(hours=1), IncidentState.ACKNOWLEDGED))
+    store.save_incident(incident(T0 + timedelta(hours=2), IncidentState.FALSE_ALARM))
+    store.save_incident(incident(T0 + timedelta(hours=3), brand="SkyLark", fingerprint="sky"))
+    assert store.active_incident("fp").opened_at == T0 + timedelta(hours=1)
+    assert store.latest_incident("fp").state is IncidentState.FALSE_ALARM
+    assert [i.opened_at for i in store.incidents()] == [T0 + timedelta(hours=h) for h in (3, 2, 1, 0)]
+    assert [i.opened_at for i in store.incidents(brand="Aurora Air", since=T0 + timedelta(hours=1))] == [
+        T0 + timedelta(hours=2), T0 + timedelta(hours=1)]
+    assert store.incidents(brand="Nobody") == []
+
+
+def test_due_notifications_respect_not_before_and_status(store):
+    first = Notification(key="a", incident_id="i", kind="alert", channel="#a", payload={}, created_at=T0)
+    later = Notification(key="b", incident_id="i", kind="update", channel="#a", payload={}, created_at=T0,
+                         not_before=T0 + timedelta(minutes=10))
+    assert store.enqueue(first) and store.enqueue(later)
+    assert not store.enqueue(first)
+    assert [n.key for n in store.due_notifications(T0)] == ["a"]
+    first.status = NotificationStatus.SENT
+    store.update_notification(first)
+    assert [n.key for n in store.due_notifications(T0 + timedelta(minutes=10))] == ["b"]
+
+
+def test_notification_queue_order_updates_and_filters(store):
+    for n, key in enumerate("cab"):
+        assert store.enqueue(Notification(key=key, incident_id=f"i{n % 2}", kind="alert", channel="#a",
+                                          payload={"n": n, "nested": {"list": [1, 2]}}, created_at=T0))
+    assert [n.key for n in store.due_notifications(T0)] == ["c", "a", "b"]  # queue order, not key order
+    assert [n.key for n in store.due_notifications(T0, limit=2)] == ["c", "a"]
+    assert [n.key for n in store.notifications("i0")] == ["c", "b"]
+    retry = store.notifications("i1")[0]
+    retry.attempts, retry.error, retry.not_before = 1, "rate limited", T0 + timedelta(minutes=5)
+    store.update_notification(retry)
+    assert [n.key for n in store.due_notifications(T0)] == ["c", "b"]
+    assert [n.key for n in store.due_notifications(T0 + timedelta(minutes=5))] == ["c", "a", "b"]
+    saved = store.notifications("i1")[0]
+    assert (saved.attempts, saved.error, saved.payload) == (1, "rate limited", {"n": 1, "nested": {"list": [1, 2]}})
+    failed = store.notifications("i0")[1]
+    failed.status, failed.sent_at, failed.external_id = NotificationStatus.FAILED, T0, "ts-1"
+    store.update_notification(failed)
+    assert [n.key for n in store.due_notifications(T0 + timedelta(days=1))] == ["c", "a"]
+    assert store.notifications("i0")[1] == failed
+    ghost = Notification(key="ghost", incident_id="x", kind="alert", channel="#a", payload={}, created_at=T0)
+    store.update_notification(ghost)  # updating an unknown key is a no-op
+    assert [n.key for n in store.notifications()] == ["c", "a", "b"]
+
+
+# -- runs ----------------------------------------------------------------------------------------
+
+
+def test_runs_are_recorded_newest_first(store):
+    for n in range(3):
+        store.record_run(JobRun(job=f"j{n}", started_at=T0, finished_at=T0, ok=n != 1, brand="Aurora Air",
+                                source="rss", fetched=n, stored=n, error=None if n != 1 else "boom"))
+    assert [r.job for r in store.runs()] == ["j2", "j1", "j0"]
+    assert store.runs()[1].ok is False and store.runs()[1].error == "boom"
+    assert [r.job for r in store.runs(limit=2)] == ["j2", "j1"]
+
+
+# -- silences ------------------------------------------------------------------------------------
+
+
+def test_silences_are_replaced_by_id_and_filtered_by_time(store):
+    from monitor.models import Silence
+
+    early = Silence(id="s1", brand="Aurora Air", starts_at=T0, ends_at=T0 + timedelta(hours=2), reason="drill")
+    late = Silence(id="s2", brand="SkyLark", topic="strike", starts_at=T0 + timedelta(hours=1),
+                   ends_at=T0 + timedelta(hours=3), created_by="U1")
+    store.add_silence(early)
+    store.add_silence(late)
+    assert [s.id for s in store.silences()] == ["s2", "s1"]
+    assert [s.id for s in store.silences(active_at=T0)] == ["s1"]
+    assert [s.id for s in store.silences(active_at=T0 + timedelta(hours=2))] == ["s2"]  # ends_at is exclusive
+    assert store.silences(active_at=T0 + timedelta(hours=3)) == []
+    shortened = early.model_copy(update={"ends_at": T0 + timedelta(minutes=30)})
+    store.add_silence(shortened)
+    assert store.silences() == [late, shortened]
+    assert store.silences(active_at=T0 + timedelta(hours=1)) == [late]

@@ -1,0 +1,149 @@
+import math
+import random
+from datetime import datetime, timedelta, timezone
+
+import numpy as np
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from monitor.alerts.streaming import SurgeDetector, _RobustScale
+from monitor.config import SurgeRule
+
+RULE = SurgeRule()
+STEP = timedelta(minutes=15)
+START = datetime(2026, 3, 2, tzinfo=timezone.utc)  # a Monday
+DAYS = 10
+POINTS_PER_DAY = 96
+
+
+def seasonal(k: int, level: float, phase: float = 0.0) -> int:
+    """Busy days and quiet nights, the same every day."""
+    hour = (k % POINTS_PER_DAY) / 4
+    return round(level * (1.2 + math.sin(2 * math.pi * (hour - phase) / 24)))
+
+
+def run(values: list[float], rule: SurgeRule = RULE) -> list[bool]:
+    detector = SurgeDetector(rule, STEP)
+    return [detector.update(START + k * STEP, v).alarm for k, v in enumerate(values)]
+
+
+def noisy(days: int = DAYS, level: float = 40, seed: int = 1) -> list[int]:
+    rng = np.random.default_rng(seed)
+    return [int(rng.poisson(max(seasonal(k, level), 0.1))) for k in range(days * POINTS_PER_DAY)]
+
+
+def first_alarm(alarms: list[bool], since: int) -> int | None:
+    return next((k for k in range(since, len(alarms)) if alarms[k]), None)
+
+
+def test_a_tenfold_burst_is_caught_in_its_first_bucket():
+    values = noisy()
+    at = 8 * POINTS_PER_DAY + 50
+    values[at] = 10 * max(values[at], 5)
+    alarms = run(values)
+    assert first_alarm(alarms, 3 * POINTS_PER_DAY) == at
+
+
+def test_a_sustained_doubling_is_caught_though_no_single_bucket_is_extreme():
+    values = noisy()
+    at = 8 * POINTS_PER_DAY + 40
+    for k in range(at, at + 24):
+        values[k] = 2 * values[k] + 20
+    alarms = run(values)
+    found = first_alarm(alarms, 3 * POINTS_PER_DAY)
+    assert found is not None and at <= found < at + 8
+
+
+def test_a_collapse_to_zero_is_reported_as_a_drop():
+    values = noisy()
+    at = 8 * POINTS_PER_DAY + 40
+    values[at:at + 8] = [0] * 8
+    detector = SurgeDetector(RULE, STEP)
+    judgements = [detector.update(START + k * STEP, v) for k, v in enumerate(values)]
+    alarms = [j for j in judgements[3 * POINTS_PER_DAY:] if j.alarm]
+    assert alarms and alarms[0].direction == -1 and alarms[0].at >= START + at * STEP
+
+
+def test_no_alarm_during_warm_up():
+    values = noisy()
+    values[POINTS_PER_DAY] = 10_000
+    alarms = run(values)
+    assert not any(alarms[: int(RULE.warmup / STEP)])
+
+
+def test_zero_against_zero_and_tiny_counts_never_alert():
+    assert not any(run([0] * (DAYS * POINTS_PER_DAY)))
+    values = [0] * (DAYS * POINTS_PER_DAY)
+    values[8 * POINTS_PER_DAY] = 3
+    assert not any(run(values))
+
+
+def test_one_alarm_per_event_then_silence_for_the_refractory_period():
+    values = noisy()
+    at = 6 * POINTS_PER_DAY
+    for k in range(at, at + 16):
+        values[k] = 20 * max(values[k], 5)
+    alarms = run(values)
+    assert sum(alarms[at: at + int(RULE.refractory / STEP)]) == 1
+
+
+def test_the_baseline_knows_the_time_of_day():
+    """The evening peak is normal at 18:00 and a spike at 06:00, with the same count."""
+    values = [seasonal(k, 40) for k in range(DAYS * POINTS_PER_DAY)]
+    peak = max(values[:POINTS_PER_DAY])
+    night = 8 * POINTS_PER_DAY + values[:POINTS_PER_DAY].index(min(values[:POINTS_PER_DAY]))
+    values[night] = peak
+    alarms = run(values)
+    assert alarms[night] and sum(alarms) == 1
+
+
+@settings(max_examples=25, deadline=None)
+@given(level=st.floats(0, 500), days=st.integers(3, 9))
+def test_a_flat_series_never_alerts(level, days):
+    assert not any(run([level] * (days * POINTS_PER_DAY)))
+
+
+@settings(max_examples=25, deadline=None)
+@given(level=st.floats(0.5, 300), phase=st.floats(0, 24), days=st.integers(3, 9))
+def test_a_purely_seasonal_series_never_alerts(level, phase, days):
+    assert not any(run([seasonal(k, level, phase) for k in range(days * POINTS_PER_DAY)]))
+
+
+@settings(max_examples=20, deadline=None)
+@given(factor=st.floats(1.5, 20), scale=st.floats(1.1, 10), length=st.integers(1, 12), seed=st.integers(0, 50))
+def test_scaling_a_spike_up_never_delays_its_detection(factor, scale, length, seed):
+    values = noisy(seed=seed)
+    at = 8 * POINTS_PER_DAY + 30
+
+    def spiked(f: float) -> list[float]:
+        out = list(values)
+        for k in range(at, at + length):
+            out[k] = values[k] * f + 10 * f
+        return out
+
+    weak = first_alarm(run(spiked(factor)), at)
+    strong = first_alarm(run(spiked(factor * scale)), at)
+    if weak is not None:
+        assert strong is not None and strong <= weak
+
+
+@settings(max_examples=50, deadline=None)
+@given(values=st.lists(st.floats(-1e3, 1e3), min_size=1, max_size=80), size=st.integers(1, 30),
+       probe=st.floats(-1e3, 1e3))
+def test_the_running_robust_scale_matches_median_and_mad(values, size, probe):
+    scale = _RobustScale(size)
+    for v in values:
+        scale.push(v)
+    window = np.array(values[-size:])
+    centre = np.median(window)
+    mad = np.median(np.abs(window - centre))
+    assert math.isclose(scale.z(probe), (probe - centre) / max(1.4826 * mad, 0.01), rel_tol=1e-9, abs_tol=1e-9)
+
+
+def test_timestamps_with_gaps_and_jitter_are_fine():
+    rng = random.Random(3)
+    detector = SurgeDetector(RULE, timedelta(minutes=5))
+    moment = START
+    for _ in range(3000):
+        moment += timedelta(minutes=5 * rng.choice([1, 1, 1, 2, 7]), seconds=rng.randrange(30))
+        assert not math.isnan(detector.update(moment, rng.randrange(50, 60)).score)
