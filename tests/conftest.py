@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import os
+import subprocess
+from pathlib import Path
+
 import pytest
 
 from monitor.config import NlpConfig
@@ -18,10 +22,6 @@ def offline_annotator() -> Annotator:
 # The Elasticsearch tests use MONITOR_ES_URL when set; otherwise, when MONITOR_ES_AUTOSTART=1 (as
 # `make test` sets), they start scripts/elasticsearch.sh for the session (and stop it again unless it
 # was already running). When no server can be had they skip, or fail if MONITOR_REQUIRE_ES=1 (CI).
-
-import os
-import subprocess
-from pathlib import Path
 
 _ROOT = Path(__file__).resolve().parents[1]
 _SCRIPT = _ROOT / "scripts" / "elasticsearch.sh"

@@ -117,3 +117,14 @@ def test_the_post_that_set_it_off_shortly_before_the_window_is_shown(tmp_path):
                                                       "whole airport stranded, nobody tells us anything"]
     assert summary["posts"][1]["id"] == "x:1"
     assert "x:1" not in [p["id"] for p in narrow["posts"]]
+
+
+def test_the_posts_a_spike_names_come_first(tmp_path):
+    with SqliteStore(tmp_path / "m.db") as store:
+        store.add_mentions([post(1, "the gate agent was rude to me", 2, shares=3)]
+                           + [post(10 + k, f"app down again number {k}", k, shares=500) for k in range(5)])
+        spike = Spike(brand="Aurora Air", kind=SpikeKind.VIRAL_POST, window_start=T0,
+                      window_end=T0 + timedelta(minutes=15), observed=3, expected=1, score=3,
+                      severity=Severity.HIGH, negative_share=1.0, sample_mention_ids=["x:1"])
+        summary = summarise(store, spike, {"aurora", "air"}, T0 - timedelta(days=1))
+    assert summary["posts"][0]["id"] == "x:1" and len(summary["posts"]) == 3

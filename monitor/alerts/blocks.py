@@ -126,7 +126,7 @@ def number(value: float) -> str:
 
 def magnitude(observed: float, expected: float, kind: SpikeKind) -> str:
     """``312 mentions vs 40 expected (7.8×)``."""
-    unit = "" if kind == SpikeKind.VIRAL_POST else " mentions"
+    unit = " interactions" if kind == SpikeKind.VIRAL_POST else " mentions"
     if expected > 0:
         return f"{number(observed)}{unit} vs {number(expected)} expected ({observed / expected:.1f}×)"
     return f"{number(observed)}{unit} (no baseline yet)"

@@ -35,7 +35,11 @@ def headline(incident: Incident, spike: Spike) -> str:
         SpikeKind.NEGATIVE: "Negative sentiment surge",
         SpikeKind.VIRAL_POST: "Post going viral",
     }[spike.kind]
-    ratio = f"{spike.ratio:.1f}×" if spike.expected > 0 else "from nothing"
+    ratio = f"{spike.ratio:.0f}×" if spike.kind is SpikeKind.VIRAL_POST else f"{spike.ratio:.1f}×"
+    ratio = ratio if spike.expected > 0 else "from nothing"
+    if spike.kind is SpikeKind.VIRAL_POST:
+        return (f"{what} for {incident.brand}: one post has {spike.observed:,.0f} likes, shares and replies, "
+                f"{ratio} the brand's usual ({spike.expected:,.0f})")
     counted = "negative mentions" if spike.kind is SpikeKind.NEGATIVE else "mentions"
     return (
         f"{what} for {incident.brand}: {spike.observed:.0f} {counted} vs {spike.expected:.0f} expected "

@@ -171,7 +171,9 @@ def summarise(
     )
     split = Counter(m.sentiment.label for m in window if m.sentiment)
     languages = Counter(m.language for m in window if m.language)
-    posts = representative_posts(window)
+    pinned = set(spike.sample_mention_ids)
+    posts = [m for m in window if m.id in pinned]
+    posts = (posts + [m for m in representative_posts(window) if m.id not in pinned])[:3]
     return {
         "observed": spike.observed,
         "expected": round(spike.expected, 1),

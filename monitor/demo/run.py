@@ -17,7 +17,7 @@ from tqdm import tqdm
 from monitor import config as config_lib
 from monitor.alerts.notifiers.base import Notifier
 from monitor.demo.scenario import Scenario, generate
-from monitor.models import Incident
+from monitor.models import Incident, SpikeKind
 from monitor.nlp.annotate import Annotator
 from monitor.pipeline import Pipeline
 from monitor.runtime import build_pipeline
@@ -97,6 +97,11 @@ def _created(row: dict) -> datetime:
     return datetime.fromisoformat(row["created_at"].replace("Z", "+00:00"))
 
 
+def _peak(incident: Incident) -> float:
+    """The most mentions in one bucket (a viral post's spike counts interactions, not mentions)."""
+    return max((s.observed for s in incident.spikes if s.kind is SpikeKind.VOLUME), default=0)
+
+
 def _report(replay: Replay, pipeline: Pipeline, seconds: float, echo: Callable[[str], None]) -> None:
     scenario = replay.scenario
     store = pipeline.store
@@ -115,7 +120,7 @@ def _report(replay: Replay, pipeline: Pipeline, seconds: float, echo: Callable[[
         echo(f"Incident opened: {incident.opened_at:%a %Y-%m-%d %H:%M} UTC "
              f"({delay.total_seconds() / 60:+.0f} min after the crisis started)")
         echo(f"  id {incident.id}, severity {incident.severity.word}, state {incident.state.value}, "
-             f"{len(incident.spikes)} spike(s), peak {max(s.observed for s in incident.spikes):.0f} mentions/15 min")
+             f"{len(incident.spikes)} spike(s), peak {_peak(incident):.0f} mentions/15 min")
         playbook = next((p for p in pipeline.playbooks if p.id == incident.playbook_id), None)
         if playbook:
             echo(f"  playbook: {playbook.title}")
