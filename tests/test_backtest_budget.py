@@ -25,11 +25,10 @@ def test_the_demo_crisis_is_caught_early_and_the_quiet_days_stay_quiet(demo_repo
     [brand] = demo_report.brands
     assert brand.truth == crisis
     assert all(i.opened_at >= crisis for i in demo_report.incidents)
-    kinds = {i.kind: i for i in reversed(demo_report.incidents)}  # the first of each kind
-    assert set(kinds) == {SpikeKind.VOLUME, SpikeKind.VIRAL_POST}
-    assert kinds[SpikeKind.VIRAL_POST].opened_at - crisis <= timedelta(minutes=30)
-    assert kinds[SpikeKind.VOLUME].opened_at - crisis <= 6 * BUCKET
-    assert kinds[SpikeKind.VIRAL_POST].severity is Severity.CRITICAL
+    [incident] = demo_report.incidents  # the viral post opens it; the surge that follows joins it
+    assert incident.kind is SpikeKind.VOLUME and incident.spikes > 1
+    assert incident.opened_at - crisis <= timedelta(minutes=30)
+    assert incident.severity is Severity.CRITICAL
 
 
 def test_the_report_gives_alerts_per_week_and_a_delay_per_incident(demo_report):

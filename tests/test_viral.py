@@ -103,9 +103,9 @@ def test_the_pipeline_watch_reads_the_candidates_every_tick_and_the_reference_se
     searches = []
     search = store.search
     store.search = lambda query: searches.append(query) or search(query)
-    assert ViralWatch(store, DetectionConfig()).spikes("Aurora Air", NOW) == []  # off by default
+    assert ViralWatch(store, DetectionConfig(viral={"enabled": False})).spikes("Aurora Air", NOW) == []
     assert searches == []
-    watch = ViralWatch(store, DetectionConfig(viral={"enabled": True}))
+    watch = ViralWatch(store, DetectionConfig())
     [spike] = watch.spikes("Aurora Air", NOW)
     assert spike.sample_mention_ids == ["viral"]
     assert watch.spikes("Aurora Air", NOW + BUCKET)
