@@ -107,7 +107,7 @@ def detect(path: Path) -> None:
 @cli.command()
 @click.option("--workdir", type=click.Path(file_okay=False, path_type=Path),
               help="Keep the demo's database and config here (default: a new temporary folder).")
-@click.option("--days", default=21, show_default=True, help="Quiet days before the crisis.")
+@click.option("--days", default=14, show_default=True, help="Quiet days before the crisis.")
 def demo(workdir: Path | None, days: int) -> None:
     """Replay a multilingual brand crisis through the real pipeline with a simulated clock."""
     from monitor.demo.run import run_demo

@@ -151,7 +151,7 @@ def _report(replay: Replay, pipeline: Pipeline, seconds: float, echo: Callable[[
 def run_demo(
     workdir: Path | None = None,
     *,
-    quiet_days: int = 21,
+    quiet_days: int = 14,
     echo: Callable[[str], None] = print,
     notifier: Notifier | None = None,
     annotator: Annotator | None = None,
