@@ -19,20 +19,20 @@ from monitor.store.sqlite import SqliteStore
 from test_lifecycle import incident
 
 SECRET = "8f742231b10e8888abcd99yyyzzz85a5"
-NOW = datetime.now(timezone.utc)
 
 
 @pytest.fixture
 def setup(tmp_path):
     store = SqliteStore(tmp_path / "m.db")
-    opened = incident(opened_at=NOW - timedelta(minutes=12), slack_ts=None)
+    now = datetime.now(timezone.utc)
+    opened = incident(opened_at=now - timedelta(minutes=12), slack_ts=None)
     store.save_incident(opened, [Notification(key=f"{opened.id}:alert", incident_id=opened.id, kind="alert",
                                               channel="#alerts", payload={"headline": "Negative surge"},
                                               created_at=opened.opened_at)])
     server = InteractiveServer(ActionHandler(store, SECRET)).start()
     with FakeSlack() as slack:
         notifier = SlackNotifier(token=slack.token, base_url=slack.base_url)
-        deliver_due(store, notifier, [], NOW, "")
+        deliver_due(store, notifier, [], now, "")
         yield store, slack, server, notifier
     server.stop()
     store.close()
