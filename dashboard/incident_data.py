@@ -12,13 +12,14 @@ import streamlit as st
 
 from dashboard.data import TTL, store
 from monitor.alerts.playbooks import load_playbooks
+from monitor.alerts.steps import timing
 from monitor.errors import PlaybookError
 from monitor.models import Incident, Playbook
 from monitor.store.base import Notification
 
 EVENT_COLUMNS = ["at", "event", "detail"]
 POST_COLUMNS = ["text", "author", "language", "sentiment", "link"]
-STEP_COLUMNS = ["step", "owner", "due", "status", "details"]
+STEP_COLUMNS = ["number", "step", "owner", "due", "status", "done_by", "done_at", "details"]
 
 
 @dataclass(frozen=True)
@@ -46,6 +47,9 @@ def _event_rows(incident: Incident, notifications: list[Notification]) -> list[d
          "detail": f"{t.by}: {t.note}" if t.note else t.by}
         for t in incident.transitions
     ]
+    rows += [{"at": d.at, "event": f"step {d.number} done",
+              "detail": f"{d.by}: {d.title} ({timing(d)})" + (f". {d.note}" if d.note else "")}
+             for d in incident.steps_done]
     for notification in notifications:
         at = notification.sent_at or notification.created_at
         status = notification.status.value
@@ -94,22 +98,29 @@ def playbooks(directory: str) -> dict[str, Playbook]:
         return {}
 
 
-def step_rows(playbook: Playbook, opened_at: datetime, closed_at: datetime | None, now: datetime) -> pd.DataFrame:
-    """The playbook's steps with owners and deadlines, and whether each deadline had passed.
+def step_rows(playbook: Playbook, incident: Incident, closed_at: datetime | None, now: datetime) -> pd.DataFrame:
+    """The playbook's steps with owners, deadlines, who did each and when, and the state of the rest.
 
-    A deadline counts against the time the incident closed, or ``now`` while it is still active.
+    A step not done counts its deadline against the time the incident closed, or ``now`` while
+    it is still active.
     """
     until = closed_at or now
     rows = []
-    for step in playbook.steps:
-        due = opened_at + pd.Timedelta(minutes=step.due_minutes)
-        if closed_at is not None and due > closed_at:
+    for number, step in enumerate(playbook.steps, start=1):
+        due = incident.opened_at + pd.Timedelta(minutes=step.due_minutes)
+        done = incident.step_done(number)
+        if done is not None:
+            status = f"done {timing(done)}"
+        elif closed_at is not None and due > closed_at:
             status = "not reached (closed before)"
         elif due <= until:
-            status = "deadline passed"
+            status = "not done, deadline passed"
         else:
             status = "due"
-        rows.append({"step": step.title, "owner": step.owner, "due": due, "status": status, "details": step.details})
+        rows.append({"number": number, "step": step.title, "owner": step.owner, "due": due, "status": status,
+                     "done_by": done.by if done else "", "done_at": done.at if done else None,
+                     "details": step.details})
     frame = pd.DataFrame(rows, columns=STEP_COLUMNS)
-    frame["due"] = pd.to_datetime(frame["due"], utc=True)
+    for column in ("due", "done_at"):
+        frame[column] = pd.to_datetime(frame[column], utc=True)
     return frame

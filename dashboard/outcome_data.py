@@ -16,10 +16,11 @@ from monitor.store.base import Store
 AROUND = timedelta(hours=24)
 SYSTEM = "system"
 OUTCOME_COLUMNS = ["id", "opened_at", "state", "severity", "playbook", "minutes_to_acknowledge",
-                   "minutes_to_resolve", "acknowledged_by", "resolved_by", "negative_before", "negative_at_alert",
-                   "negative_after"]
+                   "minutes_to_resolve", "acknowledged_by", "resolved_by", "steps_done", "steps_on_time",
+                   "negative_before", "negative_at_alert", "negative_after"]
 SUMMARY_COLUMNS = ["playbook", "incidents", "median_minutes_to_acknowledge", "median_minutes_to_resolve",
-                   "negative_before", "negative_at_alert", "negative_after", "recovered"]
+                   "median_steps_done", "steps_on_time", "negative_before", "negative_at_alert", "negative_after",
+                   "recovered"]
 RECOVERY_MARGIN = 0.05  # negative share after resolution at most this far above before: back to normal
 
 
@@ -51,7 +52,7 @@ def outcome_frame(db: Store, incidents: list[Incident]) -> pd.DataFrame:
         after = hour_ceiling(resolved) if resolved else None
         rows.append({
             **{k: row[k] for k in ("id", "state", "severity", "playbook", "minutes_to_acknowledge",
-                                   "minutes_to_resolve")},
+                                   "minutes_to_resolve", "steps_done", "steps_on_time")},
             "opened_at": incident.opened_at,
             "acknowledged_by": _who(incident, IncidentState.ACKNOWLEDGED),
             "resolved_by": _who(incident, IncidentState.RESOLVED),
@@ -61,8 +62,8 @@ def outcome_frame(db: Store, incidents: list[Incident]) -> pd.DataFrame:
         })
     frame = pd.DataFrame(rows, columns=OUTCOME_COLUMNS)
     frame["opened_at"] = pd.to_datetime(frame["opened_at"], utc=True)
-    for column in ("minutes_to_acknowledge", "minutes_to_resolve", "negative_before", "negative_at_alert",
-                   "negative_after"):
+    for column in ("minutes_to_acknowledge", "minutes_to_resolve", "steps_done", "steps_on_time",
+                   "negative_before", "negative_at_alert", "negative_after"):
         frame[column] = pd.to_numeric(frame[column])
     return frame
 
@@ -76,8 +77,9 @@ def outcomes(store_key: str, brand: str, start: datetime, end: datetime) -> pd.D
 
 
 def playbook_summary(frame: pd.DataFrame) -> pd.DataFrame:
-    """Per playbook (``none`` when unmatched): incidents, median response times and negative shares,
-    and whether the median negative share after resolution came back to (near) where it was before."""
+    """Per playbook (``none`` when unmatched): incidents, median response times, steps done and the
+    share of them done by their deadline, median negative shares, and whether the median negative
+    share after resolution came back to (near) where it was before."""
     if frame.empty:
         return pd.DataFrame(columns=SUMMARY_COLUMNS)
     grouped = frame.assign(playbook=frame["playbook"].replace("", "none")).groupby("playbook")
@@ -85,10 +87,14 @@ def playbook_summary(frame: pd.DataFrame) -> pd.DataFrame:
         incidents=("id", "count"),
         median_minutes_to_acknowledge=("minutes_to_acknowledge", "median"),
         median_minutes_to_resolve=("minutes_to_resolve", "median"),
+        median_steps_done=("steps_done", "median"),
+        steps_done=("steps_done", "sum"),
+        on_time=("steps_on_time", "sum"),
         negative_before=("negative_before", "median"),
         negative_at_alert=("negative_at_alert", "median"),
         negative_after=("negative_after", "median"),
     )
+    summary["steps_on_time"] = (summary["on_time"] / summary["steps_done"]).where(summary["steps_done"] > 0)
     known = summary["negative_before"].notna() & summary["negative_after"].notna()
     back = summary["negative_after"] <= summary["negative_before"] + RECOVERY_MARGIN
     summary["recovered"] = back.map({True: "yes", False: "no"}).where(known, "not yet known")

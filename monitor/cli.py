@@ -68,7 +68,7 @@ def run(path: Path) -> None:
 
     config = config_lib.load(path)
     pipeline = build_pipeline(config)
-    service = Service(pipeline, interactive=build_interactive(config, pipeline.store))
+    service = Service(pipeline, interactive=build_interactive(config, pipeline.store, pipeline.playbooks))
     click.echo(f"running {len(service.job_names())} jobs from {path}; Ctrl-C to stop", err=True)
     service.run_forever()
     click.echo("stopped", err=True)
@@ -193,6 +193,27 @@ def incident(action: str, path: Path, incident_id: str, by: str, note: str) -> N
 
     changed = apply(_store(path), incident_id, action, by=by, now=_now(), note=note)
     click.echo(f"{changed.id}: {changed.state.value}, severity {changed.severity.word}")
+
+
+@cli.command()
+@click.argument("path", type=click.Path(dir_okay=False, path_type=Path))
+@click.argument("incident_id")
+@click.argument("number", type=click.IntRange(min=1))
+@click.option("--undo", is_flag=True, help="Mark the step as not done after all.")
+@click.option("--by", default=lambda: os.environ.get("USER", "cli"), show_default="$USER", help="Who did it.")
+@click.option("--note", default="", help="What was done, for the thread and the record.")
+def step(path: Path, incident_id: str, number: int, undo: bool, by: str, note: str) -> None:
+    """Mark step NUMBER (from 1) of an incident's playbook done."""
+    from monitor.alerts.playbooks import load_playbooks
+    from monitor.alerts.steps import mark_step
+    from monitor.store import open_store
+
+    config = config_lib.load(path)
+    changed = mark_step(open_store(config.storage), load_playbooks(config.alerts.playbooks_dir), incident_id,
+                        number, by=by, now=_now(), note=note, undo=undo)
+    done = {d.number for d in changed.steps_done}
+    click.echo(f"{changed.id}: step {number} {'done' if number in done else 'not done'}; "
+               f"steps done: {', '.join(map(str, sorted(done))) or 'none'}")
 
 
 @cli.group()

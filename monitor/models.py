@@ -150,6 +150,22 @@ class Transition(_Model):
     note: str = ""
 
 
+class StepDone(_Model):
+    """A playbook step marked done: its number (from 1), its title and deadline then, who and when."""
+
+    number: int = Field(ge=1)
+    title: str
+    due_at: datetime
+    at: datetime
+    by: str = "system"
+    note: str = ""
+
+    @property
+    def minutes_late(self) -> float:
+        """How long after its deadline the step was done (zero or less: on time)."""
+        return (self.at - self.due_at).total_seconds() / 60
+
+
 class Incident(_Model):
     """A crisis candidate: one or more spikes sharing a fingerprint, with its lifecycle."""
 
@@ -168,6 +184,7 @@ class Incident(_Model):
     slack_channel: str | None = None
     slack_ts: str | None = None
     transitions: list[Transition] = Field(default_factory=list)
+    steps_done: list[StepDone] = Field(default_factory=list)
 
     @staticmethod
     def fingerprint_of(brand: str, kind: SpikeKind, topic: str = "") -> str:
@@ -180,6 +197,10 @@ class Incident(_Model):
             if transition.state == state:
                 return transition.at
         return None
+
+    def step_done(self, number: int) -> StepDone | None:
+        """The record of playbook step ``number`` (from 1) being done, if it was."""
+        return next((done for done in self.steps_done if done.number == number), None)
 
 
 class Silence(_Model):

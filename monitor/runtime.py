@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import logging
 from datetime import datetime
-from typing import Callable
+from typing import Callable, Sequence
 
 from monitor import registry
 from monitor.alerts.interactive import ActionHandler, InteractiveServer
 from monitor.alerts.notifiers.base import Notifier
 from monitor.alerts.playbooks import load_playbooks
 from monitor.config import Config
+from monitor.models import Playbook
 from monitor.nlp.annotate import Annotator, build_scorer
 from monitor.pipeline import Pipeline, utcnow
 from monitor.store import open_store
@@ -56,9 +57,12 @@ def build_pipeline(
     )
 
 
-def build_interactive(config: Config, store: Store) -> InteractiveServer | None:
-    """The Slack button endpoint when ``slack.interactive_port`` is set (it needs the signing secret)."""
+def build_interactive(config: Config, store: Store, playbooks: Sequence[Playbook] = ()) -> InteractiveServer | None:
+    """The Slack button endpoint when ``slack.interactive_port`` is set (it needs the signing secret).
+
+    ``playbooks`` let the steps menu mark playbook steps done.
+    """
     if config.slack.interactive_port is None:
         return None
-    handler = ActionHandler(store, config.slack.signing_secret)
+    handler = ActionHandler(store, config.slack.signing_secret, playbooks=playbooks)
     return InteractiveServer(handler, config.slack.interactive_host, config.slack.interactive_port)

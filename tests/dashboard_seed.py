@@ -13,8 +13,9 @@ import yaml
 from streamlit.dataframe_util import convert_arrow_bytes_to_pandas_df
 from streamlit.testing.v1 import AppTest
 
+from monitor.alerts.playbooks import load_playbooks
 from monitor.models import (
-    Author, Engagement, Incident, IncidentState, Mention, Sentiment, Severity, Spike, SpikeKind, Transition,
+    Author, Engagement, Incident, IncidentState, Mention, Sentiment, Severity, Spike, SpikeKind, StepDone, Transition,
 )
 from monitor.store.base import JobRun, Notification, NotificationStatus
 from monitor.store.sqlite import SqliteStore
@@ -30,6 +31,8 @@ LABELS = ("negative", "neutral", "neutral", "positive", "negative", "neutral", "
 OPENED = T0 + timedelta(days=2, hours=3)
 ACKNOWLEDGED = OPENED + timedelta(minutes=12)
 RESOLVED = OPENED + timedelta(hours=3)
+OUTAGE = next(p for p in load_playbooks(PLAYBOOKS) if p.id == "outage")
+STEP_TITLES = [step.title for step in OUTAGE.steps]
 OPEN_OPENED = T0 + timedelta(days=2, hours=20)
 HEADLINE = "Negative sentiment surge for Aurora Air: 40 mentions vs 10 expected (4.0×), 70% negative"
 KEY_PHRASES = ["delayed again", "app down"]
@@ -69,7 +72,8 @@ def _spike(opened: datetime, observed: float, share: float, severity: Severity) 
 
 
 def make_incident() -> Incident:
-    """Resolved: opened, acknowledged by a person after 12 minutes, resolved by them after three hours."""
+    """Resolved: opened, acknowledged by a person after 12 minutes, resolved by them after three hours;
+    playbook step 1 done on time, step 3 done ten minutes late."""
     return Incident(
         id="aurora-air-20251105-0300-abc123", fingerprint=Incident.fingerprint_of(BRAND, SpikeKind.NEGATIVE),
         brand=BRAND, kind=SpikeKind.NEGATIVE, severity=Severity.HIGH, opened_at=OPENED, updated_at=RESOLVED,
@@ -78,6 +82,10 @@ def make_incident() -> Incident:
         transitions=[Transition(state=IncidentState.OPEN, at=OPENED),
                      Transition(state=IncidentState.ACKNOWLEDGED, at=ACKNOWLEDGED, by="maria", note="acknowledged"),
                      Transition(state=IncidentState.RESOLVED, at=RESOLVED, by="maria", note="resolved")],
+        steps_done=[StepDone(number=1, title=STEP_TITLES[0], due_at=OPENED + timedelta(minutes=10),
+                             at=OPENED + timedelta(minutes=9), by="maria"),
+                    StepDone(number=3, title=STEP_TITLES[2], due_at=OPENED + timedelta(minutes=30),
+                             at=OPENED + timedelta(minutes=40), by="jonas", note="statement on the website")],
     )
 
 

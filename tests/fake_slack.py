@@ -69,6 +69,14 @@ def _text(obj: Any) -> str:
     return obj.get("text", "") if isinstance(obj, dict) else ""
 
 
+def _select_problems(select: dict[str, Any], where: str) -> list[str]:
+    options = select.get("options") or []
+    if not 0 < len(options) <= 100:
+        return [f"a select needs 1 to 100 options [json-pointer:{where}/options]"]
+    return [f"option over its limits [json-pointer:{where}/options/{k}]" for k, option in enumerate(options)
+            if not 0 < units(_text(option.get("text"))) <= 75 or not 0 < len(option.get("value", "")) <= 150]
+
+
 def block_problems(blocks: Any) -> list[str]:
     """What Slack's block validation would complain about (empty when acceptable)."""
     if not isinstance(blocks, list):
@@ -105,6 +113,8 @@ def block_problems(blocks: Any) -> list[str]:
                 if units(_text(element.get("text"))) > 75 or len(element.get("action_id", "")) > 255 \
                         or len(element.get("value", "")) > 2000 or len(element.get("url", "")) > 3000:
                     problems.append(f"button over its limits [json-pointer:{where}/elements/{j}]")
+                if element.get("type") == "static_select":
+                    problems += _select_problems(element, f"{where}/elements/{j}")
     return problems
 
 
@@ -196,9 +206,11 @@ class FakeSlack:
             self._failures += [Failure(200, "", None, method, seconds) for _ in range(times)]
 
     def press(self, message: dict[str, Any], action_id: str, request_url: str, signing_secret: str,
-              user: str = "dana", timestamp: float | None = None, tamper: bool = False) -> int:
+              user: str = "dana", timestamp: float | None = None, tamper: bool = False,
+              option: int | None = None) -> int:
         """Press a button of a posted ``message`` as Slack does: a signed ``block_actions`` POST
-        to the app's request URL. Returns the HTTP status the app answered."""
+        to the app's request URL. For a select menu, ``option`` picks the option chosen (by
+        position). Returns the HTTP status the app answered."""
         button, block_id = None, None
         for block in message.get("blocks") or []:
             for element in block.get("elements") or []:
@@ -207,16 +219,20 @@ class FakeSlack:
         if button is None:
             raise SlackError("no_such_button", action_id)
         stamp = str(int(timestamp if timestamp is not None else time.time()))
+        if button.get("type") == "static_select":
+            action = {"type": "static_select", "action_id": action_id, "block_id": block_id,
+                      "selected_option": button["options"][option or 0], "placeholder": button.get("placeholder"),
+                      "action_ts": stamp}
+        else:
+            action = {"type": "button", "action_id": action_id, "block_id": block_id, "value": button.get("value"),
+                      "text": button.get("text"), "action_ts": stamp}
         payload = {
             "type": "block_actions", "api_app_id": "A0FAKE", "trigger_id": "1.2.3",
             "user": {"id": "U0" + user.upper(), "username": user, "name": user, "team_id": "T0FAKE"},
             "team": {"id": "T0FAKE", "domain": "fake"},
             "container": {"type": "message", "message_ts": message["ts"], "channel_id": message["channel"]},
             "channel": {"id": message["channel"]}, "message": {"ts": message["ts"], "text": message.get("text", "")},
-            "response_url": f"{self.url}/actions/response", "actions": [{
-                "type": "button", "action_id": action_id, "block_id": block_id, "value": button.get("value"),
-                "text": button.get("text"), "action_ts": stamp,
-            }],
+            "response_url": f"{self.url}/actions/response", "actions": [action],
         }
         body = urlencode({"payload": json.dumps(payload)}).encode()
         base = b"v0:" + stamp.encode() + b":" + body

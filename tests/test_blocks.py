@@ -17,8 +17,10 @@ from monitor.alerts.blocks import (
     clip,
     clip_plain,
     escape,
+    parse_step_option,
     render,
     safe_url,
+    step_option,
     units,
 )
 from monitor.alerts.notifiers.base import AlertMessage
@@ -31,6 +33,7 @@ from monitor.models import (
     Severity,
     Spike,
     SpikeKind,
+    StepDone,
 )
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -122,13 +125,35 @@ def test_actions_block_has_the_incident_buttons() -> None:
     actions = next(b for b in render(message()).blocks if b["type"] == "actions")
     buttons = {e["action_id"]: e for e in actions["elements"]}
     assert list(buttons) == ["incident_ack", "incident_escalate", "incident_resolve", "incident_false_alarm",
-                             "incident_silence", "incident_open_dashboard"]
+                             "incident_silence", "incident_step", "incident_open_dashboard"]
     incident_id = make_incident().id
     assert all(buttons[a]["value"] == incident_id for a in list(buttons)[:4])
     assert buttons["incident_ack"]["style"] == "primary" and buttons["incident_escalate"]["style"] == "danger"
     assert buttons["incident_ack"]["text"]["text"] == "Acknowledge"
     assert buttons["incident_false_alarm"]["confirm"]["confirm"]["text"] == "False alarm"
     assert buttons["incident_open_dashboard"]["url"] == message().dashboard_url
+
+
+def test_the_steps_menu_offers_the_steps_not_done_and_the_checklist_ticks_the_done_ones() -> None:
+    playbook = PLAYBOOKS["outage"]
+    done = StepDone(number=1, title=playbook.steps[0].title, due_at=OPENED + timedelta(minutes=10),
+                    at=OPENED + timedelta(minutes=8), by="dana")
+    incident = make_incident(steps_done=[done])
+    select = next(e for b in render(message(incident=incident)).blocks if b["type"] == "actions"
+                  for e in b["elements"] if e["action_id"] == "incident_step")
+    values = [o["value"] for o in select["options"]]
+    assert values == [step_option(incident.id, n) for n in range(2, len(playbook.steps) + 1)]
+    assert parse_step_option(values[0]) == (incident.id, 2) and parse_step_option("no-number#x") is None
+    assert select["options"][0]["text"]["text"] == f"2. {playbook.steps[1].title}"
+
+    reply = all_text(render(message("step", thread_ts="1.1", incident=incident, headline="dana completed step 1")).blocks)
+    assert reply.startswith('[{"type": "section", "text": {"type": "mrkdwn", "text": "☑️ dana completed step 1')
+    assert f"✅ ~1. {playbook.steps[0].title}~  dana" in reply and playbook.steps[-1].title in reply
+    assert "mentions vs" not in reply
+
+    all_done = make_incident(steps_done=[done.model_copy(update={"number": n}) for n in range(1, len(playbook.steps) + 1)])
+    actions = next(b for b in render(message(incident=all_done)).blocks if b["type"] == "actions")
+    assert "incident_step" not in [e["action_id"] for e in actions["elements"]]
 
 
 def test_alert_without_summary_or_playbook_uses_the_spike() -> None:
@@ -169,7 +194,7 @@ def test_huge_incident_stays_within_slack_limits() -> None:
         incident=make_incident(brand="B" * 5000, id="i" * 200, severity=Severity.CRITICAL),
         playbook=playbook, summary=summary, headline="🚨" * 10000,
     )
-    for kind in ("alert", "update", "escalation", "resolved", "reminder"):
+    for kind in ("alert", "update", "escalation", "resolved", "reminder", "step"):
         rendered = render(AlertMessage(**{**vars(huge), "kind": kind, "thread_ts": None if kind == "alert" else "1.2"}))
         assert block_problems(rendered.blocks) == [], kind
         assert units(rendered.text) <= MAX_TEXT

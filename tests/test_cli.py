@@ -15,7 +15,8 @@ def monitor(*args: str, cwd: Path | None = None, env: dict | None = None) -> sub
 def test_help_lists_the_commands_and_exit_codes():
     result = monitor("--help")
     assert result.returncode == 0
-    for command in ("init", "check-config", "run", "collect", "detect", "demo", "dashboard", "playbooks", "nlp", "report"):
+    for command in ("init", "check-config", "run", "collect", "detect", "demo", "dashboard", "playbooks", "nlp", "report",
+                    "step"):
         assert command in result.stdout
     assert "2 bad config" in result.stdout
 
@@ -97,6 +98,27 @@ def test_nlp_score_writes_one_label_per_line(tmp_path):
     result = monitor("nlp", "score", "--input", "in.txt", "--output", "out.txt", "--config", config, cwd=tmp_path)
     assert result.returncode == 0, result.stderr
     assert (tmp_path / "out.txt").read_text().split() == ["2", "0"]
+
+
+def test_playbook_steps_are_marked_done_and_undone_from_the_cli(tmp_path):
+    from datetime import datetime, timezone
+
+    from monitor.store.sqlite import SqliteStore
+    from test_lifecycle import incident
+
+    config = str(file_config(tmp_path))
+    with SqliteStore(tmp_path / "m.db") as store:
+        store.save_incident(incident(brand="Acme", playbook_id="outage", opened_at=datetime.now(timezone.utc)))
+    done = monitor("step", config, "aurora-air-1", "2", "--by", "dana", "--note", "ads paused", cwd=tmp_path)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == "aurora-air-1: step 2 done; steps done: 2"
+    with SqliteStore(tmp_path / "m.db") as store:
+        record = store.get_incident("aurora-air-1").step_done(2)
+        assert record.by == "dana" and record.note == "ads paused" and record.title.startswith("Pause scheduled")
+    undone = monitor("step", config, "aurora-air-1", "2", "--undo", cwd=tmp_path)
+    assert undone.stdout.strip() == "aurora-air-1: step 2 not done; steps done: none"
+    missing = monitor("step", config, "aurora-air-1", "99", cwd=tmp_path)
+    assert missing.returncode == 2 and "there is no step 99" in missing.stderr and "Traceback" not in missing.stderr
 
 
 def test_incident_actions_and_silences_from_the_cli(tmp_path):

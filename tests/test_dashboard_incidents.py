@@ -14,7 +14,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from dashboard.incident_data import step_rows, story_of  # noqa: E402
 from dashboard_seed import (  # noqa: E402, F401 (pytest fixtures)
-    APP, BRAND, COMPETITOR, HEADLINE, KEY_PHRASES, OPENED, PLAYBOOKS, POST_TEXT, POST_URL, RESOLVED, T0, alert_for,
+    APP, BRAND, COMPETITOR, HEADLINE, KEY_PHRASES, OPENED, PLAYBOOKS, POST_TEXT, POST_URL, RESOLVED, STEP_TITLES, T0,
+    alert_for,
     config_fixture, fresh_caches_fixture, make_incident, make_open_incident, metric, run_app,
 )
 from monitor.alerts.playbooks import load_playbooks  # noqa: E402
@@ -49,8 +50,10 @@ def test_detail_shows_alert_timeline_phrases_posts_and_playbook(config):
     spikes = at.dataframe[1].value
     assert spikes["observed"].tolist() == [40]
     events = at.dataframe[2].value
-    assert events["event"].tolist() == ["state: open", "Slack alert (sent)", "state: acknowledged", "state: resolved"]
-    assert "maria" in events["detail"].iloc[2]
+    assert events["event"].tolist() == ["state: open", "Slack alert (sent)", "step 1 done", "state: acknowledged",
+                                        "step 3 done", "state: resolved"]
+    assert "maria" in events["detail"].iloc[3]
+    assert events["detail"].iloc[4] == f"jonas: {STEP_TITLES[2]} (10 min late). statement on the website"
     assert len(at.get("vega_lite_chart")) == 1
     assert any(all(p in m.value for p in KEY_PHRASES) for m in at.markdown)
     posts = at.dataframe[3].value
@@ -59,7 +62,11 @@ def test_detail_shows_alert_timeline_phrases_posts_and_playbook(config):
     outage = next(p for p in load_playbooks(PLAYBOOKS) if p.id == "outage")
     assert steps["step"].tolist() == [s.title for s in outage.steps]
     assert steps["owner"].tolist() == [s.owner for s in outage.steps]
-    assert any("Service outage" in m.value for m in at.markdown)
+    assert steps["status"].tolist()[:4] == ["done on time", "not done, deadline passed", "done 10 min late",
+                                            "not done, deadline passed"]
+    assert steps["done_by"].tolist()[:3] == ["maria", "", "jonas"]
+    assert any(f"Service outage / travel disruption** (`outage`): 2 of {len(outage.steps)} steps done" in m.value
+               for m in at.markdown)
 
 
 def test_open_incident_without_playbook_says_so(config):
@@ -104,20 +111,22 @@ def test_link_to_another_brands_incident_selects_that_brand(config):
 def test_story_orders_events_and_falls_back_to_spike_terms():
     incident = make_incident()
     story = story_of(incident, [])
-    assert story.events["event"].tolist() == ["state: open", "state: acknowledged", "state: resolved"]
+    assert story.events["event"].tolist() == ["state: open", "step 1 done", "state: acknowledged", "step 3 done",
+                                              "state: resolved"]
     assert story.key_phrases == ["delayed"] and story.posts.empty
     with_alert = story_of(incident, [alert_for(incident)])
     assert with_alert.key_phrases == KEY_PHRASES
     assert with_alert.events["at"].is_monotonic_increasing
 
 
-@pytest.mark.parametrize(("closed", "now", "first_status"), [  # the first step is due 10 minutes after opening
-    (RESOLVED, RESOLVED + timedelta(days=1), "deadline passed"),
+@pytest.mark.parametrize(("closed", "now", "second_status"), [  # the second step is due 15 minutes after opening
+    (RESOLVED, RESOLVED + timedelta(days=1), "not done, deadline passed"),
     (None, OPENED + timedelta(minutes=1), "due"),
     (OPENED + timedelta(minutes=1), RESOLVED, "not reached (closed before)"),
 ])
-def test_step_deadlines(closed, now, first_status):
+def test_step_deadlines(closed, now, second_status):
     outage = next(p for p in load_playbooks(PLAYBOOKS) if p.id == "outage")
-    steps = step_rows(outage, OPENED, closed, now)
-    assert steps["due"].iloc[0] == OPENED + timedelta(minutes=outage.steps[0].due_minutes)
-    assert steps["status"].iloc[0] == first_status
+    steps = step_rows(outage, make_incident(), closed, now)
+    assert steps["due"].iloc[1] == OPENED + timedelta(minutes=outage.steps[1].due_minutes)
+    assert steps["status"].iloc[1] == second_status
+    assert steps["status"].iloc[0] == "done on time" and steps["done_at"].iloc[0] == OPENED + timedelta(minutes=9)

@@ -36,6 +36,7 @@ def test_outcome_frame_measures_response_and_negative_share(tmp_path):
     resolved, still_open = frame.iloc[0], frame.iloc[1]  # oldest first
     assert (resolved["minutes_to_acknowledge"], resolved["minutes_to_resolve"]) == (12, 180)
     assert (resolved["acknowledged_by"], resolved["resolved_by"]) == ("maria", "maria")
+    assert (resolved["steps_done"], resolved["steps_on_time"]) == (2, 1)
     assert resolved["negative_before"] == pytest.approx(negative_share(OPENED - DAY, OPENED))
     assert resolved["negative_at_alert"] == pytest.approx(0.7)
     assert resolved["negative_after"] == pytest.approx(negative_share(RESOLVED, RESOLVED + DAY))
@@ -51,6 +52,7 @@ def test_playbook_summary_groups_and_takes_medians():
     frame = pd.DataFrame({
         "id": ["a", "b", "c"], "playbook": ["outage", "outage", ""],
         "minutes_to_acknowledge": [10.0, 30.0, None], "minutes_to_resolve": [100.0, 300.0, None],
+        "steps_done": [4, 2, 0], "steps_on_time": [3, 0, 0],
         "negative_before": [0.2, 0.4, 0.3], "negative_at_alert": [0.7, 0.9, 0.5], "negative_after": [0.2, 0.2, None],
     })
     summary = outcome_data.playbook_summary(frame)
@@ -59,6 +61,8 @@ def test_playbook_summary_groups_and_takes_medians():
     assert (outage["incidents"], outage["median_minutes_to_acknowledge"], outage["median_minutes_to_resolve"]) == (
         2, 20.0, 200.0)
     assert outage["negative_before"] == pytest.approx(0.3) and outage["negative_after"] == pytest.approx(0.2)
+    assert outage["median_steps_done"] == 3 and outage["steps_on_time"] == pytest.approx(0.5)
+    assert pd.isna(summary.iloc[1]["steps_on_time"])  # no step done: no share
     assert summary["recovered"].tolist() == ["yes", "not yet known"]
     worse = frame.assign(negative_after=[0.5, 0.5, None])
     assert outcome_data.playbook_summary(worse)["recovered"].tolist() == ["no", "not yet known"]
@@ -86,6 +90,7 @@ def test_outcomes_page_lists_playbooks(config):
     assert summary["incidents"].tolist() == [1, 1]
     outage = summary.set_index("playbook").loc["outage"]
     assert (outage["median_minutes_to_acknowledge"], outage["median_minutes_to_resolve"]) == (12, 180)
+    assert outage["median_steps_done"] == 2 and outage["steps_on_time"] == pytest.approx(0.5)
     before, after = negative_share(OPENED - DAY, OPENED), negative_share(RESOLVED, RESOLVED + DAY)
     assert outage["recovered"] == ("yes" if after <= before + outcome_data.RECOVERY_MARGIN else "no")
     assert summary.set_index("playbook").loc["none", "recovered"] == "not yet known"  # still open

@@ -1,3 +1,4 @@
+import json
 import subprocess
 import sys
 import time
@@ -17,6 +18,7 @@ from monitor.models import IncidentState
 from monitor.store.base import Notification
 from monitor.store.sqlite import SqliteStore
 from test_lifecycle import incident
+from test_reminders import PLAYBOOK
 
 SECRET = "8f742231b10e8888abcd99yyyzzz85a5"
 
@@ -25,14 +27,14 @@ SECRET = "8f742231b10e8888abcd99yyyzzz85a5"
 def setup(tmp_path):
     store = SqliteStore(tmp_path / "m.db")
     now = datetime.now(timezone.utc)
-    opened = incident(opened_at=now - timedelta(minutes=12), slack_ts=None)
+    opened = incident(opened_at=now - timedelta(minutes=12), slack_ts=None, playbook_id="outage")
     store.save_incident(opened, [Notification(key=f"{opened.id}:alert", incident_id=opened.id, kind="alert",
                                               channel="#alerts", payload={"headline": "Negative surge"},
                                               created_at=opened.opened_at)])
-    server = InteractiveServer(ActionHandler(store, SECRET)).start()
+    server = InteractiveServer(ActionHandler(store, SECRET, playbooks=[PLAYBOOK])).start()
     with FakeSlack() as slack:
         notifier = SlackNotifier(token=slack.token, base_url=slack.base_url)
-        deliver_due(store, notifier, [], now, "")
+        deliver_due(store, notifier, [PLAYBOOK], now, "")
         yield store, slack, server, notifier
     server.stop()
     store.close()
@@ -45,7 +47,7 @@ def test_a_button_press_changes_the_incident_and_is_answered_in_the_thread(setup
     acknowledged = store.get_incident("aurora-air-1")
     assert acknowledged.state is IncidentState.ACKNOWLEDGED and acknowledged.transitions[-1].by == "dana"
 
-    deliver_due(store, notifier, [], datetime.now(timezone.utc), "")
+    deliver_due(store, notifier, [PLAYBOOK], datetime.now(timezone.utc), "")
     reply = slack.messages[-1]
     assert reply["thread_ts"] == alert["ts"] and "dana acknowledged the incident" in reply["text"]
 
@@ -56,6 +58,23 @@ def test_a_button_press_changes_the_incident_and_is_answered_in_the_thread(setup
                             capture_output=True, text=True, timeout=120)
     assert report.returncode == 0, report.stderr
     assert "state=acknowledged" in report.stdout and "minutes_to_acknowledge=12" in report.stdout
+
+
+def test_choosing_a_step_in_the_menu_marks_it_done_once_and_the_thread_shows_the_checklist(setup):
+    store, slack, server, notifier = setup
+    [alert] = slack.messages
+    assert slack.press(alert, "incident_step", server.url, SECRET, user="lee", option=1) == 200
+    done = store.get_incident("aurora-air-1").step_done(2)
+    assert done is not None and done.by == "lee" and done.title == "Publish the holding statement"
+    assert slack.press(alert, "incident_step", server.url, SECRET, user="dana", option=1) == 200
+    assert [d.by for d in store.get_incident("aurora-air-1").steps_done] == ["lee"]
+
+    deliver_due(store, notifier, [PLAYBOOK], datetime.now(timezone.utc), "")
+    [reply] = slack.messages[1:]
+    assert reply["thread_ts"] == alert["ts"]
+    assert "lee completed step 2 “Publish the holding statement” (on time)" in reply["text"]
+    checklist = json.dumps(reply["blocks"], ensure_ascii=False)
+    assert "✅ ~2. Publish the holding statement~" in checklist and "1. *Confirm scope*" in checklist
 
 
 @pytest.mark.parametrize("how", ["tampered", "expired", "wrong secret"])

@@ -74,7 +74,7 @@ def test_console_copy_is_readable(tmp_path: Path) -> None:
     assert "My Acme account was hacked & drained" in text and "Open post (https://x.com/1)" in text
     assert "Playbook: Data breach / security incident" in text
     assert "due 2024-05-01 12:15 UTC" in text
-    assert "[Acknowledge] [Escalate] [Resolve] [False alarm] [Silence 4h] [Open in dashboard] http://dash/?incident=acme-1" in text
+    assert "[Acknowledge] [Escalate] [Resolve] [False alarm] [Silence 4h] [Mark a step done ▾] [Open in dashboard] http://dash/?incident=acme-1" in text
     assert "&amp;" not in text and "<!date" not in text
 
 

@@ -1,7 +1,7 @@
 from datetime import datetime, timedelta, timezone
 
 from monitor.alerts.outcomes import outcome_rows, time_to
-from monitor.models import Incident, IncidentState, Severity, SpikeKind, Transition
+from monitor.models import Incident, IncidentState, Severity, SpikeKind, StepDone, Transition
 
 T0 = datetime(2026, 3, 23, 7, 45, tzinfo=timezone.utc)
 
@@ -13,6 +13,10 @@ def test_response_times_come_from_the_transitions():
         transitions=[Transition(state=IncidentState.OPEN, at=T0),
                      Transition(state=IncidentState.ACKNOWLEDGED, at=T0 + timedelta(minutes=12), by="ana"),
                      Transition(state=IncidentState.RESOLVED, at=T0 + timedelta(hours=5))],
+        steps_done=[StepDone(number=1, title="Confirm scope", due_at=T0 + timedelta(minutes=10),
+                             at=T0 + timedelta(minutes=9)),
+                    StepDone(number=2, title="Holding statement", due_at=T0 + timedelta(minutes=30),
+                             at=T0 + timedelta(minutes=31))],
     )
     assert time_to(incident, IncidentState.ACKNOWLEDGED) == timedelta(minutes=12)
     assert time_to(incident, IncidentState.MITIGATED) is None
@@ -20,6 +24,7 @@ def test_response_times_come_from_the_transitions():
     assert row["minutes_to_acknowledge"] == 12.0
     assert row["minutes_to_resolve"] == 300.0
     assert row["playbook"] == "outage" and row["state"] == "resolved"
+    assert (row["steps_done"], row["steps_on_time"]) == (2, 1)
 
 
 def test_volume_and_negative_share_before_and_after(tmp_path):

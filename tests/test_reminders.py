@@ -4,6 +4,7 @@ import pytest
 
 from monitor.alerts.lifecycle import Action, apply
 from monitor.alerts.reminders import queue_reminders
+from monitor.alerts.steps import mark_step
 from monitor.models import Playbook, PlaybookStep
 from monitor.store.sqlite import SqliteStore
 from test_lifecycle import T0, incident
@@ -37,3 +38,9 @@ def test_no_reminders_once_acknowledged_or_without_a_playbook(store, tmp_path):
     with SqliteStore(tmp_path / "other.db") as other:
         other.save_incident(incident(playbook_id=None))
         assert queue_reminders(other, [PLAYBOOK], "Aurora Air", T0 + timedelta(hours=2)) == []
+
+
+def test_a_step_already_done_is_not_reminded(store):
+    mark_step(store, [PLAYBOOK], "aurora-air-1", 3, by="dana", now=T0 + timedelta(minutes=40))
+    [reminder] = queue_reminders(store, [PLAYBOOK], "Aurora Air", T0 + timedelta(minutes=50))
+    assert reminder.key == "aurora-air-1:reminder:1" and "step 2" in reminder.payload["headline"]

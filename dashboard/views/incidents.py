@@ -55,14 +55,19 @@ def show_playbook(incident: Incident) -> None:
     if playbook is None:
         st.warning(f"Playbook `{incident.playbook_id}` is not in `{view.playbooks_dir}` any more.")
         return
-    st.markdown(f"**{playbook.title}** (`{playbook.id}`)")
-    steps = incident_data.step_rows(playbook, incident.opened_at, closed_at(incident), datetime.now(timezone.utc))
+    steps = incident_data.step_rows(playbook, incident, closed_at(incident), datetime.now(timezone.utc))
+    done = int((steps["done_by"] != "").sum())
+    st.markdown(f"**{playbook.title}** (`{playbook.id}`): {done} of {len(steps)} steps done")
+    st.progress(done / len(steps) if len(steps) else 0.0)
     st.dataframe(steps, hide_index=True, column_config={
+        "number": st.column_config.NumberColumn("#", format="%d"),
         "due": st.column_config.DatetimeColumn("due (UTC)", format="D MMM HH:mm", timezone="UTC"),
+        "done_by": st.column_config.TextColumn("done by"),
+        "done_at": st.column_config.DatetimeColumn("done (UTC)", format="D MMM HH:mm", timezone="UTC"),
         "details": st.column_config.TextColumn("details", width="large"),
     })
-    st.caption("Deadlines count from when the incident opened. Completion of single steps is not recorded; "
-               "state changes above show when the team acknowledged and resolved.")
+    st.caption("Deadlines count from when the incident opened. Mark a step done from the alert's "
+               f"“Mark a step done” menu in Slack, or with `monitor step {view.config_path} {incident.id} NUMBER`.")
 
 
 def show_incident(incident_id: str) -> None:

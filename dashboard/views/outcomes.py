@@ -24,6 +24,10 @@ else:
             "median to acknowledge", format="%.0f min", help="From opening to the first acknowledgement."),
         "median_minutes_to_resolve": st.column_config.NumberColumn(
             "median to resolve", format="%.0f min", help="From opening to resolution (by people or automatically)."),
+        "median_steps_done": st.column_config.NumberColumn(
+            "median steps done", format="%.1f", help="Playbook steps marked done per incident (median)."),
+        "steps_on_time": st.column_config.NumberColumn(
+            "steps on time", help="Share of the steps done that were done by their deadline.", **SHARE),
         "negative_before": st.column_config.NumberColumn(
             "negative before", help="Negative share in the 24 h before the incident opened.", **SHARE),
         "negative_at_alert": st.column_config.NumberColumn(
@@ -41,6 +45,9 @@ else:
         "opened_at": st.column_config.DatetimeColumn("opened (UTC)", format="D MMM YYYY, HH:mm", timezone="UTC"),
         "minutes_to_acknowledge": st.column_config.NumberColumn("to acknowledge", format="%.0f min"),
         "minutes_to_resolve": st.column_config.NumberColumn("to resolve", format="%.0f min"),
+        "steps_done": st.column_config.NumberColumn("steps done", format="%d"),
+        "steps_on_time": st.column_config.NumberColumn("on time", format="%d",
+                                                       help="Steps done by their deadline."),
         "negative_before": st.column_config.NumberColumn("negative before", **SHARE),
         "negative_at_alert": st.column_config.NumberColumn("negative at alert", **SHARE),
         "negative_after": st.column_config.NumberColumn("negative after", **SHARE),

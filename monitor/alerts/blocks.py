@@ -36,6 +36,10 @@ ACTIONS = (
     ("incident_silence", "Silence 4h", None),
 )
 DASHBOARD_ACTION = "incident_open_dashboard"
+STEP_ACTION = "incident_step"
+STEP_SEPARATOR = "#"
+MAX_OPTIONS = 100
+MAX_OPTION_VALUE = 150
 SEVERITY_ICON = {Severity.LOW: "🟡", Severity.MEDIUM: "🟠", Severity.HIGH: "🔴", Severity.CRITICAL: "🚨"}
 KIND_LABEL = {
     SpikeKind.VOLUME: "Mention volume spike",
@@ -167,9 +171,34 @@ def _button(action_id: str, label: str, value: str, style: str | None) -> dict[s
     return button
 
 
-def actions(incident: Incident, dashboard_url: str) -> dict[str, Any]:
-    """Acknowledge / Escalate / Resolve / False alarm, and a link to the dashboard."""
+def step_option(incident_id: str, number: int) -> str:
+    """The value a step menu option carries: the incident and the step number."""
+    return f"{incident_id}{STEP_SEPARATOR}{number}"
+
+
+def parse_step_option(value: str) -> tuple[str, int] | None:
+    """The incident id and step number in a step option's value, or None when it is not one."""
+    incident_id, _, number = value.rpartition(STEP_SEPARATOR)
+    return (incident_id, int(number)) if incident_id and number.isdigit() else None
+
+
+def step_select(incident: Incident, playbook: Playbook) -> dict[str, Any]:
+    """A menu of the playbook's steps not yet done; choosing one marks it done."""
+    options = [
+        {"text": {"type": "plain_text", "text": clip_plain(f"{number}. {step.title}", MAX_BUTTON)},
+         "value": step_option(incident.id, number)}
+        for number, step in enumerate(playbook.steps, start=1) if incident.step_done(number) is None
+    ]
+    return {"type": "static_select", "action_id": STEP_ACTION, "options": options[:MAX_OPTIONS],
+            "placeholder": {"type": "plain_text", "text": "Mark a step done"}}
+
+
+def actions(incident: Incident, dashboard_url: str, playbook: Playbook | None = None) -> dict[str, Any]:
+    """Acknowledge / Escalate / Resolve / False alarm, the steps menu, and a link to the dashboard."""
     elements = [_button(action_id, label, incident.id, style) for action_id, label, style in ACTIONS]
+    fits = len(step_option(incident.id, MAX_OPTIONS)) <= MAX_OPTION_VALUE
+    if playbook and fits and len(incident.steps_done) < len(playbook.steps):
+        elements.append(step_select(incident, playbook))
     url = safe_url(dashboard_url)
     if url:
         elements.append({
@@ -181,11 +210,15 @@ def actions(incident: Incident, dashboard_url: str) -> dict[str, Any]:
     return {"type": "actions", "block_id": f"incident:{incident.id}"[:255], "elements": elements}
 
 
-def steps_text(playbook: Playbook, opened_at: datetime, count: int = SHOWN_STEPS) -> str:
-    """The playbook's first steps with owners and deadlines as clock times."""
+def steps_text(playbook: Playbook, incident: Incident, count: int = SHOWN_STEPS) -> str:
+    """The playbook's first steps with owners and deadlines as clock times; done ones ticked."""
     lines = [f"*Playbook: {escape(playbook.title)}*"]
     for index, step in enumerate(playbook.steps[:count], start=1):
-        due = opened_at + timedelta(minutes=step.due_minutes)
+        done = incident.step_done(index)
+        if done is not None:
+            lines.append(f"✅ ~{index}. {escape(step.title)}~  {escape(done.by)} · {clock(done.at)}")
+            continue
+        due = incident.opened_at + timedelta(minutes=step.due_minutes)
         lines.append(
             f"{index}. *{escape(step.title)}*\n      {escape(step.owner)} · due {clock(due)}"
             f" (+{duration(step.due_minutes)})"
@@ -307,11 +340,11 @@ def alert_blocks(message: AlertMessage) -> list[dict[str, Any]]:
         blocks += [{"type": "divider"}, _section("*Representative posts*")]
         blocks += [_section(post_text(post)) for post in posts]
     if playbook:
-        blocks += [{"type": "divider"}, _section(steps_text(playbook, incident.opened_at))]
+        blocks += [{"type": "divider"}, _section(steps_text(playbook, incident))]
         blocks.append(_section(holding_text(playbook, incident.brand, summary)))
         if playbook.move_to_private:
             blocks.append(_context(f"🔒 *When to move to DMs:* {escape(clip_plain(playbook.move_to_private, 600))}"))
-    blocks += [actions(incident, message.dashboard_url), footer(message)]
+    blocks += [actions(incident, message.dashboard_url, playbook), footer(message)]
     return blocks[:MAX_BLOCKS]
 
 
@@ -319,7 +352,7 @@ def thread_blocks(message: AlertMessage) -> list[dict[str, Any]]:
     """A short reply in the incident's thread: update, escalation, reminder or resolution."""
     incident = message.incident
     observed, expected, share, baseline, kind = _numbers(message)
-    numbers = [] if message.kind == "resolved" else [
+    numbers = [] if message.kind in ("resolved", "step") else [
         *([magnitude(observed, expected, kind)] if observed is not None else []),
         *([f"negative {negative_change(share, baseline)}"] if share is not None else []),
     ]
@@ -328,6 +361,7 @@ def thread_blocks(message: AlertMessage) -> list[dict[str, Any]]:
         "escalation": f"🔺 *Escalated to {incident.severity.word}:*",
         "reminder": f"⏰ *Reminder, still {incident.state.value.replace('_', ' ')}:*",
         "resolved": "✅",
+        "step": "☑️",
     }[message.kind]
     lines = [f"{lead} {escape(message.headline)}"]
     numbers = [n for n in numbers if n not in message.headline]  # the usual headline has them already
@@ -338,13 +372,13 @@ def thread_blocks(message: AlertMessage) -> list[dict[str, Any]]:
         lines.append(f"🚫 Marked as a false alarm after {open_for}." if incident.state == IncidentState.FALSE_ALARM
                      else f"Open for {open_for}; state *{incident.state.value.replace('_', ' ')}*.")
     blocks = [_section("\n".join(lines))]
-    if message.playbook and message.kind == "reminder":
-        blocks.append(_section(steps_text(message.playbook, incident.opened_at)))
+    if message.playbook and message.kind in ("reminder", "step"):
+        blocks.append(_section(steps_text(message.playbook, incident, len(message.playbook.steps))))
     if message.playbook and message.kind == "escalation" and message.playbook.escalation_contacts:
         contacts = ", ".join(escape(c) for c in message.playbook.escalation_contacts)
         blocks.append(_section(f"*Escalation contacts:* {contacts}"))
     if message.kind in ("escalation", "reminder"):
-        blocks.append(actions(incident, message.dashboard_url))
+        blocks.append(actions(incident, message.dashboard_url, message.playbook))
     blocks.append(footer(message))
     return blocks
 

@@ -24,8 +24,11 @@ PlaybookMatcher = Callable[[Incident, Sequence[str]], Playbook | None]
 KIND_GROUPS = {kind: SpikeKind.VOLUME for kind in (SpikeKind.VOLUME, SpikeKind.NEGATIVE, SpikeKind.VIRAL_POST)}
 
 
+SLUG_CHARS = 40
+
+
 def _slug(text: str) -> str:
-    return re.sub(r"[^a-z0-9]+", "-", text.casefold()).strip("-") or "brand"
+    return re.sub(r"[^a-z0-9]+", "-", text.casefold())[:SLUG_CHARS].strip("-") or "brand"
 
 
 def headline(incident: Incident, spike: Spike) -> str:

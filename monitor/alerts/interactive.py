@@ -3,8 +3,9 @@
 Every request must carry a valid ``X-Slack-Signature`` made with ``SLACK_SIGNING_SECRET``
 over a timestamp at most five minutes old; anything else is answered 401 and changes
 nothing. A valid press applies the button's action to its incident (see
-:mod:`monitor.alerts.lifecycle`) and the reply reaches the alert's thread through the
-notification queue.
+:mod:`monitor.alerts.lifecycle`), or marks the playbook step chosen in the steps menu done
+(:mod:`monitor.alerts.steps`); the reply reaches the alert's thread through the notification
+queue.
 """
 
 from __future__ import annotations
@@ -15,14 +16,17 @@ import threading
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Any, Callable
+from typing import Any, Callable, Sequence
 from urllib.parse import parse_qs
 
 from slack_sdk.signature import Clock, SignatureVerifier
 
+from monitor.alerts.blocks import STEP_ACTION, parse_step_option
 from monitor.alerts.lifecycle import Action, apply
 from monitor.alerts.silences import silence_incident
+from monitor.alerts.steps import mark_step
 from monitor.errors import ConfigError, IncidentError
+from monitor.models import Playbook
 from monitor.store.base import Store
 
 log = logging.getLogger(__name__)
@@ -58,12 +62,14 @@ def _utcnow() -> datetime:
 
 
 class ActionHandler:
-    """Verifies a request from Slack and applies the button it carries."""
+    """Verifies a request from Slack and applies the button (or steps menu choice) it carries."""
 
-    def __init__(self, store: Store, signing_secret: str | None, clock: Callable[[], datetime] = _utcnow):
+    def __init__(self, store: Store, signing_secret: str | None, clock: Callable[[], datetime] = _utcnow,
+                 playbooks: Sequence[Playbook] = ()):
         if not signing_secret:
             raise ConfigError("Slack interactivity needs the signing secret; set SLACK_SIGNING_SECRET")
         self.store = store
+        self.playbooks = playbooks
         self.clock = clock
         self._verifier = SignatureVerifier(signing_secret, clock=_Clock(clock))
 
@@ -90,7 +96,21 @@ class ActionHandler:
             self._press(pressed, by)
         return Reply(200)
 
+    def _choose_step(self, pressed: dict[str, Any], by: str) -> None:
+        chosen = parse_step_option(str((pressed.get("selected_option") or {}).get("value", "")))
+        if chosen is None:
+            return
+        try:
+            incident = mark_step(self.store, self.playbooks, chosen[0], chosen[1], by=by, now=self.clock())
+        except IncidentError as exc:
+            log.warning("Slack step choice by %s ignored: %s", by, exc)
+            return
+        log.info("incident %s: step %d done by %s via Slack", incident.id, chosen[1], by)
+
     def _press(self, pressed: dict[str, Any], by: str) -> None:
+        if pressed.get("action_id") == STEP_ACTION:
+            self._choose_step(pressed, by)
+            return
         action_id, incident_id = pressed.get("action_id", ""), pressed.get("value")
         if not incident_id or (action_id not in BUTTONS and action_id != SILENCE_BUTTON):
             return

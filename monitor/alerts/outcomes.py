@@ -60,6 +60,8 @@ def outcome_rows(incidents: Sequence[Incident], store: Store | None = None) -> l
                 "peak_mentions": peak,
                 "minutes_to_acknowledge": _minutes(time_to(incident, IncidentState.ACKNOWLEDGED)),
                 "minutes_to_resolve": _minutes(time_to(incident, IncidentState.RESOLVED)),
+                "steps_done": len(incident.steps_done),
+                "steps_on_time": sum(1 for done in incident.steps_done if done.minutes_late <= 0),
                 **(before_and_after(store, incident) if store is not None else {}),
             }
         )

@@ -1,4 +1,4 @@
-"""SLA reminders: when a playbook step's deadline passes and nobody has acknowledged the incident."""
+"""SLA reminders: when a playbook step's deadline passes, the step is not done and nobody has acknowledged."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ from monitor.store.base import Notification, Store
 
 
 def queue_reminders(store: Store, playbooks: Sequence[Playbook], brand: str, now: datetime) -> list[Notification]:
-    """Queue one thread reminder per overdue step of each unacknowledged incident of ``brand``.
+    """Queue one thread reminder per overdue, not yet done step of each unacknowledged incident of ``brand``.
 
     When several deadlines passed since the last run, only the latest is announced; keys are
     per step, so a step is never announced twice.
@@ -22,7 +22,8 @@ def queue_reminders(store: Store, playbooks: Sequence[Playbook], brand: str, now
         if playbook is None:
             continue
         overdue = [(index, step) for index, step in enumerate(playbook.steps)
-                   if incident.opened_at + timedelta(minutes=step.due_minutes) <= now]
+                   if incident.opened_at + timedelta(minutes=step.due_minutes) <= now
+                   and incident.step_done(index + 1) is None]
         if not overdue:
             continue
         index, step = overdue[-1]

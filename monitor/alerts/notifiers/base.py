@@ -7,8 +7,8 @@ from typing import Any, Literal, Protocol, runtime_checkable
 
 from monitor.models import Incident, Playbook
 
-MessageKind = Literal["alert", "update", "escalation", "resolved", "reminder"]
-MESSAGE_KINDS: tuple[MessageKind, ...] = ("alert", "update", "escalation", "resolved", "reminder")
+MessageKind = Literal["alert", "update", "escalation", "resolved", "reminder", "step"]
+MESSAGE_KINDS: tuple[MessageKind, ...] = ("alert", "update", "escalation", "resolved", "reminder", "step")
 
 
 @dataclass(kw_only=True)

@@ -52,7 +52,9 @@ def blocks_to_text(blocks: Sequence[dict[str, Any]]) -> str:
             lines.append("-" * 40)
         elif kind == "actions":
             lines.append(" ".join(
-                f"[{e['text']['text']}]" + (f" {e['url']}" if e.get("url") else "") for e in block["elements"]
+                f"[{(e.get('text') or e.get('placeholder') or {}).get('text', '')}"
+                + (" ▾]" if e.get("options") else "]") + (f" {e['url']}" if e.get("url") else "")
+                for e in block["elements"]
             ))
     return "\n".join(lines)
 

@@ -1,0 +1,71 @@
+"""Playbook steps done: who ticked which step of an incident's playbook, and when.
+
+A step is marked from Slack (the "Mark a step done" menu), the CLI (``monitor step``) or
+any other caller of :func:`mark_step`; each change is recorded on the incident and
+answered in the alert's thread through the notification queue. Marking a step that is
+already done (or undoing one that is not) changes nothing, so Slack's retries are harmless.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from typing import Sequence
+
+from monitor.alerts.blocks import duration
+from monitor.alerts.playbooks import find
+from monitor.errors import IncidentError
+from monitor.models import Incident, Playbook, StepDone
+from monitor.store.base import Notification, Store
+
+
+def timing(done: StepDone) -> str:
+    """``on time`` or how long after the step's deadline it was done."""
+    return "on time" if done.minutes_late <= 0 else f"{duration(done.minutes_late)} late"
+
+
+def mark_step(
+    store: Store,
+    playbooks: Sequence[Playbook],
+    incident_id: str,
+    number: int,
+    by: str,
+    now: datetime,
+    note: str = "",
+    undo: bool = False,
+) -> Incident:
+    """Mark step ``number`` (from 1) of the incident's playbook done, or not done with ``undo``."""
+    incident = store.get_incident(incident_id)
+    if incident is None:
+        raise IncidentError(f"no incident {incident_id!r}")
+    playbook = find(playbooks, incident.playbook_id)
+    if playbook is None:
+        raise IncidentError(f"incident {incident_id} has no playbook with steps"
+                            + (f" (playbook {incident.playbook_id!r} is not loaded)" if incident.playbook_id else ""))
+    if not 1 <= number <= len(playbook.steps):
+        raise IncidentError(f"playbook {playbook.id!r} has steps 1 to {len(playbook.steps)}; there is no step {number}")
+    step = playbook.steps[number - 1]
+    title = step.title
+    done = incident.step_done(number)
+    if undo:
+        if done is None:
+            return incident
+        incident.steps_done.remove(done)
+        headline = f"{by} reopened step {number} “{title}”"
+    else:
+        if done is not None:
+            return incident
+        done = StepDone(number=number, title=title, due_at=incident.opened_at + timedelta(minutes=step.due_minutes),
+                        at=now, by=by, note=note)
+        incident.steps_done.append(done)
+        headline = f"{by} completed step {number} “{title}” ({timing(done)})"
+    incident.updated_at = now
+    notification = Notification(
+        key=f"{incident.id}:step:{number}:{'undo' if undo else 'done'}:{now.isoformat()}",
+        incident_id=incident.id,
+        kind="step",
+        channel=incident.slack_channel or "",
+        payload={"headline": headline + (f": {note}" if note else ""), "summary": {}, "by": by},
+        created_at=now,
+    )
+    store.save_incident(incident, [notification])
+    return incident
