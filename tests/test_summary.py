@@ -30,7 +30,7 @@ def test_key_phrases_are_what_the_window_says_more_than_usual():
 
 
 def test_function_words_are_never_key_phrases():
-    window = ["this is warsaw airport and the staff just stand there"] * 6
+    window = [f"this is warsaw airport and the staff just stand there, day {k}" for k in range(6)]
     phrases = key_phrases(window, ["good flight"] * 10, ignore=set())
     assert "warsaw airport" in phrases
     assert not any(word in phrase.split() for phrase in phrases for word in ("this", "the", "just", "there"))
@@ -38,6 +38,14 @@ def test_function_words_are_never_key_phrases():
 
 def test_copy_paste_storm_counts_once_per_text():
     assert key_phrases(["spam spam spam spam"], [], ignore=set()) == []
+    assert key_phrases(["RT @a: the app is down"] * 50 + ["the app is down"], [], ignore=set()) == []
+
+
+def test_a_phrase_two_texts_share_by_chance_is_not_key():
+    window = ["landed early in Vienna, well done", "landed early in Rome, well done", "bag took ages"]
+    assert key_phrases(window, ["booked a flight"] * 100, ignore=set()) == []
+    assert "landed early" in key_phrases(window + ["landed early in Oslo, well done"], ["booked a flight"] * 100,
+                                         ignore=set())
 
 
 def test_representative_posts_prefer_negative_reach_and_skip_reposts_and_duplicates():
@@ -91,14 +99,14 @@ def test_reposts_weigh_in_their_theme_but_are_never_shown():
 def test_summary_of_a_spike_reads_its_window_from_the_store(tmp_path):
     with SqliteStore(tmp_path / "m.db") as store:
         store.add_mentions([post(k, "nice flight today", -600 + k) for k in range(30)])
-        store.add_mentions([post(100 + k, "app down, flights cancelled", k % 15) for k in range(12)]
+        store.add_mentions([post(100 + k, f"app down, flights cancelled at gate {k}", k % 15) for k in range(12)]
                            + [post(200, "great crew", 3, label="positive")])
         spike = Spike(brand="Aurora Air", kind=SpikeKind.VOLUME, window_start=T0, window_end=T0 + timedelta(minutes=15),
                       observed=13, expected=2, score=7, severity=Severity.HIGH, negative_share=12 / 13)
         summary = summarise(store, spike, {"aurora", "air"}, T0 - timedelta(days=1))
     assert summary["sentiment_split"] == {"negative": 12, "neutral": 0, "positive": 1}
     assert summary["key_phrases"][0] in {"app down", "flights cancelled", "down flights"}
-    assert summary["posts"][0]["text"] == "app down, flights cancelled"
+    assert summary["posts"][0]["text"].startswith("app down, flights cancelled at gate")
     assert summary["languages"] == {"en": 13}
     assert summary["observed"] == 13
 
@@ -128,3 +136,19 @@ def test_the_posts_a_spike_names_come_first(tmp_path):
                       severity=Severity.HIGH, negative_share=1.0, sample_mention_ids=["x:1"])
         summary = summarise(store, spike, {"aurora", "air"}, T0 - timedelta(days=1))
     assert summary["posts"][0]["id"] == "x:1" and len(summary["posts"]) == 3
+
+
+def test_a_spike_about_negativity_is_summarised_from_its_negative_posts(tmp_path):
+    calm = [post(k, f"lounge tips for Lisbon, anyone? {k}", k, label="neutral", shares=900) for k in range(20)]
+    angry = [post(100 + k, f"flights cancelled and nobody answers, day {k}", k, shares=5) for k in range(4)]
+    with SqliteStore(tmp_path / "m.db") as store:
+        store.add_mentions(calm + angry)
+        spike = Spike(brand="Aurora Air", kind=SpikeKind.VOLUME, window_start=T0,
+                      window_end=T0 + timedelta(minutes=30), observed=24, expected=8, score=5,
+                      severity=Severity.MEDIUM, negative_share=4 / 24, baseline_negative_share=0.02)
+        negative = summarise(store, spike, {"aurora", "air"}, T0 - timedelta(days=1))
+        calm_spike = spike.model_copy(update={"baseline_negative_share": 0.15})
+        busy = summarise(store, calm_spike, {"aurora", "air"}, T0 - timedelta(days=1))
+    assert {p["sentiment"] for p in negative["posts"]} == {"negative"}
+    assert "flights cancelled" in negative["key_phrases"]
+    assert "lounge tips" in busy["key_phrases"] and "neutral" in {p["sentiment"] for p in busy["posts"]}

@@ -13,7 +13,7 @@ from typing import Any, Sequence
 import numpy as np
 
 from monitor.errors import NlpError
-from monitor.models import Mention, Spike
+from monitor.models import Mention, Spike, SpikeKind
 from monitor.nlp.text import cache_key
 from monitor.nlp.themes import centred, cluster, embed_texts
 from monitor.query import normalise
@@ -24,6 +24,10 @@ log = logging.getLogger(__name__)
 _WORD = re.compile(r"[^\W\d_][\w'’-]{2,}", re.UNICODE)
 _URL = re.compile(r"https?://\S+")
 LOOKBACK = timedelta(hours=1)
+MIN_TEXTS = 3
+"""Distinct texts a key phrase must occur in."""
+NEGATIVE_RISE = 0.1
+"""A spike whose negative share is this far above its baseline is summarised from negative posts."""
 MAX_THEMED_TEXTS = 100
 """Distinct texts embedded to find a spike's themes: the most repeated ones."""
 SAME_THEME = 0.25
@@ -45,18 +49,26 @@ def _tokens(text: str, ignore: set[str]) -> list[str]:
     return [w for w in words if w not in STOPWORDS] + pairs
 
 
+def _phrase_counts(texts: Sequence[str], ignore: set[str]) -> tuple[Counter[str], int]:
+    """In how many distinct texts each phrase occurs, and how many distinct texts there are."""
+    distinct = {cache_key(t): t for t in texts}
+    return Counter(p for t in distinct.values() for p in set(_tokens(t, ignore))), len(distinct)
+
+
 def key_phrases(window: Sequence[str], reference: Sequence[str], ignore: set[str], top: int = 6) -> list[str]:
     """Words and word pairs much more frequent in ``window`` than in ``reference``.
 
-    Ranked by smoothed log-odds weighted by frequency, counting each text once per phrase
-    (a copy-paste storm does not dominate) and dropping phrases contained in a better one.
+    Ranked by smoothed log-odds weighted by frequency, counting each distinct text once (reposts
+    and copy-paste storms do not dominate; the post they copy is shown anyway), keeping phrases
+    that at least :data:`MIN_TEXTS` texts share (fewer is chance in a small window) and dropping
+    phrases contained in a better one.
     """
-    here = Counter(p for t in window for p in set(_tokens(t, ignore)))
-    there = Counter(p for t in reference for p in set(_tokens(t, ignore)))
-    n_here, n_there = max(len(window), 1), max(len(reference), 1)
+    here, n_here = _phrase_counts(window, ignore)
+    there, n_there = _phrase_counts(reference, ignore)
+    n_here, n_there = max(n_here, 1), max(n_there, 1)
     scored = []
     for phrase, count in here.items():
-        if count < 2:
+        if count < MIN_TEXTS:
             continue
         lift = math.log((count + 0.5) / n_here) - math.log((there[phrase] + 0.5) / n_there)
         if lift > 0.5:
@@ -156,13 +168,24 @@ def representative_posts(
     return _by_reach(mentions, top, chosen)
 
 
+def negative_focus(spike: Spike, window: Sequence[Mention]) -> Sequence[Mention]:
+    """The posts a spike's phrases and posts come from: the negative ones when the spike is about
+    negativity (a negative surge, a post going viral, or a volume spike whose negative share rose
+    by :data:`NEGATIVE_RISE`), else all; all as well when no post is negative."""
+    negative = spike.kind in (SpikeKind.NEGATIVE, SpikeKind.VIRAL_POST) or (
+        spike.negative_share >= spike.baseline_negative_share + NEGATIVE_RISE)
+    chosen = [m for m in window if m.sentiment and m.sentiment.label == "negative"] if negative else []
+    return chosen or window
+
+
 def summarise(
     store: Store, spike: Spike, brand_terms: set[str], reference_start: datetime, lookback: timedelta = LOOKBACK
 ) -> dict[str, Any]:
     """The alert summary of ``spike``: the numbers, key phrases, posts and sentiment split.
 
     Phrases and posts come from the spike's window and ``lookback`` before it, so the post
-    that set things off is shown even when the spike was confirmed a little later.
+    that set things off is shown even when the spike was confirmed a little later; see
+    :func:`negative_focus` for which of those posts.
     """
     since = spike.window_start - lookback
     window = store.search(MentionFilter(brands=[spike.brand], since=since, until=spike.window_end, limit=2000))
@@ -171,15 +194,16 @@ def summarise(
     )
     split = Counter(m.sentiment.label for m in window if m.sentiment)
     languages = Counter(m.language for m in window if m.language)
+    focus = negative_focus(spike, window)
     pinned = set(spike.sample_mention_ids)
     posts = [m for m in window if m.id in pinned]
-    posts = (posts + [m for m in representative_posts(window) if m.id not in pinned])[:3]
+    posts = (posts + [m for m in representative_posts(focus) if m.id not in pinned])[:3]
     return {
         "observed": spike.observed,
         "expected": round(spike.expected, 1),
         "negative_share": round(spike.negative_share, 3),
         "baseline_negative_share": round(spike.baseline_negative_share, 3),
-        "key_phrases": key_phrases([m.text for m in window], [m.text for m in reference], brand_terms),
+        "key_phrases": key_phrases([m.text for m in focus], [m.text for m in reference], brand_terms),
         "posts": [
             {
                 "id": m.id,
