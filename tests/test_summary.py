@@ -130,12 +130,14 @@ def test_the_post_that_set_it_off_shortly_before_the_window_is_shown(tmp_path):
 def test_the_posts_a_spike_names_come_first(tmp_path):
     with SqliteStore(tmp_path / "m.db") as store:
         store.add_mentions([post(1, "the gate agent was rude to me", 2, shares=3)]
-                           + [post(10 + k, f"app down again number {k}", k, shares=500) for k in range(5)])
+                           + [post(10 + k, f"app down again number {k}", k, shares=500) for k in range(5)]
+                           + [post(100 + k, f"nice flight today {k}", -600 + k, label="positive") for k in range(30)])
         spike = Spike(brand="Aurora Air", kind=SpikeKind.VIRAL_POST, window_start=T0,
                       window_end=T0 + timedelta(minutes=15), observed=3, expected=1, score=3,
                       severity=Severity.HIGH, negative_share=1.0, sample_mention_ids=["x:1"])
         summary = summarise(store, spike, {"aurora", "air"}, T0 - timedelta(days=1))
     assert summary["posts"][0]["id"] == "x:1" and len(summary["posts"]) == 3
+    assert "gate agent" in summary["key_phrases"]  # said once, by the post that went viral
 
 
 def test_a_spike_about_negativity_is_summarised_from_its_negative_posts(tmp_path):

@@ -36,6 +36,7 @@ half the pairs of posts score below 0.07 and 95% below 0.34; the same news in tw
 STOPWORDS = frozenset(
     "the and for are but not you your all any can had has have her his how its our out who why with this that "
     "there their them they then than what when where which will would just from into about been being were was "
+    "now right one every here also very much really even get got "
     "der die das und ist nicht mit auf für den dem des ein eine einer sich von wie noch schon "
     "los las una por con para que del como pero más est les des une pour pas sur avec dans qui que "
     "nie się jak już jest ale czy tak tylko przez dla też "
@@ -55,20 +56,24 @@ def _phrase_counts(texts: Sequence[str], ignore: set[str]) -> tuple[Counter[str]
     return Counter(p for t in distinct.values() for p in set(_tokens(t, ignore))), len(distinct)
 
 
-def key_phrases(window: Sequence[str], reference: Sequence[str], ignore: set[str], top: int = 6) -> list[str]:
+def key_phrases(
+    window: Sequence[str], reference: Sequence[str], ignore: set[str], top: int = 6, anchors: Sequence[str] = ()
+) -> list[str]:
     """Words and word pairs much more frequent in ``window`` than in ``reference``.
 
     Ranked by smoothed log-odds weighted by frequency, counting each distinct text once (reposts
     and copy-paste storms do not dominate; the post they copy is shown anyway), keeping phrases
-    that at least :data:`MIN_TEXTS` texts share (fewer is chance in a small window) and dropping
-    phrases contained in a better one.
+    that at least :data:`MIN_TEXTS` texts share (fewer is chance in a small window) or that one
+    of the ``anchors`` says (the post that went viral: what it says is what the spike is about),
+    and dropping phrases contained in a better one.
     """
-    here, n_here = _phrase_counts(window, ignore)
+    anchored = {p for t in anchors for p in _tokens(t, ignore)}
+    here, n_here = _phrase_counts([*window, *anchors], ignore)
     there, n_there = _phrase_counts(reference, ignore)
     n_here, n_there = max(n_here, 1), max(n_there, 1)
     scored = []
     for phrase, count in here.items():
-        if count < MIN_TEXTS:
+        if count < MIN_TEXTS and phrase not in anchored:
             continue
         lift = math.log((count + 0.5) / n_here) - math.log((there[phrase] + 0.5) / n_there)
         if lift > 0.5:
@@ -203,7 +208,8 @@ def summarise(
         "expected": round(spike.expected, 1),
         "negative_share": round(spike.negative_share, 3),
         "baseline_negative_share": round(spike.baseline_negative_share, 3),
-        "key_phrases": key_phrases([m.text for m in focus], [m.text for m in reference], brand_terms),
+        "key_phrases": key_phrases([m.text for m in focus], [m.text for m in reference], brand_terms,
+                                   anchors=[m.text for m in posts if m.id in pinned]),
         "posts": [
             {
                 "id": m.id,
