@@ -151,6 +151,7 @@ class SurgeRule(Section):
     count_floor: float = Field(default=0.5, ge=0)
     record_span: Duration = timedelta(days=7)
     record_ratio: float = Field(default=0.7, ge=0, le=2)
+    drop_ratio: float = Field(default=1.25, ge=1)
     refractory: Duration = timedelta(days=1)
     warmup: Duration = timedelta(days=2)
 

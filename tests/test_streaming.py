@@ -64,6 +64,18 @@ def test_a_collapse_to_zero_is_reported_as_a_drop():
     assert alarms and alarms[0].direction == -1 and alarms[0].at >= START + at * STEP
 
 
+def test_a_drop_needs_a_higher_score_than_a_surge():
+    values = noisy()
+    at = 8 * POINTS_PER_DAY + 40
+    values[at:at + 8] = [0] * 8
+    detector = SurgeDetector(RULE, STEP)
+    judgements = [detector.update(START + k * STEP, v) for k, v in enumerate(values)]
+    drop = max(judgements[at:at + 8], key=lambda j: j.score)
+    between = SurgeRule(z=drop.score / 1.1, drop_ratio=1.2)  # a surge this strong would alarm, a drop does not
+    assert drop.score >= between.z and not any(run(values, between)[at:at + 8])
+    assert any(run(values, between.model_copy(update={"drop_ratio": 1.0}))[at:at + 8])
+
+
 def test_no_alarm_during_warm_up():
     values = noisy()
     values[POINTS_PER_DAY] = 10_000

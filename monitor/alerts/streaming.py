@@ -12,7 +12,8 @@ on a quiet series as on a busy one. Each value is judged against:
   spread has a Poisson floor, so 0 against 0 or a handful against nothing never alarms.
 
 The score is the Euclidean norm of the window z-scores: a burst that is both sharp and
-sustained outranks one that is only one of them. An alarm needs the score above ``z``, above
+sustained outranks one that is only one of them. An alarm needs the score above ``z`` (above
+``drop_ratio`` × ``z`` for a drop: a sudden silence is more often a collection gap than news), above
 ``record_ratio`` × the highest score of the last ``record_span`` (so the detector adapts to
 how wild a series usually is), no alarm within ``refractory`` (one alarm per event), and the
 warm-up to be over.
@@ -204,13 +205,13 @@ class SurgeDetector:
         score = math.sqrt(sum(z * z for z in scores))
         record = self._record.value
         self._record.push(score)
+        direction = (sum(scores) > 0) - (sum(scores) < 0)
         alarm = (
             at - self._first >= self.rule.warmup
-            and score >= self.rule.z
+            and score >= self.rule.z * (self.rule.drop_ratio if direction < 0 else 1.0)
             and score >= self.rule.record_ratio * record
             and (self._last_alarm is None or at - self._last_alarm > self.rule.refractory)
         )
         if alarm:
             self._last_alarm = at
-        direction = (sum(scores) > 0) - (sum(scores) < 0)
         return Judgement(at, value, _unlog(y if expected is None else expected), score, direction, alarm)
