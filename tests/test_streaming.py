@@ -54,22 +54,23 @@ def test_a_sustained_doubling_is_caught_though_no_single_bucket_is_extreme():
     assert found is not None and at <= found < at + 8
 
 
-def test_a_collapse_to_zero_is_reported_as_a_drop():
+def collapse() -> tuple[list[int], int, list]:
+    """A noisy series that falls to zero for two hours on day 8: values, where, judgements."""
     values = noisy()
     at = 8 * POINTS_PER_DAY + 40
     values[at:at + 8] = [0] * 8
     detector = SurgeDetector(RULE, STEP)
-    judgements = [detector.update(START + k * STEP, v) for k, v in enumerate(values)]
+    return values, at, [detector.update(START + k * STEP, v) for k, v in enumerate(values)]
+
+
+def test_a_collapse_to_zero_is_reported_as_a_drop():
+    _, at, judgements = collapse()
     alarms = [j for j in judgements[3 * POINTS_PER_DAY:] if j.alarm]
     assert alarms and alarms[0].direction == -1 and alarms[0].at >= START + at * STEP
 
 
 def test_a_drop_needs_a_higher_score_than_a_surge():
-    values = noisy()
-    at = 8 * POINTS_PER_DAY + 40
-    values[at:at + 8] = [0] * 8
-    detector = SurgeDetector(RULE, STEP)
-    judgements = [detector.update(START + k * STEP, v) for k, v in enumerate(values)]
+    values, at, judgements = collapse()
     drop = max(judgements[at:at + 8], key=lambda j: j.score)
     between = SurgeRule(z=drop.score / 1.1, drop_ratio=1.2)  # a surge this strong would alarm, a drop does not
     assert drop.score >= between.z and not any(run(values, between)[at:at + 8])
