@@ -14,6 +14,7 @@ from monitor.alerts.notifiers.base import AlertMessage
 from monitor.alerts.notifiers.slack import SlackNotifier
 from monitor.demo.run import Replay, demo_config
 from monitor.demo.scenario import Scenario, generate
+from monitor.models import IncidentState
 from monitor.nlp.annotate import Annotator
 from monitor.store.base import MentionFilter, NotificationStatus
 
@@ -61,6 +62,11 @@ def test_the_crisis_opens_one_incident_and_one_threaded_slack_alert(tmp_path, sc
     notes = pipeline.store.notifications()
     assert all(n.status is NotificationStatus.SENT for n in notes)
     assert len(notes) == len(slack.messages)
+
+    assert incident.time_in(IncidentState.ACKNOWLEDGED) - incident.opened_at == timedelta(minutes=12)
+    assert [d.number for d in incident.steps_done] == [1, 2, 3, 4]
+    assert any("maria.duty acknowledged the incident" in m["text"] for m in threaded)
+    assert any("anna.comms completed step 3" in m["text"] for m in threaded)
 
 
 class Crash(BaseException):

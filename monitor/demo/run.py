@@ -16,8 +16,10 @@ from tqdm import tqdm
 
 from monitor import config as config_lib
 from monitor.alerts.notifiers.base import Notifier
-from monitor.demo.scenario import Scenario, generate
-from monitor.models import Incident, SpikeKind
+from monitor.demo.scenario import Scenario, generate, load_config
+from monitor.demo.team import Team, TeamAction
+from monitor.alerts.steps import timing
+from monitor.models import Incident, IncidentState, SpikeKind
 from monitor.nlp.annotate import Annotator
 from monitor.pipeline import Pipeline
 from monitor.runtime import build_pipeline
@@ -55,6 +57,7 @@ class Replay:
     tick: timedelta = timedelta(minutes=15)
     offset: timedelta = timedelta(minutes=5)
     written: int = field(default=0, init=False)
+    team: Team | None = field(default=None, init=False)
 
     def __post_init__(self) -> None:
         self.workdir.mkdir(parents=True, exist_ok=True)
@@ -86,9 +89,13 @@ class Replay:
             self.written = end
 
     def step(self, pipeline: Pipeline, now: datetime) -> list[Incident]:
+        """One tick: posts arrive, are collected and judged, the simulated team acts, alerts go out."""
         self.arrive(now)
         pipeline.collect(self.scenario.brand, SOURCE, now=now)
         incidents = pipeline.detect(now=now)
+        if self.team is None:
+            self.team = Team([TeamAction.parse(a) for a in load_config().get("team", [])], pipeline.playbooks)
+        self.team.act(pipeline.store, now)
         pipeline.deliver(now=now)
         return incidents
 
@@ -121,12 +128,18 @@ def _report(replay: Replay, pipeline: Pipeline, seconds: float, echo: Callable[[
              f"({delay.total_seconds() / 60:+.0f} min after the crisis started)")
         echo(f"  id {incident.id}, severity {incident.severity.word}, state {incident.state.value}, "
              f"{len(incident.spikes)} spike(s), peak {_peak(incident):.0f} mentions/15 min")
+        acknowledged = incident.time_in(IncidentState.ACKNOWLEDGED)
+        if acknowledged:
+            echo(f"  the simulated team acknowledged it after {(acknowledged - incident.opened_at).seconds // 60} min "
+                 f"and marked {len(incident.steps_done)} playbook step(s) done (see `team` in scenario.yaml)")
         playbook = next((p for p in pipeline.playbooks if p.id == incident.playbook_id), None)
         if playbook:
             echo(f"  playbook: {playbook.title}")
-            for step in playbook.steps[:4]:
+            for number, step in enumerate(playbook.steps[:4], start=1):
                 due = incident.opened_at + timedelta(minutes=step.due_minutes)
-                echo(f"    - {step.title} ({step.owner}, by {due:%H:%M})")
+                done = incident.step_done(number)
+                echo(f"    - {step.title} ({step.owner}, by {due:%H:%M})"
+                     + (f": done by {done.by} at {done.at:%H:%M}, {timing(done)}" if done else ""))
             echo(f"  holding statement: {playbook.holding_statement_for('en', incident.brand).strip()}")
     notes = store.notifications()
     sent = [n for n in notes if n.status.value == "sent"]
