@@ -15,6 +15,7 @@ from monitor.collectors.api import (
 )
 from monitor.collectors.base import Batch, FetchContext
 from monitor.collectors.http import PoliteClient
+from monitor.collectors.paging import Page, Pager
 from monitor.errors import CollectorError
 from monitor.models import Author, Engagement, Mention
 from monitor.query import Term
@@ -99,42 +100,32 @@ class BlueskyCollector:
         searches = search_strings(native_query.clauses(context.query, SOURCE))
         sweeps = {key: stored.get(key, Sweep()) for key in searches}
         floor = oldest_wanted(context, self.config).timestamp()
-        pages = self.config.max_pages
+        pager = Pager(self.config, context, lambda: dump_sweeps(sweeps))
         for key in searches:
-            sweep = sweeps[key]
-            upper, page_cursor = sweep.until, None
-            while pages > 0:
-                pages -= 1
-                lower = float(sweep.since) - self.config.overlap_seconds if sweep.since else floor
-                params = [("q", key), ("sort", "latest"), ("limit", str(self.config.page_size)), ("since", _iso(lower))]
-                params += [("until", _iso(float(upper) + 1))] if upper else []
-                params += [("cursor", page_cursor)] if page_cursor else []
-                data = self._get("app.bsky.feed.searchPosts", params)
-                posts = data.get("posts")
-                if not isinstance(posts, list):
-                    raise CollectorError(f"{SOURCE}: the searchPosts response has no 'posts' list")
-                mentions = self._mentions(posts, context)
-                times = sorted(m.created_at.timestamp() for m in mentions)
-                sweep.page_stored(str(times[-1]) if times else None, str(times[0]) if times else None)
-                sweep.remember(((m.id.split(":", 1)[1], m.created_at) for m in mentions), context.now,
-                               self.config.refresh_hours, self.config.refresh_max)
-                page_cursor = data.get("cursor") if isinstance(data.get("cursor"), str) else None
-                done = not posts or not page_cursor
-                if done:
-                    sweep.finish()
-                yield Batch(mentions, dump_sweeps(sweeps))
-                if done:
-                    break
-        if pages > 0:
-            yield from self._refresh(context, sweeps)
+            yield from pager.sweep(sweeps[key], self._pages(key, sweeps[key], floor, context))
+        if pager.left > 0:
+            ids = [i for s in sweeps.values() for i in s.recent_ids()]
+            yield from pager.refresh(ids, 25, lambda group: self._lookup(group, context))
 
-    def _refresh(self, context: FetchContext, sweeps: dict[str, Sweep]) -> Iterator[Batch]:
-        ids = list(dict.fromkeys(i for s in sweeps.values() for i in s.recent_ids()))
-        for group in chunks(ids, 25):
-            data = self._get("app.bsky.feed.getPosts", [("uris", uri) for uri in group])
-            mentions = self._mentions(data.get("posts") or [], context)
-            if mentions:
-                yield Batch(mentions, dump_sweeps(sweeps))
+    def _pages(self, key: str, sweep: Sweep, floor: float, context: FetchContext) -> Iterator[Page]:
+        upper, page_cursor = sweep.until, None
+        while True:
+            lower = float(sweep.since) - self.config.overlap_seconds if sweep.since else floor
+            params = [("q", key), ("sort", "latest"), ("limit", str(self.config.page_size)), ("since", _iso(lower))]
+            params += [("until", _iso(float(upper) + 1))] if upper else []
+            params += [("cursor", page_cursor)] if page_cursor else []
+            data = self._get("app.bsky.feed.searchPosts", params)
+            posts = data.get("posts")
+            if not isinstance(posts, list):
+                raise CollectorError(f"{SOURCE}: the searchPosts response has no 'posts' list")
+            mentions = self._mentions(posts, context)
+            page_cursor = data.get("cursor") if isinstance(data.get("cursor"), str) else None
+            times = sorted(m.created_at.timestamp() for m in mentions)
+            yield Page(mentions, [str(t) for t in times], not posts or not page_cursor)
+
+    def _lookup(self, uris: list[str], context: FetchContext) -> list[Mention]:
+        data = self._get("app.bsky.feed.getPosts", [("uris", uri) for uri in uris])
+        return self._mentions(data.get("posts") or [], context)
 
     def _mentions(self, posts: list[Any], context: FetchContext) -> list[Mention]:
         mentions = []

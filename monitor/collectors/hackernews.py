@@ -10,10 +10,11 @@ from pydantic import Field
 
 from monitor.collectors import native_query
 from monitor.collectors.api import (
-    ApiConfig, Sweep, chunks, count, dump_sweeps, json_object, load_sweeps, make_client, oldest_wanted, parse_time,
+    ApiConfig, Sweep, count, dump_sweeps, json_object, load_sweeps, make_client, oldest_wanted, parse_time,
 )
 from monitor.collectors.base import Batch, FetchContext
 from monitor.collectors.http import PoliteClient
+from monitor.collectors.paging import Page, Pager
 from monitor.collectors.rss import strip_html
 from monitor.errors import CollectorError
 from monitor.models import Author, Engagement, Mention
@@ -68,45 +69,36 @@ class HackerNewsCollector:
         searches = self._searches(context.query)
         sweeps = {key: stored.get(key, Sweep()) for key in searches}
         floor = int(oldest_wanted(context, self.config).timestamp())
-        pages = self.config.max_pages
+        pager = Pager(self.config, context, lambda: dump_sweeps(sweeps))
         for key, (text, tags) in searches.items():
-            sweep = sweeps[key]
-            upper, page = sweep.until, 0
-            while pages > 0:
-                pages -= 1
-                lower = int(sweep.since) - self.config.overlap_seconds if sweep.since else floor
-                filters = [f"created_at_i>={lower}"] + ([f"created_at_i<={upper}"] if upper else [])
-                data = self._get("/search_by_date", {
-                    "query": text, "tags": tags, "hitsPerPage": str(self.config.page_size),
-                    "numericFilters": ",".join(filters), "advancedSyntax": "true", "page": str(page),
-                })
-                hits = self._hits(data)
-                mentions = self._mentions(hits, context)
-                times = sorted(count(h.get("created_at_i")) for h in hits if isinstance(h, dict))
-                sweep.page_stored(str(times[-1]) if times else None, str(times[0]) if times else None)
-                sweep.remember(((m.id.split(":", 1)[1], m.created_at) for m in mentions if m.title), context.now,
-                               self.config.refresh_hours, self.config.refresh_max)
-                page += 1
-                total = count(data.get("nbHits")) if "nbHits" in data else count(data.get("nbPages")) * len(hits)
-                done = len(hits) < self.config.page_size or page * self.config.page_size >= total
-                if page * self.config.page_size >= PAGINATION_LIMIT:
-                    upper, page = sweep.until, 0
-                if done:
-                    sweep.finish()
-                yield Batch(mentions, dump_sweeps(sweeps))
-                if done:
-                    break
-        if pages > 0:
-            yield from self._refresh(context, sweeps)
+            yield from pager.sweep(sweeps[key], self._pages(text, tags, sweeps[key], floor, context))
+        if pager.left > 0:
+            ids = [i for s in sweeps.values() for i in s.recent_ids()]
+            yield from pager.refresh(ids, 50, lambda group: self._lookup(group, context))
 
-    def _refresh(self, context: FetchContext, sweeps: dict[str, Sweep]) -> Iterator[Batch]:
-        ids = list(dict.fromkeys(i for s in sweeps.values() for i in s.recent_ids()))
-        for group in chunks(ids, 50):
-            tags = "story,(" + ",".join(f"story_{i}" for i in group) + ")"
-            data = self._get("/search", {"tags": tags, "hitsPerPage": str(len(group))})
-            mentions = self._mentions(self._hits(data), context)
-            if mentions:
-                yield Batch(mentions, dump_sweeps(sweeps))
+    def _pages(self, text: str, tags: str, sweep: Sweep, floor: int, context: FetchContext) -> Iterator[Page]:
+        """Pages of one search; stories are remembered for refresh, comments are not."""
+        upper, page = sweep.until, 0
+        while True:
+            lower = int(sweep.since) - self.config.overlap_seconds if sweep.since else floor
+            filters = [f"created_at_i>={lower}"] + ([f"created_at_i<={upper}"] if upper else [])
+            data = self._get("/search_by_date", {
+                "query": text, "tags": tags, "hitsPerPage": str(self.config.page_size),
+                "numericFilters": ",".join(filters), "advancedSyntax": "true", "page": str(page),
+            })
+            hits = self._hits(data)
+            mentions = self._mentions(hits, context)
+            times = sorted(count(h.get("created_at_i")) for h in hits if isinstance(h, dict))
+            page += 1
+            total = count(data.get("nbHits")) if "nbHits" in data else count(data.get("nbPages")) * len(hits)
+            done = len(hits) < self.config.page_size or page * self.config.page_size >= total
+            yield Page(mentions, [str(t) for t in times], done, [m for m in mentions if m.title])
+            if page * self.config.page_size >= PAGINATION_LIMIT:
+                upper, page = sweep.until, 0
+
+    def _lookup(self, ids: list[str], context: FetchContext) -> list[Mention]:
+        tags = "story,(" + ",".join(f"story_{i}" for i in ids) + ")"
+        return self._mentions(self._hits(self._get("/search", {"tags": tags, "hitsPerPage": str(len(ids))})), context)
 
     @staticmethod
     def _hits(data: dict[str, Any]) -> list[Any]:

@@ -12,10 +12,11 @@ from pydantic import Field
 
 from monitor.collectors import native_query
 from monitor.collectors.api import (
-    ApiConfig, Sweep, chunks, count, env_secret, json_object, make_client, oldest_wanted, parse_time,
+    ApiConfig, Sweep, count, env_secret, json_object, make_client, oldest_wanted, parse_time,
 )
 from monitor.collectors.base import Batch, FetchContext
 from monitor.collectors.http import PoliteClient
+from monitor.collectors.paging import Page, Pager
 from monitor.errors import CollectorError
 from monitor.models import Author, Engagement, Mention
 
@@ -78,6 +79,11 @@ class RedditCollector:
 
     def fetch(self, context: FetchContext, cursor: str | None) -> Iterator[Batch]:
         sweep = Sweep.load(cursor, SOURCE)
+        pager = Pager(self.config, context, sweep.dump)
+        if (yield from pager.sweep(sweep, self._pages(sweep, context))):
+            yield from pager.refresh(sweep.recent_ids(), 100, lambda group: self._lookup(group, context))
+
+    def _pages(self, sweep: Sweep, context: FetchContext) -> Iterator[Page]:
         params = {"q": native_query.boolean(context.query, "reddit"), "sort": "new", "type": "link",
                   "limit": str(self.config.page_size)}
         if self.config.subreddits:
@@ -85,31 +91,19 @@ class RedditCollector:
         after = f"t3_{sweep.until}" if sweep.until else None
         since = _key(sweep.since) if sweep.since else -1
         oldest = oldest_wanted(context, self.config)
-        for _ in range(self.config.max_pages):
+        while True:
             listing = self._listing(self._get(self._search_path(), {**params, **({"after": after} if after else {})}))
             posts = [p for p in listing.get("children") or [] if isinstance(p, dict)]
             everything = self._mentions(posts, context)
             mentions = [m for m in everything if _key(m.id.split(":", 1)[1]) > since
                         and (sweep.since or m.created_at >= oldest)]
             reached = len(mentions) < len(everything) or not posts
-            keys = sorted((m.id.split(":", 1)[1] for m in mentions), key=_key)
-            sweep.page_stored(keys[-1] if keys else None, keys[0] if keys else None)
-            sweep.remember(((m.id.split(":", 1)[1], m.created_at) for m in mentions), context.now,
-                           self.config.refresh_hours, self.config.refresh_max)
             after = listing.get("after") if isinstance(listing.get("after"), str) else None
-            if reached or not after:
-                sweep.finish()
-                yield Batch(mentions, sweep.dump())
-                yield from self._refresh(context, sweep)
-                return
-            yield Batch(mentions, sweep.dump())
+            yield Page(mentions, sorted((m.id.split(":", 1)[1] for m in mentions), key=_key), reached or not after)
 
-    def _refresh(self, context: FetchContext, sweep: Sweep) -> Iterator[Batch]:
-        for group in chunks(sweep.recent_ids(), 100):
-            listing = self._listing(self._get("/api/info", {"id": ",".join(f"t3_{i}" for i in group)}))
-            mentions = self._mentions([p for p in listing.get("children") or [] if isinstance(p, dict)], context)
-            if mentions:
-                yield Batch(mentions, sweep.dump())
+    def _lookup(self, ids: list[str], context: FetchContext) -> list[Mention]:
+        listing = self._listing(self._get("/api/info", {"id": ",".join(f"t3_{i}" for i in ids)}))
+        return self._mentions([p for p in listing.get("children") or [] if isinstance(p, dict)], context)
 
     @staticmethod
     def _listing(data: dict[str, Any]) -> dict[str, Any]:

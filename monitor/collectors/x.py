@@ -11,10 +11,11 @@ from pydantic import Field
 
 from monitor.collectors import native_query
 from monitor.collectors.api import (
-    ApiConfig, Sweep, chunks, count, env_secret, json_object, language, make_client, oldest_wanted, parse_time,
+    ApiConfig, Sweep, count, env_secret, json_object, language, make_client, oldest_wanted, parse_time,
 )
 from monitor.collectors.base import Batch, FetchContext
 from monitor.collectors.http import PoliteClient
+from monitor.collectors.paging import Page, Pager
 from monitor.errors import CollectorError, ConfigError
 from monitor.models import Author, Engagement, Mention
 
@@ -80,30 +81,22 @@ class XCollector:
             params["start_time"] = start.strftime("%Y-%m-%dT%H:%M:%SZ")
         if sweep.until:
             params["until_id"] = sweep.until
+        pager = Pager(self.config, context, sweep.dump)
+        if (yield from pager.sweep(sweep, self._pages(params, context))):
+            yield from pager.refresh(sweep.recent_ids(), 100, lambda group: self._lookup(group, context))
+
+    def _pages(self, params: dict[str, str], context: FetchContext) -> Iterator[Page]:
         token: str | None = None
-        for _ in range(self.config.max_pages):
+        while True:
             data = self._get("/2/tweets/search/recent", {**params, **({"next_token": token} if token else {})})
             mentions = self._mentions(data, context)
-            ids = sorted((m.id.split(":", 1)[1] for m in mentions), key=_id_key)
-            sweep.page_stored(ids[-1] if ids else None, ids[0] if ids else None)
-            sweep.remember(((m.id.split(":", 1)[1], m.created_at) for m in mentions), context.now,
-                           self.config.refresh_hours, self.config.refresh_max)
             meta = data.get("meta") if isinstance(data.get("meta"), dict) else {}
             token = meta.get("next_token") if isinstance(meta.get("next_token"), str) else None
-            if not token or not data.get("data"):
-                sweep.finish()
-                yield Batch(mentions, sweep.dump())
-                yield from self._refresh(context, sweep)
-                return
-            yield Batch(mentions, sweep.dump())
+            ids = sorted((m.id.split(":", 1)[1] for m in mentions), key=_id_key)
+            yield Page(mentions, ids, not token or not data.get("data"))
 
-    def _refresh(self, context: FetchContext, sweep: Sweep) -> Iterator[Batch]:
-        known = sweep.recent_ids()
-        for group in chunks(known, 100):
-            data = self._get("/2/tweets", {"ids": ",".join(group), **self._fields()})
-            mentions = self._mentions(data, context)
-            if mentions:
-                yield Batch(mentions, sweep.dump())
+    def _lookup(self, ids: list[str], context: FetchContext) -> list[Mention]:
+        return self._mentions(self._get("/2/tweets", {"ids": ",".join(ids), **self._fields()}), context)
 
     def _mentions(self, data: dict[str, Any], context: FetchContext) -> list[Mention]:
         tweets = data.get("data") or []

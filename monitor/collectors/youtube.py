@@ -11,11 +11,12 @@ from pydantic import Field
 
 from monitor.collectors import native_query
 from monitor.collectors.api import (
-    ApiConfig, Sweep, chunks, count, dump_sweeps, env_secret, json_object, language, load_sweeps, make_client,
+    ApiConfig, Sweep, count, dump_sweeps, env_secret, json_object, language, load_sweeps, make_client,
     oldest_wanted, parse_time,
 )
 from monitor.collectors.base import Batch, FetchContext
 from monitor.collectors.http import PoliteClient
+from monitor.collectors.paging import Page, Pager
 from monitor.errors import CollectorError
 from monitor.models import Author, Engagement, Mention
 
@@ -72,36 +73,29 @@ class YouTubeCollector:
         sweeps = {key: stored.get(key, Sweep()) for key in searches}
         sweeps[COMMENTS] = stored.get(COMMENTS, Sweep())
         floor = oldest_wanted(context, self.config).timestamp()
-        pages = self.config.max_pages
+        pager = Pager(self.config, context, lambda: dump_sweeps(sweeps))
         for key in searches:
-            sweep = sweeps[key]
-            upper, token = sweep.until, None
-            while pages > 0:
-                pages -= 1
-                lower = float(sweep.since) - self.config.overlap_seconds if sweep.since else floor
-                params = {"part": "snippet", "type": "video", "order": "date", "q": key,
-                          "maxResults": str(self.config.page_size), "publishedAfter": _rfc3339(lower)}
-                params.update({"publishedBefore": _rfc3339(float(upper) + 1)} if upper else {})
-                params.update({"pageToken": token} if token else {})
-                data = self._get("/search", params)
-                ids = [i["id"]["videoId"] for i in self._items(data)
-                       if isinstance(i, dict) and isinstance(i.get("id"), dict) and i["id"].get("videoId")]
-                mentions = self._videos(ids, context)
-                times = sorted(m.created_at.timestamp() for m in mentions)
-                sweep.page_stored(str(times[-1]) if times else None, str(times[0]) if times else None)
-                sweeps[COMMENTS].remember(((m.id.split(":", 1)[1], m.created_at) for m in mentions), context.now,
-                                          self.config.refresh_hours, self.config.refresh_max)
-                token = data.get("nextPageToken") if isinstance(data.get("nextPageToken"), str) else None
-                done = not token or not ids
-                if done:
-                    sweep.finish()
-                yield Batch(mentions, dump_sweeps(sweeps))
-                if done:
-                    break
-        if pages > 0:
-            yield from self._refresh(context, sweeps)
+            yield from pager.sweep(sweeps[key], self._pages(key, sweeps[key], floor, context), recent=sweeps[COMMENTS])
+        if pager.left > 0:
+            yield from pager.refresh(sweeps[COMMENTS].recent_ids(), 50, lambda group: self._videos(group, context))
             if self.config.comments:
                 yield from self._comments(context, sweeps)
+
+    def _pages(self, key: str, sweep: Sweep, floor: float, context: FetchContext) -> Iterator[Page]:
+        upper, token = sweep.until, None
+        while True:
+            lower = float(sweep.since) - self.config.overlap_seconds if sweep.since else floor
+            params = {"part": "snippet", "type": "video", "order": "date", "q": key,
+                      "maxResults": str(self.config.page_size), "publishedAfter": _rfc3339(lower)}
+            params.update({"publishedBefore": _rfc3339(float(upper) + 1)} if upper else {})
+            params.update({"pageToken": token} if token else {})
+            data = self._get("/search", params)
+            ids = [i["id"]["videoId"] for i in self._items(data)
+                   if isinstance(i, dict) and isinstance(i.get("id"), dict) and i["id"].get("videoId")]
+            mentions = self._videos(ids, context)
+            token = data.get("nextPageToken") if isinstance(data.get("nextPageToken"), str) else None
+            times = sorted(m.created_at.timestamp() for m in mentions)
+            yield Page(mentions, [str(t) for t in times], not token or not ids)
 
     def _videos(self, ids: list[str], context: FetchContext) -> list[Mention]:
         if not ids:
@@ -132,12 +126,6 @@ class YouTubeCollector:
             if m.author.handle in subscribers else m
             for m in mentions
         ]
-
-    def _refresh(self, context: FetchContext, sweeps: dict[str, Sweep]) -> Iterator[Batch]:
-        for group in chunks(sweeps[COMMENTS].recent_ids(), 50):
-            mentions = self._videos(group, context)
-            if mentions:
-                yield Batch(mentions, dump_sweeps(sweeps))
 
     def _comments(self, context: FetchContext, sweeps: dict[str, Sweep]) -> Iterator[Batch]:
         seen = sweeps[COMMENTS].extra
