@@ -197,8 +197,9 @@ def actions(incident: Incident, dashboard_url: str, playbook: Playbook | None = 
     """Acknowledge / Escalate / Resolve / False alarm, the steps menu, and a link to the dashboard."""
     elements = [_button(action_id, label, incident.id, style) for action_id, label, style in ACTIONS]
     fits = len(step_option(incident.id, MAX_OPTIONS)) <= MAX_OPTION_VALUE
-    if playbook and fits and len(incident.steps_done) < len(playbook.steps):
-        elements.append(step_select(incident, playbook))
+    menu = step_select(incident, playbook) if playbook and fits else None
+    if menu and menu["options"]:
+        elements.append(menu)
     url = safe_url(dashboard_url)
     if url:
         elements.append({

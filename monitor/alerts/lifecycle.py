@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import enum
 from datetime import datetime
+from typing import Any
 
 from monitor.errors import IncidentError
 from monitor.models import Incident, IncidentState, Severity, Transition
@@ -38,6 +39,12 @@ DONE = {
     Action.RESOLVE: "resolved",
     Action.FALSE_ALARM: "closed as a false alarm",
 }
+
+
+def thread_reply(incident: Incident, key: str, kind: str, headline: str, now: datetime, **extra: Any) -> Notification:
+    """A message for the incident's thread (its channel until the alert exists), queued under ``key``."""
+    return Notification(key=key, incident_id=incident.id, kind=kind, channel=incident.slack_channel or "",
+                        payload={"headline": headline, "summary": {}, **extra}, created_at=now)
 
 
 def _changes(incident: Incident, action: Action) -> bool:
@@ -72,13 +79,7 @@ def apply(store: Store, incident_id: str, action: Action | str, by: str, now: da
     incident.transitions.append(Transition(state=incident.state, at=now, by=by, note=note or DONE[action]))
     incident.updated_at = now
     headline = f"{by} {DONE[action]} the incident" + (f": {note}" if note else "")
-    notification = Notification(
-        key=f"{incident.id}:{action.value}:{len(incident.transitions)}",
-        incident_id=incident.id,
-        kind=kind,
-        channel=incident.slack_channel or "",
-        payload={"headline": headline, "summary": {}, "by": by},
-        created_at=now,
-    )
+    notification = thread_reply(incident, f"{incident.id}:{action.value}:{len(incident.transitions)}", kind,
+                                headline, now, by=by)
     store.save_incident(incident, [notification])
     return incident

@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from typing import Sequence
 
+from monitor.alerts.lifecycle import thread_reply
 from monitor.alerts.playbooks import find
 from monitor.models import IncidentState, Playbook
 from monitor.store.base import Notification, Store
@@ -28,15 +29,9 @@ def queue_reminders(store: Store, playbooks: Sequence[Playbook], brand: str, now
             continue
         index, step = overdue[-1]
         due = incident.opened_at + timedelta(minutes=step.due_minutes)
-        reminder = Notification(
-            key=f"{incident.id}:reminder:{index}",
-            incident_id=incident.id,
-            kind="reminder",
-            channel=incident.slack_channel or "",
-            payload={"headline": f"step {index + 1} “{step.title}” ({step.owner}) was due at {due:%H:%M} UTC "
-                                 "and nobody has acknowledged the incident", "summary": {}},
-            created_at=now,
-        )
+        reminder = thread_reply(incident, f"{incident.id}:reminder:{index}", "reminder",
+                                f"step {index + 1} “{step.title}” ({step.owner}) was due at {due:%H:%M} UTC "
+                                "and nobody has acknowledged the incident", now)
         if store.enqueue(reminder):
             queued.append(reminder)
     return queued

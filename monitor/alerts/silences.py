@@ -9,9 +9,10 @@ from __future__ import annotations
 import hashlib
 from datetime import datetime, timedelta
 
+from monitor.alerts.lifecycle import thread_reply
 from monitor.errors import IncidentError
 from monitor.models import Incident, Silence
-from monitor.store.base import Notification, NotificationStatus, Store
+from monitor.store.base import NotificationStatus, Store
 
 SLACK_SILENCE = timedelta(hours=4)
 
@@ -60,14 +61,8 @@ def silence_incident(store: Store, incident_id: str, by: str, now: datetime,
     silence = add(store, incident.brand, duration, now, topic=incident.topic, by=by,
                   reason=f"silenced from incident {incident.id}")
     hours = duration.total_seconds() / 3600
-    notice = Notification(
-        key=f"{incident.id}:{silence.id}",
-        incident_id=incident.id,
-        kind="update",
-        channel=incident.slack_channel or "",
-        payload={"headline": f"{by} silenced alerts for {incident.brand} for {hours:g} h (until "
-                             f"{silence.ends_at:%H:%M} UTC)", "summary": {}, "bypass_silence": True},
-        created_at=now,
-    )
+    notice = thread_reply(incident, f"{incident.id}:{silence.id}", "update",
+                          f"{by} silenced alerts for {incident.brand} for {hours:g} h (until "
+                          f"{silence.ends_at:%H:%M} UTC)", now, bypass_silence=True)
     store.enqueue(notice)
     return silence

@@ -12,10 +12,11 @@ from datetime import datetime, timedelta
 from typing import Sequence
 
 from monitor.alerts.blocks import duration
+from monitor.alerts.lifecycle import thread_reply
 from monitor.alerts.playbooks import find
 from monitor.errors import IncidentError
 from monitor.models import Incident, Playbook, StepDone
-from monitor.store.base import Notification, Store
+from monitor.store.base import Store
 
 
 def timing(done: StepDone) -> str:
@@ -59,13 +60,7 @@ def mark_step(
         incident.steps_done.append(done)
         headline = f"{by} completed step {number} “{title}” ({timing(done)})"
     incident.updated_at = now
-    notification = Notification(
-        key=f"{incident.id}:step:{number}:{'undo' if undo else 'done'}:{now.isoformat()}",
-        incident_id=incident.id,
-        kind="step",
-        channel=incident.slack_channel or "",
-        payload={"headline": headline + (f": {note}" if note else ""), "summary": {}, "by": by},
-        created_at=now,
-    )
+    notification = thread_reply(incident, f"{incident.id}:step:{number}:{'undo' if undo else 'done'}:{now.isoformat()}",
+                                "step", headline + (f": {note}" if note else ""), now, by=by)
     store.save_incident(incident, [notification])
     return incident
