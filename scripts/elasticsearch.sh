@@ -121,6 +121,16 @@ start() {
         id "$ES_USER" >/dev/null 2>&1 || useradd --system --no-create-home --shell /usr/sbin/nologin "$ES_USER"
         # Elasticsearch writes into config/ (keystore, temp files) as well as data and logs.
         chown -R "$ES_USER:" "$HOME_DIR" "$RUN"
+        # A checkout under a private folder (mktemp -d is 0700) would hide the server from its
+        # user: let it through (search permission only, o+x) wherever it cannot pass.
+        local dir="$CACHE"
+        while [[ "$dir" != / ]]; do
+            if ! runuser -u "$ES_USER" -- test -x "$dir"; then
+                log "letting $ES_USER through $dir (o+x)"
+                chmod o+x "$dir"
+            fi
+            dir="$(dirname "$dir")"
+        done
         runas=(runuser -u "$ES_USER" --)
     fi
     log "starting Elasticsearch $ES_VERSION on $url (JDK $jhome, heap $HEAP)"
