@@ -13,10 +13,12 @@ from pydantic import ValidationError
 from monitor import config as config_lib
 from monitor import registry
 from monitor.collectors.api import (
-    ApiConfig, Sweep, count, dump_sweeps, env_secret, json_object, language, load_sweeps, parse_time, read_json,
+    ApiConfig, Sweep, count, dump_sweeps, env_secret, json_list, json_object, language, load_sweeps, parse_time,
+    read_json, with_followers,
 )
 from monitor.collectors.http import Response
 from monitor.errors import CollectorError, ConfigError
+from monitor.models import Author, Mention
 
 NOW = datetime(2024, 5, 1, 12, 0, tzinfo=timezone.utc)
 
@@ -79,6 +81,24 @@ def test_json_errors_name_the_source_and_hide_secrets() -> None:
     assert "s3cret" not in str(caught.value) and "youtube" in str(caught.value)
     with pytest.raises(CollectorError, match="expected a JSON object"):
         json_object(response(b"[1, 2]"), "x")
+
+
+def test_lists_in_responses_are_checked() -> None:
+    assert json_list({"items": [1, 2]}, "items", "youtube") == [1, 2]
+    with pytest.raises(CollectorError, match="hackernews: the search response has no 'hits' list"):
+        json_list({"hits": {"a": 1}}, "hits", "hackernews", "the search response")
+    with pytest.raises(CollectorError, match="youtube: the response has no 'items' list"):
+        json_list({}, "items", "youtube")
+
+
+def test_follower_counts_are_set_only_for_known_authors() -> None:
+    def mention(handle: str) -> Mention:
+        return Mention(id=f"x:{handle}", brand="acme", source="x", text="hi", created_at=NOW, collected_at=NOW,
+                       author=Author(handle=handle, followers=7))
+
+    updated = with_followers([mention("ann"), mention("bob")], {"ann": 1200, "carl": 5})
+    assert [(m.author.handle, m.author.followers) for m in updated] == [("ann", 1200), ("bob", 7)]
+    assert updated[0].text == "hi" and updated[0].id == "x:ann"
 
 
 def test_missing_credentials_name_the_variable(monkeypatch: pytest.MonkeyPatch) -> None:

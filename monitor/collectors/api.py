@@ -20,6 +20,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from monitor.collectors.base import FetchContext
 from monitor.collectors.http import DEFAULT_USER_AGENT, PoliteClient, Response, redact
 from monitor.errors import CollectorError, ConfigError
+from monitor.models import Mention
 
 log = logging.getLogger(__name__)
 
@@ -70,6 +71,23 @@ def json_object(response: Response, source: str) -> dict[str, Any]:
     if not isinstance(data, dict):
         raise CollectorError(f"{source}: expected a JSON object from {redact(response.url)}, got {type(data).__name__}")
     return data
+
+
+def json_list(data: dict[str, Any], key: str, source: str, what: str = "the response") -> list[Any]:
+    """``data[key]``, which must be a list; otherwise :class:`CollectorError` naming the field."""
+    items = data.get(key)
+    if not isinstance(items, list):
+        raise CollectorError(f"{source}: {what} has no '{key}' list")
+    return items
+
+
+def with_followers(mentions: list[Mention], followers: dict[str, int]) -> list[Mention]:
+    """The mentions with their author's follower count set where ``followers`` knows the handle."""
+    return [
+        m.model_copy(update={"author": m.author.model_copy(update={"followers": followers[m.author.handle]})})
+        if m.author.handle in followers else m
+        for m in mentions
+    ]
 
 
 def parse_time(value: Any) -> datetime | None:

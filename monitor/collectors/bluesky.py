@@ -10,8 +10,8 @@ from pydantic import Field
 
 from monitor.collectors import native_query
 from monitor.collectors.api import (
-    ApiConfig, Sweep, chunks, count, dump_sweeps, env_secret, json_object, language, load_sweeps, make_client,
-    oldest_wanted, parse_time,
+    ApiConfig, Sweep, chunks, count, dump_sweeps, env_secret, json_list, json_object, language, load_sweeps,
+    make_client, oldest_wanted, parse_time, with_followers,
 )
 from monitor.collectors.base import Batch, FetchContext
 from monitor.collectors.http import PoliteClient
@@ -115,9 +115,7 @@ class BlueskyCollector:
             params += [("until", _iso(float(upper) + 1))] if upper else []
             params += [("cursor", page_cursor)] if page_cursor else []
             data = self._get("app.bsky.feed.searchPosts", params)
-            posts = data.get("posts")
-            if not isinstance(posts, list):
-                raise CollectorError(f"{SOURCE}: the searchPosts response has no 'posts' list")
+            posts = json_list(data, "posts", SOURCE, "the searchPosts response")
             mentions = self._mentions(posts, context)
             page_cursor = data.get("cursor") if isinstance(data.get("cursor"), str) else None
             times = sorted(m.created_at.timestamp() for m in mentions)
@@ -147,11 +145,7 @@ class BlueskyCollector:
                         followers[profile["handle"]] = count(profile.get("followersCount"))
         except CollectorError as exc:
             log.warning("%s: follower counts unavailable (%s)", SOURCE, exc)
-        return [
-            m.model_copy(update={"author": m.author.model_copy(update={"followers": followers[m.author.handle]})})
-            if m.author.handle in followers else m
-            for m in mentions
-        ]
+        return with_followers(mentions, followers)
 
     @staticmethod
     def _mention(post: dict[str, Any], context: FetchContext) -> Mention:

@@ -10,13 +10,13 @@ from pydantic import Field
 
 from monitor.collectors import native_query
 from monitor.collectors.api import (
-    ApiConfig, Sweep, count, dump_sweeps, json_object, load_sweeps, make_client, oldest_wanted, parse_time,
+    ApiConfig, Sweep, count, dump_sweeps, json_list, json_object, load_sweeps, make_client, oldest_wanted,
+    parse_time,
 )
 from monitor.collectors.base import Batch, FetchContext
 from monitor.collectors.http import PoliteClient
 from monitor.collectors.paging import Page, Pager
 from monitor.collectors.rss import strip_html
-from monitor.errors import CollectorError
 from monitor.models import Author, Engagement, Mention
 from monitor.query import Query
 
@@ -86,7 +86,7 @@ class HackerNewsCollector:
                 "query": text, "tags": tags, "hitsPerPage": str(self.config.page_size),
                 "numericFilters": ",".join(filters), "advancedSyntax": "true", "page": str(page),
             })
-            hits = self._hits(data)
+            hits = json_list(data, "hits", SOURCE, "the search response")
             mentions = self._mentions(hits, context)
             times = sorted(count(h.get("created_at_i")) for h in hits if isinstance(h, dict))
             page += 1
@@ -98,14 +98,8 @@ class HackerNewsCollector:
 
     def _lookup(self, ids: list[str], context: FetchContext) -> list[Mention]:
         tags = "story,(" + ",".join(f"story_{i}" for i in ids) + ")"
-        return self._mentions(self._hits(self._get("/search", {"tags": tags, "hitsPerPage": str(len(ids))})), context)
-
-    @staticmethod
-    def _hits(data: dict[str, Any]) -> list[Any]:
-        hits = data.get("hits")
-        if not isinstance(hits, list):
-            raise CollectorError(f"{SOURCE}: the search response has no 'hits' list")
-        return hits
+        data = self._get("/search", {"tags": tags, "hitsPerPage": str(len(ids))})
+        return self._mentions(json_list(data, "hits", SOURCE, "the search response"), context)
 
     def _mentions(self, hits: list[Any], context: FetchContext) -> list[Mention]:
         mentions = []

@@ -11,8 +11,8 @@ from pydantic import Field
 
 from monitor.collectors import native_query
 from monitor.collectors.api import (
-    ApiConfig, Sweep, count, dump_sweeps, env_secret, json_object, language, load_sweeps, make_client,
-    oldest_wanted, parse_time,
+    ApiConfig, Sweep, count, dump_sweeps, env_secret, json_list, json_object, language, load_sweeps,
+    make_client, oldest_wanted, parse_time, with_followers,
 )
 from monitor.collectors.base import Batch, FetchContext
 from monitor.collectors.http import PoliteClient
@@ -60,13 +60,6 @@ class YouTubeCollector:
         query = urlencode({**params, "key": env_secret(self.config.api_key_env, SOURCE)})
         return json_object(self.client.get(f"{self.config.base_url.rstrip('/')}{path}?{query}"), SOURCE)
 
-    @staticmethod
-    def _items(data: dict[str, Any]) -> list[Any]:
-        items = data.get("items")
-        if not isinstance(items, list):
-            raise CollectorError(f"{SOURCE}: the response has no 'items' list")
-        return items
-
     def fetch(self, context: FetchContext, cursor: str | None) -> Iterator[Batch]:
         stored = load_sweeps(cursor, SOURCE)
         searches = [native_query.words(g, hashtags=True) for g in native_query.clauses(context.query, SOURCE)]
@@ -90,7 +83,7 @@ class YouTubeCollector:
             params.update({"publishedBefore": _rfc3339(float(upper) + 1)} if upper else {})
             params.update({"pageToken": token} if token else {})
             data = self._get("/search", params)
-            ids = [i["id"]["videoId"] for i in self._items(data)
+            ids = [i["id"]["videoId"] for i in json_list(data, "items", SOURCE)
                    if isinstance(i, dict) and isinstance(i.get("id"), dict) and i["id"].get("videoId")]
             mentions = self._videos(ids, context)
             token = data.get("nextPageToken") if isinstance(data.get("nextPageToken"), str) else None
@@ -102,7 +95,7 @@ class YouTubeCollector:
             return []
         data = self._get("/videos", {"part": "snippet,statistics", "id": ",".join(ids), "maxResults": "50"})
         mentions = []
-        for item in self._items(data):
+        for item in json_list(data, "items", SOURCE):
             try:
                 mentions.append(_video(item, context))
             except (KeyError, TypeError, ValueError, AttributeError) as exc:
@@ -115,17 +108,13 @@ class YouTubeCollector:
         subscribers: dict[str, int] = {}
         try:
             data = self._get("/channels", {"part": "statistics", "id": ",".join(channels), "maxResults": "50"})
-            for item in self._items(data):
+            for item in json_list(data, "items", SOURCE):
                 stats = item.get("statistics") if isinstance(item, dict) else None
                 if isinstance(stats, dict) and not stats.get("hiddenSubscriberCount"):
                     subscribers[str(item.get("id"))] = count(stats.get("subscriberCount"))
         except CollectorError as exc:
             log.warning("%s: subscriber counts unavailable (%s)", SOURCE, exc)
-        return [
-            m.model_copy(update={"author": m.author.model_copy(update={"followers": subscribers[m.author.handle]})})
-            if m.author.handle in subscribers else m
-            for m in mentions
-        ]
+        return with_followers(mentions, subscribers)
 
     def _comments(self, context: FetchContext, sweeps: dict[str, Sweep]) -> Iterator[Batch]:
         seen = sweeps[COMMENTS].extra
@@ -140,7 +129,7 @@ class YouTubeCollector:
                 continue
             watermark = parse_time(seen.get(video)) or datetime.min.replace(tzinfo=context.now.tzinfo)
             mentions = []
-            for item in self._items(data):
+            for item in json_list(data, "items", SOURCE):
                 try:
                     mention = _comment(item, context)
                 except (KeyError, TypeError, ValueError, AttributeError) as exc:
