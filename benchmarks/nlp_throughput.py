@@ -1,19 +1,22 @@
 """Sentiment throughput, mentions per second, against a naive baseline timed in the same run.
 
-    python benchmarks/nlp_throughput.py [--plain 64] [--viral 128] [--threads N] [--skip-offline]
+    python benchmarks/nlp_throughput.py [--plain 64] [--viral 128] [--threads N] [--device auto] [--skip-offline]
 
 Transformers backend, on the production architecture (XLM-RoBERTa base, 3 labels, random
 weights and XLM-R's real vocabulary: see ``benchmarks/nlp_model.py``; nothing is downloaded):
 the baseline is ``transformers.pipeline("sentiment-analysis")`` on the same model called one
 text at a time; ours is ``build_scorer`` (length-sorted batches of 32, dynamic padding,
-``inference_mode``, the normalised-text cache), with float32 weights and with ``quantize: true``
-(dynamic int8). Offline backend: the baseline is ``OfflineScorer`` called one text at a time;
+``inference_mode``, the normalised-text cache), with float32 weights and, on CPU, with
+``quantize: true`` (dynamic int8) or, on a GPU, float16. ``--device auto`` runs on CUDA where there
+is a GPU. Offline backend: the baseline is ``OfflineScorer`` called one text at a time;
 ours is ``build_scorer(backend="offline")``.
 
 Two streams of the demo scenario's multilingual posts: ``plain`` (distinct texts) and ``viral``
 (80% of mentions repeat an earlier one: reposts, ``RT @user:`` copies, a changed link). The
-cache starts empty for every measurement. ``--threads`` sets torch's CPU threads for baseline and
-ours alike (on a machine shared with other work, 1 avoids threads waiting on each other).
+cache starts empty for every measurement. On CPU it first measures the most batching can gain on
+the machine: the rate of the encoder's largest matrix multiply for one post's tokens against a
+batch of 32 posts. ``--threads`` sets torch's CPU threads for baseline and ours alike (on a
+machine shared with other work, 1 avoids threads waiting on each other).
 """
 
 from __future__ import annotations
@@ -34,7 +37,7 @@ from monitor.demo.scenario import generate
 from monitor.nlp.annotate import build_scorer
 from monitor.nlp.offline import OfflineScorer
 from monitor.nlp.text import cache_key
-from monitor.nlp.transformers_backend import load_model
+from monitor.nlp.transformers_backend import load_model, resolve_device
 
 
 def streams(plain: int, viral: int, seed: int = 5) -> dict[str, list[str]]:
@@ -72,12 +75,42 @@ def report(backend: str, variant: str, stream: str, texts: Sequence[str], baseli
     print(f"| {backend} | {variant} | {stream} | {figures} |", flush=True)
 
 
-def bench_transformers(texts: dict[str, list[str]], model: Path) -> None:
-    loaded = load_model(str(model), "cpu")
-    naive = pipeline("sentiment-analysis", model=loaded.model, tokenizer=loaded.tokenizer, device="cpu")
+def gemm_rate(rows: int, repeats: int = 20, rounds: int = 5) -> float:
+    """GFLOP/s of the feed-forward layer's matrix multiply (``rows`` tokens × 768 → 3072), best of ``rounds``."""
+    left, right = torch.randn(rows, 768), torch.randn(768, 3072)
+    for _ in range(3):
+        left @ right
+    best = float("inf")
+    for _ in range(rounds):
+        started = time.perf_counter()
+        for _ in range(repeats):
+            left @ right
+        best = min(best, time.perf_counter() - started)
+    return 2 * rows * 768 * 3072 * repeats / best / 1e9
+
+
+def batching_ceiling(texts: Sequence[str], tokenizer: object, batch: int = 32) -> None:
+    """How much batching can speed the encoder up here: matmul rate for one post against a batch."""
+    tokens = round(sum(len(tokenizer(text)["input_ids"]) for text in texts) / len(texts))
+    one, many = gemm_rate(tokens), gemm_rate(tokens * batch)
+    print(f"matrix multiply, {tokens} tokens (one post): {one:.1f} GFLOP/s; {tokens * batch} tokens (a batch of "
+          f"{batch}): {many:.1f} GFLOP/s; the most batching can gain on this machine: {many / one:.2f}x\n", flush=True)
+
+
+def bench_transformers(texts: dict[str, list[str]], model: Path, device: str) -> None:
+    loaded = load_model(str(model), device, "float32")
+    if device == "cpu":
+        batching_ceiling(texts["plain"], loaded.tokenizer)
+    print("| backend | weights | stream | mentions | baseline mentions/s | ours mentions/s | speed-up |")
+    print("| --- | --- | --- | ---: | ---: | ---: | ---: |")
+    naive = pipeline("sentiment-analysis", model=loaded.model, tokenizer=loaded.tokenizer, device=device)
     naive("warm up")
-    variants = {"float32": NlpConfig(backend="transformers", model=str(model), device="cpu"),
-                "int8": NlpConfig(backend="transformers", model=str(model), device="cpu", quantize=True)}
+    base = {"backend": "transformers", "model": str(model), "device": device}
+    variants = {"float32": NlpConfig(**base, dtype="float32")}
+    if device == "cpu":
+        variants["int8"] = NlpConfig(**base, quantize=True)
+    else:
+        variants["float16"] = NlpConfig(**base, dtype="float16")
     scorers = {name: build_scorer(config) for name, config in variants.items()}
     for name, texts_ in texts.items():
         baseline = rate(lambda batch: [naive(text, truncation=True) for text in batch], texts_)
@@ -102,17 +135,17 @@ def main() -> None:
     parser.add_argument("--plain", type=int, default=64, help="distinct texts in the plain stream")
     parser.add_argument("--viral", type=int, default=128, help="mentions in the viral stream")
     parser.add_argument("--threads", type=int, help="torch CPU threads (default: torch's own)")
+    parser.add_argument("--device", default="auto", help="cpu, cuda, mps or auto (cuda, then mps, then cpu)")
     parser.add_argument("--skip-offline", action="store_true")
     args = parser.parse_args()
+    device = resolve_device(args.device)
     if args.threads:
         torch.set_num_threads(args.threads)
     texts = streams(args.plain, args.viral)
-    print(f"torch threads {torch.get_num_threads()}; viral stream: {len(set(map(cache_key, texts['viral'])))} distinct "
+    print(f"device {device}; torch threads {torch.get_num_threads()}; viral stream: {len(set(map(cache_key, texts['viral'])))} distinct "
           f"of {len(texts['viral'])} mentions\n")
-    print("| backend | weights | stream | mentions | baseline mentions/s | ours mentions/s | speed-up |")
-    print("| --- | --- | --- | ---: | ---: | ---: | ---: |")
     with tempfile.TemporaryDirectory() as folder:
-        bench_transformers(texts, build_xlmr_base(Path(folder) / "xlmr-base"))
+        bench_transformers(texts, build_xlmr_base(Path(folder) / "xlmr-base"), device)
     if not args.skip_offline:
         bench_offline(texts)
 
