@@ -19,7 +19,7 @@ from test_collectors_http import LocalServer, Reply, Sleeps
 
 from monitor import registry
 from monitor.collectors.base import Batch, Collector, FetchContext
-from monitor.collectors.file import FileCollector, FileConfig, parse_time
+from monitor.collectors.file import BadRow, FileCollector, FileConfig, parse_time, row_to_mention
 from monitor.collectors.http import PoliteClient
 from monitor.errors import CollectorError
 from monitor.query import Query
@@ -73,6 +73,15 @@ def test_jsonl_fixture_maps_every_field() -> None:
     assert line.id == "line:99" and line.text == "Acme の新製品、最高です！"
     assert line.created_at == datetime(2024, 5, 1, 12, 0, tzinfo=UTC) and line.language_hint == "ja"
     assert json.loads(batch.cursor)["offset"] == (FIXTURES / "mentions.jsonl").stat().st_size
+
+
+def test_quotes_and_bad_flags_are_read_by_name() -> None:
+    row = {"id": "q1", "text": "This! Acme never answers", "created_at": 1714557600, "source": "twitter",
+           "is_quote": "yes", "parent_id": "1790000000000000001"}
+    quote = row_to_mention(row, CONTEXT, "file")
+    assert quote.is_quote and not quote.is_repost and quote.parent_id == "twitter:1790000000000000001"
+    with pytest.raises(BadRow, match="is_quote must be true/false/1/0, got 'maybe'"):
+        row_to_mention({**row, "is_quote": "maybe"}, CONTEXT, "file")
 
 
 def test_csv_fixture_with_quotes_and_multiline_fields() -> None:

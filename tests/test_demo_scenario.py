@@ -30,7 +30,7 @@ LANGS = {"en": 0.40, "pl": 0.15, "de": 0.12, "es": 0.10, "fr": 0.10, "hu": 0.06,
 SOURCES = {"twitter", "mastodon", "bluesky", "reddit", "news", "youtube"}
 FIELDS = {"id": str, "text": str, "created_at": str, "source": str, "url": str, "author": str,
           "followers": int, "likes": int, "shares": int, "replies": int, "is_repost": bool,
-          "language": str}
+          "is_quote": bool, "language": str}
 
 
 @pytest.fixture(scope="module")
@@ -98,7 +98,8 @@ def test_rows_follow_the_import_schema(scenario):
         assert row["source"] in SOURCES and row["language"] in LANGS
         assert re.match(r"https://[\w.-]+\.example\.org/", row["url"]), row["url"]
         assert min(row["followers"], row["likes"], row["shares"], row["replies"]) >= 0
-        assert (row["parent_id"] is not None) == row["is_repost"]
+        assert (row["parent_id"] is not None) == (row["is_repost"] or row["is_quote"])
+        assert not (row["is_repost"] and row["is_quote"])
         assert isinstance(row["title"], str) if row["source"] == "news" else "title" not in row
     context = FetchContext(scenario.brand, "import", Query.parse(scenario.query), (), scenario.end)
     mentions = [row_to_mention(row, context, "import") for row in scenario.rows[::7]]
@@ -196,7 +197,7 @@ def test_templates_per_language(scenario):
 def test_viral_post_and_its_reposts(scenario):
     rows = {r["id"]: r for r in scenario.rows}
     viral = rows[scenario.viral_post_id]
-    assert scenario.kinds[viral["id"]] == "viral" and not viral["is_repost"]
+    assert scenario.kinds[viral["id"]] == "viral" and not viral["is_repost"] and not viral["is_quote"]
     assert viral["shares"] > 5 * max(r["shares"] for r in scenario.rows if r is not viral)
     assert viral["followers"] >= 100_000
     assert created_at(viral) - scenario.crisis_start == timedelta(minutes=20)
@@ -205,7 +206,10 @@ def test_viral_post_and_its_reposts(scenario):
     for row in reposts:
         assert row["parent_id"] == viral["id"] and row["source"] == viral["source"]
         assert created_at(row) > created_at(viral)
-    assert sum(r["text"] == viral["text"] for r in reposts) >= 150
+    assert all(r["text"] == viral["text"] for r in reposts)
+    quotes = [r for r in scenario.rows if r["is_quote"]]
+    assert len(quotes) >= 50 and all(scenario.kinds[r["id"]] == "quote" for r in quotes)
+    assert all(r["parent_id"] == viral["id"] and r["text"] != viral["text"] for r in quotes)
 
 
 def test_brand_query_matches_every_brand_post_and_no_decoy(scenario):

@@ -127,17 +127,25 @@ def test_the_post_that_set_it_off_shortly_before_the_window_is_shown(tmp_path):
     assert "x:1" not in [p["id"] for p in narrow["posts"]]
 
 
-def test_the_posts_a_spike_names_come_first(tmp_path):
+def test_a_post_going_viral_is_shown_first_with_what_people_say_about_it(tmp_path):
+    viral = post(1, "the gate agent was rude to me", 2, shares=3)
+    quote = post(2, "this is exactly what happened to me too", 6, shares=40).model_copy(
+        update={"is_quote": True, "parent_id": "x:1"})
+    reply = post(3, "hope you get home soon", 8, label="neutral").model_copy(update={"parent_id": "x:1"})
+    repost = post(4, "the gate agent was rude to me", 9, repost=True).model_copy(update={"parent_id": "x:1"})
     with SqliteStore(tmp_path / "m.db") as store:
-        store.add_mentions([post(1, "the gate agent was rude to me", 2, shares=3)]
+        store.add_mentions([viral, quote, reply, repost]
                            + [post(10 + k, f"app down again number {k}", k, shares=500) for k in range(5)]
                            + [post(100 + k, f"nice flight today {k}", -600 + k, label="positive") for k in range(30)])
         spike = Spike(brand="Aurora Air", kind=SpikeKind.VIRAL_POST, window_start=T0,
                       window_end=T0 + timedelta(minutes=15), observed=3, expected=1, score=3,
                       severity=Severity.HIGH, negative_share=1.0, sample_mention_ids=["x:1"])
         summary = summarise(store, spike, {"aurora", "air"}, T0 - timedelta(days=1))
-    assert summary["posts"][0]["id"] == "x:1" and len(summary["posts"]) == 3
+        alone = summarise(store, spike.model_copy(update={"sample_mention_ids": ["x:10"]}), {"aurora", "air"},
+                          T0 - timedelta(days=1))
+    assert [p["id"] for p in summary["posts"]] == ["x:1", "x:2", "x:3"]
     assert "gate agent" in summary["key_phrases"]  # said once, by the post that went viral
+    assert [p["id"] for p in alone["posts"]] == ["x:10"]  # nobody quoted it: no unrelated posts instead
 
 
 def test_a_spike_about_negativity_is_summarised_from_its_negative_posts(tmp_path):

@@ -57,6 +57,17 @@ def test_reposts_add_to_the_engagement_of_their_parent():
     assert spike.sample_mention_ids == ["parent"] and spike.observed == 502 + 600
 
 
+def test_quotes_add_to_the_engagement_of_their_parent_and_may_go_viral_themselves():
+    parent = post("parent", timedelta(minutes=30), likes=500)
+    quotes = [post(f"q-{k}", timedelta(minutes=10)).model_copy(update={"is_quote": True, "parent_id": "parent"})
+              for k in range(600)]
+    [spike] = judge(parent, *quotes)
+    assert spike.sample_mention_ids == ["parent"] and spike.observed == 502 + 600
+    loud = quotes[0].model_copy(update={"engagement": Engagement(likes=9000)})
+    [spike] = judge(loud)
+    assert spike.sample_mention_ids == ["q-0"]
+
+
 def test_no_viral_alert_during_warm_up_or_for_ordinary_posts():
     viral = post("viral", timedelta(minutes=12), likes=5000)
     assert judge(viral, reference=REFERENCE[: RULE.min_history - 1]) == []

@@ -183,6 +183,11 @@ def negative_focus(spike: Spike, window: Sequence[Mention]) -> Sequence[Mention]
     return chosen or window
 
 
+def reactions(window: Sequence[Mention], posts: set[str]) -> list[Mention]:
+    """The quotes of and replies to ``posts`` in ``window``: what people say about a post going viral."""
+    return [m for m in window if m.parent_id in posts and not m.is_repost]
+
+
 def summarise(
     store: Store, spike: Spike, brand_terms: set[str], reference_start: datetime, lookback: timedelta = LOOKBACK
 ) -> dict[str, Any]:
@@ -190,7 +195,8 @@ def summarise(
 
     Phrases and posts come from the spike's window and ``lookback`` before it, so the post
     that set things off is shown even when the spike was confirmed a little later; see
-    :func:`negative_focus` for which of those posts.
+    :func:`negative_focus` for which of those posts. A post going viral is shown with the quotes
+    of and replies to it (:func:`reactions`) rather than with other posts of the hour.
     """
     since = spike.window_start - lookback
     window = store.search(MentionFilter(brands=[spike.brand], since=since, until=spike.window_end, limit=2000))
@@ -202,7 +208,9 @@ def summarise(
     focus = negative_focus(spike, window)
     pinned = set(spike.sample_mention_ids)
     posts = [m for m in window if m.id in pinned]
-    posts = (posts + [m for m in representative_posts(focus) if m.id not in pinned])[:3]
+    viral = spike.kind is SpikeKind.VIRAL_POST and bool(posts)
+    others = representative_posts(reactions(window, pinned) if viral else focus)
+    posts = (posts + [m for m in others if m.id not in pinned])[:3]
     return {
         "observed": spike.observed,
         "expected": round(spike.expected, 1),

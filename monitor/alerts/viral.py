@@ -2,7 +2,7 @@
 
 A pure function: the brand's recent mentions (the candidates), older ones (the reference for
 what engagement is usual) and a clock in, spikes out. A candidate's engagement is its likes,
-shares and replies plus the reposts of it among the candidates; it fires when that is at
+shares and replies plus the reposts and quotes of it among the candidates; it fires when that is at
 least ``min_engagement``, at least ``min_ratio`` times the usual engagement (the 90th
 percentile of the reference), and has grown at ``min_rate`` per hour or faster since the post
 appeared. Positive posts are skipped unless ``skip_positive`` is off: good news going viral is
@@ -57,7 +57,7 @@ def detect_viral(
     if len(reference) < rule.min_history:
         return []
     usual = usual_engagement(reference)
-    reposts = Counter(m.parent_id for m in candidates if m.is_repost and m.parent_id)
+    reposts = Counter(m.parent_id for m in candidates if (m.is_repost or m.is_quote) and m.parent_id)
     found: list[tuple[float, float, Mention]] = []
     for mention in candidates:
         if mention.is_repost or mention.created_at > now or now - mention.created_at > rule.lookback:

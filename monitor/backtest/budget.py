@@ -150,7 +150,7 @@ def budget_from_demo(quiet_days: int = 21, detection: DetectionConfig | None = N
             id=row["id"], brand=scenario.brand, source=row["source"], text=row["text"], created_at=moment,
             collected_at=moment, author=Author(handle=row["author"], followers=row["followers"]),
             engagement=Engagement(likes=row["likes"], shares=row["shares"], replies=row["replies"]),
-            is_repost=row["is_repost"], parent_id=row.get("parent_id"),
+            is_repost=row["is_repost"], is_quote=row.get("is_quote", False), parent_id=row.get("parent_id"),
             sentiment=negative if is_negative else None,
         ))
     buckets = _buckets(counts, scenario.start, scenario.end, detection.bucket)

@@ -83,13 +83,14 @@ def _count(row: Mapping[str, Any], name: str) -> int | None:
     return int(number)
 
 
-def _flag(value: Any) -> bool:
+def _flag(row: Mapping[str, Any], name: str) -> bool:
+    value = row.get(name)
     if isinstance(value, bool) or value is None:
         return bool(value)
     text = str(value).strip().lower()
     if text in _TRUE or text in _FALSE:
         return text in _TRUE
-    raise BadRow(f"is_repost must be true/false/1/0, got {value!r}")
+    raise BadRow(f"{name} must be true/false/1/0, got {value!r}")
 
 
 def row_to_mention(row: Mapping[str, Any], context: FetchContext, default_source: str) -> Mention:
@@ -118,7 +119,8 @@ def row_to_mention(row: Mapping[str, Any], context: FetchContext, default_source
                           followers=_count(row, "followers")),
             engagement=Engagement(likes=_count(row, "likes") or 0, shares=_count(row, "shares") or 0,
                                   replies=_count(row, "replies") or 0),
-            is_repost=_flag(row.get("is_repost")),
+            is_repost=_flag(row, "is_repost"),
+            is_quote=_flag(row, "is_quote"),
             parent_id=Mention.make_id(source, parent) if parent else None,
             language_hint=_text(row, "language"),
         )

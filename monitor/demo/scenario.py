@@ -157,7 +157,7 @@ class _Writer:
             likes, shares, replies = self._engagement(followers, heat)
         row = {"text": text, "created_at": moment, "source": source, "author": author,
                "followers": followers, "likes": likes, "shares": shares, "replies": replies,
-               "is_repost": kind in ("repost", "quote"), "parent_id": None, "language": lang}
+               "is_repost": kind == "repost", "is_quote": kind == "quote", "parent_id": None, "language": lang}
         if title:
             row["title"] = title
         return row
@@ -166,7 +166,7 @@ class _Writer:
         v = self.config["viral"]
         return {"text": v["text"], "created_at": moment, "source": "twitter", "author": v["author"],
                 "followers": v["followers"], "likes": v["likes"], "shares": v["shares"],
-                "replies": v["replies"], "is_repost": False, "parent_id": None, "language": "en"}
+                "replies": v["replies"], "is_repost": False, "is_quote": False, "parent_id": None, "language": "en"}
 
 
 def _crisis_start(start: datetime, quiet_days: int, hour: float) -> datetime:
@@ -238,7 +238,7 @@ def generate(start: datetime | None = None, *, quiet_days: int = 21, crisis_hour
         kinds[row["id"]] = kind
         rows.append(row)
     for row in rows:
-        if row["is_repost"]:
+        if row["is_repost"] or row["is_quote"]:
             row["parent_id"] = viral_id
     return Scenario(rows=rows, start=start, crisis_start=crisis_start, end=end, viral_post_id=viral_id,
                     brand=config["brand"], query=config["query"], kinds=kinds)
