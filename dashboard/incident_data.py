@@ -23,22 +23,48 @@ STEP_COLUMNS = ["number", "step", "owner", "due", "status", "done_by", "done_at"
 
 
 @dataclass(frozen=True)
-class IncidentStory:
-    """What happened to an incident, for its detail view."""
+class Said:
+    """What people were saying when an alert or update went out: its key phrases and posts."""
 
-    incident: Incident
-    events: pd.DataFrame
+    label: str
     key_phrases: list[str] = field(default_factory=list)
     posts: pd.DataFrame = field(default_factory=lambda: pd.DataFrame(columns=POST_COLUMNS))
 
 
-def _alert_summary(notifications: list[Notification]) -> dict[str, Any]:
-    """The summary of the first alert (or update) that carried one."""
-    for notification in notifications:
+@dataclass(frozen=True)
+class IncidentStory:
+    """What happened to an incident, for its detail view; ``said`` oldest first, never empty."""
+
+    incident: Incident
+    events: pd.DataFrame
+    said: list[Said]
+
+
+def _post_rows(summary: dict[str, Any]) -> pd.DataFrame:
+    return pd.DataFrame(
+        [{"text": p.get("text", ""), "author": p.get("author") or "", "language": p.get("language") or "",
+          "sentiment": p.get("sentiment") or "unknown", "link": p.get("url")}
+         for p in summary.get("posts") or [] if isinstance(p, dict)],
+        columns=POST_COLUMNS,
+    )
+
+
+def _said(incident: Incident, notifications: list[Notification]) -> list[Said]:
+    """The summaries the incident's alert and updates carried, oldest first; without any, the
+    spikes' top terms."""
+    said = []
+    for notification in sorted(notifications, key=lambda n: n.created_at):
         summary = notification.payload.get("summary")
         if notification.kind in ("alert", "update") and isinstance(summary, dict) and summary:
-            return summary
-    return {}
+            label = f"{notification.kind}, {notification.created_at:%d %b %H:%M} UTC"
+            said.append(Said(label, [str(p) for p in summary.get("key_phrases") or []], _post_rows(summary)))
+    if said and not said[0].key_phrases:
+        said[0] = Said(said[0].label, _spike_terms(incident), said[0].posts)
+    return said or [Said("spikes", _spike_terms(incident))]
+
+
+def _spike_terms(incident: Incident) -> list[str]:
+    return list(dict.fromkeys(term for spike in incident.spikes for term in spike.top_terms))
 
 
 def _event_rows(incident: Incident, notifications: list[Notification]) -> list[dict[str, Any]]:
@@ -60,21 +86,11 @@ def _event_rows(incident: Incident, notifications: list[Notification]) -> list[d
 
 
 def story_of(incident: Incident, notifications: list[Notification]) -> IncidentStory:
-    """Events oldest first, key phrases and representative posts from the alert payload."""
+    """Events oldest first; key phrases and representative posts of the alert and each update."""
     events = pd.DataFrame(_event_rows(incident, notifications), columns=EVENT_COLUMNS)
     events["at"] = pd.to_datetime(events["at"], utc=True)
     events = events.sort_values("at", kind="stable").reset_index(drop=True)
-    summary = _alert_summary(notifications)
-    phrases = [str(p) for p in summary.get("key_phrases") or []]
-    if not phrases:
-        phrases = list(dict.fromkeys(term for spike in incident.spikes for term in spike.top_terms))
-    posts = pd.DataFrame(
-        [{"text": p.get("text", ""), "author": p.get("author") or "", "language": p.get("language") or "",
-          "sentiment": p.get("sentiment") or "unknown", "link": p.get("url")}
-         for p in summary.get("posts") or [] if isinstance(p, dict)],
-        columns=POST_COLUMNS,
-    )
-    return IncidentStory(incident=incident, events=events, key_phrases=phrases, posts=posts)
+    return IncidentStory(incident=incident, events=events, said=_said(incident, notifications))
 
 
 @st.cache_data(ttl=TTL, show_spinner=False)

@@ -19,9 +19,12 @@ from dashboard_seed import (  # noqa: E402, F401 (pytest fixtures)
     config_fixture, fresh_caches_fixture, make_incident, make_open_incident, metric, run_app,
 )
 from monitor.alerts.playbooks import load_playbooks  # noqa: E402
+from monitor.models import Incident  # noqa: E402
+from monitor.store.base import Notification  # noqa: E402
 from monitor.store.sqlite import SqliteStore  # noqa: E402
 
 PAGE = "views/incidents.py"
+LATER_TEXT = "Strona zwrotów Aurora Air nie działa od rana"
 
 
 def open_linked(incident_id: str) -> AppTest:
@@ -108,15 +111,46 @@ def test_link_to_another_brands_incident_selects_that_brand(config):
     assert at.main.selectbox[0].value == "skylark-1"
 
 
+def update_for(incident: Incident) -> Notification:
+    """A later update of ``incident`` that carried its own key phrases and posts."""
+    alert = alert_for(incident)
+    summary = {"key_phrases": ["refund page"], "posts": [{"id": "x:late", "text": LATER_TEXT, "author": "@ana",
+                                                          "language": "pl", "sentiment": "negative"}]}
+    return alert.model_copy(update={"key": f"{incident.id}:update", "kind": "update", "payload": {
+        "headline": "Mention spike", "summary": summary}, "created_at": incident.opened_at + timedelta(hours=4)})
+
+
 def test_story_orders_events_and_falls_back_to_spike_terms():
     incident = make_incident()
     story = story_of(incident, [])
     assert story.events["event"].tolist() == ["state: open", "step 1 done", "state: acknowledged", "step 3 done",
                                               "state: resolved"]
-    assert story.key_phrases == ["delayed"] and story.posts.empty
+    [said] = story.said
+    assert said.key_phrases == ["delayed"] and said.posts.empty
     with_alert = story_of(incident, [alert_for(incident)])
-    assert with_alert.key_phrases == KEY_PHRASES
+    assert [s.key_phrases for s in with_alert.said] == [KEY_PHRASES]
     assert with_alert.events["at"].is_monotonic_increasing
+
+
+def test_story_keeps_what_the_alert_and_each_update_said():
+    incident = make_incident()
+    story = story_of(incident, [update_for(incident), alert_for(incident)])
+    assert [s.label.split(",")[0] for s in story.said] == ["alert", "update"]
+    assert story.said[0].posts["text"].tolist() == [POST_TEXT]
+    assert story.said[1].key_phrases == ["refund page"] and story.said[1].posts["text"].tolist() == [LATER_TEXT]
+
+
+def test_page_shows_the_latest_update_and_lets_you_go_back_to_the_alert(config):
+    with SqliteStore(yaml.safe_load(config.read_text())["storage"]["path"]) as store:
+        store.save_incident(make_incident(), [update_for(make_incident())])
+    at = open_linked(make_incident().id)
+    [choice] = at.main.radio
+    assert choice.label == "What people were saying, as of" and choice.value.startswith("update")
+    assert at.dataframe[3].value["text"].tolist() == [LATER_TEXT]
+    assert any("refund page" in m.value for m in at.markdown)
+    choice.set_value(choice.options[0]).run()
+    assert at.dataframe[3].value["text"].tolist() == [POST_TEXT]
+    assert any(all(p in m.value for p in KEY_PHRASES) for m in at.markdown)
 
 
 @pytest.mark.parametrize(("closed", "now", "second_status"), [  # the second step is due 15 minutes after opening

@@ -94,19 +94,25 @@ def show_incident(incident_id: str) -> None:
     })
     st.subheader("Timeline")
     show_timeline(story)
+    said = story.said[-1]
+    if len(story.said) > 1:
+        labels = [s.label for s in story.said]
+        chosen = st.radio("What people were saying, as of", labels, index=len(labels) - 1, horizontal=True,
+                          help="The key phrases and posts that the alert and each update carried.")
+        said = story.said[labels.index(chosen)]
     phrases, posts = st.columns([1, 2])
     with phrases:
         st.subheader("Key phrases")
-        if story.key_phrases:
-            st.markdown("\n".join(f"- {p}" for p in story.key_phrases))
+        if said.key_phrases:
+            st.markdown("\n".join(f"- {p}" for p in said.key_phrases))
         else:
             st.caption("None recorded with the alert.")
     with posts:
         st.subheader("Representative posts")
-        if story.posts.empty:
+        if said.posts.empty:
             st.caption("None recorded with the alert.")
         else:
-            st.dataframe(story.posts, hide_index=True, column_config={
+            st.dataframe(said.posts, hide_index=True, column_config={
                 "text": st.column_config.TextColumn("text", width="large"),
                 "link": st.column_config.LinkColumn("link", display_text="open"),
             })
