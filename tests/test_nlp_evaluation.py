@@ -9,7 +9,19 @@ import pytest
 
 from monitor.errors import NlpError
 from monitor.nlp import evaluation
-from monitor.nlp.evaluation import cached_embeddings, expected_calibration_error, macro_f1, read_split
+from monitor.nlp.text import cache_key
+from monitor.nlp.evaluation import (
+    POST_KINDS,
+    cached_embeddings,
+    expected_calibration_error,
+    macro_f1,
+    read_labelled_posts,
+    read_split,
+)
+
+ROOT = Path(__file__).resolve().parents[1]
+HAND_LABELLED = ROOT / "benchmarks" / "data" / "sentiment_challenge"
+TRAINING_POSTS = ROOT / "scripts" / "data" / "brand_posts"
 
 
 def write_split(folder: Path, texts: list[str], labels: list[int]) -> Path:
@@ -68,3 +80,48 @@ def test_embeddings_are_cached_on_disk(tmp_path: Path, monkeypatch: pytest.Monke
     np.testing.assert_array_equal(first, again)
     assert other.shape == (2, 384)
     assert len(list(tmp_path.glob("set-val-*.npy"))) == 2
+
+
+def test_labelled_posts_are_read_with_their_kinds(tmp_path: Path) -> None:
+    path = tmp_path / "xx.tsv"
+    path.write_text("label\tkind\ttext\nnegative\tsarcasm\tGreat job, 5 flights cancelled 👏\n"
+                    "neutral\tplain\tDo you fly on Sundays?\npositive\tslang\tno cap this app slaps\n", encoding="utf-8")
+    texts, labels, kinds = read_labelled_posts(path)
+    assert texts == ["Great job, 5 flights cancelled 👏", "Do you fly on Sundays?", "no cap this app slaps"]
+    assert labels.tolist() == [0, 1, 2]
+    assert kinds == ["sarcasm", "plain", "slang"]
+
+
+@pytest.mark.parametrize(
+    ("content", "message"),
+    [
+        ("text\tlabel\tkind\n", "first line must be the header"),
+        ("label\tkind\ttext\nnegative\tplain\n", "xx.tsv:2: expected label, kind and text"),
+        ("label\tkind\ttext\nneutral\tplain\tok\nbad\tplain\tno\n", "xx.tsv:3: unknown label 'bad'"),
+        ("label\tkind\ttext\nneutral\tirony\tok\n", "unknown kind 'irony'"),
+        ("label\tkind\ttext\nneutral\tplain\t  \n", "expected label, kind and text"),
+    ],
+)
+def test_malformed_labelled_posts_name_the_line(tmp_path: Path, content: str, message: str) -> None:
+    path = tmp_path / "xx.tsv"
+    path.write_text(content, encoding="utf-8")
+    with pytest.raises(NlpError, match=message):
+        read_labelled_posts(path)
+
+
+def test_hand_labelled_posts_cover_seven_languages_evenly() -> None:
+    languages = sorted(path.stem for path in HAND_LABELLED.glob("*.tsv"))
+    assert languages == ["de", "en", "es", "fr", "hu", "pl", "ru"]
+    for path in HAND_LABELLED.glob("*.tsv"):
+        texts, labels, kinds = read_labelled_posts(path)
+        assert np.bincount(labels, minlength=3).tolist() == [20, 20, 20], path.name
+        assert set(kinds) == set(POST_KINDS), path.name
+        assert len(set(texts)) == len(texts), f"{path.name} repeats a post"
+
+
+def test_no_training_post_is_in_the_hand_labelled_evaluation_set() -> None:
+    training = {cache_key(text) for path in TRAINING_POSTS.glob("*.tsv") for text in read_labelled_posts(path)[0]}
+    assert len(training) == 7 * 180
+    evaluated = {cache_key(text) for path in HAND_LABELLED.glob("*.tsv") for text in read_labelled_posts(path)[0]}
+    assert len(evaluated) == 7 * 60
+    assert not training & evaluated

@@ -2,7 +2,10 @@
 
 Shared by ``scripts/train_offline_head.py`` and ``benchmarks/nlp_accuracy.py``. The sets
 (TweetEval, UMSAB) live outside the package: ``<data>/umsab/<language>/`` and ``<data>/tweeteval/``,
-each split as ``<split>_text.txt`` (one text a line) and ``<split>_labels.txt`` (0/1/2).
+each split as ``<split>_text.txt`` (one text a line) and ``<split>_labels.txt`` (0/1/2). The
+hand-labelled posts of ``benchmarks/data/sentiment_challenge/<language>.tsv`` are one post a line
+under the header ``label<TAB>kind<TAB>text`` (label ``negative``/``neutral``/``positive``, kind
+``plain``/``sarcasm``/``slang``).
 """
 
 from __future__ import annotations
@@ -17,9 +20,12 @@ from pathlib import Path
 import numpy as np
 
 from monitor.errors import NlpError
+from monitor.models import SENTIMENT_LABELS
 from monitor.nlp.offline import MAX_TOKENS, NAME, default_embedder, embed
 
 UMSAB_LANGUAGES = ("arabic", "english", "french", "german", "hindi", "italian", "portuguese", "spanish")
+POST_KINDS = ("plain", "sarcasm", "slang")
+_POSTS_HEADER = ["label", "kind", "text"]
 _ESCAPE = re.compile(r"\\u([0-9a-fA-F]{4})")
 
 log = logging.getLogger(__name__)
@@ -36,6 +42,30 @@ def read_split(folder: Path, split: str) -> tuple[list[str], np.ndarray]:
     if len(texts) != len(labels):
         raise NlpError(f"{folder}/{split}: {len(texts)} texts but {len(labels)} labels")
     return texts, labels
+
+
+def read_labelled_posts(path: Path) -> tuple[list[str], np.ndarray, list[str]]:
+    """Texts, labels (0/1/2) and kinds of a hand-labelled ``label<TAB>kind<TAB>text`` file."""
+    try:
+        lines = path.read_text(encoding="utf-8").splitlines()
+    except (OSError, UnicodeDecodeError) as exc:
+        raise NlpError(f"cannot read the labelled posts {path}: {exc}") from exc
+    if not lines or lines[0].split("\t") != _POSTS_HEADER:
+        raise NlpError(f"{path}: the first line must be the header {'<TAB>'.join(_POSTS_HEADER)}")
+    texts, labels, kinds = [], [], []
+    for number, line in enumerate(lines[1:], start=2):
+        fields = line.split("\t")
+        if len(fields) != 3 or not fields[2].strip():
+            raise NlpError(f"{path}:{number}: expected label, kind and text separated by tabs")
+        label, kind, text = fields
+        if label not in SENTIMENT_LABELS:
+            raise NlpError(f"{path}:{number}: unknown label {label!r}; expected one of {SENTIMENT_LABELS}")
+        if kind not in POST_KINDS:
+            raise NlpError(f"{path}:{number}: unknown kind {kind!r}; expected one of {POST_KINDS}")
+        texts.append(text)
+        labels.append(SENTIMENT_LABELS.index(label))
+        kinds.append(kind)
+    return texts, np.array(labels, dtype=int), kinds
 
 
 def cached_embeddings(texts: list[str], prefix: str, cache: Path, tag: str) -> np.ndarray:
