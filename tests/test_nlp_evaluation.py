@@ -15,6 +15,7 @@ from monitor.nlp.evaluation import (
     cached_embeddings,
     expected_calibration_error,
     macro_f1,
+    paired_bootstrap,
     read_labelled_posts,
     read_split,
 )
@@ -51,6 +52,19 @@ def test_macro_f1() -> None:
     assert macro_f1(y, y) == 1.0
     assert macro_f1(y, np.array([0, 0, 1, 1, 1, 1])) == pytest.approx((1 + 2 / 3 + 0) / 3)
     assert macro_f1(y, np.full(6, 1)) == pytest.approx((0 + 0.5 + 0) / 3)
+
+
+def test_paired_bootstrap_sees_a_real_gap_and_no_gap_between_equals() -> None:
+    rng = np.random.default_rng(5)
+    y = rng.integers(0, 3, size=400)
+    good = np.where(rng.random(400) < 0.8, y, (y + 1) % 3)  # right four times in five
+    poor = np.where(rng.random(400) < 0.5, y, (y + 1) % 3)  # right half the time
+    diff, low, high = paired_bootstrap(y, good, poor)
+    assert diff == pytest.approx(macro_f1(y, good) - macro_f1(y, poor))
+    assert 0 < low < diff < high
+    same, low, high = paired_bootstrap(y, good, good.copy())
+    assert same == 0 and low == 0 and high == 0
+    assert paired_bootstrap(y, good, poor) == (diff, *paired_bootstrap(y, good, poor)[1:]), "seeded: repeatable"
 
 
 def test_calibration_error() -> None:
