@@ -73,17 +73,17 @@ def hand_labelled_table(folder: Path, config: NlpConfig, target: float) -> None:
         raise SystemExit(f"no hand-labelled posts (*.tsv) in {folder}")
     scorer = build_scorer(config)
     started = time.monotonic()
-    rows, labels, results, kinds = [], [], [], []
+    rows, labels, predicted, results, kinds = [], [], [], [], []
     for path in files:
         texts, y, post_kinds = read_labelled_posts(path)
         scored = scorer.score(texts)
         pred = np.array([result.label_id for result in scored])
         rows.append((path.stem, len(y), macro_f1(y, pred), float(np.mean(pred == y))))
         labels.append(y)
+        predicted.append(pred)
         results.extend(scored)
         kinds.extend(post_kinds)
-    y, kind = np.concatenate(labels), np.array(kinds)
-    pred = np.array([result.label_id for result in results])
+    y, pred, kind = np.concatenate(labels), np.concatenate(predicted), np.array(kinds)
     probs = np.array([[result.probabilities[label] for label in SENTIMENT_LABELS] for result in results])
     print(f"\nHand-labelled posts ({folder}), scored by {scorer.name}:\n")
     print(f"| language | posts | macro-F1 | accuracy | ≥ {target:.2f} |")
@@ -112,16 +112,20 @@ def validation_table(data: Path, cache: Path, target: float, against: Head | Non
     started = time.monotonic()
     rows, all_probs, all_labels = [], [], []
     for name, folder in sets.items():
-        texts, labels = read_split(folder, "val")
-        keep = np.array([text not in trained_on for text in texts]) if "unseen" in name else np.ones(len(texts), bool)
-        texts, labels = [text for text, kept in zip(texts, keep) if kept], labels[keep]
-        probs = head.probabilities(cached_embeddings(texts, head.prefix, cache, f"{folder.name}-val"))
+        all_texts, labels = read_split(folder, "val")
+        keep = np.array([text not in trained_on for text in all_texts]) if "unseen" in name else np.ones(len(labels), bool)
+        texts, labels = [text for text, kept in zip(all_texts, keep) if kept], labels[keep]
+
+        def features(prefix: str) -> np.ndarray:
+            return cached_embeddings(all_texts, prefix, cache, f"{folder.name}-val")[keep]
+
+        probs = head.probabilities(features(head.prefix))
         pred = probs.argmax(axis=1)
         f1 = macro_f1(labels, pred)
         baseline = None if folder.name == "tweeteval" else own_language_baseline(folder, texts, labels)
         gap = ""
         if against is not None:
-            other = against.probabilities(cached_embeddings(texts, against.prefix, cache, f"{folder.name}-val"))
+            other = against.probabilities(features(against.prefix))
             diff, low, high = paired_bootstrap(labels, pred, other.argmax(axis=1))
             gap = f" {diff:+.3f} [{low:+.3f}, {high:+.3f}] |"
         rows.append((name, len(labels), f1, float(np.mean(pred == labels)),
