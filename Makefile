@@ -4,7 +4,7 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 PIP := $(PY) -m pip install --quiet --disable-pip-version-check
 
-.PHONY: demo test install dev browser dashboard benchmark benchmark-stores benchmark-nlp nab es-start es-stop clean
+.PHONY: demo test install dev browser dashboard benchmark benchmark-query benchmark-stores benchmark-nlp nab es-start es-stop clean
 
 $(PY):
 	$(PYTHON) -m venv $(VENV)
@@ -45,6 +45,9 @@ es-stop:
 
 benchmark: install
 	$(PY) benchmarks/throughput.py
+
+benchmark-query: dev
+	$(PY) benchmarks/query_matching.py
 
 nab: install
 	$(PY) benchmarks/nab/run.py

@@ -309,6 +309,11 @@ from monitor.backtest.cli import backtest  # noqa: E402
 cli.add_command(backtest)
 
 
+from monitor.query.cli import query_group  # noqa: E402  (monitor query test)
+
+cli.add_command(query_group)
+
+
 def main() -> None:
     """Entry point: run the CLI and turn errors into messages and exit codes."""
     debug = "--debug" in sys.argv

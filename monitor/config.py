@@ -9,7 +9,8 @@ from pathlib import Path
 from typing import Annotated, Any, Literal
 
 import yaml
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError, ValidationInfo, field_validator
+from pydantic import (BaseModel, BeforeValidator, ConfigDict, Field, ValidationError, ValidationInfo, field_validator,
+                      model_validator)
 
 from monitor import registry
 from monitor.errors import ConfigError, PluginNotFound
@@ -62,6 +63,7 @@ class BrandConfig(Section):
     name: str = Field(min_length=1)
     query: str = ""
     terms: list[str] = Field(default_factory=list)
+    aliases: list[str] = Field(default_factory=list)
     hashtags: list[str] = Field(default_factory=list)
     handles: list[str] = Field(default_factory=list)
     exclusions: list[str] = Field(default_factory=list)
@@ -79,11 +81,26 @@ class BrandConfig(Section):
             raise ValueError(f"two sources share the name {dupes[0]!r}; give one a distinct 'name'")
         return sources
 
+    @model_validator(mode="after")
+    def _query_parses(self) -> BrandConfig:
+        from monitor.query import Query
+
+        try:
+            Query.parse(self.query_text())
+        except ConfigError as exc:
+            raise ValueError(str(exc)) from None
+        return self
+
     def query_text(self) -> str:
-        """The brand's query in the query language, built from its fields when not given."""
+        """The brand's query in the query language, built from its fields when not given.
+
+        ``aliases`` (other spellings and scripts) are alternatives to the terms, or to the whole
+        ``query`` when one is given.
+        """
+        aliases = [f'"{a}"' if " " in a else a for a in self.aliases]
         if self.query:
-            return self.query
-        parts = [f'"{t}"' if " " in t else t for t in self.terms]
+            return " OR ".join([f"({self.query})", *aliases]) if aliases else self.query
+        parts = [f'"{t}"' if " " in t else t for t in self.terms + self.aliases]
         parts += [h if h.startswith("#") else f"#{h}" for h in self.hashtags]
         parts += [h if h.startswith("@") else f"@{h}" for h in self.handles]
         positive = " OR ".join(parts) or f'"{self.name}"'

@@ -21,8 +21,8 @@ from monitor.collectors.base import Batch, Collector, FetchContext
 from monitor.config import BrandConfig, Config, SourceConfig
 from monitor.errors import ConfigError, MonitorError
 from monitor.health import SourceHealth, collect_job, source_health
-from monitor.models import Incident, Playbook, Spike
-from monitor.nlp.annotate import Annotator
+from monitor.models import Incident, Mention, Playbook, Spike
+from monitor.nlp.annotate import Annotator, mention_language
 from monitor.query import Query
 from monitor.store.base import CursorUpdate, JobRun, Store, totals_by_bucket
 
@@ -149,10 +149,17 @@ class Pipeline:
         query = self._queries[brand.name]
         result.fetched += len(batch.mentions)
         matched = []
+        candidates = brand.languages or self.annotator.languages
         for mention in batch.mentions:
-            terms = query.match(f"{mention.title or ''} {mention.text}", mention.author.handle)
+            identified: dict[str, str | None] = {}
+
+            def languages(mention: Mention = mention) -> list[str]:
+                identified["language"] = mention_language(mention, candidates)
+                return [identified["language"]] if identified["language"] else list(brand.languages)
+
+            terms = query.match(f"{mention.title or ''} {mention.text}", mention.author.handle, languages)
             if terms:
-                matched.append(mention.model_copy(update={"matched_terms": terms}))
+                matched.append(mention.model_copy(update={"matched_terms": terms, **identified}))
         annotated = self.annotator.annotate(matched) if matched else []
         if brand.languages:
             annotated = [m for m in annotated if m.language is None or m.language in brand.languages]

@@ -124,3 +124,16 @@ def test_durations_parse_in_every_unit(amount, unit):
 def test_bad_durations_are_rejected(bad):
     with pytest.raises(ValueError):
         parse_duration(bad)
+
+
+def test_aliases_are_alternatives_to_the_terms_or_the_query():
+    brand = BrandConfig(name="Ryanair", terms=["ryanair"], aliases=["Райанэйр", "ryan air"], exclusions=["fan"])
+    assert brand.query_text() == 'ryanair OR Райанэйр OR "ryan air" -fan'
+    explicit = BrandConfig(name="Ryanair", query="ryanair -fan", aliases=["Райанэйр"])
+    assert explicit.query_text() == "(ryanair -fan) OR Райанэйр"
+    assert Query.parse(explicit.query_text()).match("Жалоба на Райанэйра", languages=["ru"])
+
+
+def test_a_query_that_does_not_parse_is_refused_at_load():
+    with pytest.raises(ValueError, match="expected a term"):
+        BrandConfig(name="Acme", query="(acme OR")

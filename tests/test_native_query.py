@@ -6,7 +6,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from monitor.collectors.native_query import boolean, clauses, relax, words
+from monitor.collectors.native_query import boolean, clauses, common_forms, expanded, relax, words
 from monitor.errors import ConfigError
 from monitor.query import All, Any_, Node, Not, Query, Term
 
@@ -112,3 +112,54 @@ def test_queries_without_a_required_term_cannot_be_searched() -> None:
         clauses(Query.parse("-acme"), "mastodon")
     with pytest.raises(ConfigError, match="without any of its terms"):
         boolean(Query.parse("acme OR -refund"), "x")
+
+
+def test_expanded_adds_common_forms_of_the_brand_languages_within_the_limit():
+    query = Query.parse('ryanair OR "wizz air" -fan')
+    found = expanded(query, "x", ["pl", "hu"], 512)
+    assert len(found.text) <= 512
+    assert "ryanairem" in found.added and "ryanairrel" in found.added and '"wizz airem"' in found.text
+    assert found.left_out and not set(found.left_out) & set(found.added)
+    assert found.text.endswith(" -fan")
+    narrow = expanded(query, "x", ["pl", "hu"], len(boolean(query, "x")) + 20)
+    assert narrow.text.count("ryanair") + narrow.text.count("wizz") <= 4 and len(narrow.left_out) > len(found.left_out)
+
+
+def test_expanded_with_no_languages_is_the_boolean_query():
+    query = Query.parse("ryanair OR #fr")
+    assert expanded(query, "reddit", [], 512).text == boolean(query, "reddit")
+
+
+def test_common_forms_leave_out_apostrophes_and_take_turns():
+    forms = common_forms(Term("word", "google"), ["pl", "tr"])
+    assert forms and not any("'" in form for form in forms)
+    assert common_forms(Term("hashtag", "google"), ["pl"]) == []
+
+
+@settings(max_examples=50)
+@given(queries, st.sampled_from([["pl"], ["hu", "cs"], []]))
+def test_expanded_is_never_narrower_than_the_boolean_query(query, languages):
+    try:
+        plain = boolean(query, "reddit")
+    except ConfigError:
+        return
+    assert len(expanded(query, "reddit", languages, len(plain)).text) == len(plain)
+    wide = expanded(query, "reddit", languages, 10_000)
+    for term in query.positive_terms():
+        if term.kind in ("word", "phrase"):
+            assert term.value in wide.text
+
+
+def test_searched_names_the_forms_left_out_once(caplog):
+    from datetime import datetime, timezone
+
+    from monitor.collectors.base import FetchContext
+    from monitor.collectors.native_query import searched
+
+    context = FetchContext("Ryanair", "x-left-out", Query.parse("ryanair"), ("pl", "hu"), datetime.now(timezone.utc))
+    with caplog.at_level("WARNING"):
+        text = searched(context, "x", 120)
+        searched(context, "x", 120)
+    assert len(text) <= 120 and "ryanaira" in text
+    warnings = [r.getMessage() for r in caplog.records if "Left out" in r.getMessage()]
+    assert len(warnings) == 1 and "ryanair" in warnings[0].split("Left out:")[1]

@@ -123,3 +123,15 @@ def test_detect_opens_an_incident_on_a_negative_burst_and_deliver_sends_it(tmp_p
     assert len(report.sent) == 1
     sent = [json.loads(line) for line in (tmp_path / "out.jsonl").read_text().splitlines()]
     assert [m["incident_id"] for m in sent] == [incident.id]
+
+
+def test_declined_names_are_collected_in_the_post_language(tmp_path, pipeline_for):
+    pipeline = pipeline_for(query="ryanair", languages=["pl", "hu", "en"])
+    append(tmp_path, rows("Nigdy więcej nie lecę Ryanairem, trzy godziny opóźnienia",
+                          "Ryanairrel repültem, két órát késett a járat",
+                          "Ryanair's app crashed again at the gate",
+                          "I watched a Java applet about ryanairfans"))
+    result = pipeline.collect("Acme", "export")
+    assert (result.fetched, result.matched) == (4, 3)
+    languages = {m.text.split()[0]: m.language for m in pipeline.store.search(MentionFilter(brands=["Acme"]))}
+    assert languages == {"Nigdy": "pl", "Ryanairrel": "hu", "Ryanair's": "en"}

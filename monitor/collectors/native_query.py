@@ -10,15 +10,29 @@ narrower one would lose mentions. Two shapes cover the sources:
 - :func:`clauses` for APIs that search one conjunction of words at a time (Bluesky,
   Hacker News, YouTube, Mastodon): a short list of term groups such that every post the
   query matches contains all terms of at least one group.
+
+These APIs search whole words, so a name declined in the post's language (``Ryanairem``) is
+found only if it is asked for: :func:`expanded` adds the common inflected forms of each word
+for the brand's languages to a boolean query, as many as the API's length limit allows, and
+names the ones it left out. That is the one place a search may be narrower than the matcher.
 """
 
 from __future__ import annotations
 
-from itertools import product
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from itertools import product, zip_longest
 from typing import Literal
 
+import logging
+
+from monitor import inflection
+from monitor.collectors.base import FetchContext
 from monitor.errors import ConfigError
 from monitor.query import All, Any_, Node, Not, Query, Term
+
+log = logging.getLogger(__name__)
+_warned: set[tuple[str, str, tuple[str, ...]]] = set()
 
 Dialect = Literal["x", "reddit"]
 MAX_CLAUSES = 8
@@ -66,7 +80,15 @@ def _searchable(query: Query, source: str, exclusions: bool = False) -> Node:
     return relaxed
 
 
-def _term(term: Term, dialect: Dialect) -> str:
+Forms = dict[Term, list[str]]
+
+
+def _term(term: Term, dialect: Dialect, forms: Forms) -> str:
+    extra = forms.get(term, [])
+    if extra:
+        base = _term(term, dialect, {})
+        base = base[1:-1] if base.startswith("(") else base
+        return "(" + " OR ".join([base, *(_quoted(f) for f in extra)]) + ")"
     if term.kind == "phrase":
         return f'"{term.value}"'
     if term.kind == "hashtag":
@@ -81,18 +103,22 @@ def _term(term: Term, dialect: Dialect) -> str:
     return word
 
 
-def _render(node: Node, dialect: Dialect, top: bool = False) -> str:
+def _quoted(form: str) -> str:
+    return form if form.isalnum() else f'"{form}"'
+
+
+def _render(node: Node, dialect: Dialect, forms: Forms, top: bool = False) -> str:
     if isinstance(node, Term):
-        return _term(node, dialect)
+        return _term(node, dialect, forms)
     if isinstance(node, Not):
         term = node.part
         assert isinstance(term, Term)
         plain = term.kind == "word" and not term.value.isalnum()
         return f'-"{term.value}"' if plain else f"-{term}"
     if isinstance(node, Any_):
-        return "(" + " OR ".join(_render(p, dialect) for p in node.parts) + ")"
+        return "(" + " OR ".join(_render(p, dialect, forms) for p in node.parts) + ")"
     joiner = " " if dialect == "x" else " AND "
-    rendered = joiner.join(_render(p, dialect) for p in node.parts)
+    rendered = joiner.join(_render(p, dialect, forms) for p in node.parts)
     return rendered if top else f"({rendered})"
 
 
@@ -101,7 +127,49 @@ def boolean(query: Query, dialect: Dialect) -> str:
 
     On X a word also searches its hashtag (``(acme OR #acme)``), as the local matcher does.
     """
-    return _render(_searchable(query, dialect, exclusions=dialect == "x"), dialect, top=True)
+    return _render(_searchable(query, dialect, exclusions=dialect == "x"), dialect, {}, top=True)
+
+
+@dataclass(frozen=True)
+class Expanded:
+    """A boolean query with inflected forms added, and the forms the length limit left out."""
+
+    text: str
+    added: list[str] = field(default_factory=list)
+    left_out: list[str] = field(default_factory=list)
+
+
+def common_forms(term: Term, languages: Iterable[str]) -> list[str]:
+    """The common inflected forms of a word or phrase term, the languages taking turns.
+
+    Forms with an apostrophe are left out: the APIs split words there, so the name is found.
+    """
+    if term.kind not in ("word", "phrase"):
+        return []
+    *before, last = term.words
+    per_language = [[" ".join([*before, f.text]) for f in inflection.forms(last, code)
+                     if f.common and inflection.APOSTROPHE not in f.text] for code in languages]
+    return list(dict.fromkeys(form for turn in zip_longest(*per_language) for form in turn if form))
+
+
+def expanded(query: Query, dialect: Dialect, languages: Iterable[str], limit: int) -> Expanded:
+    """:func:`boolean` with each word's common forms in ``languages``, within ``limit`` characters."""
+    node = _searchable(query, dialect, exclusions=dialect == "x")
+    wanted = {term: common_forms(term, languages) for term in query.positive_terms()}
+    chosen: Forms = {term: [] for term in wanted}
+    added: list[str] = []
+    left_out: list[str] = []
+    for turn in zip_longest(*wanted.values()):
+        for term, form in zip(wanted, turn):
+            if form is None:
+                continue
+            chosen[term].append(form)
+            if len(_render(node, dialect, chosen, top=True)) <= limit:
+                added.append(form)
+            else:
+                chosen[term].pop()
+                left_out.append(form)
+    return Expanded(_render(node, dialect, chosen, top=True), added, left_out)
 
 
 def _cover(node: Node | None) -> list[tuple[Term, ...]] | None:
@@ -148,3 +216,17 @@ def words(group: tuple[Term, ...], hashtags: bool = True) -> str:
         else:
             rendered.append(term.value)
     return " ".join(rendered)
+
+
+def searched(context: FetchContext, dialect: Dialect, limit: int) -> str:
+    """The query a source sends for a brand: :func:`expanded` for the brand's languages, with a
+    warning (once per process) naming the forms that did not fit."""
+    found = expanded(context.query, dialect, context.languages, limit)
+    key = (context.brand, context.source, tuple(found.left_out))
+    if found.left_out and key not in _warned:
+        _warned.add(key)
+        log.warning("%s/%s: the search query has room for %d inflected forms of %d; the local matcher "
+                    "still finds the others among what the search returns. Left out: %s", context.brand,
+                    context.source, len(found.added), len(found.added) + len(found.left_out),
+                    ", ".join(found.left_out))
+    return found.text

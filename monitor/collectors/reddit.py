@@ -20,6 +20,9 @@ from monitor.collectors.paging import Page, Pager
 from monitor.errors import CollectorError
 from monitor.models import Author, Engagement, Mention
 
+MAX_QUERY_LENGTH = 512
+"""Reddit's search takes a ``q`` of at most 512 characters."""
+
 log = logging.getLogger(__name__)
 
 SOURCE = "reddit"
@@ -84,7 +87,7 @@ class RedditCollector:
             yield from pager.refresh(sweep.recent_ids(), 100, lambda group: self._lookup(group, context))
 
     def _pages(self, sweep: Sweep, context: FetchContext) -> Iterator[Page]:
-        params = {"q": native_query.boolean(context.query, "reddit"), "sort": "new", "type": "link",
+        params = {"q": native_query.searched(context, "reddit", MAX_QUERY_LENGTH), "sort": "new", "type": "link",
                   "limit": str(self.config.page_size)}
         if self.config.subreddits:
             params["restrict_sr"] = "1"

@@ -66,6 +66,8 @@ class XCollector:
     def fetch(self, context: FetchContext, cursor: str | None) -> Iterator[Batch]:
         sweep = Sweep.load(cursor, SOURCE)
         query = native_query.boolean(context.query, "x")
+        if len(query) <= self.config.max_query_length:
+            query = native_query.searched(context, "x", self.config.max_query_length)
         if len(query) > self.config.max_query_length:
             raise ConfigError(f"{SOURCE}: the compiled query has {len(query)} characters, more than "
                               f"max_query_length ({self.config.max_query_length}): {query}")

@@ -66,6 +66,11 @@ def mention_text(mention: Mention) -> str:
     return mention.text
 
 
+def mention_language(mention: Mention, candidates: Collection[str] | None = None) -> str | None:
+    """The mention's language: as already set, the source's hint, or identified from its text."""
+    return mention.language or _hint(mention.language_hint) or detect_language(mention_text(mention), candidates)
+
+
 class Annotator:
     """Sets ``language`` and ``sentiment`` on mentions; existing values are kept.
 
@@ -93,9 +98,7 @@ class Annotator:
         sentiments = dict(zip(todo, scores))
         out = []
         for i, mention in enumerate(mentions):
-            language = mention.language or _hint(mention.language_hint)
-            if language is None:
-                language = detect_language(mention_text(mention), candidates)
+            language = mention_language(mention, candidates)
             out.append(mention.model_copy(update={
                 "language": language,
                 "sentiment": sentiments.get(i, mention.sentiment),

@@ -1,4 +1,4 @@
-"""The brand query language, parsed once and matched locally against every mention.
+"""The brand query language: its syntax tree and parser.
 
 Grammar (OR binds tighter than the implicit AND between neighbours, as in X and Google)::
 
@@ -6,10 +6,11 @@ Grammar (OR binds tighter than the implicit AND between neighbours, as in X and 
     all     := any+                      # every part must match
     any     := unary ("OR" unary)*       # one of the alternatives
     unary   := "-" atom | atom           # "-" excludes
-    atom    := "(" all ")" | "\\"phrase\\"" | #hashtag | @handle | term
+    atom    := "(" all ")" | ["="] "\\"phrase\\"" | #hashtag | @handle | =term | term* | term
 
-Terms and phrases match whole words, ignoring case and Unicode width; hashtags match the
-tag and handles match a mention of the account or its author.
+``term`` matches the word and its inflected forms in the post's language, ``=term`` and
+``="phrase"`` the exact form only, ``term*`` any word starting with ``term``
+(see :mod:`monitor.query.matcher`).
 """
 
 from __future__ import annotations
@@ -20,23 +21,34 @@ from dataclasses import dataclass
 
 from monitor.errors import ConfigError
 
-_TOKEN = re.compile(r"""\s*(?:(\()|(\))|"([^"]*)"|(-)(?=\S)|([^\s()"]+))""")
-_WORD = re.compile(r"[#@]?[\w][\w'’.-]*", re.UNICODE)
+_TOKEN = re.compile(r"""\s*(?:(\()|(\))|(=?)"([^"]*)"|(-)(?=\S)|([^\s()"]+))""")
+WORD = re.compile(r"[#@]?[\w][\w'.-]*", re.UNICODE)
+_APOSTROPHES = str.maketrans({"’": "'", "ʼ": "'", "‘": "'", "`": "'", "´": "'"})
 
 
 def normalise(text: str) -> str:
-    return unicodedata.normalize("NFKC", text).casefold()
+    """Case-folded NFKC text with every apostrophe spelled ``'``."""
+    return unicodedata.normalize("NFKC", text).casefold().translate(_APOSTROPHES)
 
 
 @dataclass(frozen=True)
 class Term:
-    kind: str  # "word", "phrase", "hashtag", "handle"
+    kind: str  # "word", "phrase", "exact", "prefix", "hashtag", "handle"
     value: str
 
     def __str__(self) -> str:
         if self.kind == "phrase":
             return f'"{self.value}"'
+        if self.kind == "exact":
+            return f'="{self.value}"' if " " in self.value else f"={self.value}"
+        if self.kind == "prefix":
+            return f"{self.value}*"
         return {"hashtag": "#", "handle": "@"}.get(self.kind, "") + self.value
+
+    @property
+    def words(self) -> tuple[str, ...]:
+        """The words a term or phrase must match, in order."""
+        return tuple(self.value.split(" "))
 
 
 @dataclass(frozen=True)
@@ -70,7 +82,7 @@ def _wrap(node: Node) -> str:
     return f"({node})" if isinstance(node, (Any_, All)) else str(node)
 
 
-class _Parser:
+class Parser:
     def __init__(self, text: str):
         self.text = text
         self.tokens: list[tuple[str, str]] = []
@@ -81,13 +93,13 @@ class _Parser:
             match = _TOKEN.match(text, pos)
             if not match or match.end() == pos:
                 raise ConfigError(f"query {text!r}: cannot read from position {pos + 1} (unclosed quote?)")
-            open_, close, phrase, minus, word = match.groups()
+            open_, close, exact, phrase, minus, word = match.groups()
             if open_:
                 self.tokens.append(("(", "("))
             elif close:
                 self.tokens.append((")", ")"))
             elif phrase is not None:
-                self.tokens.append(("phrase", phrase))
+                self.tokens.append(("exact_phrase" if exact else "phrase", phrase))
             elif minus:
                 self.tokens.append(("-", "-"))
             else:
@@ -142,98 +154,24 @@ class _Parser:
                 raise ConfigError(f"query {self.text!r}: missing ')'")
             self.take()
             return inner
-        if kind == "phrase":
-            words = tuple(w.lstrip("#@") for w in _WORD.findall(normalise(value)))
+        if kind in ("phrase", "exact_phrase"):
+            words = tuple(w.lstrip("#@").rstrip(".-'") for w in WORD.findall(normalise(value)))
             if not words:
                 raise ConfigError(f"query {self.text!r}: empty phrase")
+            if kind == "exact_phrase":
+                return Term("exact", " ".join(words))
             return Term("phrase", " ".join(words)) if len(words) > 1 else Term("word", words[0])
         value = normalise(value)
         if value.startswith("#") and len(value) > 1:
             return Term("hashtag", value[1:])
         if value.startswith("@") and len(value) > 1:
             return Term("handle", value[1:])
-        word = value.strip("#@.,!?;:'’")
-        if not re.search(r"\w", word):
+        kind = "word"
+        if value.startswith("=") and len(value) > 1:
+            kind, value = "exact", value[1:]
+        elif value.endswith("*") and len(value) > 1:
+            kind, value = "prefix", value[:-1]
+        word = value.strip("#@.,!?;:'*=")
+        if not re.search(r"\w", word) or (kind != "word" and word != value):
             raise ConfigError(f"query {self.text!r}: {value!r} is not a term")
-        return Term("word", word)
-
-
-@dataclass(frozen=True)
-class _Doc:
-    words: tuple[str, ...]
-    hashtags: frozenset[str]
-    handles: frozenset[str]
-    text: str
-
-
-def _document(text: str, author: str | None) -> _Doc:
-    tokens = [t.rstrip(".-'’") for t in _WORD.findall(normalise(text))]
-    words = tuple(t.lstrip("#@") for t in tokens if t.lstrip("#@"))
-    hashtags = frozenset(t[1:] for t in tokens if t.startswith("#") and len(t) > 1)
-    handles = {t[1:] for t in tokens if t.startswith("@") and len(t) > 1}
-    if author:
-        handles.add(normalise(author).lstrip("@"))
-    return _Doc(words, hashtags, frozenset(handles), " " + " ".join(words) + " ")
-
-
-class Query:
-    """A parsed brand query: ``Query.parse(text).match(post)`` lists the terms that matched."""
-
-    def __init__(self, root: Node):
-        self.root = root
-
-    @classmethod
-    def parse(cls, text: str) -> Query:
-        return cls(_Parser(text).parse())
-
-    def __str__(self) -> str:
-        return str(self.root)
-
-    def __eq__(self, other: object) -> bool:
-        return isinstance(other, Query) and other.root == self.root
-
-    def __hash__(self) -> int:
-        return hash(self.root)
-
-    def positive_terms(self) -> list[Term]:
-        """Terms that can make a post match (excluded terms left out), in query order."""
-        found: list[Term] = []
-
-        def walk(node: Node) -> None:
-            if isinstance(node, Term):
-                if node not in found:
-                    found.append(node)
-            elif isinstance(node, (All, Any_)):
-                for part in node.parts:
-                    walk(part)
-
-        walk(self.root)
-        return found
-
-    def match(self, text: str, author: str | None = None) -> list[str]:
-        """The matched terms (as written in the query) or ``[]`` when the post does not match."""
-        doc = _document(text, author)
-        hits: list[str] = []
-        return hits if _eval(self.root, doc, hits) else []
-
-
-def _term_hit(term: Term, doc: _Doc) -> bool:
-    if term.kind == "hashtag":
-        return term.value in doc.hashtags
-    if term.kind == "handle":
-        return term.value in doc.handles
-    return f" {term.value} " in doc.text
-
-
-def _eval(node: Node, doc: _Doc, hits: list[str]) -> bool:
-    if isinstance(node, Term):
-        hit = _term_hit(node, doc)
-        if hit and str(node) not in hits:
-            hits.append(str(node))
-        return hit
-    if isinstance(node, Not):
-        return not _eval(node.part, doc, [])
-    if isinstance(node, Any_):
-        results = [_eval(part, doc, hits) for part in node.parts]
-        return any(results)
-    return all([_eval(part, doc, hits) for part in node.parts])
+        return Term(kind, word)
