@@ -149,7 +149,7 @@ class Pipeline:
         query = self._queries[brand.name]
         result.fetched += len(batch.mentions)
         matched = []
-        candidates = brand.languages or self.annotator.languages
+        candidates = brand.languages or getattr(self.annotator, "languages", None)
         for mention in batch.mentions:
             identified: dict[str, str | None] = {}
 
