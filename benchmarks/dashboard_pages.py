@@ -25,6 +25,7 @@ import streamlit as st
 import yaml
 from streamlit.testing.v1 import AppTest
 
+from monitor.alerts.playbooks import BUILT_IN_PLAYBOOKS
 from monitor.models import (
     Author, Engagement, Incident, IncidentState, Mention, Sentiment, Severity, Spike, SpikeKind, Transition,
 )
@@ -149,7 +150,7 @@ def time_pages(db: Path, folder: Path, repeats: int) -> dict[str, tuple[float, f
     config = folder / f"{db.stem}.yaml"
     config.write_text(yaml.safe_dump({
         "brands": [{"name": BRAND, "competitors": [COMPETITOR]}, {"name": COMPETITOR}],
-        "storage": {"path": str(db)}, "alerts": {"playbooks_dir": str(ROOT / "playbooks")},
+        "storage": {"path": str(db)}, "alerts": {"playbooks_dir": str(BUILT_IN_PLAYBOOKS)},
     }))
     os.environ["MONITOR_CONFIG"] = str(config)
     clear_caches()

@@ -43,10 +43,19 @@ def cli(ctx: click.Context, verbose: bool, debug: bool) -> None:
 @click.argument("path", default="monitor.yaml", type=click.Path(dir_okay=False, path_type=Path))
 @click.option("--force", is_flag=True, help="Overwrite an existing file.")
 def init(path: Path, force: bool) -> None:
-    """Write a commented starter config to PATH (default monitor.yaml)."""
+    """Write a commented starter config to PATH (default monitor.yaml), and the shipped playbooks
+    beside it (in playbooks/) unless that folder exists."""
+    import shutil
+
+    from monitor.alerts.playbooks import BUILT_IN_PLAYBOOKS
+
     if path.exists() and not force:
         raise ConfigError(f"{path} already exists; use --force to overwrite it")
     path.write_text(resources.files("monitor").joinpath("starter.yaml").read_text(encoding="utf-8"))
+    playbooks = path.parent / "playbooks"
+    if not playbooks.exists():
+        shutil.copytree(BUILT_IN_PLAYBOOKS, playbooks)
+        click.echo(f"wrote {len(list(playbooks.glob('*.yaml')))} playbooks in {playbooks}")
     click.echo(f"wrote {path}; edit the brands, then run: monitor check-config {path}")
 
 

@@ -13,14 +13,14 @@ import yaml
 from streamlit.dataframe_util import convert_arrow_bytes_to_pandas_df
 from streamlit.testing.v1 import AppTest
 
-from monitor.alerts.playbooks import load_playbooks
+from monitor.alerts.playbooks import BUILT_IN_PLAYBOOKS, load_playbooks
 from monitor.models import (
     Author, Engagement, Incident, IncidentState, Mention, Sentiment, Severity, Spike, SpikeKind, StepDone, Transition,
 )
 from monitor.store.base import JobRun, Notification, NotificationStatus
 from monitor.store.sqlite import SqliteStore
 
-PLAYBOOKS = Path(__file__).resolve().parents[1] / "playbooks"
+PLAYBOOKS = BUILT_IN_PLAYBOOKS
 BRAND = "Aurora Air"
 COMPETITOR = "SkyLark"
 SILENT_COMPETITOR = "Nordwind Airways"

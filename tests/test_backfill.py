@@ -12,6 +12,7 @@ import pytest
 
 from fake_api import FakeApi
 from monitor import config as config_lib
+from monitor.alerts.playbooks import BUILT_IN_PLAYBOOKS
 from monitor.store import open_store
 from monitor.store.base import MentionFilter
 from test_collectors_hackernews import FakeAlgolia
@@ -35,7 +36,7 @@ def setup(tmp_path: Path):
                  for i, hours in ((1, 1), (2, 30), (3, 60))]
     config = {
         "storage": {"path": "m.db"}, "nlp": {"backend": "offline"},
-        "alerts": {"playbooks_dir": str(REPO / "playbooks"), "outbox": "out.jsonl"},
+        "alerts": {"playbooks_dir": str(BUILT_IN_PLAYBOOKS), "outbox": "out.jsonl"},
         "brands": [{"name": "Acme", "query": "acme",
                     "sources": [{"type": "hackernews", "name": "hn", "base_url": api.url, "page_size": 1,
                                  "max_pages": 1}]}],

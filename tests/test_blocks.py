@@ -24,7 +24,7 @@ from monitor.alerts.blocks import (
     units,
 )
 from monitor.alerts.notifiers.base import AlertMessage
-from monitor.alerts.playbooks import load_playbooks
+from monitor.alerts.playbooks import BUILT_IN_PLAYBOOKS, load_playbooks
 from monitor.models import (
     Incident,
     IncidentState,
@@ -38,7 +38,7 @@ from monitor.models import (
 
 ROOT = Path(__file__).resolve().parents[1]
 OPENED = datetime(2024, 5, 1, 11, 50, tzinfo=timezone.utc)
-PLAYBOOKS = {p.id: p for p in load_playbooks(ROOT / "playbooks")}
+PLAYBOOKS = {p.id: p for p in load_playbooks(BUILT_IN_PLAYBOOKS)}
 
 
 def make_incident(**changes: Any) -> Incident:

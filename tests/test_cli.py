@@ -4,6 +4,8 @@ from pathlib import Path
 
 import yaml
 
+from monitor.alerts.playbooks import BUILT_IN_PLAYBOOKS
+
 REPO = Path(__file__).resolve().parent.parent
 
 
@@ -23,6 +25,8 @@ def test_help_lists_the_commands_and_exit_codes():
 
 def test_init_writes_a_config_that_checks_out(tmp_path):
     assert monitor("init", "m.yaml", cwd=tmp_path).returncode == 0
+    shipped = sorted(p.name for p in BUILT_IN_PLAYBOOKS.glob("*.yaml"))
+    assert len(shipped) == 7 and sorted(p.name for p in (tmp_path / "playbooks").glob("*.yaml")) == shipped
     checked = monitor("check-config", "m.yaml", cwd=tmp_path)
     assert checked.returncode == 0, checked.stderr
     assert "OK (1 brand(s), 2 source(s))" in checked.stdout
@@ -46,7 +50,7 @@ def test_missing_config_and_bad_usage_are_exit_2(tmp_path):
 
 
 def test_playbooks_validate_checks_the_shipped_playbooks():
-    result = monitor("playbooks", "validate", str(REPO / "playbooks"))
+    result = monitor("playbooks", "validate", str(BUILT_IN_PLAYBOOKS))
     assert result.returncode == 0, result.stderr
     assert result.stdout.count("ok  ") >= 7
 
@@ -63,7 +67,7 @@ def file_config(tmp_path: Path, path: str = "feed.jsonl") -> Path:
     config.write_text(yaml.safe_dump({
         "storage": {"path": "m.db"},
         "nlp": {"backend": "offline"},
-        "alerts": {"playbooks_dir": str(REPO / "playbooks")},
+        "alerts": {"playbooks_dir": str(BUILT_IN_PLAYBOOKS)},
         "brands": [{"name": "Acme", "query": "acme", "sources": [{"type": "file", "name": "export", "path": path}]}],
     }))
     return config

@@ -11,6 +11,7 @@ import pytest
 from fake_api import FakeApi, Reply
 from monitor import config as config_lib
 from monitor.alerts.notifiers.outbox import OutboxNotifier
+from monitor.alerts.playbooks import BUILT_IN_PLAYBOOKS
 from monitor.errors import CollectorError
 from monitor.runtime import build_pipeline
 from monitor.store.base import MentionFilter
@@ -34,7 +35,7 @@ def test_failure_mid_paging_then_restart_stores_each_mention_once(tmp_path: Path
     fake.hits = [dict(story, objectID=str(i), title=f"Acme story {i}", created_at_i=now - i * 60) for i in range(1, 6)]
     config = {
         "storage": {"path": "m.db"}, "nlp": {"backend": "offline"},
-        "alerts": {"playbooks_dir": str(REPO / "playbooks"), "outbox": "out.jsonl"},
+        "alerts": {"playbooks_dir": str(BUILT_IN_PLAYBOOKS), "outbox": "out.jsonl"},
         "brands": [{"name": "Acme", "query": "acme",
                     "sources": [{"type": "hackernews", "name": "hn", "base_url": api.url, "page_size": 2,
                                  "max_attempts": 1, "refresh_hours": 0, "overlap_seconds": 0}]}],

@@ -14,7 +14,7 @@ from monitor.alerts.delivery import DeliveryReport, RetryPolicy, deliver_due, in
 from monitor.alerts.incidents import IncidentEngine
 from monitor.alerts.notifiers.base import AlertMessage
 from monitor.alerts.notifiers.slack import SlackNotifier
-from monitor.alerts.playbooks import load_playbooks, match
+from monitor.alerts.playbooks import BUILT_IN_PLAYBOOKS, load_playbooks, match
 from monitor.config import AlertsConfig
 from monitor.models import Incident, Playbook, Severity, Spike, SpikeKind
 from monitor.store.base import Notification, NotificationStatus
@@ -23,7 +23,7 @@ from monitor.store.sqlite import SqliteStore
 ROOT = Path(__file__).resolve().parents[1]
 NOW = datetime(2024, 5, 1, 12, 0, tzinfo=timezone.utc)
 DASHBOARD = "http://localhost:8501"
-PLAYBOOKS = load_playbooks(ROOT / "playbooks")
+PLAYBOOKS = load_playbooks(BUILT_IN_PLAYBOOKS)
 SUMMARY = {"observed": 312, "expected": 40, "negative_share": 0.6, "baseline_negative_share": 0.1,
            "key_phrases": ["flight cancelled"], "sentiment_split": {"negative": 180, "neutral": 100, "positive": 32},
            "posts": [{"text": "Flight cancelled, app down", "url": "https://x.com/1", "author": "ola",

@@ -11,6 +11,7 @@ import pytest
 
 from monitor import config as config_lib
 from monitor.alerts.notifiers.outbox import OutboxNotifier
+from monitor.alerts.playbooks import BUILT_IN_PLAYBOOKS
 from monitor.errors import CollectorError
 from monitor.health import MAX_BACKOFF, backoff, collect_job, source_health
 from monitor.runtime import build_pipeline
@@ -53,7 +54,7 @@ def test_backoff_is_capped_and_other_sources_do_not_count() -> None:
 def pipeline(tmp_path: Path, offline_annotator):
     config = {
         "storage": {"path": "m.db"}, "nlp": {"backend": "offline"},
-        "alerts": {"playbooks_dir": str(Path(__file__).resolve().parents[1] / "playbooks"), "outbox": "out.jsonl"},
+        "alerts": {"playbooks_dir": str(BUILT_IN_PLAYBOOKS), "outbox": "out.jsonl"},
         "brands": [{"name": "Acme", "query": "acme",
                     "sources": [{"type": "file", "name": "export", "every": "1m", "path": "feed.jsonl"}]}],
     }

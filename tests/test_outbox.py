@@ -15,7 +15,7 @@ from monitor import registry
 from monitor.alerts.blocks import render
 from monitor.alerts.notifiers.base import AlertMessage, Notifier
 from monitor.alerts.notifiers.outbox import OutboxNotifier, blocks_to_text, mrkdwn_to_plain
-from monitor.alerts.playbooks import load_playbooks
+from monitor.alerts.playbooks import BUILT_IN_PLAYBOOKS, load_playbooks
 from monitor.errors import DeliveryError
 from monitor.models import Incident, Severity, SpikeKind
 
@@ -23,7 +23,7 @@ ROOT = Path(__file__).resolve().parents[1]
 NOW = datetime(2024, 5, 1, 12, 0, tzinfo=timezone.utc)
 INCIDENT = Incident(id="acme-1", fingerprint="f" * 16, brand="Acme", kind=SpikeKind.VOLUME, severity=Severity.MEDIUM,
                     opened_at=NOW, updated_at=NOW, last_spike_at=NOW)
-PLAYBOOK = next(p for p in load_playbooks(ROOT / "playbooks") if p.id == "data_breach")
+PLAYBOOK = next(p for p in load_playbooks(BUILT_IN_PLAYBOOKS) if p.id == "data_breach")
 
 
 def message(kind: str = "alert", **changes: Any) -> AlertMessage:

@@ -6,6 +6,7 @@ import pytest
 
 from monitor import config as config_lib
 from monitor.alerts.notifiers.outbox import OutboxNotifier
+from monitor.alerts.playbooks import BUILT_IN_PLAYBOOKS
 from monitor.errors import CollectorError, ConfigError
 from monitor.models import IncidentState
 from monitor.runtime import build_pipeline
@@ -19,7 +20,7 @@ def write_config(tmp_path: Path, **brand) -> Path:
         "storage": {"path": "m.db"},
         "nlp": {"backend": "offline"},
         "detection": {"warmup": "1d"},
-        "alerts": {"playbooks_dir": str(Path(__file__).resolve().parents[1] / "playbooks"), "outbox": "out.jsonl"},
+        "alerts": {"playbooks_dir": str(BUILT_IN_PLAYBOOKS), "outbox": "out.jsonl"},
         "brands": [{"name": "Acme", "query": "acme OR #acmefail -job",
                     "sources": [{"type": "file", "name": "export", "path": "feed.jsonl", "max_batch": 2}], **brand}],
     }

@@ -8,12 +8,12 @@ from pathlib import Path
 
 import pytest
 
-from monitor.alerts.playbooks import fold, keyword_pattern, load_playbooks, match, rank, validate
+from monitor.alerts.playbooks import BUILT_IN_PLAYBOOKS, fold, keyword_pattern, load_playbooks, match, rank, validate
 from monitor.errors import PlaybookError
 from monitor.models import Incident, Playbook, PlaybookStep, PlaybookTriggers, Severity, Spike, SpikeKind
 
 ROOT = Path(__file__).resolve().parents[1]
-PLAYBOOKS = ROOT / "playbooks"
+PLAYBOOKS = BUILT_IN_PLAYBOOKS
 NOW = datetime(2024, 5, 1, 12, 0, tzinfo=timezone.utc)
 
 MINIMAL = """\

@@ -16,6 +16,7 @@ from tqdm import tqdm
 
 from monitor import config as config_lib
 from monitor.alerts.notifiers.base import Notifier
+from monitor.alerts.playbooks import BUILT_IN_PLAYBOOKS
 from monitor.demo.scenario import Scenario, generate, load_config
 from monitor.demo.team import Team, TeamAction
 from monitor.alerts.steps import timing
@@ -25,7 +26,7 @@ from monitor.pipeline import Pipeline
 from monitor.runtime import build_pipeline
 from monitor.store.base import MentionFilter
 
-PLAYBOOKS = Path(__file__).resolve().parents[2] / "playbooks"
+PLAYBOOKS = BUILT_IN_PLAYBOOKS
 SOURCE = "import"
 
 
