@@ -18,6 +18,7 @@ if str(ROOT) not in sys.path:
 import streamlit as st  # noqa: E402
 
 from dashboard import data  # noqa: E402
+from dashboard.auth import require_login  # noqa: E402
 from monitor import config as config_lib  # noqa: E402
 from monitor.config import Config  # noqa: E402
 from monitor.errors import ConfigError, MonitorError  # noqa: E402
@@ -91,6 +92,7 @@ def linked_incident(store_key: str) -> Incident | None:
 
 def main() -> None:
     st.set_page_config(page_title="monitor", page_icon=":material/radar:", layout="wide")
+    require_login()
     config_path, config = load_config()
     store_key = config.storage.model_dump_json()
     names = [b.name for b in config.brands]

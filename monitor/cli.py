@@ -62,8 +62,8 @@ def init(path: Path, force: bool) -> None:
 @cli.command("check-config")
 @click.argument("path", type=click.Path(dir_okay=False, path_type=Path))
 def check_config(path: Path) -> None:
-    """Validate a config file; every problem is reported with its YAML path (exit 2)."""
-    config = config_lib.load(path)
+    """Validate a config file as `monitor run` would; every problem with its YAML path (exit 2)."""
+    config = config_lib.check(path)
     sources = sum(len(b.sources) for b in config.brands)
     click.echo(f"{path}: OK ({len(config.brands)} brand(s), {sources} source(s))")
 
@@ -75,7 +75,7 @@ def run(path: Path) -> None:
     from monitor.runtime import build_interactive, build_pipeline
     from monitor.scheduler import Service
 
-    config = config_lib.load(path)
+    config = config_lib.check(path)
     pipeline = build_pipeline(config)
     service = Service(pipeline, interactive=build_interactive(config, pipeline.store, pipeline.playbooks))
     click.echo(f"running {len(service.job_names())} jobs from {path}; Ctrl-C to stop", err=True)
@@ -128,14 +128,21 @@ def demo(workdir: Path | None, days: int) -> None:
 @click.option("--config", "path", type=click.Path(dir_okay=False, path_type=Path),
               default=lambda: os.environ.get("MONITOR_CONFIG", "monitor.yaml"), show_default="monitor.yaml")
 @click.option("--port", default=8501, show_default=True)
-def dashboard(path: Path, port: int) -> None:
+@click.option("--host", default="127.0.0.1", show_default=True,
+              help="Address to listen on; another than loopback needs a login (MONITOR_DASHBOARD_PASSWORD or [auth]).")
+def dashboard(path: Path, port: int, host: str) -> None:
     """Open the Streamlit dashboard on the store the config names."""
+    from monitor.dashboard_access import check_access
+
     config_lib.load(path)
+    check_access(host)
     app = Path(__file__).resolve().parent.parent / "dashboard" / "app.py"
     env = dict(os.environ, MONITOR_CONFIG=str(Path(path).resolve()))
     command = [sys.executable, "-m", "streamlit", "run", str(app), "--server.port", str(port),
-               "--server.headless", "true", "--browser.gatherUsageStats", "false"]
-    click.echo(f"dashboard on http://localhost:{port} (Ctrl-C to stop)", err=True)
+               "--server.address", host, "--server.headless", "true", "--browser.gatherUsageStats", "false",
+               "--client.toolbarMode", "viewer", "--server.enableXsrfProtection", "true"]
+    shown = "localhost" if host in ("127.0.0.1", "::1", "localhost") else host
+    click.echo(f"dashboard on http://{shown}:{port} (Ctrl-C to stop)", err=True)
     os.execve(sys.executable, command, env)
 
 

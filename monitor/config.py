@@ -9,15 +9,14 @@ from pathlib import Path
 from typing import Annotated, Any, Literal
 
 import yaml
-from pydantic import (BaseModel, BeforeValidator, ConfigDict, Field, ValidationError, ValidationInfo, field_validator,
+from pydantic import (AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, ValidationError, ValidationInfo, field_validator,
                       model_validator)
 
-from monitor import registry
-from monitor.errors import ConfigError, PluginNotFound
+from monitor import config_checks
+from monitor.errors import ConfigError
 
 _DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(s|m|h|d|w)\s*$")
 _UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
-_SECRET_KEYS = re.compile(r"(token|secret|password|api_key|apikey)$", re.IGNORECASE)
 
 
 def parse_duration(value: Any) -> timedelta:
@@ -32,7 +31,20 @@ def parse_duration(value: Any) -> timedelta:
     return timedelta(seconds=float(match.group(1)) * _UNITS[match.group(2)])
 
 
-Duration = Annotated[timedelta, BeforeValidator(parse_duration)]
+def _not_negative(value: timedelta) -> timedelta:
+    if value < timedelta(0):
+        raise ValueError("a duration cannot be negative")
+    return value
+
+
+def _positive(value: timedelta) -> timedelta:
+    if value <= timedelta(0):
+        raise ValueError("must be longer than 0s")
+    return value
+
+
+Duration = Annotated[timedelta, BeforeValidator(parse_duration), AfterValidator(_not_negative)]
+PositiveDuration = Annotated[timedelta, BeforeValidator(parse_duration), AfterValidator(_positive)]
 
 
 class Section(BaseModel):
@@ -46,7 +58,7 @@ class SourceConfig(BaseModel):
 
     type: str
     name: str = ""
-    every: Duration = timedelta(minutes=5)
+    every: PositiveDuration = timedelta(minutes=5)
     enabled: bool = True
 
     @property
@@ -158,15 +170,15 @@ class SurgeRule(Section):
     """The streaming surge detector (monitor/alerts/streaming.py); see docs/detection.md."""
 
     z: float = Field(default=5.5, gt=0)
-    windows: list[Duration] = Field(
+    windows: list[PositiveDuration] = Field(
         default_factory=lambda: [timedelta(minutes=m) for m in (5, 30, 120, 480)], min_length=1, max_length=8
     )
     season_days: int = Field(default=7, ge=1, le=28)
     season_width: int = Field(default=1, ge=0, le=6)
-    scale_history: Duration = timedelta(days=7)
+    scale_history: PositiveDuration = timedelta(days=7)
     min_scale_points: int = Field(default=24, ge=2)
     count_floor: float = Field(default=0.5, ge=0)
-    record_span: Duration = timedelta(days=7)
+    record_span: PositiveDuration = timedelta(days=7)
     record_ratio: float = Field(default=0.7, ge=0, le=2)
     drop_ratio: float = Field(default=1.25, ge=1)
     refractory: Duration = timedelta(days=1)
@@ -179,8 +191,8 @@ class ViralRule(Section):
     min_engagement: int = Field(default=1000, ge=1)
     min_ratio: float = Field(default=20.0, ge=1)
     min_rate: float = Field(default=500.0, gt=0)
-    lookback: Duration = timedelta(hours=3)
-    history: Duration = timedelta(days=7)
+    lookback: PositiveDuration = timedelta(hours=3)
+    history: PositiveDuration = timedelta(days=7)
     min_history: int = Field(default=50, ge=1)
     sample: int = Field(default=500, ge=10)
     skip_positive: bool = True
@@ -188,10 +200,10 @@ class ViralRule(Section):
 
 
 class DetectionConfig(Section):
-    bucket: Duration = timedelta(minutes=15)
+    bucket: PositiveDuration = timedelta(minutes=15)
     lag: Duration = timedelta(minutes=5)
-    every: Duration = timedelta(minutes=5)
-    history: Duration = timedelta(days=28)
+    every: PositiveDuration = timedelta(minutes=5)
+    history: PositiveDuration = timedelta(days=28)
     warmup: Duration = timedelta(days=3)
     window: int = Field(default=2, ge=1, le=12)
     volume: VolumeRule = Field(default_factory=VolumeRule)
@@ -203,8 +215,8 @@ class DetectionConfig(Section):
 class AlertsConfig(Section):
     playbooks_dir: Path = Path("playbooks")
     cooldown: Duration = timedelta(hours=2)
-    repeat_interval: Duration = timedelta(hours=4)
-    resolve_after: Duration = timedelta(hours=6)
+    repeat_interval: PositiveDuration = timedelta(hours=4)
+    resolve_after: PositiveDuration = timedelta(hours=6)
     outbox: Path = Path("outbox.jsonl")
     notifier: str = "auto"
 
@@ -298,47 +310,13 @@ def _where(loc: tuple[Any, ...], lines: dict[tuple[Any, ...], int]) -> str:
     return format_path(loc)
 
 
-def _secret_problems(data: Any, path: tuple[Any, ...] = ()) -> list[tuple[tuple[Any, ...], str]]:
-    found: list[tuple[tuple[Any, ...], str]] = []
-    if isinstance(data, dict):
-        for key, value in data.items():
-            if isinstance(key, str) and _SECRET_KEYS.search(key) and isinstance(value, str) and value:
-                found.append((path + (key,), "secrets are read from the environment only; "
-                              f"remove it and set the variable named by '{key}_env' instead"))
-            found += _secret_problems(value, path + (key,))
-    elif isinstance(data, list):
-        for index, value in enumerate(data):
-            found += _secret_problems(value, path + (index,))
-    return found
-
-
-def _plugin_problems(data: dict[str, Any]) -> list[tuple[tuple[Any, ...], str]]:
-    """Validate each source's options with its collector's own model (from the raw data,
-    so these problems are reported together with any others)."""
-    problems: list[tuple[tuple[Any, ...], str]] = []
-    brands = data.get("brands")
-    for b, brand in enumerate(brands if isinstance(brands, list) else []):
-        sources = brand.get("sources") if isinstance(brand, dict) else None
-        for s, source in enumerate(sources if isinstance(sources, list) else []):
-            if not isinstance(source, dict) or not isinstance(source.get("type"), str):
-                continue
-            here = ("brands", b, "sources", s)
-            try:
-                collector = registry.load(registry.COLLECTORS, source["type"])
-            except PluginNotFound as exc:
-                problems.append((here + ("type",), str(exc)))
-                continue
-            options = {k: v for k, v in source.items() if k not in SourceConfig.model_fields}
-            try:
-                collector.Config.model_validate(options)
-            except ValidationError as exc:
-                problems += [(here + tuple(e["loc"]), e["msg"]) for e in exc.errors()]
-    return problems
-
-
 def parse(text: str, source_name: str = "<config>") -> Config:
     """Validate YAML text; raises :class:`ConfigError` listing every problem found."""
     try:
+        size = config_checks.expanded_size(yaml.compose(text, Loader=yaml.SafeLoader))
+        if size > config_checks.MAX_EXPANDED_VALUES:
+            raise ConfigError(f"{source_name}: its YAML aliases expand to {size:,} values, more than "
+                              f"{config_checks.MAX_EXPANDED_VALUES:,}; write the values out instead of nesting aliases")
         data = yaml.safe_load(text)
         lines = _line_map(text)
     except yaml.YAMLError as exc:
@@ -347,7 +325,7 @@ def parse(text: str, source_name: str = "<config>") -> Config:
         raise ConfigError(f"{source_name}: not valid YAML{where}: {getattr(exc, 'problem', exc)}") from exc
     if not isinstance(data, dict):
         raise ConfigError(f"{source_name}: expected a mapping with a 'brands' list at the top level")
-    problems = _secret_problems(data) + _plugin_problems(data)
+    problems = config_checks.secret_problems(data) + config_checks.plugin_problems(data)
     try:
         config = Config.model_validate(data)
     except ValidationError as exc:
@@ -360,11 +338,27 @@ def parse(text: str, source_name: str = "<config>") -> Config:
     return config
 
 
+def _read(file: Path) -> str:
+    try:
+        return file.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"cannot read config {file}: {getattr(exc, 'strerror', None) or exc}") from exc
+
+
 def load(path: str | os.PathLike[str]) -> Config:
     """Read and validate the config file at ``path``; relative paths are resolved beside it."""
     file = Path(path)
-    try:
-        text = file.read_text(encoding="utf-8")
-    except OSError as exc:
-        raise ConfigError(f"cannot read config {file}: {exc.strerror or exc}") from exc
-    return parse(text, str(file)).resolve_paths(file.resolve().parent)
+    return parse(_read(file), str(file)).resolve_paths(file.resolve().parent)
+
+
+def check(path: str | os.PathLike[str]) -> Config:
+    """:func:`load`, then every check ``monitor run`` makes before it starts (playbooks load, the
+    store can be created, each source can search its query), problems named by YAML path and line."""
+    file = Path(path)
+    text = _read(file)
+    config = parse(text, str(file)).resolve_paths(file.resolve().parent)
+    problems = config_checks.runtime_problems(config)
+    if problems:
+        lines = _line_map(text)
+        raise ConfigError(f"{file}: {len(problems)} problem(s)", [(_where(loc, lines), msg) for loc, msg in problems])
+    return config

@@ -14,6 +14,7 @@ import socket
 import subprocess
 import sys
 import time
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Iterator
 
@@ -73,15 +74,16 @@ def stop(server: subprocess.Popen) -> None:
             pass
 
 
-@pytest.fixture(scope="module")
-def dashboard_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    folder = tmp_path_factory.mktemp("browser")
+@contextmanager
+def running_dashboard(folder: Path, env: dict[str, str] | None = None) -> Iterator[str]:
+    """``monitor dashboard`` on a seeded database in ``folder``; yields its URL, stops it after."""
     seed(folder / "monitor.db")
     config = write_config(folder, folder / "monitor.db")
     port = free_port()
     log = (folder / "dashboard.log").open("w")
     server = subprocess.Popen([*monitor_command(), "dashboard", "--config", str(config), "--port", str(port)],
-                              stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+                              stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
+                              env=dict(os.environ, **(env or {})))
     url = f"http://127.0.0.1:{port}"
     try:
         deadline = time.monotonic() + STARTUP_SECONDS
@@ -98,6 +100,12 @@ def dashboard_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     finally:
         stop(server)
         log.close()
+
+
+@pytest.fixture(scope="module")
+def dashboard_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    with running_dashboard(tmp_path_factory.mktemp("browser")) as url:
+        yield url
 
 
 @pytest.fixture(scope="module")

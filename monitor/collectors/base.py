@@ -39,7 +39,12 @@ class Batch:
 
 @runtime_checkable
 class Collector(Protocol):
-    """A source of mentions; ``Config`` is the pydantic model of its options."""
+    """A source of mentions; ``Config`` is the pydantic model of its options.
+
+    A collector that does not send the query to a search API (a file, a feed) sets
+    ``searches_natively = False``; the others must be able to search it (see
+    :func:`monitor.collectors.native_query.check_searchable`).
+    """
 
     Config: ClassVar[type[BaseModel]]
 

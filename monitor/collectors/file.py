@@ -170,6 +170,7 @@ class FileCollector:
     """
 
     Config = FileConfig
+    searches_natively = False
 
     def __init__(self, config: FileConfig, client: PoliteClient | None = None):
         self.config = config if isinstance(config, FileConfig) else FileConfig.model_validate(config)

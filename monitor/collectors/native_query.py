@@ -83,6 +83,14 @@ def _searchable(query: Query, source: str, exclusions: bool = False) -> Node:
 Forms = dict[Term, list[str]]
 
 
+def check_searchable(query: Query, source_type: str) -> None:
+    """Raise :class:`ConfigError` when a source of ``source_type`` could not search ``query``."""
+    from monitor import registry
+
+    if getattr(registry.load(registry.COLLECTORS, source_type), "searches_natively", True):
+        _searchable(query, source_type)
+
+
 def _term(term: Term, dialect: Dialect, forms: Forms) -> str:
     extra = forms.get(term, [])
     if extra:

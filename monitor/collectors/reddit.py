@@ -20,6 +20,10 @@ from monitor.collectors.paging import Page, Pager
 from monitor.errors import CollectorError
 from monitor.models import Author, Engagement, Mention
 
+OAUTH_ERRORS = frozenset({"invalid_request", "invalid_client", "invalid_grant", "unauthorized_client",
+                          "unsupported_grant_type", "invalid_scope", "401", 401})
+"""The token endpoint's error codes (RFC 6749 § 5.2) that may be shown; its other text never is."""
+
 MAX_QUERY_LENGTH = 512
 """Reddit's search takes a ``q`` of at most 512 characters."""
 
@@ -66,7 +70,10 @@ class RedditCollector:
         data = json_object(response, SOURCE)
         token = data.get("access_token")
         if not isinstance(token, str) or not token:
-            raise CollectorError(f"{SOURCE}: the token endpoint answered without an access_token ({data.get('error')})")
+            code = data.get("error")
+            known = f" ({code})" if code in OAUTH_ERRORS else ""
+            raise CollectorError(f"{SOURCE}: the token endpoint answered without an access_token{known}; "
+                                 f"check {self.config.client_id_env} and {self.config.client_secret_env}")
         self._token = (token, self.clock() + max(60.0, float(data.get("expires_in") or 3600)) - 60)
         return token
 

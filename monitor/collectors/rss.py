@@ -111,6 +111,7 @@ class RssCollector:
     """Emit each new entry of an RSS/Atom feed once; ``Config`` is :class:`RssConfig`."""
 
     Config = RssConfig
+    searches_natively = False
 
     def __init__(self, config: RssConfig, client: PoliteClient | None = None):
         self.config = config if isinstance(config, RssConfig) else RssConfig.model_validate(config)

@@ -1,0 +1,166 @@
+"""Checks on a config beyond its types: secrets, plugins, the YAML's size, and what ``run`` needs.
+
+``raw_problems`` looks at the parsed YAML before validation (so its problems are reported with
+the others); ``runtime_problems`` looks at a validated config the way ``monitor run`` will use
+it: the playbooks load, the store can be opened or created, each source can search its query.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import tempfile
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+from urllib.parse import parse_qsl, urlsplit
+
+import yaml
+from pydantic import ValidationError
+
+from monitor import registry
+from monitor.errors import ConfigError, PluginNotFound
+
+if TYPE_CHECKING:
+    from monitor.config import Config
+
+Problem = tuple[tuple[Any, ...], str]
+
+MAX_EXPANDED_VALUES = 50_000
+"""A config whose YAML aliases expand to more values than this is refused (an "alias bomb")."""
+
+_SECRET_KEYS = re.compile(r"(token|secret|password|passwd|api_key|apikey|credentials?)$", re.IGNORECASE)
+_SECRET_PARAMS = re.compile(r"^(token|access_token|key|api_key|apikey|secret|password|pass|sig|signature|auth)$",
+                            re.IGNORECASE)
+_URL = re.compile(r"\b[a-z][a-z0-9+.-]*://[^\s'\"<>]+", re.IGNORECASE)
+_WEBHOOK = re.compile(r"hooks\.slack\.com/(services|workflows|triggers)/", re.IGNORECASE)
+
+
+def expanded_size(root: yaml.Node | None) -> int:
+    """How many values the YAML document has once every alias is expanded (counted, not built)."""
+    sizes: dict[int, int] = {}
+
+    def size(node: yaml.Node) -> int:
+        if id(node) in sizes:
+            return sizes[id(node)]
+        sizes[id(node)] = 1
+        total = 1
+        if isinstance(node, yaml.MappingNode):
+            total += sum(size(key) + size(value) for key, value in node.value)
+        elif isinstance(node, yaml.SequenceNode):
+            total += sum(size(value) for value in node.value)
+        sizes[id(node)] = total
+        return total
+
+    return size(root) if root is not None else 0
+
+
+def url_secret(value: str) -> str | None:
+    """Why a string holding a URL carries a credential (user:password, a secret parameter, a
+    Slack webhook), or None."""
+    for match in _URL.finditer(value):
+        parts = urlsplit(match.group(0))
+        if parts.password or (parts.username and parts.scheme not in ("ssh",)):
+            return "a URL with a user name or password"
+        if any(_SECRET_PARAMS.match(name) for name, _ in parse_qsl(parts.query, keep_blank_values=True)):
+            return "a URL with a secret parameter"
+        if _WEBHOOK.search(match.group(0)):
+            return "a Slack webhook URL (it is a secret)"
+    return None
+
+
+def secret_problems(data: Any, path: tuple[Any, ...] = ()) -> list[Problem]:
+    """Secrets written into the file: keys named like one, and URLs that carry a credential."""
+    found: list[Problem] = []
+    if isinstance(data, dict):
+        for key, value in data.items():
+            if isinstance(key, str) and _SECRET_KEYS.search(key) and isinstance(value, str) and value:
+                found.append((path + (key,), "secrets are read from the environment only; "
+                              f"remove it and set the variable named by '{key}_env' instead"))
+            else:
+                found += secret_problems(value, path + (key,))
+    elif isinstance(data, list):
+        for index, value in enumerate(data):
+            found += secret_problems(value, path + (index,))
+    elif isinstance(data, str) and (why := url_secret(data)):
+        found.append((path, f"{why}: secrets are read from the environment only; remove the credential "
+                            "from the file (see the README's Secrets section)"))
+    return found
+
+
+def plugin_problems(data: dict[str, Any]) -> list[Problem]:
+    """Each source's options checked with its collector's own model; store and notifier names
+    checked against the registered ones."""
+    from monitor.config import SourceConfig
+
+    problems: list[Problem] = []
+    for here, group, name in _plugin_names(data):
+        try:
+            registry.load(group, name)
+        except PluginNotFound as exc:
+            problems.append((here, str(exc)))
+    brands = data.get("brands")
+    for b, brand in enumerate(brands if isinstance(brands, list) else []):
+        sources = brand.get("sources") if isinstance(brand, dict) else None
+        for s, source in enumerate(sources if isinstance(sources, list) else []):
+            if not isinstance(source, dict) or not isinstance(source.get("type"), str):
+                continue
+            here = ("brands", b, "sources", s)
+            try:
+                collector = registry.load(registry.COLLECTORS, source["type"])
+            except PluginNotFound as exc:
+                problems.append((here + ("type",), str(exc)))
+                continue
+            options = {k: v for k, v in source.items() if k not in SourceConfig.model_fields}
+            try:
+                collector.Config.model_validate(options)
+            except ValidationError as exc:
+                problems += [(here + tuple(e["loc"]), e["msg"]) for e in exc.errors()]
+    return problems
+
+
+def _plugin_names(data: dict[str, Any]) -> list[tuple[tuple[Any, ...], str, str]]:
+    found = []
+    storage, alerts = data.get("storage"), data.get("alerts")
+    if isinstance(storage, dict) and isinstance(storage.get("backend"), str):
+        found.append((("storage", "backend"), registry.STORES, storage["backend"]))
+    if isinstance(alerts, dict) and isinstance(alerts.get("notifier"), str) and alerts["notifier"] != "auto":
+        found.append((("alerts", "notifier"), registry.NOTIFIERS, alerts["notifier"]))
+    return found
+
+
+def runtime_problems(config: Config) -> list[Problem]:
+    """What ``monitor run`` would refuse: playbooks that do not load, a store path that cannot be
+    created, a query a source cannot search."""
+    from monitor.alerts.playbooks import load_playbooks
+    from monitor.collectors.native_query import check_searchable
+    from monitor.query import Query
+
+    problems: list[Problem] = []
+    try:
+        load_playbooks(config.alerts.playbooks_dir)
+    except ConfigError as exc:
+        problems.append((("alerts", "playbooks_dir"), str(exc)))
+    if config.storage.backend == "sqlite" and (why := _unwritable(config.storage.path)):
+        problems.append((("storage", "path"), why))
+    for b, brand in enumerate(config.brands):
+        query = Query.parse(brand.query_text())
+        for s, source in enumerate(brand.sources):
+            try:
+                check_searchable(query, source.type)
+            except ConfigError as exc:
+                problems.append((("brands", b, "sources", s, "type"), str(exc)))
+    return problems
+
+
+def _unwritable(path: Path) -> str | None:
+    """Why the SQLite file at ``path`` could not be opened or created, or None."""
+    if path.exists():
+        return None if os.access(path, os.R_OK | os.W_OK) else f"{path} cannot be read and written"
+    folder = path.parent
+    while not folder.exists():
+        folder = folder.parent
+    try:
+        tempfile.TemporaryDirectory(dir=folder).cleanup()
+    except OSError as exc:
+        return f"{path} cannot be created: {folder}: {exc.strerror or exc}"
+    return None

@@ -1,0 +1,134 @@
+"""``monitor check-config`` refuses every broken config that ``monitor run`` would, naming the
+YAML path and line."""
+
+import copy
+import re
+
+import pytest
+import yaml
+
+from monitor import config as config_lib
+from monitor.alerts.playbooks import BUILT_IN_PLAYBOOKS
+from monitor.config_checks import expanded_size, url_secret
+from monitor.errors import ConfigError
+
+BASE = {
+    "storage": {"path": "m.db"},
+    "alerts": {"playbooks_dir": str(BUILT_IN_PLAYBOOKS)},
+    "brands": [{"name": "Acme", "query": "acme", "sources": [{"type": "file", "path": "feed.jsonl"}]}],
+}
+
+
+def changed(*edits):
+    """BASE with each ``(path, value)`` set (a path of keys and indexes; value None deletes)."""
+    data = copy.deepcopy(BASE)
+    for path, value in edits:
+        node = data
+        for key in path[:-1]:
+            node = node[key]
+        if value is None:
+            del node[path[-1]]
+        else:
+            node[path[-1]] = value
+    return yaml.safe_dump(data, allow_unicode=True, sort_keys=False)
+
+
+SOURCE = ("brands", 0, "sources", 0)
+BOMB = "a: &a [x, x, x, x, x, x, x, x, x]\n" + "".join(
+    f"{c}: &{c} [{', '.join([f'*{p}'] * 9)}]\n" for p, c in zip("abcdefgh", "bcdefghi")) + "brands: []\n"
+
+BROKEN = [
+    ("brands: [", "not valid YAML at line 1", None),
+    ("- just\n- a list\n", "expected a mapping", None),
+    (changed((("brands",), None)), "Field required", "brands"),
+    (changed((("brands",), [])), "at least 1 item", "brands (line"),
+    (changed(((*SOURCE[:2], "name"), None)), "Field required", "brands[0].name"),
+    (changed((("brands", 0, "query"), "(acme OR")), "expected a term but found the end", "brands[0] (line"),
+    (changed((("brands", 0, "query"), "acme OR")), "expected a term", "brands[0] (line"),
+    (changed((("brands", 0, "query"), '"unclosed')), "unclosed quote", "brands[0] (line"),
+    (changed((("brands", 0, "query"), "acme )")), "unexpected ')'", "brands[0] (line"),
+    (changed((("brands", 0, "query"), "acme OR -refund"), (SOURCE, {"type": "x"})), "cannot be searched on x",
+     "brands[0].sources[0].type (line"),
+    (changed((("brands", 0, "query"), "-acme"), (SOURCE, {"type": "bluesky"})), "cannot be searched on bluesky",
+     "brands[0].sources[0].type (line"),
+    (changed(((*SOURCE, "type"), "pager")), "unknown collector 'pager'", "brands[0].sources[0].type (line"),
+    (changed((("storage", "backend"), "postgres")), "unknown store 'postgres' (known: elasticsearch, sqlite)",
+     "storage.backend (line"),
+    (changed((("alerts", "notifier"), "pager")), "unknown notifier 'pager'", "alerts.notifier (line"),
+    (changed(((*SOURCE, "every"), "0s")), "must be longer than 0s", "brands[0].sources[0].every (line"),
+    (changed(((*SOURCE, "every"), -5)), "must be longer than 0s", "brands[0].sources[0].every (line"),
+    (changed(((*SOURCE, "every"), "soon")), "is not a duration", "brands[0].sources[0].every (line"),
+    (changed((("detection",), {"bucket": "0s"})), "must be longer than 0s", "detection.bucket (line"),
+    (changed((("detection",), {"lag": -60})), "cannot be negative", "detection.lag (line"),
+    (changed((("detection",), {"window": 0})), "greater than or equal to 1", "detection.window (line"),
+    (changed((("detection",), {"surge": {"windows": []}})), "at least 1 item", "detection.surge.windows (line"),
+    (changed((("detection",), {"viral": {"lookback": "0m"}})), "must be longer than 0s",
+     "detection.viral.lookback (line"),
+    (changed((("nlp",), {"backend": "gpt"})), "Input should be 'auto'", "nlp.backend (line"),
+    (changed((("nlp",), {"dtype": "float16", "quantize": True})), "int8 quantization", "nlp.quantize (line"),
+    (changed((("alerts", "playbooks_dir"), "no-such-folder")), "playbook folder does not exist",
+     "alerts.playbooks_dir (line"),
+    (changed((("storage", "path"), "/proc/nope/t.db")), "/proc/nope/t.db cannot be created", "storage.path (line"),
+    (changed((("slack",), {"token": "xoxb-123-456"})), "secrets are read from the environment only",
+     "slack.token (line"),
+    (changed((("storage",), {"backend": "elasticsearch", "url": "https://elastic:hunter2@es.example.com:9200"})),
+     "a URL with a user name or password", "storage.url (line"),
+    (changed((SOURCE, {"type": "rss", "url": "https://example.com/feed?token=abc123"})),
+     "a URL with a secret parameter", "brands[0].sources[0].url (line"),
+    (changed((("slack",), {"base_url": "https://hooks.slack.com/services/T000/B000/XXXX"})), "a Slack webhook URL",
+     "slack.base_url (line"),
+    (changed((("alert",), {"cooldown": "1h"})), "Extra inputs are not permitted", "alert (line"),
+    (changed((("brands", 0, "sources"), [{"type": "file", "path": "a"}, {"type": "file", "path": "b"}])),
+     "two sources share the name 'file'", "brands[0].sources (line"),
+    (changed((SOURCE, {"type": "rss"})), "Field required", "brands[0].sources[0].url (line"),
+    (changed((("slack",), {"interactive_port": 70000})), "less than or equal to 65535",
+     "slack.interactive_port (line"),
+    (BOMB, "aliases expand to", None),
+]
+
+
+@pytest.mark.parametrize(("text", "message", "where"), BROKEN, ids=[f"case{i}" for i in range(len(BROKEN))])
+def test_each_broken_config_is_refused_with_its_path_and_line(tmp_path, text, message, where):
+    path = tmp_path / "monitor.yaml"
+    path.write_text(text, encoding="utf-8")
+    with pytest.raises(ConfigError) as caught:
+        config_lib.check(path)
+    assert caught.value.exit_code == 2
+    assert message in str(caught.value)
+    if where:
+        assert where in str(caught.value)
+
+
+def test_the_table_is_large_enough_and_the_base_config_is_valid(tmp_path):
+    assert len(BROKEN) >= 30
+    path = tmp_path / "monitor.yaml"
+    path.write_text(changed(), encoding="utf-8")
+    assert config_lib.check(path).brands[0].name == "Acme"
+
+
+def test_the_alias_bomb_is_refused_quickly(tmp_path):
+    path = tmp_path / "monitor.yaml"
+    path.write_text(BOMB, encoding="utf-8")
+    assert expanded_size(yaml.compose(BOMB, Loader=yaml.SafeLoader)) > 9 ** 9
+    with pytest.raises(ConfigError, match=re.escape("more than 50,000")):
+        config_lib.load(path)
+
+
+def test_a_few_shared_anchors_are_fine(tmp_path):
+    text = changed().replace("brands:", "defaults: &src {type: file, path: feed.jsonl}\nbrands:")
+    assert "&src" in text
+    assert expanded_size(yaml.compose(text, Loader=yaml.SafeLoader)) < 100
+
+
+@pytest.mark.parametrize(("value", "secret"), [
+    ("https://es.example.com:9200", False),
+    ("http://127.0.0.1:9250/", False),
+    ("https://user:pw@es.example.com", True),
+    ("https://token@host.example/x", True),
+    ("see https://example.com/rss?q=acme&key=abc", True),
+    ("https://example.com/rss?q=acme", False),
+    ("https://hooks.slack.com/services/T0/B0/XYZ", True),
+    ("not a url at all", False),
+])
+def test_urls_with_credentials_are_recognised(value, secret):
+    assert (url_secret(value) is not None) is secret
