@@ -23,6 +23,8 @@ class Reply:
     body: bytes = b""
     headers: dict[str, str] = field(default_factory=dict)
     delay: float = 0.0
+    drip: float = 0.0
+    """Seconds between the body's bytes (0: the body at once)."""
 
 
 Script = Reply | Callable[[dict[str, str]], Reply]
@@ -48,7 +50,11 @@ class LocalServer:
                         self.send_header(name, value)
                     self.send_header("Content-Length", str(len(reply.body)))
                     self.end_headers()
-                    self.wfile.write(reply.body)
+                    pieces = [reply.body[i:i + 1] for i in range(len(reply.body))] if reply.drip else [reply.body]
+                    for piece in pieces:
+                        self.wfile.write(piece)
+                        self.wfile.flush()
+                        time.sleep(reply.drip)
                 except (BrokenPipeError, ConnectionResetError):
                     pass
 
@@ -219,6 +225,22 @@ def test_redirects_are_followed(server: LocalServer, sleeps: Sleeps) -> None:
     url = server.script("/old", Reply(301, headers={"Location": server.url("/new")}))
     response = client(sleeps).get(url)
     assert response.content == b"moved here" and response.url.endswith("/new")
+
+
+def test_a_redirect_loop_is_a_collector_error(server: LocalServer, sleeps: Sleeps) -> None:
+    url = server.script("/loop", Reply(302, headers={"Location": server.url("/loop")}))
+    with pytest.raises(CollectorError, match="too many redirects"):
+        client(sleeps).get(url)
+    assert sleeps == [] and len(server.hits("/loop")) > 5
+
+
+def test_a_dripping_body_is_cut_at_the_timeout_not_per_read(server: LocalServer, sleeps: Sleeps) -> None:
+    url = server.script("/drip", Reply(200, b"x" * 100, drip=0.05))
+    started = time.monotonic()
+    with pytest.raises(CollectorError, match="timed out"):
+        PoliteClient(timeout=0.4, max_attempts=2, sleep=sleeps).get(url)
+    assert len(sleeps) == 1 and len(server.hits("/drip")) == 2
+    assert time.monotonic() - started < 2.0
 
 
 def test_not_http_is_refused_without_retry(sleeps: Sleeps) -> None:

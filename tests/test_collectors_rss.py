@@ -14,7 +14,7 @@ from test_collectors_http import LocalServer, Reply, Sleeps
 from monitor import registry
 from monitor.collectors.base import Batch, Collector, FetchContext
 from monitor.collectors.http import PoliteClient
-from monitor.collectors.rss import RssCollector, RssConfig, strip_html
+from monitor.collectors.rss import RssCollector, RssConfig, author_name, strip_html
 from monitor.errors import CollectorError, RateLimited
 from monitor.query import Query
 
@@ -292,3 +292,33 @@ def test_relative_links_are_resolved_and_guids_kept_verbatim(server: LocalServer
     by_title = {m.title: m for m in batch.mentions}
     assert by_title["Rel"].url == server.url("/posts/rel") and by_title["Rel"].id == "rss:rel-1"
     assert by_title["Perma"].url is None and by_title["Perma"].id == "rss:plain-guid"
+
+
+def test_an_empty_200_body_is_a_collector_error(server: LocalServer, sleeps: Sleeps) -> None:
+    url = server.script("/blank", Reply(200, b"", RSS))
+    with pytest.raises(CollectorError, match=r"/blank: the server answered HTTP 200 with an empty body"):
+        run(collector(url, sleeps))
+
+
+def test_a_redirect_loop_is_a_collector_error(server: LocalServer, sleeps: Sleeps) -> None:
+    url = server.script("/loop", Reply(301, headers={"Location": server.url("/loop")}))
+    with pytest.raises(CollectorError, match="too many redirects"):
+        run(collector(url, sleeps))
+
+
+def test_a_feed_without_content_type_is_read_without_warning(
+    server: LocalServer, sleeps: Sleeps, caplog: pytest.LogCaptureFixture
+) -> None:
+    url = server.script("/bare", Reply(200, feed("news.xml")))
+    with caplog.at_level(logging.WARNING, logger="monitor.collectors.rss"):
+        [batch] = run(collector(url, sleeps))
+    assert len(batch.mentions) == 3 and "malformed" not in caplog.text
+
+
+def test_author_e_mail_addresses_are_dropped() -> None:
+    assert author_name({"author": "noreply@blogger.com (Jane Doe)"}) == "Jane Doe"
+    assert author_name({"author": "Jane Doe (jane@example.com)"}) == "Jane Doe"
+    assert author_name({"author_detail": {"name": "Jane Doe", "email": "j@x.org"}, "author": "j@x.org (Jane Doe)"}) \
+        == "Jane Doe"
+    assert author_name({"author": "(Acme) Newsroom"}) == "(Acme) Newsroom"
+    assert author_name({"author": "jane@example.com"}) is None

@@ -177,12 +177,14 @@ def test_refresh_of_deleted_posts_yields_nothing(api: FakeApi, fake: FakeX) -> N
 
 def test_missing_fields_skip_only_the_broken_posts(api: FakeApi, caplog: pytest.LogCaptureFixture) -> None:
     api.route(SEARCH, lambda r: json_reply(fixture("x", "missing_fields.json")))
+    run = context()
     with caplog.at_level(logging.WARNING):
-        mentions, _ = drain(make(api, refresh_hours=0)(fast_client([])).fetch(context(), None))
+        mentions, _ = drain(make(api, refresh_hours=0)(fast_client([])).fetch(run, None))
     assert {m.id for m in mentions} == {"x:1785000000000000009", "x:1785000000000000007"}
     lone = next(m for m in mentions if m.id == "x:1785000000000000009")
-    assert lone.author.handle is None and lone.created_at == context().now
-    assert "skipped" in caplog.text
+    assert lone.author.handle is None and lone.created_at == posted_at("1785000000000000009")
+    assert run.unreadable.count == 2
+    assert f"skipped {SEARCH} item 1785000000000000008: missing 'text'" in caplog.text
 
 
 def test_huge_page_is_refused_with_a_clear_error(api: FakeApi, fake: FakeX) -> None:

@@ -13,14 +13,14 @@ import logging
 import os
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
-from typing import Any, Iterable
+from typing import Any, Callable, Iterable
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from monitor.collectors.base import FetchContext
+from monitor.collectors.base import ITEM_ERRORS, FetchContext
 from monitor.collectors.http import DEFAULT_USER_AGENT, PoliteClient, Response, redact
 from monitor.errors import CollectorError, ConfigError
-from monitor.models import Mention
+from monitor.models import MAX_COUNT, Mention
 
 log = logging.getLogger(__name__)
 
@@ -62,8 +62,9 @@ def read_json(response: Response, source: str) -> Any:
     """The decoded JSON body; malformed JSON raises :class:`CollectorError` naming the URL."""
     try:
         return json.loads(response.content)
-    except (ValueError, UnicodeDecodeError) as exc:
-        raise CollectorError(f"{source}: malformed JSON from {redact(response.url)}: {exc}") from None
+    except (ValueError, UnicodeDecodeError, RecursionError) as exc:
+        why = str(exc)[:200] or type(exc).__name__
+        raise CollectorError(f"{source}: malformed JSON from {redact(response.url)}: {why}") from None
 
 
 def json_object(response: Response, source: str) -> dict[str, Any]:
@@ -79,6 +80,27 @@ def json_list(data: dict[str, Any], key: str, source: str, what: str = "the resp
     if not isinstance(items, list):
         raise CollectorError(f"{source}: {what} has no '{key}' list")
     return items
+
+
+def why_unreadable(exc: BaseException) -> str:
+    """A short reason for a skipped item (``missing 'text'``, ``ValueError: ...``)."""
+    if isinstance(exc, KeyError):
+        return f"missing {exc}"
+    return f"{type(exc).__name__}: {exc}"[:200]
+
+
+def read_items(items: Iterable[Any], read: Callable[[Any], Mention], context: FetchContext, where: str,
+               key: str = "id") -> list[Mention]:
+    """``read`` applied to each item; an item it cannot read is skipped and counted, naming
+    ``where`` (the endpoint) and the item's ``key``, and the others are kept."""
+    mentions = []
+    for item in items:
+        try:
+            mentions.append(read(item))
+        except ITEM_ERRORS as exc:
+            name = item.get(key) if isinstance(item, dict) else None
+            context.skip(f"{where} item {str(name)[:80] if name is not None else '?'}", why_unreadable(exc))
+    return mentions
 
 
 def with_followers(mentions: list[Mention], followers: dict[str, int]) -> list[Mention]:
@@ -104,10 +126,10 @@ def parse_time(value: Any) -> datetime | None:
 
 
 def count(value: Any) -> int:
-    """A non-negative whole number from an API count field (absent or odd values are 0)."""
+    """A whole number from 0 to ``MAX_COUNT`` from an API count field (absent or odd values are 0)."""
     try:
-        return max(0, int(value))
-    except (TypeError, ValueError):
+        return min(MAX_COUNT, max(0, int(value)))
+    except (TypeError, ValueError, OverflowError):
         return 0
 
 

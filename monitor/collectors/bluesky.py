@@ -11,7 +11,7 @@ from pydantic import Field
 from monitor.collectors import native_query
 from monitor.collectors.api import (
     ApiConfig, Sweep, chunks, count, dump_sweeps, env_secret, json_list, json_object, language, load_sweeps,
-    make_client, oldest_wanted, parse_time, with_followers,
+    make_client, oldest_wanted, parse_time, read_items, with_followers,
 )
 from monitor.collectors.base import Batch, FetchContext
 from monitor.collectors.http import PoliteClient
@@ -116,22 +116,17 @@ class BlueskyCollector:
             params += [("cursor", page_cursor)] if page_cursor else []
             data = self._get("app.bsky.feed.searchPosts", params)
             posts = json_list(data, "posts", SOURCE, "the searchPosts response")
-            mentions = self._mentions(posts, context)
+            mentions = self._mentions(posts, context, "app.bsky.feed.searchPosts")
             page_cursor = data.get("cursor") if isinstance(data.get("cursor"), str) else None
             times = sorted(m.created_at.timestamp() for m in mentions)
             yield Page(mentions, [str(t) for t in times], not posts or not page_cursor)
 
     def _lookup(self, uris: list[str], context: FetchContext) -> list[Mention]:
         data = self._get("app.bsky.feed.getPosts", [("uris", uri) for uri in uris])
-        return self._mentions(data.get("posts") or [], context)
+        return self._mentions(data.get("posts") or [], context, "app.bsky.feed.getPosts")
 
-    def _mentions(self, posts: list[Any], context: FetchContext) -> list[Mention]:
-        mentions = []
-        for post in posts:
-            try:
-                mentions.append(self._mention(post, context))
-            except (KeyError, TypeError, ValueError, AttributeError) as exc:
-                log.warning("%s: skipped a post without %s", SOURCE, exc)
+    def _mentions(self, posts: list[Any], context: FetchContext, where: str) -> list[Mention]:
+        mentions = read_items(posts, lambda post: self._mention(post, context), context, where, key="uri")
         return self._with_followers(mentions) if self.config.followers else mentions
 
     def _with_followers(self, mentions: list[Mention]) -> list[Mention]:

@@ -108,7 +108,9 @@ class PoliteClient:
 
     Network errors, timeouts and 5xx are retried with exponential backoff and jitter; a 429
     waits out a short ``Retry-After`` (at most ``max_retry_after`` seconds) and otherwise
-    raises :class:`RateLimited`. Other 4xx and exhausted retries raise :class:`CollectorError`.
+    raises :class:`RateLimited`. Other 4xx, redirect loops and exhausted retries raise
+    :class:`CollectorError`. ``timeout`` bounds each read and also a whole attempt: a body
+    still arriving ``timeout`` seconds after the request started is a timed-out attempt.
     ``sleep``, ``clock`` and ``transport`` are injectable for tests.
     """
 
@@ -180,6 +182,7 @@ class PoliteClient:
         self, client: httpx.Client, method: str, url: str, shown: str,
         headers: Mapping[str, str] | None, data: Mapping[str, str] | None, json: Any,
     ) -> Response:
+        started = time.monotonic()
         try:
             with client.stream(method, url, headers=dict(headers or {}), data=data, json=json) as response:
                 status = response.status_code
@@ -196,15 +199,25 @@ class PoliteClient:
                     return Response(str(response.url), status, response.headers, b"")
                 if not 200 <= status < 300:
                     raise CollectorError(f"{method} {shown}: HTTP {status} {response.reason_phrase}")
-                body = bytearray()
-                for chunk in response.iter_bytes():
-                    body += chunk
-                    if len(body) > self.max_bytes:
-                        raise CollectorError(f"{method} {shown}: body larger than {self.max_bytes} bytes")
-                return Response(str(response.url), status, response.headers, bytes(body))
+                return Response(str(response.url), status, response.headers, self._body(response, started, shown))
         except (httpx.UnsupportedProtocol, httpx.InvalidURL) as exc:
             raise CollectorError(f"{method} {shown}: {redact(str(exc))}") from None
+        except httpx.TooManyRedirects:
+            raise CollectorError(f"{method} {shown}: too many redirects (a redirect loop?)") from None
         except httpx.TimeoutException as exc:
             raise _Retry(f"timed out ({type(exc).__name__})") from None
         except httpx.TransportError as exc:
             raise _Retry(f"{type(exc).__name__}: {redact(str(exc))}") from None
+        except httpx.HTTPError as exc:
+            raise CollectorError(f"{method} {shown}: {type(exc).__name__}: {redact(str(exc))}") from None
+
+    def _body(self, response: httpx.Response, started: float, shown: str) -> bytes:
+        """The body, at most ``max_bytes``, read within ``timeout`` of the request's start."""
+        body = bytearray()
+        for chunk in response.iter_bytes():
+            body += chunk
+            if len(body) > self.max_bytes:
+                raise CollectorError(f"{response.request.method} {shown}: body larger than {self.max_bytes} bytes")
+            if time.monotonic() - started > self.timeout:
+                raise _Retry(f"timed out (the body took more than {self.timeout:g}s)")
+        return bytes(body)

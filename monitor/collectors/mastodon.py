@@ -11,9 +11,9 @@ from pydantic import Field
 from monitor.collectors import native_query
 from monitor.collectors.api import (
     ApiConfig, Sweep, count, dump_sweeps, env_secret, language, load_sweeps, make_client, oldest_wanted, parse_time,
-    read_json,
+    read_json, why_unreadable,
 )
-from monitor.collectors.base import Batch, FetchContext
+from monitor.collectors.base import ITEM_ERRORS, Batch, FetchContext
 from monitor.collectors.http import PoliteClient
 from monitor.collectors.rss import strip_html
 from monitor.errors import CollectorError
@@ -144,8 +144,9 @@ class MastodonCollector:
                 newest = max(newest or 0, int(status["id"]))
             try:
                 mapped.append(_Mapped(str(status["id"]), _mention(status, context)))
-            except (KeyError, TypeError, ValueError, AttributeError) as exc:
-                log.warning("%s: skipped a status from %s without %s", SOURCE, instance, exc)
+            except ITEM_ERRORS as exc:
+                context.skip(f"status {str(status.get('id') if isinstance(status, dict) else '?')[:40]} from {instance}",
+                             why_unreadable(exc))
         return mapped, newest
 
 

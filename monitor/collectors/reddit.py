@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import base64
-import logging
 import time
 from typing import Any, Callable, Iterator
 from urllib.parse import urlencode
@@ -12,15 +11,13 @@ from pydantic import Field
 
 from monitor.collectors import native_query
 from monitor.collectors.api import (
-    ApiConfig, Sweep, count, env_secret, json_object, make_client, oldest_wanted, parse_time,
+    ApiConfig, Sweep, count, env_secret, json_object, make_client, oldest_wanted, parse_time, read_items,
 )
 from monitor.collectors.base import Batch, FetchContext
 from monitor.collectors.http import PoliteClient
 from monitor.collectors.paging import Page, Pager
 from monitor.errors import CollectorError
 from monitor.models import Author, Engagement, Mention
-
-log = logging.getLogger(__name__)
 
 SOURCE = "reddit"
 
@@ -113,13 +110,8 @@ class RedditCollector:
         return listing
 
     def _mentions(self, children: list[dict[str, Any]], context: FetchContext) -> list[Mention]:
-        mentions = []
-        for child in children:
-            try:
-                mentions.append(self._mention(child["data"], context))
-            except (KeyError, TypeError, ValueError) as exc:
-                log.warning("%s: skipped a post without %s", SOURCE, exc)
-        return mentions
+        posts = [child.get("data") for child in children]
+        return read_items(posts, lambda post: self._mention(post, context), context, "listing", key="name")
 
     @staticmethod
     def _mention(post: dict[str, Any], context: FetchContext) -> Mention:

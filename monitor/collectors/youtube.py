@@ -12,7 +12,7 @@ from pydantic import Field
 from monitor.collectors import native_query
 from monitor.collectors.api import (
     ApiConfig, Sweep, count, dump_sweeps, env_secret, json_list, json_object, language, load_sweeps,
-    make_client, oldest_wanted, parse_time, with_followers,
+    make_client, oldest_wanted, parse_time, read_items, with_followers,
 )
 from monitor.collectors.base import Batch, FetchContext
 from monitor.collectors.http import PoliteClient
@@ -94,12 +94,7 @@ class YouTubeCollector:
         if not ids:
             return []
         data = self._get("/videos", {"part": "snippet,statistics", "id": ",".join(ids), "maxResults": "50"})
-        mentions = []
-        for item in json_list(data, "items", SOURCE):
-            try:
-                mentions.append(_video(item, context))
-            except (KeyError, TypeError, ValueError, AttributeError) as exc:
-                log.warning("%s: skipped a video without %s", SOURCE, exc)
+        mentions = read_items(json_list(data, "items", SOURCE), lambda item: _video(item, context), context, "videos")
         return self._with_subscribers(mentions) if self.config.subscribers else mentions
 
     def _with_subscribers(self, mentions: list[Mention]) -> list[Mention]:
@@ -128,15 +123,9 @@ class YouTubeCollector:
                 log.info("%s: comments of %s are not readable (%s)", SOURCE, video, exc)
                 continue
             watermark = parse_time(seen.get(video)) or datetime.min.replace(tzinfo=context.now.tzinfo)
-            mentions = []
-            for item in json_list(data, "items", SOURCE):
-                try:
-                    mention = _comment(item, context)
-                except (KeyError, TypeError, ValueError, AttributeError) as exc:
-                    log.warning("%s: skipped a comment without %s", SOURCE, exc)
-                    continue
-                if mention.created_at > watermark:
-                    mentions.append(mention)
+            read = read_items(json_list(data, "items", SOURCE), lambda item: _comment(item, context), context,
+                              f"commentThreads of {video}")
+            mentions = [m for m in read if m.created_at > watermark]
             if mentions:
                 seen[video] = max(m.created_at for m in mentions).isoformat()
             yield Batch(mentions, dump_sweeps(sweeps))

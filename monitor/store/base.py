@@ -83,6 +83,8 @@ class JobRun(BaseModel):
     ok: bool
     fetched: int = 0
     stored: int = 0
+    unreadable: int = 0
+    """Items the collector could not read and skipped."""
     error: str | None = None
 
 
