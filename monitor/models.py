@@ -82,6 +82,12 @@ class Mention(_Model):
     """The id of the thread's first post, shared by every reply in it."""
     reach: int | None = Field(default=None, ge=0, le=MAX_COUNT)
     """How many times the post was seen (impressions, views) where the service says."""
+    community: str | None = None
+    """Where it was posted, when the service has such places (``r/name`` on Reddit)."""
+    thread_title: str | None = None
+    """The title of the story or thread a comment belongs to (Hacker News)."""
+    labels: list[str] = Field(default_factory=list)
+    """Sensitivity flags and moderation labels the service put on the post (``sensitive``, ``nsfw``...)."""
     language: str | None = None
     language_hint: str | None = None
     sentiment: Sentiment | None = None

@@ -80,7 +80,7 @@ def test_maps_stories_and_comments(api: FakeApi, fake: FakeAlgolia) -> None:
     assert story.url == "https://news.ycombinator.com/item?id=40200001"
     comment = by_id["hackernews:40200003"]
     assert comment.text == "I had the same thing happen with my Acme widget. Customer support was useless. Never again."
-    assert comment.parent_id == "hackernews:40200001" and comment.title is None
+    assert comment.reply_to == "hackernews:40200001" and comment.title is None and comment.parent_id is None
     assert by_id["hackernews:40200002"].text.endswith("I'm looking for something else.")
 
 

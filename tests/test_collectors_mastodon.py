@@ -93,11 +93,12 @@ def test_hashtag_timeline_maps_statuses(api: FakeApi, fake: FakeInstance) -> Non
 def test_search_needs_the_token_and_maps_reblogs(api: FakeApi, fake: FakeInstance,
                                                  monkeypatch: pytest.MonkeyPatch) -> None:
     mentions, _ = drain(make(api, refresh_hours=0)(fast_client([])).fetch(context("acme"), None))
-    assert len(mentions) == 1
-    boost = mentions[0]
-    assert boost.is_repost and boost.parent_id == "mastodon:https://mastodon.social/users/dana/statuses/112366000000000002"
-    assert boost.text == "My Acme widget exploded in the kitchen #acmefail" and boost.author.handle == "sam"
-    assert boost.engagement.shares == 46
+    boost, original = mentions
+    assert boost.is_repost and boost.parent_id == original.id
+    assert original.id == "mastodon:https://mastodon.social/users/dana/statuses/112366000000000002"
+    assert boost.text == original.text == "My Acme widget exploded in the kitchen #acmefail"
+    assert boost.author.handle == "sam" and original.author.handle == "dana"
+    assert boost.engagement.total == 0 and original.engagement.shares == 46 and not original.is_repost
     request = api.hits(SEARCH)[0]
     assert request.query["type"] == "statuses" and request.query["q"] == "acme"
     monkeypatch.delenv("MASTODON_TOKEN")

@@ -98,8 +98,11 @@ def test_maps_videos_with_statistics_and_comments(api: FakeApi, fake: FakeYouTub
     assert video.author.followers == 250000
     assert by_id["youtube:vidA000001"].language_hint == "de" and by_id["youtube:vidA000001"].author.followers is None
     comment = by_id["youtube:UgwComment2"]
-    assert comment.text == "Same happened to mine. Acme won't answer." and comment.author.handle == "pat"
-    assert comment.parent_id == "youtube:vidA000001" and comment.engagement.replies == 4
+    assert comment.text == "Same happened to mine. Acme won't answer."
+    assert (comment.author.handle, comment.author.name) == ("UCpat", "@pat")
+    assert comment.reply_to == comment.conversation == "youtube:vidA000001" and comment.engagement.replies == 4
+    assert video.reach == int(fake.videos["vidB000002"]["statistics"]["viewCount"])
+    assert video.conversation == "youtube:vidB000002" and video.reply_to is None
     assert comment.url == "https://www.youtube.com/watch?v=vidA000001&lc=UgwComment2"
 
 
@@ -118,6 +121,30 @@ def test_new_comments_only_once(api: FakeApi, fake: FakeYouTube) -> None:
     again, _ = drain(collector.fetch(context(), cursor))
     assert {m.id for m in first} >= {"youtube:UgwComment1", "youtube:UgwComment2"}
     assert not {m.id for m in again} & {"youtube:UgwComment1", "youtube:UgwComment2"}
+
+
+def test_comments_are_read_when_the_searches_spend_every_page(api: FakeApi, fake: FakeYouTube) -> None:
+    thread = copy.deepcopy(fake.threads[0])
+    thread["snippet"]["videoId"] = "vidB000002"
+    fake.threads.append(thread)
+    mentions, _ = drain(make(api, page_size=1, max_pages=1)(fast_client([])).fetch(context(), None))
+    assert len(api.hits(SEARCH)) == 1 and len(fake.results) > 1
+    assert [m.id for m in mentions if m.reply_to] == ["youtube:UgwComment2"]
+    assert api.hits("/commentThreads")[0].query["videoId"] == "vidB000002"
+
+
+def test_replies_in_a_thread_answer_their_parent_comment(api: FakeApi, fake: FakeYouTube) -> None:
+    top = fake.threads[0]
+    reply = {"kind": "youtube#comment", "id": "UgwComment2.reply1", "snippet": {
+        "videoId": "vidA000001", "parentId": "UgwComment2", "textOriginal": "Acme answered me by mail",
+        "authorDisplayName": "@lee", "authorChannelId": {"value": "UClee"}, "likeCount": 3,
+        "publishedAt": "2024-05-01T11:50:00Z"}}
+    top["replies"] = {"comments": [reply]}
+    mentions, _ = drain(make(api)(fast_client([])).fetch(context(), None))
+    answer = {m.id: m for m in mentions}["youtube:UgwComment2.reply1"]
+    assert answer.reply_to == "youtube:UgwComment2" and answer.conversation == "youtube:vidA000001"
+    assert answer.author.handle == "UClee" and answer.engagement.likes == 3
+    assert api.hits("/commentThreads")[0].query["part"] == "snippet,replies"
 
 
 def test_paging_restart_and_refresh(api: FakeApi, fake: FakeYouTube) -> None:

@@ -54,6 +54,15 @@ def search_strings(groups: list[tuple[Term, ...]]) -> list[str]:
     return list(dict.fromkeys(found))
 
 
+def _labels(post: dict[str, Any]) -> list[str]:
+    """Moderation labels on the post and the author's own labels in the record (``porn``, ``!warn``...)."""
+    record = post["record"]
+    own = record.get("labels") if isinstance(record.get("labels"), dict) else {}
+    found = [label.get("val") for label in [*(post.get("labels") or []), *(own.get("values") or [])]
+             if isinstance(label, dict)]
+    return list(dict.fromkeys(v for v in found if isinstance(v, str) and v))
+
+
 def _iso(seconds: float) -> str:
     return parse_time(seconds).strftime("%Y-%m-%dT%H:%M:%SZ")  # type: ignore[union-attr]
 
@@ -156,6 +165,8 @@ class BlueskyCollector:
             quoted = quoted["record"]
         quoted_uri = quoted.get("uri") if isinstance(quoted, dict) else None
         langs = record.get("langs") or []
+        reply = record.get("reply") if isinstance(record.get("reply"), dict) else {}
+        parent, root = (reply.get(k).get("uri") if isinstance(reply.get(k), dict) else None for k in ("parent", "root"))
         return Mention(
             id=Mention.make_id(SOURCE, uri), brand=context.brand, source=SOURCE, text=text,
             created_at=parse_time(record.get("createdAt")) or parse_time(post.get("indexedAt")) or context.now,
@@ -167,5 +178,8 @@ class BlueskyCollector:
                                   replies=count(post.get("replyCount"))),
             is_quote=quoted_uri is not None,
             parent_id=Mention.make_id(SOURCE, quoted_uri) if isinstance(quoted_uri, str) else None,
+            reply_to=Mention.make_id(SOURCE, parent) if isinstance(parent, str) else None,
+            conversation=Mention.make_id(SOURCE, root if isinstance(root, str) else uri),
+            labels=_labels(post),
             language_hint=language(langs[0]) if isinstance(langs, list) and langs else None,
         )

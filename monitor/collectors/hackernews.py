@@ -109,12 +109,14 @@ class HackerNewsCollector:
         text = "\n".join(part for part in (title, body) if part)
         if not text:
             raise ValueError("a title or a text")
-        parent = hit.get("parent_id")
+        parent, story = hit.get("parent_id"), hit.get("story_id")
         return Mention(
             id=Mention.make_id(SOURCE, item_id), brand=context.brand, source=SOURCE, title=title, text=text,
             created_at=parse_time(hit.get("created_at_i")) or parse_time(hit.get("created_at")) or context.now,
             collected_at=context.now, url=f"https://news.ycombinator.com/item?id={item_id}",
             author=Author(handle=hit.get("author") or None),
             engagement=Engagement(likes=count(hit.get("points")), replies=count(hit.get("num_comments"))),
-            parent_id=Mention.make_id(SOURCE, str(parent)) if parent is not None else None,
+            reply_to=Mention.make_id(SOURCE, str(parent)) if parent is not None else None,
+            conversation=Mention.make_id(SOURCE, str(story if story is not None else item_id)),
+            thread_title=None if title else hit.get("story_title") or None,
         )

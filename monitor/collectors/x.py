@@ -175,5 +175,6 @@ def _mention(tweet: dict[str, Any], users: dict[Any, dict[str, Any]], included: 
         parent_id=Mention.make_id(SOURCE, parent) if parent else None,
         reply_to=Mention.make_id(SOURCE, references["replied_to"]) if "replied_to" in references else None,
         conversation=Mention.make_id(SOURCE, str(conversation)) if conversation else None,
+        labels=["sensitive"] if tweet.get("possibly_sensitive") is True else [],
         language_hint=None if lang in (None, "und", "qme", "zxx", "qht") else language(lang),
     )
