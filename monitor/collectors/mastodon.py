@@ -180,8 +180,9 @@ _QUOTE_LINE = re.compile(r'<p class="quote-inline">.*?</p>', re.DOTALL)
 
 
 def _text(status: dict[str, Any]) -> str:
+    """Content warning and text; a status just deleted has its plain source in ``text`` instead of ``content``."""
     content = status.get("content")
-    content = _QUOTE_LINE.sub("", content) if isinstance(content, str) else None
+    content = _QUOTE_LINE.sub("", content) if isinstance(content, str) else status.get("text")
     return strip_html(" ".join(p for p in (status.get("spoiler_text"), content) if isinstance(p, str)))
 
 
