@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import calendar
 import json
 import logging
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Iterator
 
+import feedparser
 import pytest
+from recordings import recorded_path
 from test_collectors_http import LocalServer, Reply, Sleeps
 
 from monitor import registry
@@ -322,3 +325,30 @@ def test_author_e_mail_addresses_are_dropped() -> None:
         == "Jane Doe"
     assert author_name({"author": "(Acme) Newsroom"}) == "(Acme) Newsroom"
     assert author_name({"author": "jane@example.com"}) is None
+
+
+@pytest.mark.parametrize("name, kind", [("guardian.rss", "application/rss+xml"), ("heise.atom", "application/atom+xml"),
+                                        ("reddit.rss", "application/rss+xml")])
+def test_replay_recorded_feeds_every_entry(name: str, kind: str, server: LocalServer, sleeps: Sleeps,
+                                          caplog: pytest.LogCaptureFixture) -> None:
+    body = recorded_path("rss", name).read_bytes()
+    url = server.script(f"/{name}", Reply(200, body, {"Content-Type": kind, "ETag": '"v1"'}))
+    run_context = FetchContext("acme", "news", Query.parse("trump OR java OR reddit"), (), NOW)
+    with caplog.at_level(logging.WARNING):
+        [batch] = run(collector(url, sleeps), context=run_context)
+    parsed = feedparser.parse(body)
+    by_id = {m.id: m for m in batch.mentions}
+    assert len(by_id) == len(batch.mentions) == len(parsed.entries) and run_context.unreadable.count == 0
+    assert "malformed" not in caplog.text
+    for entry in parsed.entries:
+        mention = by_id[f"rss:{entry.id}"]
+        assert mention.title == strip_html(entry.title) and mention.text.startswith(mention.title)
+        assert strip_html(entry.get("summary", "")) in mention.text and "<" not in mention.text
+        assert mention.url == entry.link and mention.author.name == author_name(entry)
+        assert "@" not in (mention.author.name or "")
+        published = entry.get("published_parsed") or entry.get("updated_parsed")
+        assert mention.created_at == datetime.fromtimestamp(calendar.timegm(published), tz=timezone.utc)
+        assert mention.language_hint == ((parsed.feed.get("language") or "").split("-")[0] or None)
+    assert json.loads(batch.cursor)["etag"] == '"v1"'
+    query = run_context.query
+    assert any(query.match(f"{m.title} {m.text}") for m in batch.mentions)

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import copy
+import json
 import logging
-from datetime import datetime
+from datetime import datetime, timezone
 from typing import Any
 
 import pytest
@@ -13,6 +14,7 @@ import collector_cases
 from fake_api import FakeApi, Reply, context, drain, fixture, json_reply, fast_client
 from monitor.collectors.youtube import YouTubeCollector, YouTubeConfig
 from monitor.errors import CollectorError
+from recordings import recorded
 
 SEARCH = "/search"
 KEY = "yt-key-123"
@@ -205,3 +207,40 @@ def test_videos_are_kept_when_channels_fail(api: FakeApi, fake: FakeYouTube, cap
         mentions, _ = drain(make(api, refresh_hours=0)(fast_client([])).fetch(context(), None))
     assert len(mentions) == 2 and all(m.author.followers is None for m in mentions)
     assert "subscriber counts unavailable" in caplog.text
+
+
+def test_replay_recorded_search_videos_channels_and_comment_threads(api: FakeApi, fake: FakeYouTube) -> None:
+    search, videos = recorded("youtube", "search_by_keywords_p1.json"), recorded("youtube", "video_api_response.json")
+    threads = recorded("youtube", "comment_threads_by_video_paged_1.json")
+    api.route(SEARCH, lambda r: json_reply({"items": []} if "pageToken" in r.query else search))
+    api.route("/videos", lambda r: json_reply(videos))
+    api.route("/channels", lambda r: json_reply(recorded("youtube", "channel_info_multi.json")))
+    api.route("/commentThreads", lambda r: json_reply(threads))
+    run = context("google", now=datetime(2019, 3, 22, tzinfo=timezone.utc))
+    mentions, cursor = drain(make(api, refresh_hours=24 * 365)(fast_client([])).fetch(run, None))
+    by_id = {m.id: m for m in mentions}
+    assert run.unreadable.count == 0
+    assert api.hits("/videos")[0].query["id"].split(",") == [i["id"]["videoId"] for i in search["items"]]
+    assert api.hits(SEARCH)[1].query["pageToken"] == search["nextPageToken"]
+    for item in videos["items"]:
+        video, snippet, stats = by_id[f"youtube:{item['id']}"], item["snippet"], item["statistics"]
+        assert video.title == snippet["title"] and video.text == f"{snippet['title']}\n{snippet['description']}".strip()
+        assert (video.author.handle, video.author.name) == (snippet["channelId"], snippet["channelTitle"])
+        assert video.author.followers is None, "the recorded channels hide their statistics"
+        assert (video.engagement.likes, video.engagement.replies, video.reach) == (
+            int(stats["likeCount"]), int(stats["commentCount"]), int(stats["viewCount"]))
+        assert video.created_at == datetime.fromisoformat(snippet["publishedAt"].replace("Z", "+00:00"))
+        assert video.language_hint == snippet["defaultAudioLanguage"].split("-")[0]
+        assert video.conversation == video.id and api.hits("/commentThreads")[0].query["videoId"] == item["id"]
+    for thread in threads["items"]:
+        top = thread["snippet"]["topLevelComment"]
+        comment, snippet = by_id[f"youtube:{top['id']}"], top["snippet"]
+        assert comment.text == snippet["textOriginal"]
+        assert (comment.author.handle, comment.author.name) == (
+            snippet["authorChannelId"]["value"], snippet["authorDisplayName"])
+        assert comment.reply_to == comment.conversation == f"youtube:{thread['snippet']['videoId']}"
+        assert (comment.engagement.likes, comment.engagement.replies) == (
+            snippet["likeCount"], thread["snippet"]["totalReplyCount"])
+        assert comment.created_at == datetime.fromisoformat(snippet["publishedAt"].replace("Z", "+00:00"))
+    assert len(by_id) == len(videos["items"]) + len(threads["items"])
+    assert json.loads(cursor)["sweeps"]["comments"]["extra"]
