@@ -34,6 +34,8 @@ class MentionFilter(BaseModel):
     until: datetime | None = None
     text: str | None = None
     ids: list[str] = Field(default_factory=list)
+    conversations: list[str] = Field(default_factory=list)
+    """Mentions of these threads (:attr:`Mention.conversation`)."""
     limit: int = 100
     offset: int = 0
     newest_first: bool = True
