@@ -58,10 +58,16 @@ def env_secret(variable: str, source: str) -> str:
     return value
 
 
+def _whole_number(text: str) -> int | float:
+    """A JSON integer; one too long for ``int`` (thousands of digits) is read as a float (``inf``),
+    which an item's reader then rejects, instead of failing the whole body."""
+    return int(text) if len(text) <= 100 else float(text)
+
+
 def read_json(response: Response, source: str) -> Any:
     """The decoded JSON body; malformed JSON raises :class:`CollectorError` naming the URL."""
     try:
-        return json.loads(response.content)
+        return json.loads(response.content, parse_int=_whole_number)
     except (ValueError, UnicodeDecodeError, RecursionError) as exc:
         why = str(exc)[:200] or type(exc).__name__
         raise CollectorError(f"{source}: malformed JSON from {redact(response.url)}: {why}") from None
@@ -115,7 +121,10 @@ def with_followers(mentions: list[Mention], followers: dict[str, int]) -> list[M
 def parse_time(value: Any) -> datetime | None:
     """An ISO 8601 string (``Z`` allowed) or Unix seconds as an aware UTC datetime."""
     if isinstance(value, (int, float)) and not isinstance(value, bool):
-        return datetime.fromtimestamp(value, tz=timezone.utc)
+        try:
+            return datetime.fromtimestamp(value, tz=timezone.utc)
+        except (OverflowError, ValueError, OSError):
+            return None
     if not isinstance(value, str) or not value:
         return None
     try:
