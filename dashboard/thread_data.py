@@ -55,8 +55,8 @@ def thread_frame(store_key: str, brand: str, mention_id: str) -> pd.DataFrame:
     authors = {m.id: m.author.handle or m.author.name or "" for m in thread}
     rows = [{
         "time": m.created_at, "depth": level[m.id], "author": authors[m.id],
-        "text": f"{'  ' * level[m.id]}{'↳ ' if level[m.id] else ''}{m.text}", "sentiment": m.sentiment.label if m.sentiment else "unknown",
-        "engagement": m.engagement.total,
+        "text": f"{'  ' * level[m.id]}{'↳ ' if level[m.id] else ''}{m.text}",
+        "sentiment": m.sentiment.label if m.sentiment else "unknown", "engagement": m.engagement.total,
         "answers": authors.get(m.reply_to, "(not stored)") if m.reply_to else "", "link": m.url, "id": m.id,
     } for m in thread]
     frame = pd.DataFrame(rows, columns=THREAD_COLUMNS)

@@ -61,7 +61,8 @@ def make_mention(n: int, brand: str = BRAND) -> Mention:
 
 
 def _threaded(mention: Mention, root: int, parent: int | None) -> Mention:
-    return mention.model_copy(update={"conversation": f"x:{root}", "reply_to": None if parent is None else f"x:{parent}"})
+    reply_to = None if parent is None else f"x:{parent}"
+    return mention.model_copy(update={"conversation": f"x:{root}", "reply_to": reply_to})
 
 
 THREAD = (COUNT - 5, COUNT - 3, COUNT - 1)

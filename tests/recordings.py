@@ -31,7 +31,8 @@ def recorded(source: str, name: str) -> Any:
     return json.loads(text.splitlines()[0] if name.endswith(".jsonl") else text)
 
 
-_JS_TOKEN = re.compile(r"""'(?:\\.|[^'\\])*'|"(?:\\.|[^"\\])*"|[A-Za-z_$][\w$]*|-?[\d.]+(?:[eE][-+]?\d+)?|[{}\[\]:,]|\s+""")
+_JS_TOKEN = re.compile(
+    r"""'(?:\\.|[^'\\])*'|"(?:\\.|[^"\\])*"|[A-Za-z_$][\w$]*|-?[\d.]+(?:[eE][-+]?\d+)?|[{}\[\]:,]|\s+""")
 
 
 def js_object(text: str) -> Any:

@@ -204,7 +204,10 @@ def _recorded_statuses() -> list[dict[str, Any]]:
     return sorted(found, key=lambda s: -int(s["id"]))
 
 
-def _replay(api: FakeApi, statuses: list[dict[str, Any]], now: datetime = datetime(2026, 8, 1, 14, tzinfo=timezone.utc)):
+RECORDED_AT = datetime(2026, 8, 1, 14, tzinfo=timezone.utc)
+
+
+def _replay(api: FakeApi, statuses: list[dict[str, Any]], now: datetime = RECORDED_AT):
     api.route(TAG, lambda r: json_reply(newer_page(statuses, r.query["min_id"], int(r.query["limit"]))))
     run = context("#acmefail", now=now)
     return (*drain(make(api, refresh_hours=0)(fast_client([])).fetch(run, None)), run)

@@ -186,7 +186,8 @@ def test_first_run_stops_at_the_lookback(api: FakeApi, fake: FakeReddit) -> None
 
 def _check_post(post: dict[str, Any], mention: Any) -> None:
     body = post.get("selftext") or ""
-    assert mention.title == post["title"] and mention.text == (f"{post['title']}\n{body}".strip() if body else post["title"])
+    assert mention.title == post["title"]
+    assert mention.text == (f"{post['title']}\n{body}".strip() if body else post["title"])
     assert mention.created_at == datetime.fromtimestamp(post["created_utc"], tz=timezone.utc)
     assert mention.url == f"https://www.reddit.com{post['permalink']}"
     assert mention.author.handle == (None if post["author"] == "[deleted]" else post["author"])

@@ -244,3 +244,11 @@ def test_replay_recorded_search_videos_channels_and_comment_threads(api: FakeApi
         assert comment.created_at == datetime.fromisoformat(snippet["publishedAt"].replace("Z", "+00:00"))
     assert len(by_id) == len(videos["items"]) + len(threads["items"])
     assert json.loads(cursor)["sweeps"]["comments"]["extra"]
+
+
+def test_an_age_restricted_video_is_labelled(api: FakeApi, fake: FakeYouTube) -> None:
+    fake.videos["vidB000002"]["contentDetails"] = {"contentRating": {"ytRating": "ytAgeRestricted"}}
+    mentions, _ = drain(make(api, comments=False)(fast_client([])).fetch(context(), None))
+    labels = {m.id: m.labels for m in mentions}
+    assert labels["youtube:vidB000002"] == ["age restricted"] and labels["youtube:vidA000001"] == []
+    assert "contentDetails" in api.hits("/videos")[0].query["part"].split(",")

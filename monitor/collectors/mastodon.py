@@ -151,8 +151,8 @@ class MastodonCollector:
             try:
                 mapped.append(_Mapped(str(status["id"]), _mention(status, context, parents)))
             except ITEM_ERRORS as exc:
-                context.skip(f"status {str(status.get('id') if isinstance(status, dict) else '?')[:40]} from {instance}",
-                             why_unreadable(exc))
+                name = str(status.get("id") if isinstance(status, dict) else "?")[:40]
+                context.skip(f"status {name} from {instance}", why_unreadable(exc))
         return list({m.mention.id: m for m in mapped}.values()), newest
 
     def _parent_uris(self, statuses: list[dict[str, Any]], instance: str) -> dict[str, str]:
@@ -171,7 +171,8 @@ class MastodonCollector:
             except CollectorError as exc:
                 log.warning("%s: parents of replies on %s not found (%s); replies left unlinked", SOURCE, instance, exc)
                 found = []
-            known.update((str(s.get("id")), s["uri"]) for s in found if isinstance(s, dict) and isinstance(s.get("uri"), str))
+            known.update((str(s.get("id")), s["uri"]) for s in found
+                         if isinstance(s, dict) and isinstance(s.get("uri"), str))
         return known
 
 

@@ -152,6 +152,8 @@ def _mention(tweet: dict[str, Any], users: dict[Any, dict[str, Any]], included: 
     original = included.get(references.get("retweeted", ""))
     text = _full_text(original if original is not None else tweet)
     user = users.get(tweet.get("author_id"), {})
+    followers = (user.get("public_metrics") if isinstance(user.get("public_metrics"), dict) else {}).get(
+        "followers_count")
     metrics = tweet.get("public_metrics") if isinstance(tweet.get("public_metrics"), dict) else {}
     edits = tweet.get("edit_history_tweet_ids")
     first = str(edits[0]) if isinstance(edits, list) and edits and str(edits[0]).isdigit() else tweet_id
@@ -163,9 +165,7 @@ def _mention(tweet: dict[str, Any], users: dict[Any, dict[str, Any]], included: 
         id=Mention.make_id(SOURCE, first), brand=context.brand, source=SOURCE, text=text,
         created_at=parse_time(tweet.get("created_at")) or posted_at(tweet_id), collected_at=context.now,
         url=f"https://x.com/{handle or 'i/web'}/status/{tweet_id}",
-        author=Author(handle=handle, name=user.get("name"),
-                      followers=count((user.get("public_metrics") or {}).get("followers_count"))
-                      if isinstance(user.get("public_metrics"), dict) else None),
+        author=Author(handle=handle, name=user.get("name"), followers=None if followers is None else count(followers)),
         engagement=Engagement() if reposted else Engagement(
             likes=count(metrics.get("like_count")),
             shares=count(metrics.get("retweet_count")) + count(metrics.get("quote_count")),

@@ -93,7 +93,7 @@ class YouTubeCollector:
     def _videos(self, ids: list[str], context: FetchContext) -> list[Mention]:
         if not ids:
             return []
-        data = self._get("/videos", {"part": "snippet,statistics", "id": ",".join(ids), "maxResults": "50"})
+        data = self._get("/videos", {"part": "snippet,statistics,contentDetails", "id": ",".join(ids), "maxResults": "50"})
         mentions = read_items(json_list(data, "items", SOURCE), lambda item: _video(item, context), context, "videos")
         return self._with_subscribers(mentions) if self.config.subscribers else mentions
 
@@ -149,9 +149,15 @@ def _video(item: dict[str, Any], context: FetchContext) -> Mention:
         engagement=Engagement(likes=count(stats.get("likeCount")), replies=count(stats.get("commentCount"))),
         reach=count(stats["viewCount"]) if "viewCount" in stats else None,
         conversation=Mention.make_id(SOURCE, video_id),
-        labels=["age restricted"] if (item.get("contentDetails") or {}).get("contentRating", {}).get("ytRating") else [],
+        labels=["age restricted"] if _rating(item).get("ytRating") == "ytAgeRestricted" else [],
         language_hint=language(snippet.get("defaultAudioLanguage") or snippet.get("defaultLanguage")),
     )
+
+
+def _rating(item: dict[str, Any]) -> dict[str, Any]:
+    """A video's ``contentDetails.contentRating`` (empty when absent)."""
+    details = item.get("contentDetails") if isinstance(item.get("contentDetails"), dict) else {}
+    return details.get("contentRating") if isinstance(details.get("contentRating"), dict) else {}
 
 
 def _comment(item: dict[str, Any], context: FetchContext) -> Mention:

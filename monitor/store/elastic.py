@@ -35,9 +35,9 @@ from monitor.store.elastic_client import (
 )
 from monitor.store.elastic_ingest import Counters, Entry, ingest, serialise, set_aside
 from monitor.store.elastic_mapping import (
-    INDEX_SETTINGS, MENTION_MAPPING, SEQ, THREAD_FIELDS, check_prefix, cursor_document, hydrate, incident_document, mention_doc_id,
-    mention_document, mentions_template, month_index, notification_document, notification_update, run_document,
-    silence_document, small_mappings,
+    INDEX_SETTINGS, MENTION_MAPPING, SEQ, THREAD_FIELDS, check_prefix, cursor_document, hydrate, incident_document,
+    mention_doc_id, mention_document, mentions_template, month_index, notification_document, notification_update,
+    run_document, silence_document, small_mappings,
 )
 from monitor.store.elastic_queries import (
     MISSING_OK, PAGE, Search, composite, epoch_range, mention_query, scan, series_request, series_rows, sorted_hits,
