@@ -400,3 +400,15 @@ def test_incremental_reads_yield_each_row_exactly_once(
         for batch in collector(path, max_batch=max_batch).fetch(CONTEXT, cursor):
             seen += [(m.id, m.text) for m in batch.mentions]
     assert seen == [(f"file:{i}", t) for i, t in rows]
+
+
+def test_replies_conversations_and_reach_are_imported(tmp_path: Path) -> None:
+    path = tmp_path / "thread.csv"
+    path.write_text("id,source,text,created_at,is_reply,parent_id,conversation_id,reach\n"
+                    "t1,twitter,Acme root,1714557600,,,t1,900\n"
+                    "t2,twitter,Acme answer,1714557700,true,t1,t1,\n"
+                    "t3,twitter,RT Acme root,1714557800,false,t1,,\n")
+    root, answer, repost = [m for b in run(collector(path)) for m in b.mentions]
+    assert (root.conversation, root.reach, root.reply_to) == ("twitter:t1", 900, None)
+    assert (answer.reply_to, answer.parent_id, answer.conversation) == ("twitter:t1", None, "twitter:t1")
+    assert (repost.parent_id, repost.reply_to) == ("twitter:t1", None)
