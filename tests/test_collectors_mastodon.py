@@ -213,26 +213,49 @@ def _replay(api: FakeApi, statuses: list[dict[str, Any]], now: datetime = RECORD
     return (*drain(make(api, refresh_hours=0)(fast_client([])).fetch(run, None)), run)
 
 
+def _check_status(status: dict[str, Any], mention: Any) -> None:
+    shown = status["reblog"] or status
+    account = status["account"]
+    assert mention.created_at == datetime.fromisoformat(status["created_at"].replace("Z", "+00:00"))
+    assert (mention.author.handle, mention.author.name) == (account["acct"], account["display_name"] or None)
+    assert mention.author.followers == account["followers_count"] and mention.url == status["url"]
+    assert mention.language_hint == shown["language"]
+    assert mention.is_repost == (status["reblog"] is not None)
+    assert mention.is_quote == bool(shown.get("quote")) and mention.reply_to is None
+    assert mention.labels == (["sensitive"] if shown["sensitive"] else [])
+    assert mention.text and "RE:" not in mention.text and "<" not in mention.text
+    expected = (0, 0, 0) if status["reblog"] else (
+        status["favourites_count"], status["reblogs_count"] + status["quotes_count"], status["replies_count"])
+    assert (mention.engagement.likes, mention.engagement.shares, mention.engagement.replies) == expected
+
+
+@pytest.mark.parametrize("name", [f"{folder}/{n}.body" for folder in ("hashtag", "quote", "reblog")
+                                  for n in range(4)])
+def test_replay_every_recorded_status_body(name: str, api: FakeApi, fake: FakeInstance) -> None:
+    body = recorded("mastodon", name)
+    statuses = [body] if "uri" in body else []
+    mentions, _, run = _replay(api, statuses)
+    assert len(mentions) == len(statuses) + bool(statuses and statuses[0]["reblog"]) and run.unreadable.count == 0
+    for status, mention in zip(statuses, mentions):
+        _check_status(status, mention)
+
+
+@pytest.mark.parametrize("name", ["search/0.body", "search/1.body", "search/2.body"])
+def test_replay_recorded_searches(name: str, api: FakeApi, fake: FakeInstance) -> None:
+    body = recorded("mastodon", name)
+    api.route(SEARCH, lambda r: json_reply(body))
+    mentions, cursor = drain(make(api, refresh_hours=0)(fast_client([])).fetch(context("lennon"), None))
+    assert len(mentions) == len(body["statuses"]) and cursor
+    assert api.hits(SEARCH)[0].query["type"] == "statuses"
+
+
 def test_replay_recorded_statuses_every_field(api: FakeApi, fake: FakeInstance) -> None:
     statuses = _recorded_statuses()
     mentions, cursor, run = _replay(api, statuses)
     by_id = {m.id: m for m in mentions}
     assert run.unreadable.count == 0
     for status in statuses:
-        mention = by_id[f"mastodon:{status['uri']}"]
-        shown = status["reblog"] or status
-        account = status["account"]
-        assert mention.created_at == datetime.fromisoformat(status["created_at"].replace("Z", "+00:00"))
-        assert (mention.author.handle, mention.author.name) == (account["acct"], account["display_name"] or None)
-        assert mention.author.followers == account["followers_count"] and mention.url == status["url"]
-        assert mention.language_hint == shown["language"]
-        assert mention.is_repost == (status["reblog"] is not None)
-        assert mention.is_quote == bool(shown.get("quote")) and mention.reply_to is None
-        assert mention.labels == (["sensitive"] if shown["sensitive"] else [])
-        assert "RE:" not in mention.text and "<" not in mention.text
-        expected = (0, 0, 0) if status["reblog"] else (
-            status["favourites_count"], status["reblogs_count"] + status["quotes_count"], status["replies_count"])
-        assert (mention.engagement.likes, mention.engagement.shares, mention.engagement.replies) == expected
+        _check_status(status, by_id[f"mastodon:{status['uri']}"])
     hashtag, boosting, quoting, quoted = statuses
     quote = by_id[f"mastodon:{quoting['uri']}"]
     assert quote.text == "yoooooooo"

@@ -202,7 +202,8 @@ def _check_post(post: dict[str, Any], mention: Any) -> None:
 
 
 def test_replay_a_recorded_search_page(api: FakeApi, fake: FakeReddit) -> None:
-    listing = recorded("reddit", "search_2016.json")
+    listing, token = recorded("reddit", "search_2016.json"), recorded("reddit", "token.json")
+    api.route(TOKEN_PATH, lambda r: json_reply(token), method="POST")
     api.route(SEARCH, lambda r: json_reply({"kind": "Listing", "data": {"children": [], "after": None}}
                                            if "after" in r.query else listing))
     run = context("praw", now=datetime(2016, 4, 1, tzinfo=timezone.utc))
@@ -213,6 +214,7 @@ def test_replay_a_recorded_search_page(api: FakeApi, fake: FakeReddit) -> None:
         _check_post(post, mention)
     after = listing["data"]["after"]
     assert [r.query.get("after") for r in api.hits(SEARCH)] == [None, *([after] if after else [])]
+    assert api.hits(SEARCH)[0].headers["authorization"] == f"Bearer {token['access_token']}"
     assert json.loads(cursor)["since"] == max((p["id"] for p in posts), key=lambda i: int(i, 36))
     query = Query.parse("praw")
     assert [bool(query.match(f"{m.title} {m.text}")) for m in mentions] == [
