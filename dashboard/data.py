@@ -25,7 +25,7 @@ _VIEW = "monitor_view"
 BASELINE_SPAN = timedelta(days=28)
 MIN_BASELINE_DAYS = 1.0
 MENTION_COLUMNS = ("time", "source", "language", "sentiment", "confidence", "author", "followers",
-                   "engagement", "text", "link", "id")
+                   "engagement", "text", "link", "id", "thread")
 
 
 @dataclass(frozen=True)
@@ -163,6 +163,7 @@ def _mention_row(mention: Mention) -> dict[str, object]:
         "text": f"{mention.title}\n{mention.text}" if mention.title else mention.text,
         "link": mention.url,
         "id": mention.id,
+        "thread": mention.conversation if mention.reply_to or mention.conversation not in (None, mention.id) else "",
     }
 
 

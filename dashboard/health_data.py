@@ -13,7 +13,7 @@ from monitor.store.base import JobRun
 
 RUNS = 5000
 HEALTH_COLUMNS = ["source", "status", "last_run", "last_ok", "runs", "errors", "failures_in_row", "fetched",
-                  "stored", "per_hour", "last_error", "healthy"]
+                  "stored", "unreadable", "per_hour", "last_error", "healthy"]
 
 
 def _status(runs: list[JobRun], failures: int, healthy: bool, retry_at: str) -> str:
@@ -50,6 +50,7 @@ def health_frame(runs: list[JobRun], brand: str, sources: dict[str, timedelta]) 
             "last_ok": max((r.finished_at for r in found if r.ok), default=None),
             "runs": len(found), "errors": len(failed), "failures_in_row": health.failures,
             "fetched": sum(r.fetched for r in found), "stored": stored,
+            "unreadable": sum(r.unreadable for r in found),
             "per_hour": stored / (span / timedelta(hours=1)) if found else None,
             "last_error": failed[-1].error if failed else "", "healthy": bool(found) and health.failures == 0,
         })

@@ -95,7 +95,8 @@ def collect(path: Path, brand: str, source: str, once: bool) -> None:
     pipeline = build_pipeline(config_lib.load(path))
     result = pipeline.collect(brand, source, force=True)
     click.echo(f"{result.brand}/{result.source}: fetched {result.fetched}, matched {result.matched}, "
-               f"stored {result.stored} new")
+               f"stored {result.stored} new"
+               + (f", skipped {result.unreadable} unreadable item(s)" if result.unreadable else ""))
 
 
 @cli.command()

@@ -12,6 +12,10 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 SentimentLabel = Literal["negative", "neutral", "positive"]
 SENTIMENT_LABELS: tuple[SentimentLabel, ...] = ("negative", "neutral", "positive")
 
+MAX_COUNT = 10**12
+"""The largest count (likes, followers, reach) a mention may carry: above any real one, and
+small enough that sums of many stay exact in SQLite, Elasticsearch and JSON readers."""
+
 
 def utc(value: datetime) -> datetime:
     """Return ``value`` as an aware UTC datetime (naive values are taken as UTC)."""
@@ -27,13 +31,13 @@ class _Model(BaseModel):
 class Author(_Model):
     handle: str | None = None
     name: str | None = None
-    followers: int | None = None
+    followers: int | None = Field(default=None, ge=0, le=MAX_COUNT)
 
 
 class Engagement(_Model):
-    likes: int = 0
-    shares: int = 0
-    replies: int = 0
+    likes: int = Field(default=0, ge=0, le=MAX_COUNT)
+    shares: int = Field(default=0, ge=0, le=MAX_COUNT)
+    replies: int = Field(default=0, ge=0, le=MAX_COUNT)
 
     @property
     def total(self) -> int:
@@ -71,6 +75,19 @@ class Mention(_Model):
     is_repost: bool = False
     is_quote: bool = False
     parent_id: str | None = None
+    """The mention this one reposts or quotes."""
+    reply_to: str | None = None
+    """The mention this one answers (its id, whether stored or not)."""
+    conversation: str | None = None
+    """The id of the thread's first post, shared by every reply in it."""
+    reach: int | None = Field(default=None, ge=0, le=MAX_COUNT)
+    """How many times the post was seen (impressions, views) where the service says."""
+    community: str | None = None
+    """Where it was posted, when the service has such places (``r/name`` on Reddit)."""
+    thread_title: str | None = None
+    """The title of the story or thread a comment belongs to (Hacker News)."""
+    labels: list[str] = Field(default_factory=list)
+    """Sensitivity flags and moderation labels the service put on the post (``sensitive``, ``nsfw``...)."""
     language: str | None = None
     language_hint: str | None = None
     sentiment: Sentiment | None = None

@@ -42,6 +42,8 @@ class CollectResult:
     fetched: int = 0
     matched: int = 0
     stored: int = 0
+    unreadable: int = 0
+    """Items the collector could not read and skipped (each logged where it came from)."""
     skipped: bool = False
 
 
@@ -123,11 +125,12 @@ class Pipeline:
             error = f"{type(exc).__name__}: {exc}"
             raise
         finally:
+            result.unreadable = context.unreadable.count
             self.store.record_run(
                 JobRun(
                     job=collect_job(brand.name, source.key), brand=brand.name, source=source.key,
                     started_at=started, finished_at=utcnow(), ok=error is None,
-                    fetched=result.fetched, stored=result.stored, error=error,
+                    fetched=result.fetched, stored=result.stored, unreadable=result.unreadable, error=error,
                 )
             )
             if error is None:

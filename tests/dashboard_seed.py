@@ -60,7 +60,17 @@ def make_mention(n: int, brand: str = BRAND) -> Mention:
     )
 
 
+def _threaded(mention: Mention, root: int, parent: int | None) -> Mention:
+    reply_to = None if parent is None else f"x:{parent}"
+    return mention.model_copy(update={"conversation": f"x:{root}", "reply_to": reply_to})
+
+
+THREAD = (COUNT - 5, COUNT - 3, COUNT - 1)
+"""A post, a reply to it and a reply to the reply (shown as one thread on the Mentions page)."""
 MENTIONS = [make_mention(n) for n in range(COUNT)]
+MENTIONS[THREAD[0]] = _threaded(MENTIONS[THREAD[0]], THREAD[0], None)
+MENTIONS[THREAD[1]] = _threaded(MENTIONS[THREAD[1]], THREAD[0], THREAD[0])
+MENTIONS[THREAD[2]] = _threaded(MENTIONS[THREAD[2]], THREAD[0], THREAD[1])
 COMPETITOR_MENTIONS = [make_mention(n, COMPETITOR) for n in range(COMPETITOR_COUNT)]
 
 

@@ -71,6 +71,8 @@ def test_times_counts_and_languages() -> None:
     assert parse_time(1714561800) == datetime(2024, 5, 1, 11, 10, tzinfo=timezone.utc)
     assert parse_time("yesterday") is None and parse_time(None) is None and parse_time(True) is None
     assert (count("42"), count(None), count("n/a"), count(-3)) == (42, 0, 0, 0)
+    assert (count(1e300), count(float("inf")), count(2**70)) == (10**12, 0, 10**12)
+    assert parse_time(1e300) is None and parse_time(float("nan")) is None
     assert (language("pt-BR"), language("en_US"), language(""), language(None)) == ("pt", "en", None, None)
 
 
@@ -81,6 +83,13 @@ def test_json_errors_name_the_source_and_hide_secrets() -> None:
     assert "s3cret" not in str(caught.value) and "youtube" in str(caught.value)
     with pytest.raises(CollectorError, match="expected a JSON object"):
         json_object(response(b"[1, 2]"), "x")
+    with pytest.raises(CollectorError, match="malformed JSON"):
+        read_json(response(b"[" * 100_000 + b"]" * 100_000), "x")
+
+
+def test_one_huge_number_leaves_the_rest_of_the_body_readable() -> None:
+    body = read_json(response(b'{"items": [{"likes": ' + b"9" * 5000 + b'}, {"likes": 7}]}'), "x")
+    assert [count(item["likes"]) for item in body["items"]] == [0, 7]
 
 
 def test_lists_in_responses_are_checked() -> None:

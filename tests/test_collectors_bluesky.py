@@ -5,7 +5,7 @@ from __future__ import annotations
 import copy
 import json
 import logging
-from datetime import datetime
+from datetime import datetime, timezone
 from typing import Any
 
 import pytest
@@ -16,6 +16,7 @@ from monitor.collectors.bluesky import BlueskyCollector, BlueskyConfig, search_s
 from monitor.collectors.native_query import clauses
 from monitor.errors import CollectorError
 from monitor.query import Query
+from recordings import recorded
 
 SEARCH = "/xrpc/app.bsky.feed.searchPosts"
 SESSION = "/xrpc/com.atproto.server.createSession"
@@ -206,3 +207,59 @@ def test_huge_page_is_refused(api: FakeApi, fake: FakeBluesky) -> None:
 @pytest.mark.parametrize("case", collector_cases.ALL, ids=lambda c: c.__name__)
 def test_failure_behaviour(case, api: FakeApi, fake: FakeBluesky) -> None:
     case(make(api), api, SEARCH, context())
+
+
+def _replay(api: FakeApi, body: dict[str, Any], query: str):
+    """The recorded body as the first search page, an empty page after its cursor."""
+    api.route(SEARCH, lambda r: json_reply({"posts": []} if "cursor" in r.query else body))
+    api.route("/xrpc/app.bsky.actor.getProfiles", lambda r: json_reply(recorded("bluesky", "getProfile.json")))
+    run = context(query, now=datetime(2025, 5, 20, tzinfo=timezone.utc))
+    return (*drain(make(api, refresh_hours=0, lookback_hours=24 * 365)(fast_client([])).fetch(run, None)), run)
+
+
+def _check_every_field(post: dict[str, Any], mention: Any) -> None:
+    record = post["record"]
+    assert mention.text == record["text"] and mention.source == "bluesky"
+    assert mention.created_at == datetime.fromisoformat(record["createdAt"].replace("Z", "+00:00"))
+    assert mention.author.handle == post["author"]["handle"]
+    assert mention.author.name == (post["author"].get("displayName") or None)
+    assert mention.url == f"https://bsky.app/profile/{post['author']['handle']}/post/{post['uri'].rsplit('/', 1)[1]}"
+    assert (mention.engagement.likes, mention.engagement.shares, mention.engagement.replies) == (
+        post["likeCount"], post["repostCount"] + post["quoteCount"], post["replyCount"])
+    assert mention.language_hint == (record["langs"][0] if record.get("langs") else None)
+    reply = record.get("reply")
+    assert mention.reply_to == (f"bluesky:{reply['parent']['uri']}" if reply else None)
+    assert mention.conversation == f"bluesky:{reply['root']['uri'] if reply else post['uri']}"
+    embed = record.get("embed") or {}
+    quoted = {"app.bsky.embed.record": lambda e: e["record"]["uri"],
+              "app.bsky.embed.recordWithMedia": lambda e: e["record"]["record"]["uri"]}.get(embed.get("$type"))
+    assert mention.parent_id == (f"bluesky:{quoted(embed)}" if quoted else None)
+    assert mention.is_quote == bool(quoted) and not mention.is_repost
+    assert mention.labels == [label["val"] for label in post["labels"]]
+
+
+def test_replay_a_recorded_search_every_field_and_the_query(api: FakeApi) -> None:
+    body = recorded("bluesky", "searchPosts.json")
+    mentions, cursor, run = _replay(api, body, "rstats")
+    by_id = {m.id: m for m in mentions}
+    assert len(by_id) == len(mentions) == len(body["posts"]) and run.unreadable.count == 0
+    for post in body["posts"]:
+        _check_every_field(post, by_id[f"bluesky:{post['uri']}"])
+    assert sum(bool(m.reply_to) for m in mentions) == sum("reply" in p["record"] for p in body["posts"]) > 0
+    first, second = api.hits(SEARCH)
+    assert second.query["cursor"] == body["cursor"] and first.query["sort"] == "latest"
+    assert json.loads(cursor)["sweeps"]["rstats"]["since"] is not None
+    query = Query.parse("rstats")
+    assert [bool(query.match(m.text, m.author.handle)) for m in mentions] == [
+        bool(query.match(p["record"]["text"], p["author"]["handle"])) for p in body["posts"]]
+    followers = {p["handle"]: p["followersCount"] for p in recorded("bluesky", "getProfile.json")["profiles"]}
+    assert all(m.author.followers == followers.get(m.author.handle) for m in mentions)
+
+
+def test_replay_recorded_quotes(api: FakeApi) -> None:
+    body = recorded("bluesky", "getQuotes.json")
+    mentions, _, _ = _replay(api, {"posts": body["posts"]}, "rstats")
+    assert len(mentions) == len(body["posts"]) == 2
+    for post, mention in zip(body["posts"], mentions):
+        _check_every_field(post, mention)
+        assert mention.is_quote and mention.parent_id == f"bluesky:{body['uri']}"

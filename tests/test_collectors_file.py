@@ -23,6 +23,7 @@ from monitor.collectors.file import BadRow, FileCollector, FileConfig, parse_tim
 from monitor.collectors.http import PoliteClient
 from monitor.errors import CollectorError
 from monitor.query import Query
+from monitor.store.sqlite import SqliteStore
 
 FIXTURES = Path(__file__).parent / "fixtures" / "file"
 NOW = datetime(2024, 5, 3, 12, 0, tzinfo=timezone.utc)
@@ -124,14 +125,41 @@ def test_format_is_detected_from_content_or_forced(tmp_path: Path) -> None:
 def test_bad_rows_are_skipped_counted_and_logged(caplog: pytest.LogCaptureFixture) -> None:
     path = FIXTURES / "bad_rows.jsonl"
     c = collector(path)
-    with caplog.at_level(logging.WARNING, logger="monitor.collectors.file"):
-        batches = run(c)
+    context = FetchContext("acme", "import", Query.parse("acme"), (), NOW)
+    with caplog.at_level(logging.WARNING):
+        batches = list(c.fetch(context, None))
     assert ids(batches) == ["file:ok-1", "file:ok-2"]
-    assert c.bad_rows == 6
+    assert c.bad_rows == 6 and context.unreadable.count == 6
     for number, why in [(2, "broken JSON"), (3, "id"), (4, "created_at"), (5, "bad created_at"),
                         (6, "JSON object"), (8, "likes")]:
-        assert f"{path} line {number}: skipped" in caplog.text and why in caplog.text
+        assert f"import: skipped row {path}:{number}: " in caplog.text and why in caplog.text
     assert "skipped 6 bad row(s)" in caplog.text
+
+
+HOSTILE_ROWS = {
+    "nested": '{"id": "deep", "text": "Acme", "created_at": "2024-05-01T10:00:00Z", "x": ' + "[" * 1000
+              + "]" * 1000 + "}",
+    "huge id": '{"id": ' + "7" * 5000 + ', "text": "Acme", "created_at": "2024-05-01T10:00:00Z"}',
+    "long id": json.dumps({"id": "7" * 4000, "text": "Acme", "created_at": "2024-05-01T10:00:00Z"}),
+    "float likes": '{"id": "f", "text": "Acme", "created_at": "2024-05-01T10:00:00Z", "likes": 1e300}',
+    "int64 likes": '{"id": "i", "text": "Acme", "created_at": "2024-05-01T10:00:00Z", "likes": 9223372036854775808}',
+    "inf followers": '{"id": "n", "text": "Acme", "created_at": "2024-05-01T10:00:00Z", "followers": "inf"}',
+    "huge time": '{"id": "t", "text": "Acme", "created_at": 1e300}',
+}
+
+
+@pytest.mark.parametrize("name", HOSTILE_ROWS)
+def test_a_hostile_row_is_skipped_and_the_rest_stored(name: str, tmp_path: Path,
+                                                     caplog: pytest.LogCaptureFixture) -> None:
+    path = tmp_path / "rows.jsonl"
+    path.write_text(row(1) + HOSTILE_ROWS[name] + "\n" + row(2))
+    context = FetchContext("acme", "import", Query.parse("acme"), (), NOW)
+    with caplog.at_level(logging.WARNING):
+        batches = list(collector(path).fetch(context, None))
+    assert ids(batches) == ["file:r1", "file:r2"]
+    assert context.unreadable.count == 1 and f"{path}:2: " in caplog.text
+    store = SqliteStore(tmp_path / "m.db")
+    assert store.add_mentions([m for b in batches for m in b.mentions]) == 2
 
 
 def test_only_bad_rows_still_advance_the_cursor(tmp_path: Path) -> None:
@@ -372,3 +400,15 @@ def test_incremental_reads_yield_each_row_exactly_once(
         for batch in collector(path, max_batch=max_batch).fetch(CONTEXT, cursor):
             seen += [(m.id, m.text) for m in batch.mentions]
     assert seen == [(f"file:{i}", t) for i, t in rows]
+
+
+def test_replies_conversations_and_reach_are_imported(tmp_path: Path) -> None:
+    path = tmp_path / "thread.csv"
+    path.write_text("id,source,text,created_at,is_reply,parent_id,conversation_id,reach\n"
+                    "t1,twitter,Acme root,1714557600,,,t1,900\n"
+                    "t2,twitter,Acme answer,1714557700,true,t1,t1,\n"
+                    "t3,twitter,RT Acme root,1714557800,false,t1,,\n")
+    root, answer, repost = [m for b in run(collector(path)) for m in b.mentions]
+    assert (root.conversation, root.reach, root.reply_to) == ("twitter:t1", 900, None)
+    assert (answer.reply_to, answer.parent_id, answer.conversation) == ("twitter:t1", None, "twitter:t1")
+    assert (repost.parent_id, repost.reply_to) == ("twitter:t1", None)

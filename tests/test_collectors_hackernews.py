@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import copy
+import json
 import logging
 import re
+from datetime import datetime, timezone
 from typing import Any
 
 import pytest
@@ -13,6 +15,8 @@ import collector_cases
 from fake_api import FakeApi, Reply, context, drain, fixture, json_reply, fast_client
 from monitor.collectors.hackernews import HackerNewsCollector, HackerNewsConfig
 from monitor.errors import CollectorError
+from monitor.query import Query
+from recordings import js_object, recorded_path
 
 SEARCH = "/search_by_date"
 
@@ -80,7 +84,8 @@ def test_maps_stories_and_comments(api: FakeApi, fake: FakeAlgolia) -> None:
     assert story.url == "https://news.ycombinator.com/item?id=40200001"
     comment = by_id["hackernews:40200003"]
     assert comment.text == "I had the same thing happen with my Acme widget. Customer support was useless. Never again."
-    assert comment.parent_id == "hackernews:40200001" and comment.title is None
+    assert comment.reply_to == "hackernews:40200001" and comment.title is None and comment.parent_id is None
+    assert comment.conversation == "hackernews:40200001" and comment.thread_title == "Acme widgets are catching fire"
     assert by_id["hackernews:40200002"].text.endswith("I'm looking for something else.")
 
 
@@ -171,3 +176,27 @@ def test_more_hits_than_algolia_pages_through_restart_below_the_oldest(api: Fake
     assert len({m.id for m in mentions}) == 1200
     assert [r.query["page"] for r in api.hits(SEARCH)][9:12] == ["9", "0", "1"]
     assert '"until":null' in cursor
+
+
+def test_replay_a_recorded_search_page(api: FakeApi, fake: FakeAlgolia) -> None:
+    page = js_object(recorded_path("hackernews", "algolia_fixture_data.js").read_text(encoding="utf-8"))
+    api.route(SEARCH, lambda r: json_reply({**page, "hits": []} if r.query["page"] != "0" else page))
+    run = context("tim cook", now=datetime(2017, 7, 1, tzinfo=timezone.utc))
+    collector = make(api, page_size=page["hitsPerPage"], lookback_hours=24 * 365 * 7, refresh_hours=0)
+    mentions, cursor = drain(collector(fast_client([])).fetch(run, None))
+    by_id = {m.id: m for m in mentions}
+    assert len(by_id) == len(mentions) == len(page["hits"]) and run.unreadable.count == 0
+    for hit in page["hits"]:
+        mention = by_id[f"hackernews:{hit['objectID']}"]
+        assert mention.title == hit["title"] and mention.text == hit["title"] + (
+            f"\n{hit['story_text']}" if hit["story_text"] else "")
+        assert mention.created_at == datetime.fromtimestamp(hit["created_at_i"], tz=timezone.utc)
+        assert mention.author.handle == hit["author"]
+        assert (mention.engagement.likes, mention.engagement.replies) == (hit["points"], hit["num_comments"] or 0)
+        assert mention.url == f"https://news.ycombinator.com/item?id={hit['objectID']}"
+        assert mention.reply_to is None and mention.conversation == mention.id
+    assert [r.query["page"] for r in api.hits(SEARCH)] == ["0", "1"]
+    assert json.loads(cursor)["sweeps"]["tim cook"]["since"] == str(max(h["created_at_i"] for h in page["hits"]))
+    query = Query.parse("tim cook")
+    kept = [bool(query.match(f"{m.title} {m.text}")) for m in mentions]
+    assert kept == [bool(query.match(f"{h['title']} {h['story_text']}")) for h in page["hits"]] and any(kept)

@@ -7,6 +7,7 @@ import logging
 import threading
 import time
 from dataclasses import dataclass, field
+from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Callable, Iterator
 
@@ -23,6 +24,8 @@ class Reply:
     body: bytes = b""
     headers: dict[str, str] = field(default_factory=dict)
     delay: float = 0.0
+    drip: float = 0.0
+    """Seconds between the answer's bytes, status line and headers included (0: all at once)."""
 
 
 Script = Reply | Callable[[dict[str, str]], Reply]
@@ -42,13 +45,14 @@ class LocalServer:
             def do_GET(self) -> None:  # noqa: N802 - http.server's naming
                 reply = outer._next(self.path, dict(self.headers.items()))
                 time.sleep(reply.delay)
+                head = "".join(f"{name}: {value}\r\n" for name, value in
+                               {**reply.headers, "Content-Length": str(len(reply.body))}.items())
+                answer = f"HTTP/1.0 {reply.status} {HTTPStatus(reply.status).phrase}\r\n{head}\r\n".encode() + reply.body
                 try:
-                    self.send_response(reply.status)
-                    for name, value in reply.headers.items():
-                        self.send_header(name, value)
-                    self.send_header("Content-Length", str(len(reply.body)))
-                    self.end_headers()
-                    self.wfile.write(reply.body)
+                    for start in range(0, len(answer), 1 if reply.drip else len(answer)):
+                        self.wfile.write(answer[start:start + 1] if reply.drip else answer)
+                        self.wfile.flush()
+                        time.sleep(reply.drip)
                 except (BrokenPipeError, ConnectionResetError):
                     pass
 
@@ -219,6 +223,22 @@ def test_redirects_are_followed(server: LocalServer, sleeps: Sleeps) -> None:
     url = server.script("/old", Reply(301, headers={"Location": server.url("/new")}))
     response = client(sleeps).get(url)
     assert response.content == b"moved here" and response.url.endswith("/new")
+
+
+def test_a_redirect_loop_is_a_collector_error(server: LocalServer, sleeps: Sleeps) -> None:
+    url = server.script("/loop", Reply(302, headers={"Location": server.url("/loop")}))
+    with pytest.raises(CollectorError, match="too many redirects"):
+        client(sleeps).get(url)
+    assert sleeps == [] and len(server.hits("/loop")) > 5
+
+
+def test_a_dripping_answer_is_cut_at_the_timeout_not_per_read(server: LocalServer, sleeps: Sleeps) -> None:
+    url = server.script("/drip", Reply(200, b"x" * 100, drip=0.05))
+    started = time.monotonic()
+    with pytest.raises(CollectorError, match="timed out"):
+        PoliteClient(timeout=0.4, max_attempts=2, sleep=sleeps).get(url)
+    assert len(sleeps) == 1 and len(server.hits("/drip")) == 2
+    assert time.monotonic() - started < 2.0
 
 
 def test_not_http_is_refused_without_retry(sleeps: Sleeps) -> None:

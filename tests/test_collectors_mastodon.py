@@ -4,14 +4,16 @@ from __future__ import annotations
 
 import copy
 import logging
+from datetime import datetime, timezone
 from typing import Any
 
 import pytest
 
 import collector_cases
-from fake_api import FakeApi, Reply, context, drain, fixture, json_reply, fast_client
+from fake_api import NOW, FakeApi, Reply, context, drain, fixture, json_reply, fast_client
 from monitor.collectors.mastodon import MastodonCollector, MastodonConfig, snowflake
 from monitor.errors import CollectorError, ConfigError
+from recordings import recorded
 
 TAG = "/api/v1/timelines/tag/acmefail"
 SEARCH = "/api/v2/search"
@@ -93,11 +95,12 @@ def test_hashtag_timeline_maps_statuses(api: FakeApi, fake: FakeInstance) -> Non
 def test_search_needs_the_token_and_maps_reblogs(api: FakeApi, fake: FakeInstance,
                                                  monkeypatch: pytest.MonkeyPatch) -> None:
     mentions, _ = drain(make(api, refresh_hours=0)(fast_client([])).fetch(context("acme"), None))
-    assert len(mentions) == 1
-    boost = mentions[0]
-    assert boost.is_repost and boost.parent_id == "mastodon:https://mastodon.social/users/dana/statuses/112366000000000002"
-    assert boost.text == "My Acme widget exploded in the kitchen #acmefail" and boost.author.handle == "sam"
-    assert boost.engagement.shares == 46
+    boost, original = mentions
+    assert boost.is_repost and boost.parent_id == original.id
+    assert original.id == "mastodon:https://mastodon.social/users/dana/statuses/112366000000000002"
+    assert boost.text == original.text == "My Acme widget exploded in the kitchen #acmefail"
+    assert boost.author.handle == "sam" and original.author.handle == "dana"
+    assert boost.engagement.total == 0 and original.engagement.shares == 46 and not original.is_repost
     request = api.hits(SEARCH)[0]
     assert request.query["type"] == "statuses" and request.query["q"] == "acme"
     monkeypatch.delenv("MASTODON_TOKEN")
@@ -192,3 +195,93 @@ def test_huge_page_is_refused(api: FakeApi, fake: FakeInstance) -> None:
 @pytest.mark.parametrize("case", collector_cases.ALL, ids=lambda c: c.__name__)
 def test_failure_behaviour(case, api: FakeApi, fake: FakeInstance) -> None:
     case(make(api), api, TAG, context("#acmefail"))
+
+
+def _recorded_statuses() -> list[dict[str, Any]]:
+    """A hashtag toot, a boost, a quote and the quoted toot, as recorded (newest first)."""
+    found = [recorded("mastodon", name) for name in ("reblog/1.body", "quote/1.body", "quote/3.body")]
+    found += recorded("mastodon", "hashtag/2.body")
+    return sorted(found, key=lambda s: -int(s["id"]))
+
+
+RECORDED_AT = datetime(2026, 8, 1, 14, tzinfo=timezone.utc)
+
+
+def _replay(api: FakeApi, statuses: list[dict[str, Any]], now: datetime = RECORDED_AT):
+    api.route(TAG, lambda r: json_reply(newer_page(statuses, r.query["min_id"], int(r.query["limit"]))))
+    run = context("#acmefail", now=now)
+    return (*drain(make(api, refresh_hours=0)(fast_client([])).fetch(run, None)), run)
+
+
+def _check_status(status: dict[str, Any], mention: Any) -> None:
+    shown = status["reblog"] or status
+    account = status["account"]
+    assert mention.created_at == datetime.fromisoformat(status["created_at"].replace("Z", "+00:00"))
+    assert (mention.author.handle, mention.author.name) == (account["acct"], account["display_name"] or None)
+    assert mention.author.followers == account["followers_count"] and mention.url == status["url"]
+    assert mention.language_hint == shown["language"]
+    assert mention.is_repost == (status["reblog"] is not None)
+    assert mention.is_quote == bool(shown.get("quote")) and mention.reply_to is None
+    assert mention.labels == (["sensitive"] if shown["sensitive"] else [])
+    assert mention.text and "RE:" not in mention.text and "<" not in mention.text
+    expected = (0, 0, 0) if status["reblog"] else (
+        status["favourites_count"], status["reblogs_count"] + status["quotes_count"], status["replies_count"])
+    assert (mention.engagement.likes, mention.engagement.shares, mention.engagement.replies) == expected
+
+
+@pytest.mark.parametrize("name", [f"{folder}/{n}.body" for folder in ("hashtag", "quote", "reblog")
+                                  for n in range(4)])
+def test_replay_every_recorded_status_body(name: str, api: FakeApi, fake: FakeInstance) -> None:
+    body = recorded("mastodon", name)
+    statuses = [body] if "uri" in body else []
+    mentions, _, run = _replay(api, statuses)
+    assert len(mentions) == len(statuses) + bool(statuses and statuses[0]["reblog"]) and run.unreadable.count == 0
+    for status, mention in zip(statuses, mentions):
+        _check_status(status, mention)
+
+
+@pytest.mark.parametrize("name", ["search/0.body", "search/1.body", "search/2.body"])
+def test_replay_recorded_searches(name: str, api: FakeApi, fake: FakeInstance) -> None:
+    body = recorded("mastodon", name)
+    api.route(SEARCH, lambda r: json_reply(body))
+    mentions, cursor = drain(make(api, refresh_hours=0)(fast_client([])).fetch(context("lennon"), None))
+    assert len(mentions) == len(body["statuses"]) and cursor
+    assert api.hits(SEARCH)[0].query["type"] == "statuses"
+
+
+def test_replay_recorded_statuses_every_field(api: FakeApi, fake: FakeInstance) -> None:
+    statuses = _recorded_statuses()
+    mentions, cursor, run = _replay(api, statuses)
+    by_id = {m.id: m for m in mentions}
+    assert run.unreadable.count == 0
+    for status in statuses:
+        _check_status(status, by_id[f"mastodon:{status['uri']}"])
+    hashtag, boosting, quoting, quoted = statuses
+    quote = by_id[f"mastodon:{quoting['uri']}"]
+    assert quote.text == "yoooooooo"
+    assert quote.parent_id == f"mastodon:{quoting['quote']['quoted_status']['uri']}" == f"mastodon:{quoted['uri']}"
+    assert by_id[f"mastodon:{quoted['uri']}"].engagement.shares == 1
+    boost = by_id[f"mastodon:{boosting['uri']}"]
+    original = by_id[f"mastodon:{boosting['reblog']['uri']}"]
+    assert boost.parent_id == original.id and boost.text == original.text == "Toot!"
+    assert original.created_at < boost.created_at and not original.is_repost
+    assert by_id[f"mastodon:{hashtag['uri']}"].text == "#hoot (hashtag toot)"
+    assert len(mentions) == len(by_id) == len(statuses) + 1
+    assert statuses[0]["id"] in cursor
+
+
+def test_replies_link_to_their_parents_uri_on_the_page_or_looked_up(api: FakeApi, fake: FakeInstance) -> None:
+    newest, older = fake.tagged
+    reply = dict(copy.deepcopy(newest), id="112368000000000005", uri="https://chaos.social/users/jo/statuses/5",
+                 in_reply_to_id=older["id"])
+    far = dict(copy.deepcopy(newest), id="112368000000000006", uri="https://chaos.social/users/jo/statuses/6",
+               in_reply_to_id=newest["id"])
+    mentions, _, _ = _replay(api, [far, reply, older], NOW)
+    by_id = {m.id: m for m in mentions}
+    assert by_id[f"mastodon:{reply['uri']}"].reply_to == f"mastodon:{older['uri']}"
+    assert by_id[f"mastodon:{far['uri']}"].reply_to == f"mastodon:{newest['uri']}"
+    assert by_id[f"mastodon:{older['uri']}"].reply_to is None
+    assert [[v for k, v in r.params if k == "id[]"] for r in api.hits("/api/v1/statuses")] == [[newest["id"]]]
+    api.queue("/api/v1/statuses", Reply(500), Reply(500), Reply(500))
+    mentions, _, run = _replay(api, [far], NOW)
+    assert mentions[0].reply_to is None and run.unreadable.count == 0

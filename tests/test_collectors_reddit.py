@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import base64
 import copy
+import json
 import logging
+from datetime import datetime, timezone
 from typing import Any
 
 import pytest
@@ -13,6 +15,8 @@ import collector_cases
 from fake_api import FakeApi, Reply, context, drain, fixture, json_reply, fast_client
 from monitor.collectors.reddit import RedditCollector, RedditConfig
 from monitor.errors import CollectorError
+from monitor.query import Query
+from recordings import recorded
 
 SEARCH = "/search"
 TOKEN_PATH = "/api/v1/access_token"
@@ -178,3 +182,61 @@ def test_first_run_stops_at_the_lookback(api: FakeApi, fake: FakeReddit) -> None
     mentions, _ = drain(collector.fetch(context(), None))
     assert [m.id for m in mentions] == ["reddit:1cfz0d4", "reddit:1cfz0c3"]
     assert len(api.hits(SEARCH)) == 3
+
+
+def _check_post(post: dict[str, Any], mention: Any) -> None:
+    body = post.get("selftext") or ""
+    assert mention.title == post["title"]
+    assert mention.text == (f"{post['title']}\n{body}".strip() if body else post["title"])
+    assert mention.created_at == datetime.fromtimestamp(post["created_utc"], tz=timezone.utc)
+    assert mention.url == f"https://www.reddit.com{post['permalink']}"
+    assert mention.author.handle == (None if post["author"] == "[deleted]" else post["author"])
+    assert (mention.engagement.likes, mention.engagement.shares, mention.engagement.replies) == (
+        max(0, post["score"]), post.get("num_crossposts", 0), post["num_comments"])
+    assert mention.is_repost == bool(post.get("crosspost_parent"))
+    assert mention.parent_id == (f"reddit:{post['crosspost_parent'][3:]}" if post.get("crosspost_parent") else None)
+    assert mention.conversation == f"reddit:{post['id']}" and mention.reply_to is None
+    assert mention.community == (post.get("subreddit_name_prefixed") or None)
+    assert mention.labels == ["nsfw"] * post["over_18"] + ["spoiler"] * bool(post.get("spoiler"))
+    assert mention.reach == post.get("view_count")
+
+
+def test_replay_a_recorded_search_page(api: FakeApi, fake: FakeReddit) -> None:
+    listing, token = recorded("reddit", "search_2016.json"), recorded("reddit", "token.json")
+    api.route(TOKEN_PATH, lambda r: json_reply(token), method="POST")
+    api.route(SEARCH, lambda r: json_reply({"kind": "Listing", "data": {"children": [], "after": None}}
+                                           if "after" in r.query else listing))
+    run = context("praw", now=datetime(2016, 4, 1, tzinfo=timezone.utc))
+    mentions, cursor = drain(make(api, lookback_hours=24 * 3650, refresh_hours=0)(fast_client([])).fetch(run, None))
+    posts = [c["data"] for c in listing["data"]["children"]]
+    assert [m.id for m in mentions] == [f"reddit:{p['id']}" for p in posts] and run.unreadable.count == 0
+    for post, mention in zip(posts, mentions):
+        _check_post(post, mention)
+    after = listing["data"]["after"]
+    assert [r.query.get("after") for r in api.hits(SEARCH)] == [None, *([after] if after else [])]
+    assert api.hits(SEARCH)[0].headers["authorization"] == f"Bearer {token['access_token']}"
+    assert json.loads(cursor)["since"] == max((p["id"] for p in posts), key=lambda i: int(i, 36))
+    query = Query.parse("praw")
+    assert [bool(query.match(f"{m.title} {m.text}")) for m in mentions] == [
+        bool(query.match(f"{p['title']} {p['selftext']}")) for p in posts]
+
+
+def test_replay_recorded_comments_and_crossposts(api: FakeApi, fake: FakeReddit) -> None:
+    listing = recorded("reddit", "overview_new_crosspost.json")
+    run = context("reddit")
+    mentions = make(api)(fast_client([]))._mentions(listing["data"]["children"], run)
+    assert len(mentions) == len(listing["data"]["children"]) and run.unreadable.count == 0
+    for child, mention in zip(listing["data"]["children"], mentions):
+        item = child["data"]
+        if child["kind"] == "t3":
+            _check_post(item, mention)
+            continue
+        assert mention.id == f"reddit:{item['name']}" and mention.text == item["body"].strip()
+        parent = item["parent_id"]
+        assert mention.reply_to == f"reddit:{parent if parent.startswith('t1_') else parent[3:]}"
+        assert mention.conversation == f"reddit:{item['link_id'][3:]}"
+        assert mention.thread_title == item["link_title"] and mention.community == item["subreddit_name_prefixed"]
+        assert mention.url == f"https://www.reddit.com{item['permalink']}" and mention.author.handle == item["author"]
+        assert mention.engagement.likes == max(0, item["score"])
+        assert mention.created_at == datetime.fromtimestamp(item["created_utc"], tz=timezone.utc)
+    assert any(m.is_repost for m in mentions) and any(m.reply_to for m in mentions)

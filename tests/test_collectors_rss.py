@@ -2,19 +2,22 @@
 
 from __future__ import annotations
 
+import calendar
 import json
 import logging
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Iterator
 
+import feedparser
 import pytest
+from recordings import recorded_path
 from test_collectors_http import LocalServer, Reply, Sleeps
 
 from monitor import registry
 from monitor.collectors.base import Batch, Collector, FetchContext
 from monitor.collectors.http import PoliteClient
-from monitor.collectors.rss import RssCollector, RssConfig, strip_html
+from monitor.collectors.rss import RssCollector, RssConfig, author_name, strip_html
 from monitor.errors import CollectorError, RateLimited
 from monitor.query import Query
 
@@ -292,3 +295,60 @@ def test_relative_links_are_resolved_and_guids_kept_verbatim(server: LocalServer
     by_title = {m.title: m for m in batch.mentions}
     assert by_title["Rel"].url == server.url("/posts/rel") and by_title["Rel"].id == "rss:rel-1"
     assert by_title["Perma"].url is None and by_title["Perma"].id == "rss:plain-guid"
+
+
+def test_an_empty_200_body_is_a_collector_error(server: LocalServer, sleeps: Sleeps) -> None:
+    url = server.script("/blank", Reply(200, b"", RSS))
+    with pytest.raises(CollectorError, match=r"/blank: the server answered HTTP 200 with an empty body"):
+        run(collector(url, sleeps))
+
+
+def test_a_redirect_loop_is_a_collector_error(server: LocalServer, sleeps: Sleeps) -> None:
+    url = server.script("/loop", Reply(301, headers={"Location": server.url("/loop")}))
+    with pytest.raises(CollectorError, match="too many redirects"):
+        run(collector(url, sleeps))
+
+
+def test_a_feed_without_content_type_is_read_without_warning(
+    server: LocalServer, sleeps: Sleeps, caplog: pytest.LogCaptureFixture
+) -> None:
+    url = server.script("/bare", Reply(200, feed("news.xml")))
+    with caplog.at_level(logging.WARNING, logger="monitor.collectors.rss"):
+        [batch] = run(collector(url, sleeps))
+    assert len(batch.mentions) == 3 and "malformed" not in caplog.text
+
+
+def test_author_e_mail_addresses_are_dropped() -> None:
+    assert author_name({"author": "noreply@blogger.com (Jane Doe)"}) == "Jane Doe"
+    assert author_name({"author": "Jane Doe (jane@example.com)"}) == "Jane Doe"
+    assert author_name({"author_detail": {"name": "Jane Doe", "email": "j@x.org"}, "author": "j@x.org (Jane Doe)"}) \
+        == "Jane Doe"
+    assert author_name({"author": "(Acme) Newsroom"}) == "(Acme) Newsroom"
+    assert author_name({"author": "jane@example.com"}) is None
+
+
+@pytest.mark.parametrize("name, kind", [("guardian.rss", "application/rss+xml"), ("heise.atom", "application/atom+xml"),
+                                        ("reddit.rss", "application/rss+xml")])
+def test_replay_recorded_feeds_every_entry(name: str, kind: str, server: LocalServer, sleeps: Sleeps,
+                                          caplog: pytest.LogCaptureFixture) -> None:
+    body = recorded_path("rss", name).read_bytes()
+    url = server.script(f"/{name}", Reply(200, body, {"Content-Type": kind, "ETag": '"v1"'}))
+    run_context = FetchContext("acme", "news", Query.parse("trump OR java OR reddit"), (), NOW)
+    with caplog.at_level(logging.WARNING):
+        [batch] = run(collector(url, sleeps), context=run_context)
+    parsed = feedparser.parse(body)
+    by_id = {m.id: m for m in batch.mentions}
+    assert len(by_id) == len(batch.mentions) == len(parsed.entries) and run_context.unreadable.count == 0
+    assert "malformed" not in caplog.text
+    for entry in parsed.entries:
+        mention = by_id[f"rss:{entry.id}"]
+        assert mention.title == strip_html(entry.title) and mention.text.startswith(mention.title)
+        assert strip_html(entry.get("summary", "")) in mention.text and "<" not in mention.text
+        assert mention.url == entry.link and mention.author.name == author_name(entry)
+        assert "@" not in (mention.author.name or "")
+        published = entry.get("published_parsed") or entry.get("updated_parsed")
+        assert mention.created_at == datetime.fromtimestamp(calendar.timegm(published), tz=timezone.utc)
+        assert mention.language_hint == ((parsed.feed.get("language") or "").split("-")[0] or None)
+    assert json.loads(batch.cursor)["etag"] == '"v1"'
+    query = run_context.query
+    assert any(query.match(f"{m.title} {m.text}") for m in batch.mentions)

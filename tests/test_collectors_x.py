@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import copy
+import html
 import json
 import logging
-from datetime import timedelta
+from datetime import datetime, timedelta, timezone
 from typing import Any
 
 import pytest
@@ -14,6 +15,8 @@ import collector_cases
 from fake_api import FakeApi, Reply, context, drain, fixture, json_reply, fast_client
 from monitor.collectors.x import XCollector, XConfig, posted_at
 from monitor.errors import ConfigError
+from monitor.query import Query
+from recordings import recorded
 
 SEARCH = "/2/tweets/search/recent"
 TOKEN = "secret-bearer-123"
@@ -177,12 +180,14 @@ def test_refresh_of_deleted_posts_yields_nothing(api: FakeApi, fake: FakeX) -> N
 
 def test_missing_fields_skip_only_the_broken_posts(api: FakeApi, caplog: pytest.LogCaptureFixture) -> None:
     api.route(SEARCH, lambda r: json_reply(fixture("x", "missing_fields.json")))
+    run = context()
     with caplog.at_level(logging.WARNING):
-        mentions, _ = drain(make(api, refresh_hours=0)(fast_client([])).fetch(context(), None))
+        mentions, _ = drain(make(api, refresh_hours=0)(fast_client([])).fetch(run, None))
     assert {m.id for m in mentions} == {"x:1785000000000000009", "x:1785000000000000007"}
     lone = next(m for m in mentions if m.id == "x:1785000000000000009")
-    assert lone.author.handle is None and lone.created_at == context().now
-    assert "skipped" in caplog.text
+    assert lone.author.handle is None and lone.created_at == posted_at("1785000000000000009")
+    assert run.unreadable.count == 2
+    assert f"skipped {SEARCH} item 1785000000000000008: missing 'text'" in caplog.text
 
 
 def test_huge_page_is_refused_with_a_clear_error(api: FakeApi, fake: FakeX) -> None:
@@ -228,3 +233,112 @@ def test_a_cursor_older_than_the_search_window_starts_again(api: FakeApi, fake: 
     assert "since_id" not in request.query and request.query["start_time"] == "2024-04-30T12:00:00Z"
     assert len(mentions) == 5 and "older than the 7-day search window" in caplog.text
     assert json.loads(cursor)["since"] == "1785000000000000005"
+
+
+def _replay(api: FakeApi, page: dict[str, Any], query: str = "brexit", **options: Any):
+    """The recorded page served as the first search page, an empty one after it; returns mentions, cursor."""
+    body = {k: v for k, v in page.items() if k != "__twarc"}
+    api.route(SEARCH, lambda r: json_reply({"meta": {"result_count": 0}} if "next_token" in r.query else body))
+    return drain(make(api, refresh_hours=0, **options)(fast_client([])).fetch(context(query, now=NOW_2021), None))
+
+
+NOW_2021 = datetime(2021, 9, 22, 17, 0, tzinfo=timezone.utc)
+
+
+def _full(tweet: dict[str, Any]) -> str:
+    return html.unescape((tweet.get("note_tweet") or {}).get("text") or tweet["text"])
+
+
+def test_replay_a_recorded_search_page_every_field(api: FakeApi) -> None:
+    page = recorded("x", "twarc_brexit.jsonl")
+    mentions, cursor = _replay(api, page)
+    users = {u["id"]: u for u in page["includes"]["users"]}
+    originals = {t["id"]: t for t in page["includes"]["tweets"]}
+    by_id = {m.id: m for m in mentions}
+    for tweet in page["data"]:
+        mention = by_id[f"x:{tweet['id']}"]
+        refs = {r["type"]: r["id"] for r in tweet.get("referenced_tweets", [])}
+        author = users[tweet["author_id"]]
+        metrics = tweet["public_metrics"]
+        assert mention.text == _full(originals[refs["retweeted"]] if "retweeted" in refs else tweet)
+        assert not mention.text.startswith("RT @") and "&amp;" not in mention.text
+        assert mention.created_at == datetime.fromisoformat(tweet["created_at"].replace("Z", "+00:00"))
+        assert (mention.author.handle, mention.author.name) == (author["username"], author["name"])
+        assert mention.author.followers == author["public_metrics"]["followers_count"]
+        assert mention.url == f"https://x.com/{author['username']}/status/{tweet['id']}"
+        assert mention.is_repost == ("retweeted" in refs) and mention.is_quote == ("quoted" in refs)
+        parent = refs.get("retweeted") or refs.get("quoted")
+        assert mention.parent_id == (f"x:{parent}" if parent else None)
+        assert mention.reply_to == (f"x:{refs['replied_to']}" if "replied_to" in refs else None)
+        assert mention.conversation == f"x:{tweet['conversation_id']}"
+        assert mention.language_hint == (None if tweet["lang"] in ("und", "qme", "zxx", "qht") else tweet["lang"])
+        assert mention.labels == (["sensitive"] if tweet["possibly_sensitive"] else [])
+        expected = (0, 0, 0) if "retweeted" in refs else (
+            metrics["like_count"], metrics["retweet_count"] + metrics["quote_count"], metrics["reply_count"])
+        assert (mention.engagement.likes, mention.engagement.shares, mention.engagement.replies) == expected
+    reposted = {r["id"] for t in page["data"] for r in t.get("referenced_tweets", []) if r["type"] == "retweeted"}
+    on_page = {t["id"] for t in page["data"]}
+    assert set(by_id) == {f"x:{i}" for i in on_page | reposted}
+    for original_id in reposted - on_page:
+        original = by_id[f"x:{original_id}"]
+        assert original.text == _full(originals[original_id]) and not original.is_repost
+        assert original.engagement.shares == (originals[original_id]["public_metrics"]["retweet_count"]
+                                              + originals[original_id]["public_metrics"]["quote_count"])
+        assert original.author.handle == users[originals[original_id]["author_id"]]["username"]
+    assert len(mentions) == len(by_id)
+    first, second = api.hits(SEARCH)
+    assert "referenced_tweets.id" in first.query["expansions"].split(",")
+    assert "referenced_tweets.id.author_id" in first.query["expansions"].split(",")
+    assert second.query["next_token"] == page["meta"]["next_token"]
+    assert json.loads(cursor)["since"] == page["meta"]["newest_id"]
+
+
+def test_replay_no_recorded_post_is_lost_to_a_cut_retweet(api: FakeApi) -> None:
+    page = recorded("x", "twarc_brexit.jsonl")
+    query = Query.parse("brexit")
+    mentions, _ = _replay(api, page)
+    by_id = {m.id: m for m in mentions}
+    originals = {t["id"]: t for t in page["includes"]["tweets"]}
+    lost = []
+    for tweet in page["data"]:
+        refs = {r["type"]: r["id"] for r in tweet.get("referenced_tweets", [])}
+        whole = _full(originals[refs["retweeted"]]) if "retweeted" in refs else _full(tweet)
+        if query.match(whole) and not query.match(by_id[f"x:{tweet['id']}"].text):
+            lost.append(tweet["id"])
+    cut = [t for t in page["data"] if not query.match(html.unescape(t["text"]))]
+    assert lost == [] and cut, "the recorded page has retweets whose cut text misses the term"
+    assert sum(bool(query.match(by_id[f"x:{t['id']}"].text)) for t in page["data"]) > len(page["data"]) - len(cut)
+
+
+def test_replay_a_repost_counts_once_as_a_share_of_its_original(api: FakeApi) -> None:
+    page = recorded("x", "twarc_brexit.jsonl")
+    mentions, _ = _replay(api, page)
+    reposts = [m for m in mentions if m.is_repost]
+    assert reposts and all(m.engagement.total == 0 and m.reach is None for m in reposts)
+    shares = sum(m.engagement.shares for m in mentions)
+    counted = {t["id"]: t for t in page["includes"]["tweets"]} | {
+        t["id"]: t for t in page["data"] if not any(r["type"] == "retweeted" for r in t.get("referenced_tweets", []))}
+    assert shares == sum(t["public_metrics"]["retweet_count"] + t["public_metrics"]["quote_count"]
+                         for i, t in counted.items() if f"x:{i}" in {m.id for m in mentions})
+
+
+def test_replay_an_edited_quote_reply_and_impressions(api: FakeApi) -> None:
+    quote = recorded("x", "twarc_quoted_edit.jsonl")
+    [mention], _ = _replay(api, quote, query="test")
+    tweet = quote["data"][0]
+    assert mention.id == f"x:{tweet['edit_history_tweet_ids'][0]}"
+    assert mention.is_quote and mention.parent_id == "x:1576994746135764992"
+    assert mention.reply_to == mention.conversation == "x:1576994789110992896"
+    viewed = recorded("x", "twarc_verified_type.jsonl")
+    [seen], _ = _replay(api, viewed, query="twitter")
+    assert seen.reach == viewed["data"][0]["public_metrics"]["impression_count"]
+    assert seen.created_at == datetime.fromisoformat(viewed["data"][0]["created_at"].replace("Z", "+00:00"))
+
+
+def test_replay_a_search_with_no_fields_requested(api: FakeApi) -> None:
+    page = recorded("x", "tweepy_search_recent_tweets.json")
+    mentions, _ = _replay(api, page, query="tweepy")
+    assert [m.id for m in mentions] == [f"x:{t['id']}" for t in page["data"]]
+    for mention, tweet in zip(mentions, page["data"]):
+        assert mention.text == tweet["text"] and mention.created_at == posted_at(tweet["id"])
+        assert mention.author.handle is None and mention.url == f"https://x.com/i/web/status/{tweet['id']}"

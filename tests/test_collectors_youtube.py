@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import copy
+import json
 import logging
-from datetime import datetime
+from datetime import datetime, timezone
 from typing import Any
 
 import pytest
@@ -13,6 +14,7 @@ import collector_cases
 from fake_api import FakeApi, Reply, context, drain, fixture, json_reply, fast_client
 from monitor.collectors.youtube import YouTubeCollector, YouTubeConfig
 from monitor.errors import CollectorError
+from recordings import recorded
 
 SEARCH = "/search"
 KEY = "yt-key-123"
@@ -98,8 +100,11 @@ def test_maps_videos_with_statistics_and_comments(api: FakeApi, fake: FakeYouTub
     assert video.author.followers == 250000
     assert by_id["youtube:vidA000001"].language_hint == "de" and by_id["youtube:vidA000001"].author.followers is None
     comment = by_id["youtube:UgwComment2"]
-    assert comment.text == "Same happened to mine. Acme won't answer." and comment.author.handle == "pat"
-    assert comment.parent_id == "youtube:vidA000001" and comment.engagement.replies == 4
+    assert comment.text == "Same happened to mine. Acme won't answer."
+    assert (comment.author.handle, comment.author.name) == ("UCpat", "@pat")
+    assert comment.reply_to == comment.conversation == "youtube:vidA000001" and comment.engagement.replies == 4
+    assert video.reach == int(fake.videos["vidB000002"]["statistics"]["viewCount"])
+    assert video.conversation == "youtube:vidB000002" and video.reply_to is None
     assert comment.url == "https://www.youtube.com/watch?v=vidA000001&lc=UgwComment2"
 
 
@@ -118,6 +123,30 @@ def test_new_comments_only_once(api: FakeApi, fake: FakeYouTube) -> None:
     again, _ = drain(collector.fetch(context(), cursor))
     assert {m.id for m in first} >= {"youtube:UgwComment1", "youtube:UgwComment2"}
     assert not {m.id for m in again} & {"youtube:UgwComment1", "youtube:UgwComment2"}
+
+
+def test_comments_are_read_when_the_searches_spend_every_page(api: FakeApi, fake: FakeYouTube) -> None:
+    thread = copy.deepcopy(fake.threads[0])
+    thread["snippet"]["videoId"] = "vidB000002"
+    fake.threads.append(thread)
+    mentions, _ = drain(make(api, page_size=1, max_pages=1)(fast_client([])).fetch(context(), None))
+    assert len(api.hits(SEARCH)) == 1 and len(fake.results) > 1
+    assert [m.id for m in mentions if m.reply_to] == ["youtube:UgwComment2"]
+    assert api.hits("/commentThreads")[0].query["videoId"] == "vidB000002"
+
+
+def test_replies_in_a_thread_answer_their_parent_comment(api: FakeApi, fake: FakeYouTube) -> None:
+    top = fake.threads[0]
+    reply = {"kind": "youtube#comment", "id": "UgwComment2.reply1", "snippet": {
+        "videoId": "vidA000001", "parentId": "UgwComment2", "textOriginal": "Acme answered me by mail",
+        "authorDisplayName": "@lee", "authorChannelId": {"value": "UClee"}, "likeCount": 3,
+        "publishedAt": "2024-05-01T11:50:00Z"}}
+    top["replies"] = {"comments": [reply]}
+    mentions, _ = drain(make(api)(fast_client([])).fetch(context(), None))
+    answer = {m.id: m for m in mentions}["youtube:UgwComment2.reply1"]
+    assert answer.reply_to == "youtube:UgwComment2" and answer.conversation == "youtube:vidA000001"
+    assert answer.author.handle == "UClee" and answer.engagement.likes == 3
+    assert api.hits("/commentThreads")[0].query["part"] == "snippet,replies"
 
 
 def test_paging_restart_and_refresh(api: FakeApi, fake: FakeYouTube) -> None:
@@ -178,3 +207,48 @@ def test_videos_are_kept_when_channels_fail(api: FakeApi, fake: FakeYouTube, cap
         mentions, _ = drain(make(api, refresh_hours=0)(fast_client([])).fetch(context(), None))
     assert len(mentions) == 2 and all(m.author.followers is None for m in mentions)
     assert "subscriber counts unavailable" in caplog.text
+
+
+def test_replay_recorded_search_videos_channels_and_comment_threads(api: FakeApi, fake: FakeYouTube) -> None:
+    search, videos = recorded("youtube", "search_by_keywords_p1.json"), recorded("youtube", "video_api_response.json")
+    threads = recorded("youtube", "comment_threads_by_video_paged_1.json")
+    api.route(SEARCH, lambda r: json_reply({"items": []} if "pageToken" in r.query else search))
+    api.route("/videos", lambda r: json_reply(videos))
+    api.route("/channels", lambda r: json_reply(recorded("youtube", "channel_info_multi.json")))
+    api.route("/commentThreads", lambda r: json_reply(threads))
+    run = context("google", now=datetime(2019, 3, 22, tzinfo=timezone.utc))
+    mentions, cursor = drain(make(api, refresh_hours=24 * 365)(fast_client([])).fetch(run, None))
+    by_id = {m.id: m for m in mentions}
+    assert run.unreadable.count == 0
+    assert api.hits("/videos")[0].query["id"].split(",") == [i["id"]["videoId"] for i in search["items"]]
+    assert api.hits(SEARCH)[1].query["pageToken"] == search["nextPageToken"]
+    for item in videos["items"]:
+        video, snippet, stats = by_id[f"youtube:{item['id']}"], item["snippet"], item["statistics"]
+        assert video.title == snippet["title"] and video.text == f"{snippet['title']}\n{snippet['description']}".strip()
+        assert (video.author.handle, video.author.name) == (snippet["channelId"], snippet["channelTitle"])
+        assert video.author.followers is None, "the recorded channels hide their statistics"
+        assert (video.engagement.likes, video.engagement.replies, video.reach) == (
+            int(stats["likeCount"]), int(stats["commentCount"]), int(stats["viewCount"]))
+        assert video.created_at == datetime.fromisoformat(snippet["publishedAt"].replace("Z", "+00:00"))
+        assert video.language_hint == snippet["defaultAudioLanguage"].split("-")[0]
+        assert video.conversation == video.id and api.hits("/commentThreads")[0].query["videoId"] == item["id"]
+    for thread in threads["items"]:
+        top = thread["snippet"]["topLevelComment"]
+        comment, snippet = by_id[f"youtube:{top['id']}"], top["snippet"]
+        assert comment.text == snippet["textOriginal"]
+        assert (comment.author.handle, comment.author.name) == (
+            snippet["authorChannelId"]["value"], snippet["authorDisplayName"])
+        assert comment.reply_to == comment.conversation == f"youtube:{thread['snippet']['videoId']}"
+        assert (comment.engagement.likes, comment.engagement.replies) == (
+            snippet["likeCount"], thread["snippet"]["totalReplyCount"])
+        assert comment.created_at == datetime.fromisoformat(snippet["publishedAt"].replace("Z", "+00:00"))
+    assert len(by_id) == len(videos["items"]) + len(threads["items"])
+    assert json.loads(cursor)["sweeps"]["comments"]["extra"]
+
+
+def test_an_age_restricted_video_is_labelled(api: FakeApi, fake: FakeYouTube) -> None:
+    fake.videos["vidB000002"]["contentDetails"] = {"contentRating": {"ytRating": "ytAgeRestricted"}}
+    mentions, _ = drain(make(api, comments=False)(fast_client([])).fetch(context(), None))
+    labels = {m.id: m.labels for m in mentions}
+    assert labels["youtube:vidB000002"] == ["age restricted"] and labels["youtube:vidA000001"] == []
+    assert "contentDetails" in api.hits("/videos")[0].query["part"].split(",")

@@ -7,7 +7,7 @@ from datetime import timedelta
 import pytest
 
 from dashboard_seed import (  # noqa: F401 (pytest fixtures)
-    BRAND, COMPETITOR, COMPETITOR_COUNT, COUNT, MENTIONS, SILENT_COMPETITOR, T0, chart_data, config_fixture,
+    BRAND, COMPETITOR, COMPETITOR_COUNT, COUNT, MENTIONS, SILENT_COMPETITOR, T0, THREAD, chart_data, config_fixture,
     fresh_caches_fixture, metric, run_app, widget, write_config,
 )
 from monitor.store.sqlite import SqliteStore
@@ -114,6 +114,18 @@ def test_mentions_table_and_sentiment_filter(config):
     assert set(narrowed["sentiment"]) == {"negative"}
     assert f"{len(negatives)} mention(s) match" in at.caption[0].value
     assert at.sidebar.selectbox[0].value == BRAND  # the entry script ran again, not just the page
+
+
+def test_a_posts_thread_is_shown_in_reply_order(config):
+    at = run_app("views/mentions.py")
+    choice = widget(at.selectbox, "Show the conversation of")
+    assert choice.options[0].startswith(MENTIONS[THREAD[2]].author.handle) and len(choice.options) == 2
+    choice.set_value(MENTIONS[THREAD[2]].id).run()
+    assert not at.exception
+    thread = at.dataframe[1].value
+    assert thread["id"].tolist() == [MENTIONS[n].id for n in THREAD]
+    assert thread["depth"].tolist() == [0, 1, 2]
+    assert thread["answers"].tolist() == ["", MENTIONS[THREAD[0]].author.handle, MENTIONS[THREAD[1]].author.handle]
 
 
 def test_mentions_text_and_source_filters(config):

@@ -38,6 +38,13 @@ def test_health_frame_counts_at_least_one_hour():
     assert frame["per_hour"].item() == 6 and frame["last_ok"].item() == T0 + timedelta(seconds=2)
 
 
+def test_skipped_unreadable_items_are_summed_per_source():
+    runs_ = [JobRun(job=f"collect:{BRAND}:import", brand=BRAND, source="import", started_at=T0 + timedelta(hours=n),
+                    finished_at=T0 + timedelta(hours=n), ok=True, fetched=10, stored=8, unreadable=n) for n in (1, 4)]
+    frame = health_frame(runs_, BRAND, {"import": timedelta(minutes=5)})
+    assert frame["unreadable"].item() == 5 and frame["status"].item() == "ok"
+
+
 def test_unhealthy_source_shows_when_it_is_retried_and_silent_sources_show_up():
     failures = [JobRun(job=f"collect:{BRAND}:rss", brand=BRAND, source="rss", started_at=T0 + timedelta(minutes=n),
                        finished_at=T0 + timedelta(minutes=n), ok=False, error="timeout") for n in range(3)]

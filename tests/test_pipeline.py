@@ -84,8 +84,10 @@ def test_bad_rows_are_skipped_and_the_good_ones_kept(tmp_path, pipeline_for, cap
     with (tmp_path / "feed.jsonl").open("a", encoding="utf-8") as handle:
         handle.write("{broken json\n")
     append(tmp_path, rows("Acme three", start=5))
-    assert pipeline.collect("Acme", "export").stored == 3
-    assert "line 3" in caplog.text and "broken JSON" in caplog.text
+    result = pipeline.collect("Acme", "export")
+    assert result.stored == 3 and result.unreadable == 1
+    assert "feed.jsonl:3: " in caplog.text and "broken JSON" in caplog.text
+    assert pipeline.store.runs()[0].unreadable == 1
 
 
 def test_a_failed_collection_is_recorded_and_raised(tmp_path, pipeline_for):

@@ -79,6 +79,18 @@ def test_mentions_round_trip_unchanged(store):
     assert store.search(MentionFilter())[0] == original
 
 
+def test_replies_reach_and_labels_round_trip_and_a_thread_is_found(store):
+    root = mention(1).model_copy(update={"conversation": "twitter:1", "reach": 5000, "labels": ["sensitive"],
+                                         "community": "r/aurora", "thread_title": "Delays"})
+    answer = mention(2, minutes=5).model_copy(update={"reply_to": "twitter:1", "conversation": "twitter:1"})
+    other = mention(3, minutes=9).model_copy(update={"conversation": "twitter:3"})
+    store.add_mentions([root, answer, other])
+    thread = store.search(MentionFilter(conversations=["twitter:1"], newest_first=False))
+    assert thread == [root, answer]
+    assert store.count(MentionFilter(conversations=["twitter:1", "twitter:3"])) == 3
+    assert store.count(MentionFilter(conversations=["twitter:9"])) == 0
+
+
 def test_cursor_is_saved_with_its_batch(store):
     store.add_mentions([mention(1)], CursorUpdate(brand="Aurora Air", source="import", value="42"))
     assert store.get_cursor("Aurora Air", "import") == "42"

@@ -12,6 +12,7 @@ import pytest
 
 from monitor.models import Engagement, Mention
 from monitor.store.base import CursorUpdate, MentionFilter
+from monitor.store.elastic_mapping import MENTION_MAPPING, THREAD_FIELDS
 
 SCRIPT = Path(__file__).resolve().parents[1] / "scripts" / "elasticsearch.sh"
 T0 = datetime(2026, 1, 30, 12, 0, tzinfo=timezone.utc)  # batches cross into February's index
@@ -126,3 +127,16 @@ def test_old_months_are_dropped_whole(es_store_factory):
     assert store.drop_mentions_before(datetime(2026, 2, 15, tzinfo=timezone.utc)) == [f"{store.prefix}-mentions-2026.01"]
     assert store.count(MentionFilter()) == 2
     assert store.add_mentions([mention(60 * 24 * 3)]) == 0  # the rest is untouched and still deduplicated
+
+
+def test_months_indexed_before_threads_get_their_fields(es_store_factory):
+    store = es_store_factory()
+    old_mapping = {**MENTION_MAPPING, "properties": {
+        k: v for k, v in MENTION_MAPPING["properties"].items() if k not in THREAD_FIELDS}}
+    store.es.indices.delete_index_template(name=store.mentions_alias)
+    store.es.indices.create(index=store.month_index(T0), mappings=old_mapping, aliases={store.mentions_alias: {}})
+    reopened = es_store_factory()
+    reply = mention(1).model_copy(update={"reply_to": "feed:0", "conversation": "feed:0"})
+    assert reopened.add_mentions([mention(0).model_copy(update={"conversation": "feed:0"}), reply]) == 2
+    assert reopened.count(MentionFilter(conversations=["feed:0"])) == 2
+    assert reopened.search(MentionFilter(ids=["feed:1"])) == [reply]

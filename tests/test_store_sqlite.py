@@ -104,6 +104,21 @@ def test_hourly_counts_are_filled_in_for_a_database_written_before_them(tmp_path
         assert reopened.series("Aurora Air", T0, T0 + timedelta(hours=1), timedelta(hours=1))[0].count == 3
 
 
+def test_a_database_written_before_threads_gets_their_columns(tmp_path):
+    path = tmp_path / "old.db"
+    reply = mention(2).model_copy(update={"reply_to": "twitter:1", "conversation": "twitter:1"})
+    with SqliteStore(path) as old:
+        old.add_mentions([mention(1), reply])
+        old._db.execute("DROP INDEX mentions_conversation")
+        old._db.execute("ALTER TABLE mentions DROP COLUMN conversation")
+        old._db.execute("ALTER TABLE mentions DROP COLUMN reply_to")
+    with SqliteStore(path) as reopened:
+        assert reopened.search(MentionFilter(conversations=["twitter:1"])) == [reply]
+        reopened.add_mentions([mention(3).model_copy(update={"conversation": "twitter:1"})])
+        assert reopened.count(MentionFilter(conversations=["twitter:1"])) == 2
+        assert reopened._query("SELECT reply_to FROM mentions WHERE id = 'twitter:2'") == [("twitter:1",)]
+
+
 def test_search_filters_and_full_text(store):
     store.add_mentions([
         mention(1, minutes=1, text="Flight cancelled again, Kraków airport chaos", label="negative"),

@@ -131,7 +131,7 @@ def test_a_post_going_viral_is_shown_first_with_what_people_say_about_it(tmp_pat
     viral = post(1, "the gate agent was rude to me", 2, shares=3)
     quote = post(2, "this is exactly what happened to me too", 6, shares=40).model_copy(
         update={"is_quote": True, "parent_id": "x:1"})
-    reply = post(3, "hope you get home soon", 8, label="neutral").model_copy(update={"parent_id": "x:1"})
+    reply = post(3, "hope you get home soon", 8, label="neutral").model_copy(update={"reply_to": "x:1"})
     repost = post(4, "the gate agent was rude to me", 9, repost=True).model_copy(update={"parent_id": "x:1"})
     with SqliteStore(tmp_path / "m.db") as store:
         store.add_mentions([viral, quote, reply, repost]

@@ -28,6 +28,8 @@ if not frame.empty:
         "last_run": st.column_config.DatetimeColumn("last run (UTC)", format="D MMM HH:mm", timezone="UTC"),
         "last_ok": st.column_config.DatetimeColumn("last success (UTC)", format="D MMM HH:mm", timezone="UTC"),
         "failures_in_row": st.column_config.NumberColumn("failures in a row"),
+        "unreadable": st.column_config.NumberColumn(
+            "skipped items", help="Items a collector could not read (logged with where they came from), skipped."),
         "per_hour": st.column_config.NumberColumn(
             "stored per hour", format="%.1f", help="Mentions stored per hour of collecting, over the recorded runs."),
         "last_error": st.column_config.TextColumn("last error", width="large"),

@@ -6,7 +6,7 @@ import re
 
 import streamlit as st
 
-from dashboard import data
+from dashboard import data, thread_data
 from monitor.models import SENTIMENT_LABELS
 
 LIMIT = 1000
@@ -48,3 +48,17 @@ else:
         file_name=f"{slug}-mentions-{view.start:%Y%m%d}-{view.end:%Y%m%d}.csv",
         help="The rows in the table above, with every column.",
     )
+    threaded = frame[frame["thread"] != ""]
+    if not threaded.empty:
+        st.subheader("Thread")
+        labels = dict(zip(threaded["id"], threaded["author"] + ": " + threaded["text"].str.slice(0, 80)))
+        chosen = st.selectbox("Show the conversation of", list(labels), format_func=labels.get,
+                              help="Posts that belong to a conversation (replies, or posts that were answered).")
+        st.dataframe(thread_data.thread_frame(view.store_key, view.brand, chosen), hide_index=True,
+                     column_order=["time", "author", "answers", "text", "sentiment", "engagement", "link"],
+                     column_config={
+                         "time": st.column_config.DatetimeColumn("time (UTC)", format="D MMM, HH:mm", timezone="UTC"),
+                         "answers": st.column_config.TextColumn("in reply to"),
+                         "text": st.column_config.TextColumn("text", width="large"),
+                         "link": st.column_config.LinkColumn("link", display_text="open"),
+                     })

@@ -185,7 +185,7 @@ def negative_focus(spike: Spike, window: Sequence[Mention]) -> Sequence[Mention]
 
 def reactions(window: Sequence[Mention], posts: set[str]) -> list[Mention]:
     """The quotes of and replies to ``posts`` in ``window``: what people say about a post going viral."""
-    return [m for m in window if m.parent_id in posts and not m.is_repost]
+    return [m for m in window if (m.parent_id in posts and not m.is_repost) or m.reply_to in posts]
 
 
 def summarise(

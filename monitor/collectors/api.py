@@ -13,14 +13,14 @@ import logging
 import os
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
-from typing import Any, Iterable
+from typing import Any, Callable, Iterable
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from monitor.collectors.base import FetchContext
+from monitor.collectors.base import ITEM_ERRORS, FetchContext
 from monitor.collectors.http import DEFAULT_USER_AGENT, PoliteClient, Response, redact
 from monitor.errors import CollectorError, ConfigError
-from monitor.models import Mention
+from monitor.models import MAX_COUNT, Mention
 
 log = logging.getLogger(__name__)
 
@@ -58,12 +58,19 @@ def env_secret(variable: str, source: str) -> str:
     return value
 
 
+def _whole_number(text: str) -> int | float:
+    """A JSON integer; one too long for ``int`` (thousands of digits) is read as a float (``inf``),
+    which an item's reader then rejects, instead of failing the whole body."""
+    return int(text) if len(text) <= 100 else float(text)
+
+
 def read_json(response: Response, source: str) -> Any:
     """The decoded JSON body; malformed JSON raises :class:`CollectorError` naming the URL."""
     try:
-        return json.loads(response.content)
-    except (ValueError, UnicodeDecodeError) as exc:
-        raise CollectorError(f"{source}: malformed JSON from {redact(response.url)}: {exc}") from None
+        return json.loads(response.content, parse_int=_whole_number)
+    except (ValueError, UnicodeDecodeError, RecursionError) as exc:
+        why = str(exc)[:200] or type(exc).__name__
+        raise CollectorError(f"{source}: malformed JSON from {redact(response.url)}: {why}") from None
 
 
 def json_object(response: Response, source: str) -> dict[str, Any]:
@@ -81,6 +88,27 @@ def json_list(data: dict[str, Any], key: str, source: str, what: str = "the resp
     return items
 
 
+def why_unreadable(exc: BaseException) -> str:
+    """A short reason for a skipped item (``missing 'text'``, ``ValueError: ...``)."""
+    if isinstance(exc, KeyError):
+        return f"missing {exc}"
+    return f"{type(exc).__name__}: {exc}"[:200]
+
+
+def read_items(items: Iterable[Any], read: Callable[[Any], Mention], context: FetchContext, where: str,
+               key: str = "id") -> list[Mention]:
+    """``read`` applied to each item; an item it cannot read is skipped and counted, naming
+    ``where`` (the endpoint) and the item's ``key``, and the others are kept."""
+    mentions = []
+    for item in items:
+        try:
+            mentions.append(read(item))
+        except ITEM_ERRORS as exc:
+            name = item.get(key) if isinstance(item, dict) else None
+            context.skip(f"{where} item {str(name)[:80] if name is not None else '?'}", why_unreadable(exc))
+    return mentions
+
+
 def with_followers(mentions: list[Mention], followers: dict[str, int]) -> list[Mention]:
     """The mentions with their author's follower count set where ``followers`` knows the handle."""
     return [
@@ -93,7 +121,10 @@ def with_followers(mentions: list[Mention], followers: dict[str, int]) -> list[M
 def parse_time(value: Any) -> datetime | None:
     """An ISO 8601 string (``Z`` allowed) or Unix seconds as an aware UTC datetime."""
     if isinstance(value, (int, float)) and not isinstance(value, bool):
-        return datetime.fromtimestamp(value, tz=timezone.utc)
+        try:
+            return datetime.fromtimestamp(value, tz=timezone.utc)
+        except (OverflowError, ValueError, OSError):
+            return None
     if not isinstance(value, str) or not value:
         return None
     try:
@@ -104,10 +135,10 @@ def parse_time(value: Any) -> datetime | None:
 
 
 def count(value: Any) -> int:
-    """A non-negative whole number from an API count field (absent or odd values are 0)."""
+    """A whole number from 0 to ``MAX_COUNT`` from an API count field (absent or odd values are 0)."""
     try:
-        return max(0, int(value))
-    except (TypeError, ValueError):
+        return min(MAX_COUNT, max(0, int(value)))
+    except (TypeError, ValueError, OverflowError):
         return 0
 
 

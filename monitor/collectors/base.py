@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import ClassVar, Iterator, Protocol, runtime_checkable
@@ -10,6 +11,29 @@ from pydantic import BaseModel
 
 from monitor.models import Mention
 from monitor.query import Query
+
+log = logging.getLogger(__name__)
+
+WARN_LIMIT = 20
+"""Unreadable items logged one by one per run; the rest are only counted."""
+
+ITEM_ERRORS = (KeyError, TypeError, ValueError, AttributeError, OverflowError, RecursionError)
+"""What reading one malformed item of a response can raise; the item is skipped, the rest kept."""
+
+
+@dataclass
+class Unreadable:
+    """Items of one run that a collector could not read: each skipped, counted and logged."""
+
+    count: int = 0
+
+    def skip(self, source: str, where: str, why: object) -> None:
+        """Count one skipped item; ``where`` names it (file:line, or URL/endpoint and item id)."""
+        self.count += 1
+        if self.count <= WARN_LIMIT:
+            log.warning("%s: skipped %s: %s", source, where, why or "unreadable")
+        elif self.count == WARN_LIMIT + 1:
+            log.warning("%s: more unreadable items skipped; only counted from now on", source)
 
 
 @dataclass(frozen=True)
@@ -23,6 +47,12 @@ class FetchContext:
     now: datetime
     since: datetime | None = None
     """Oldest post wanted when there is no cursor (``monitor backfill --since``); else the source's default."""
+    unreadable: Unreadable = field(default_factory=Unreadable, compare=False)
+    """Items skipped during the run (the pipeline records the count on the Sources health page)."""
+
+    def skip(self, where: str, why: object) -> None:
+        """Skip one item the collector cannot read (see :class:`Unreadable`)."""
+        self.unreadable.skip(self.source, where, why)
 
 
 @dataclass

@@ -11,7 +11,7 @@ from pydantic import Field
 from monitor.collectors import native_query
 from monitor.collectors.api import (
     ApiConfig, Sweep, chunks, count, dump_sweeps, env_secret, json_list, json_object, language, load_sweeps,
-    make_client, oldest_wanted, parse_time, with_followers,
+    make_client, oldest_wanted, parse_time, read_items, with_followers,
 )
 from monitor.collectors.base import Batch, FetchContext
 from monitor.collectors.http import PoliteClient
@@ -52,6 +52,15 @@ def search_strings(groups: list[tuple[Term, ...]]) -> list[str]:
         prefix = native_query.words(rest) + " " if rest else ""
         found += [f"{prefix}from:{handle}", f"{prefix}mentions:{handle}"]
     return list(dict.fromkeys(found))
+
+
+def _labels(post: dict[str, Any]) -> list[str]:
+    """Moderation labels on the post and the author's own labels in the record (``porn``, ``!warn``...)."""
+    record = post["record"]
+    own = record.get("labels") if isinstance(record.get("labels"), dict) else {}
+    found = [label.get("val") for label in [*(post.get("labels") or []), *(own.get("values") or [])]
+             if isinstance(label, dict)]
+    return list(dict.fromkeys(v for v in found if isinstance(v, str) and v))
 
 
 def _iso(seconds: float) -> str:
@@ -116,22 +125,17 @@ class BlueskyCollector:
             params += [("cursor", page_cursor)] if page_cursor else []
             data = self._get("app.bsky.feed.searchPosts", params)
             posts = json_list(data, "posts", SOURCE, "the searchPosts response")
-            mentions = self._mentions(posts, context)
+            mentions = self._mentions(posts, context, "app.bsky.feed.searchPosts")
             page_cursor = data.get("cursor") if isinstance(data.get("cursor"), str) else None
             times = sorted(m.created_at.timestamp() for m in mentions)
             yield Page(mentions, [str(t) for t in times], not posts or not page_cursor)
 
     def _lookup(self, uris: list[str], context: FetchContext) -> list[Mention]:
         data = self._get("app.bsky.feed.getPosts", [("uris", uri) for uri in uris])
-        return self._mentions(data.get("posts") or [], context)
+        return self._mentions(data.get("posts") or [], context, "app.bsky.feed.getPosts")
 
-    def _mentions(self, posts: list[Any], context: FetchContext) -> list[Mention]:
-        mentions = []
-        for post in posts:
-            try:
-                mentions.append(self._mention(post, context))
-            except (KeyError, TypeError, ValueError, AttributeError) as exc:
-                log.warning("%s: skipped a post without %s", SOURCE, exc)
+    def _mentions(self, posts: list[Any], context: FetchContext, where: str) -> list[Mention]:
+        mentions = read_items(posts, lambda post: self._mention(post, context), context, where, key="uri")
         return self._with_followers(mentions) if self.config.followers else mentions
 
     def _with_followers(self, mentions: list[Mention]) -> list[Mention]:
@@ -161,6 +165,8 @@ class BlueskyCollector:
             quoted = quoted["record"]
         quoted_uri = quoted.get("uri") if isinstance(quoted, dict) else None
         langs = record.get("langs") or []
+        reply = record.get("reply") if isinstance(record.get("reply"), dict) else {}
+        parent, root = (reply.get(k).get("uri") if isinstance(reply.get(k), dict) else None for k in ("parent", "root"))
         return Mention(
             id=Mention.make_id(SOURCE, uri), brand=context.brand, source=SOURCE, text=text,
             created_at=parse_time(record.get("createdAt")) or parse_time(post.get("indexedAt")) or context.now,
@@ -172,5 +178,8 @@ class BlueskyCollector:
                                   replies=count(post.get("replyCount"))),
             is_quote=quoted_uri is not None,
             parent_id=Mention.make_id(SOURCE, quoted_uri) if isinstance(quoted_uri, str) else None,
+            reply_to=Mention.make_id(SOURCE, parent) if isinstance(parent, str) else None,
+            conversation=Mention.make_id(SOURCE, root if isinstance(root, str) else uri),
+            labels=_labels(post),
             language_hint=language(langs[0]) if isinstance(langs, list) and langs else None,
         )

@@ -16,15 +16,15 @@ from urllib.parse import urlsplit
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from monitor.collectors.base import Batch, FetchContext
+from monitor.collectors.base import ITEM_ERRORS, Batch, FetchContext
 from monitor.collectors.http import PoliteClient, redact
 from monitor.errors import CollectorError
-from monitor.models import Author, Engagement, Mention, utc
+from monitor.models import MAX_COUNT, Author, Engagement, Mention, utc
 
 log = logging.getLogger(__name__)
 
 HEAD = 64 * 1024
-WARN_ROWS = 20
+MAX_ID_LENGTH = 512
 _BOM = b"\xef\xbb\xbf"
 _NUMBER = re.compile(r"[+-]?\d+(\.\d*)?")
 _TRUE = {"true", "1", "yes", "y", "t"}
@@ -78,8 +78,8 @@ def _count(row: Mapping[str, Any], name: str) -> int | None:
         number = float(value) if not isinstance(value, bool) else float("nan")
     except (TypeError, ValueError):
         number = float("nan")
-    if not number.is_integer() or number < 0:
-        raise BadRow(f"{name} must be a whole number >= 0, got {value!r}")
+    if not number.is_integer() or not 0 <= number <= MAX_COUNT:
+        raise BadRow(f"{name} must be a whole number from 0 to {MAX_COUNT}, got {str(value)[:40]!r}")
     return int(number)
 
 
@@ -99,12 +99,17 @@ def row_to_mention(row: Mapping[str, Any], context: FetchContext, default_source
     if isinstance(external, (bool, float, dict, list)):
         raise BadRow(f"id must be a string or an integer, got {external!r}")
     external, text = _text(row, "id"), _text(row, "text")
+    if external is not None and len(external) > MAX_ID_LENGTH:
+        raise BadRow(f"id longer than {MAX_ID_LENGTH} characters")
     missing = [n for n, v in (("id", external), ("text", text), ("created_at", row.get("created_at")))
                if v is None or v == ""]
     if missing:
         raise BadRow(f"missing required field(s): {', '.join(missing)}")
     source = _text(row, "source") or default_source
     parent = _text(row, "parent_id")
+    conversation = _text(row, "conversation_id")
+    reply = _flag(row, "is_reply")
+    linked = Mention.make_id(source, parent) if parent else None
     try:
         return Mention(
             id=Mention.make_id(source, external),
@@ -121,7 +126,10 @@ def row_to_mention(row: Mapping[str, Any], context: FetchContext, default_source
                                   replies=_count(row, "replies") or 0),
             is_repost=_flag(row, "is_repost"),
             is_quote=_flag(row, "is_quote"),
-            parent_id=Mention.make_id(source, parent) if parent else None,
+            parent_id=None if reply else linked,
+            reply_to=linked if reply else None,
+            conversation=Mention.make_id(source, conversation) if conversation else None,
+            reach=_count(row, "reach"),
             language_hint=_text(row, "language"),
         )
     except ValidationError as exc:
@@ -166,7 +174,8 @@ class _Cursor(BaseModel):
 class FileCollector:
     """Read new complete rows of a growing JSONL/CSV export; ``Config`` is :class:`FileConfig`.
 
-    ``bad_rows`` counts the rows skipped by the latest :meth:`fetch`.
+    ``bad_rows`` counts the rows skipped by the latest :meth:`fetch`; each is also counted in
+    the run's :attr:`FetchContext.unreadable`.
     """
 
     Config = FileConfig
@@ -261,8 +270,8 @@ class FileCollector:
                     continue
                 row = self._csv_row(text, header) if fmt == "csv" else self._json_row(text)
                 mentions.append(row_to_mention(row, context, self.config.source_field_default))
-            except (BadRow, UnicodeDecodeError, csv.Error) as exc:
-                self._bad(number, exc)
+            except (BadRow, csv.Error, *ITEM_ERRORS) as exc:
+                self._bad(context, number, exc)
             if len(mentions) >= self.config.max_batch:
                 yield batch()
                 mentions, yielded = [], offset
@@ -298,11 +307,14 @@ class FileCollector:
             row = json.loads(text)
         except json.JSONDecodeError as exc:
             raise BadRow(f"broken JSON: {exc.msg} at column {exc.colno}") from None
+        except RecursionError:
+            raise BadRow("JSON nested too deeply") from None
+        except ValueError as exc:
+            raise BadRow(f"unreadable JSON: {str(exc)[:120]}") from None
         if not isinstance(row, dict):
             raise BadRow(f"expected a JSON object, got {type(row).__name__}")
         return row
 
-    def _bad(self, number: int, exc: Exception) -> None:
+    def _bad(self, context: FetchContext, number: int, exc: Exception) -> None:
         self.bad_rows += 1
-        if self.bad_rows <= WARN_ROWS:
-            log.warning("file %s line %d: skipped: %s", self.shown, number, exc)
+        context.skip(f"row {self.shown}:{number}", exc if str(exc) else type(exc).__name__)

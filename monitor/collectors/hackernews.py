@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import logging
 from typing import Any, Iterator
 from urllib.parse import urlencode
 
@@ -11,7 +10,7 @@ from pydantic import Field
 from monitor.collectors import native_query
 from monitor.collectors.api import (
     ApiConfig, Sweep, count, dump_sweeps, json_list, json_object, load_sweeps, make_client, oldest_wanted,
-    parse_time,
+    parse_time, read_items,
 )
 from monitor.collectors.base import Batch, FetchContext
 from monitor.collectors.http import PoliteClient
@@ -19,8 +18,6 @@ from monitor.collectors.paging import Page, Pager
 from monitor.collectors.rss import strip_html
 from monitor.models import Author, Engagement, Mention
 from monitor.query import Query
-
-log = logging.getLogger(__name__)
 
 SOURCE = "hackernews"
 PAGINATION_LIMIT = 1000
@@ -102,13 +99,7 @@ class HackerNewsCollector:
         return self._mentions(json_list(data, "hits", SOURCE, "the search response"), context)
 
     def _mentions(self, hits: list[Any], context: FetchContext) -> list[Mention]:
-        mentions = []
-        for hit in hits:
-            try:
-                mentions.append(self._mention(hit, context))
-            except (KeyError, TypeError, ValueError) as exc:
-                log.warning("%s: skipped a hit without %s", SOURCE, exc)
-        return mentions
+        return read_items(hits, lambda hit: self._mention(hit, context), context, "search", key="objectID")
 
     @staticmethod
     def _mention(hit: dict[str, Any], context: FetchContext) -> Mention:
@@ -118,12 +109,14 @@ class HackerNewsCollector:
         text = "\n".join(part for part in (title, body) if part)
         if not text:
             raise ValueError("a title or a text")
-        parent = hit.get("parent_id")
+        parent, story = hit.get("parent_id"), hit.get("story_id")
         return Mention(
             id=Mention.make_id(SOURCE, item_id), brand=context.brand, source=SOURCE, title=title, text=text,
             created_at=parse_time(hit.get("created_at_i")) or parse_time(hit.get("created_at")) or context.now,
             collected_at=context.now, url=f"https://news.ycombinator.com/item?id={item_id}",
             author=Author(handle=hit.get("author") or None),
             engagement=Engagement(likes=count(hit.get("points")), replies=count(hit.get("num_comments"))),
-            parent_id=Mention.make_id(SOURCE, str(parent)) if parent is not None else None,
+            reply_to=Mention.make_id(SOURCE, str(parent)) if parent is not None else None,
+            conversation=Mention.make_id(SOURCE, str(story if story is not None else item_id)),
+            thread_title=None if title else hit.get("story_title") or None,
         )

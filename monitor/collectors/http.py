@@ -6,6 +6,8 @@ import email.utils
 import logging
 import random
 import re
+import socket
+import threading
 import time
 from dataclasses import dataclass
 from typing import Any, Callable, Mapping
@@ -103,12 +105,48 @@ class _Retry(Exception):
         self.rate_limited = rate_limited
 
 
+class _Connections:
+    """The sockets one client opened (seen through httpcore's trace), so a deadline can cut them.
+
+    httpx's timeouts bound each read, not a whole answer: a server sending a byte a second
+    would hold a request for hours. :meth:`deadline` shuts the sockets down when an attempt
+    runs past its time, which ends any read waiting on them.
+    """
+
+    def __init__(self) -> None:
+        self.streams: list[Any] = []
+        self.cut = threading.Event()
+
+    def trace(self, event: str, info: dict[str, Any]) -> None:
+        if event == "connection.connect_tcp.complete":
+            self.streams.append(info["return_value"])
+
+    def deadline(self, seconds: float) -> threading.Timer:
+        """A started timer that cuts the connections after ``seconds``; cancel it when the attempt ends."""
+        self.cut.clear()
+        timer = threading.Timer(seconds, self._cut)
+        timer.daemon = True
+        timer.start()
+        return timer
+
+    def _cut(self) -> None:
+        self.cut.set()
+        for stream in self.streams:
+            sock = stream.get_extra_info("socket")
+            try:
+                sock.shutdown(socket.SHUT_RDWR)
+            except (OSError, AttributeError):
+                continue
+
+
 class PoliteClient:
     """GET (and POST, for token endpoints) with timeouts and bounded retries.
 
     Network errors, timeouts and 5xx are retried with exponential backoff and jitter; a 429
     waits out a short ``Retry-After`` (at most ``max_retry_after`` seconds) and otherwise
-    raises :class:`RateLimited`. Other 4xx and exhausted retries raise :class:`CollectorError`.
+    raises :class:`RateLimited`. Other 4xx, redirect loops and exhausted retries raise
+    :class:`CollectorError`. ``timeout`` bounds each read and also a whole attempt: an answer
+    still arriving ``timeout`` seconds after the request started is a timed-out attempt.
     ``sleep``, ``clock`` and ``transport`` are injectable for tests.
     """
 
@@ -156,11 +194,11 @@ class PoliteClient:
             headers={"User-Agent": self.user_agent},
             transport=self.transport,
         ) as client:
-            attempt = 0
+            attempt, connections = 0, _Connections()
             while True:
                 attempt += 1
                 try:
-                    return self._once(client, method, url, shown, headers, data, json)
+                    return self._once(client, connections, method, url, shown, headers, data, json)
                 except _Retry as retry:
                     if attempt >= self.max_attempts:
                         message = f"{method} {shown} failed after {attempt} attempts: {retry}"
@@ -177,11 +215,13 @@ class PoliteClient:
         return delay / 2 + random.uniform(0, delay / 2)
 
     def _once(
-        self, client: httpx.Client, method: str, url: str, shown: str,
+        self, client: httpx.Client, connections: _Connections, method: str, url: str, shown: str,
         headers: Mapping[str, str] | None, data: Mapping[str, str] | None, json: Any,
     ) -> Response:
+        deadline = connections.deadline(self.timeout)
         try:
-            with client.stream(method, url, headers=dict(headers or {}), data=data, json=json) as response:
+            with client.stream(method, url, headers=dict(headers or {}), data=data, json=json,
+                               extensions={"trace": connections.trace}) as response:
                 status = response.status_code
                 if status == 429 or status >= 500:
                     after = parse_retry_after(response.headers.get("Retry-After"), self.clock())
@@ -196,15 +236,27 @@ class PoliteClient:
                     return Response(str(response.url), status, response.headers, b"")
                 if not 200 <= status < 300:
                     raise CollectorError(f"{method} {shown}: HTTP {status} {response.reason_phrase}")
-                body = bytearray()
-                for chunk in response.iter_bytes():
-                    body += chunk
-                    if len(body) > self.max_bytes:
-                        raise CollectorError(f"{method} {shown}: body larger than {self.max_bytes} bytes")
-                return Response(str(response.url), status, response.headers, bytes(body))
+                return Response(str(response.url), status, response.headers, self._body(response, shown))
         except (httpx.UnsupportedProtocol, httpx.InvalidURL) as exc:
             raise CollectorError(f"{method} {shown}: {redact(str(exc))}") from None
+        except httpx.TooManyRedirects:
+            raise CollectorError(f"{method} {shown}: too many redirects (a redirect loop?)") from None
         except httpx.TimeoutException as exc:
             raise _Retry(f"timed out ({type(exc).__name__})") from None
         except httpx.TransportError as exc:
+            if connections.cut.is_set():
+                raise _Retry(f"timed out (no whole answer within {self.timeout:g}s)") from None
             raise _Retry(f"{type(exc).__name__}: {redact(str(exc))}") from None
+        except httpx.HTTPError as exc:
+            raise CollectorError(f"{method} {shown}: {type(exc).__name__}: {redact(str(exc))}") from None
+        finally:
+            deadline.cancel()
+
+    def _body(self, response: httpx.Response, shown: str) -> bytes:
+        """The body, at most ``max_bytes``."""
+        body = bytearray()
+        for chunk in response.iter_bytes():
+            body += chunk
+            if len(body) > self.max_bytes:
+                raise CollectorError(f"{response.request.method} {shown}: body larger than {self.max_bytes} bytes")
+        return bytes(body)

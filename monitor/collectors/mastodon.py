@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import re
 from typing import Any, Iterator, NamedTuple
 from urllib.parse import quote, urlencode
 
@@ -11,9 +12,9 @@ from pydantic import Field
 from monitor.collectors import native_query
 from monitor.collectors.api import (
     ApiConfig, Sweep, count, dump_sweeps, env_secret, language, load_sweeps, make_client, oldest_wanted, parse_time,
-    read_json,
+    read_json, why_unreadable,
 )
-from monitor.collectors.base import Batch, FetchContext
+from monitor.collectors.base import ITEM_ERRORS, Batch, FetchContext
 from monitor.collectors.http import PoliteClient
 from monitor.collectors.rss import strip_html
 from monitor.errors import CollectorError
@@ -137,39 +138,85 @@ class MastodonCollector:
                 yield Batch([m.mention for m in mentions], dump_sweeps(sweeps))
 
     def _mentions(self, statuses: list[Any], context: FetchContext, instance: str) -> tuple[list[_Mapped], int | None]:
+        """The statuses as mentions, then the originals of boosts; replies linked by their parent's uri."""
         mapped: list[_Mapped] = []
         newest: int | None = None
-        for status in statuses:
-            if isinstance(status, dict) and str(status.get("id", "")).isdigit():
+        readable = [s for s in statuses if isinstance(s, dict)]
+        for status in readable:
+            if str(status.get("id", "")).isdigit():
                 newest = max(newest or 0, int(status["id"]))
+        parents = self._parent_uris(readable, instance)
+        boosted = [s["reblog"] for s in readable if isinstance(s.get("reblog"), dict)]
+        for status in [*statuses, *boosted]:
             try:
-                mapped.append(_Mapped(str(status["id"]), _mention(status, context)))
-            except (KeyError, TypeError, ValueError, AttributeError) as exc:
-                log.warning("%s: skipped a status from %s without %s", SOURCE, instance, exc)
-        return mapped, newest
+                mapped.append(_Mapped(str(status["id"]), _mention(status, context, parents)))
+            except ITEM_ERRORS as exc:
+                name = str(status.get("id") if isinstance(status, dict) else "?")[:40]
+                context.skip(f"status {name} from {instance}", why_unreadable(exc))
+        return list({m.mention.id: m for m in mapped}.values()), newest
+
+    def _parent_uris(self, statuses: list[dict[str, Any]], instance: str) -> dict[str, str]:
+        """``{local id: uri}`` of the statuses the replies among ``statuses`` answer.
+
+        Parents on the page are known; the others are looked up in one call (replies stay
+        unlinked if that fails).
+        """
+        known = {str(s.get("id")): s["uri"] for s in statuses if isinstance(s.get("uri"), str)}
+        shown = [s["reblog"] if isinstance(s.get("reblog"), dict) else s for s in statuses]
+        wanted = [str(s["in_reply_to_id"]) for s in shown if s.get("in_reply_to_id") is not None]
+        missing = [i for i in dict.fromkeys(wanted) if i not in known and i.isdigit()][:40]
+        if missing:
+            try:
+                found = self._get(instance, "/api/v1/statuses", [("id[]", i) for i in missing], auth=False)
+            except CollectorError as exc:
+                log.warning("%s: parents of replies on %s not found (%s); replies left unlinked", SOURCE, instance, exc)
+                found = []
+            known.update((str(s.get("id")), s["uri"]) for s in found
+                         if isinstance(s, dict) and isinstance(s.get("uri"), str))
+        return known
 
 
-def _mention(status: dict[str, Any], context: FetchContext) -> Mention:
+_QUOTE_LINE = re.compile(r'<p class="quote-inline">.*?</p>', re.DOTALL)
+"""The "RE: url" paragraph Mastodon puts before a quote's own text, for clients that show no quotes."""
+
+
+def _text(status: dict[str, Any]) -> str:
+    """Content warning and text; a status just deleted has its plain source in ``text`` instead of ``content``."""
+    content = status.get("content")
+    content = _QUOTE_LINE.sub("", content) if isinstance(content, str) else status.get("text")
+    return strip_html(" ".join(p for p in (status.get("spoiler_text"), content) if isinstance(p, str)))
+
+
+def _mention(status: dict[str, Any], context: FetchContext, parents: dict[str, str]) -> Mention:
+    """One status. A boost carries its original's text but none of its counts (the original,
+    stored on its own, counts the boost among its shares)."""
     uri = status["uri"]
     if not isinstance(uri, str) or not uri:
         raise ValueError("a uri")
     reblog = status.get("reblog")
     shown = reblog if isinstance(reblog, dict) else status
-    text = strip_html(" ".join(p for p in (shown.get("spoiler_text"), shown.get("content")) if isinstance(p, str)))
+    text = _text(shown)
     if not text:
         raise ValueError("a text")
     account = status.get("account") or {}
-    quoted = (shown.get("quote") or {}).get("quoted_status") if isinstance(shown.get("quote"), dict) else None
+    quote = shown.get("quote")
+    quoted = quote.get("quoted_status") if isinstance(quote, dict) else None
     parent = reblog.get("uri") if isinstance(reblog, dict) else (quoted or {}).get("uri")
+    replied = parents.get(str(shown.get("in_reply_to_id")))
+    labels = ["sensitive"] * bool(shown.get("sensitive")) + ["content warning"] * bool(shown.get("spoiler_text"))
     return Mention(
         id=Mention.make_id(SOURCE, uri), brand=context.brand, source=SOURCE, text=text,
         created_at=parse_time(status.get("created_at")) or context.now, collected_at=context.now,
         url=status.get("url") or uri,
         author=Author(handle=account.get("acct"), name=account.get("display_name") or None,
-                      followers=account.get("followers_count")),
-        engagement=Engagement(likes=count(shown.get("favourites_count")), shares=count(shown.get("reblogs_count")),
-                              replies=count(shown.get("replies_count"))),
+                      followers=count(account["followers_count"]) if "followers_count" in account else None),
+        engagement=Engagement() if isinstance(reblog, dict) else Engagement(
+            likes=count(status.get("favourites_count")),
+            shares=count(status.get("reblogs_count")) + count(status.get("quotes_count")),
+            replies=count(status.get("replies_count"))),
         is_repost=isinstance(reblog, dict), is_quote=isinstance(quoted, dict),
         parent_id=Mention.make_id(SOURCE, parent) if isinstance(parent, str) else None,
+        reply_to=Mention.make_id(SOURCE, replied) if replied and not isinstance(reblog, dict) else None,
+        labels=labels,
         language_hint=language(shown.get("language")),
     )

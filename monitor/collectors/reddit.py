@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import base64
-import logging
 import time
 from typing import Any, Callable, Iterator
 from urllib.parse import urlencode
@@ -12,7 +11,7 @@ from pydantic import Field
 
 from monitor.collectors import native_query
 from monitor.collectors.api import (
-    ApiConfig, Sweep, count, env_secret, json_object, make_client, oldest_wanted, parse_time,
+    ApiConfig, Sweep, count, env_secret, json_object, make_client, oldest_wanted, parse_time, read_items,
 )
 from monitor.collectors.base import Batch, FetchContext
 from monitor.collectors.http import PoliteClient
@@ -26,8 +25,6 @@ OAUTH_ERRORS = frozenset({"invalid_request", "invalid_client", "invalid_grant", 
 
 MAX_QUERY_LENGTH = 512
 """Reddit's search takes a ``q`` of at most 512 characters."""
-
-log = logging.getLogger(__name__)
 
 SOURCE = "reddit"
 
@@ -104,7 +101,7 @@ class RedditCollector:
         while True:
             listing = self._listing(self._get(self._search_path(), {**params, **({"after": after} if after else {})}))
             posts = [p for p in listing.get("children") or [] if isinstance(p, dict)]
-            everything = self._mentions(posts, context)
+            everything = [m for m in self._mentions(posts, context) if ":t1_" not in m.id]
             mentions = [m for m in everything if _key(m.id.split(":", 1)[1]) > since
                         and (sweep.since or m.created_at >= oldest)]
             reached = len(mentions) < len(everything) or not posts
@@ -123,30 +120,65 @@ class RedditCollector:
         return listing
 
     def _mentions(self, children: list[dict[str, Any]], context: FetchContext) -> list[Mention]:
-        mentions = []
-        for child in children:
-            try:
-                mentions.append(self._mention(child["data"], context))
-            except (KeyError, TypeError, ValueError) as exc:
-                log.warning("%s: skipped a post without %s", SOURCE, exc)
-        return mentions
+        posts = [child.get("data") for child in children]
+        return read_items(posts, lambda post: self._mention(post, context), context, "listing", key="name")
 
     @staticmethod
     def _mention(post: dict[str, Any], context: FetchContext) -> Mention:
+        """A post (``t3``), or a comment (``t1``) when a listing holds one."""
+        if str(post.get("name", "")).startswith("t1_"):
+            return _comment(post, context)
         post_id, title = str(post["id"]), post["title"]
         _key(post_id)
-        author = post.get("author")
         parent = post.get("crosspost_parent")
-        permalink = post.get("permalink")
         body = post.get("selftext") or ""
         return Mention(
             id=Mention.make_id(SOURCE, post_id), brand=context.brand, source=SOURCE,
             title=title, text=f"{title}\n{body}".strip() if body else title,
             created_at=parse_time(post.get("created_utc")) or context.now, collected_at=context.now,
-            url=f"https://www.reddit.com{permalink}" if isinstance(permalink, str) else post.get("url"),
-            author=Author(handle=None if author in (None, "[deleted]") else author),
+            url=_url(post), author=_author(post),
             engagement=Engagement(likes=count(post.get("score")), shares=count(post.get("num_crossposts")),
                                   replies=count(post.get("num_comments"))),
+            reach=count(post["view_count"]) if post.get("view_count") is not None else None,
             is_repost=bool(parent),
             parent_id=Mention.make_id(SOURCE, parent.removeprefix("t3_")) if isinstance(parent, str) else None,
+            conversation=Mention.make_id(SOURCE, post_id),
+            community=post.get("subreddit_name_prefixed") or None, labels=_labels(post),
         )
+
+
+def _thing(fullname: str) -> str:
+    """A mention's external id from a Reddit fullname: a post's bare id, a comment's ``t1_`` id."""
+    return fullname.removeprefix("t3_")
+
+
+def _url(item: dict[str, Any]) -> str | None:
+    permalink = item.get("permalink")
+    return f"https://www.reddit.com{permalink}" if isinstance(permalink, str) else item.get("url")
+
+
+def _author(item: dict[str, Any]) -> Author:
+    author = item.get("author")
+    return Author(handle=None if author in (None, "[deleted]") else author)
+
+
+def _labels(item: dict[str, Any]) -> list[str]:
+    return ["nsfw"] * bool(item.get("over_18")) + ["spoiler"] * bool(item.get("spoiler"))
+
+
+def _comment(comment: dict[str, Any], context: FetchContext) -> Mention:
+    """A comment: linked to the comment or post it answers and to its post (the conversation)."""
+    name, body, link = str(comment["name"]), comment["body"], str(comment["link_id"])
+    if not isinstance(body, str) or not body.strip() or not link.startswith("t3_"):
+        raise ValueError("a body and a link_id")
+    parent = comment.get("parent_id")
+    return Mention(
+        id=Mention.make_id(SOURCE, name), brand=context.brand, source=SOURCE, text=body.strip(),
+        created_at=parse_time(comment.get("created_utc")) or context.now, collected_at=context.now,
+        url=_url(comment), author=_author(comment),
+        engagement=Engagement(likes=count(comment.get("score"))),
+        reply_to=Mention.make_id(SOURCE, _thing(parent)) if isinstance(parent, str) and parent else None,
+        conversation=Mention.make_id(SOURCE, _thing(link)),
+        community=comment.get("subreddit_name_prefixed") or None,
+        thread_title=comment.get("link_title") or None, labels=_labels(comment),
+    )

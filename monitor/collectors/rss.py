@@ -15,7 +15,7 @@ from urllib.parse import urljoin
 import feedparser
 from pydantic import BaseModel, ConfigDict, Field
 
-from monitor.collectors.base import Batch, FetchContext
+from monitor.collectors.base import ITEM_ERRORS, Batch, FetchContext
 from monitor.collectors.http import DEFAULT_USER_AGENT, PoliteClient, redact
 from monitor.errors import CollectorError
 from monitor.models import Author, Mention, utc
@@ -26,6 +26,9 @@ SOURCE = "rss"
 SEEN_LIMIT = 1000
 STALE_AFTER = timedelta(days=7)
 _SPACE = re.compile(r"\s+")
+_EMAIL = re.compile(r"<?[\w.+-]+@[\w-]+(?:\.[\w-]+)+>?")
+_EMPTY_PARENS = re.compile(r"\(\s*\)")
+_WRAPPED = re.compile(r"\((.*)\)")
 
 
 class _TextOnly(HTMLParser):
@@ -58,6 +61,15 @@ class RssConfig(BaseModel):
     timeout: float = Field(default=10.0, gt=0)
     max_items: int = Field(default=500, ge=1)
     user_agent: str = DEFAULT_USER_AGENT
+
+
+def author_name(entry: Any) -> str | None:
+    """The entry's author without an e-mail address (RSS writes ``noreply@x.com (Name)``)."""
+    detail = entry.get("author_detail") or {}
+    raw = detail.get("name") or entry.get("author") or ""
+    name = _EMPTY_PARENS.sub("", _EMAIL.sub("", raw)).strip()
+    wrapped = _WRAPPED.fullmatch(name)
+    return (wrapped.group(1).strip() if wrapped else name) or None
 
 
 def _timestamp(entry: Any) -> datetime | None:
@@ -132,10 +144,12 @@ class RssCollector:
         if response.not_modified:
             log.debug("rss %s: not modified", redact(url))
             return
-        feed = feedparser.parse(
-            response.content, response_headers={k.lower(): v for k, v in response.headers.items()}
-        )
-        if not feed.entries and (feed.bozo or not feed.version):
+        if not response.content.strip():
+            raise CollectorError(f"rss {redact(url)}: the server answered HTTP {response.status} with an empty body")
+        headers = {k.lower(): v for k, v in response.headers.items()}
+        headers.setdefault("content-type", "application/xml")
+        feed = feedparser.parse(response.content, response_headers=headers)
+        if not feed.entries and (feed.bozo or not feed.get("version")):
             why = feed.get("bozo_exception") or "not an RSS or Atom document"
             raise CollectorError(f"rss {redact(url)}: cannot parse feed: {why}")
         if feed.bozo:
@@ -164,8 +178,12 @@ class RssCollector:
         """The newest ``max_items`` entries as mentions (newest first), duplicates dropped."""
         language = _language(feed.feed.get("language"))
         mentions: dict[str, Mention] = {}
-        for entry in feed.entries:
-            mention = self._mention(entry, context, language, base)
+        for number, entry in enumerate(feed.entries, 1):
+            try:
+                mention = self._mention(entry, context, language, base)
+            except ITEM_ERRORS as exc:
+                context.skip(f"entry {number} ({entry.get('id') or entry.get('link')}) of {redact(base)}", exc)
+                continue
             if mention is not None and mention.id not in mentions:
                 mentions[mention.id] = mention
         newest = sorted(mentions.values(), key=lambda m: m.created_at, reverse=True)
@@ -203,7 +221,7 @@ class RssCollector:
             text=text,
             title=title or None,
             url=urljoin(base, link) if link else None,
-            author=Author(name=entry.get("author") or None),
+            author=Author(name=author_name(entry)),
             created_at=_timestamp(entry) or context.now,
             collected_at=context.now,
             language_hint=_language(detail.get("language")) or language,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import html
 import logging
 from datetime import datetime, timedelta, timezone
 from typing import Any, Iterator
@@ -11,7 +12,7 @@ from pydantic import Field
 
 from monitor.collectors import native_query
 from monitor.collectors.api import (
-    ApiConfig, Sweep, count, env_secret, json_object, language, make_client, oldest_wanted, parse_time,
+    ApiConfig, Sweep, count, env_secret, json_object, language, make_client, oldest_wanted, parse_time, read_items,
 )
 from monitor.collectors.base import Batch, FetchContext
 from monitor.collectors.http import PoliteClient
@@ -22,7 +23,13 @@ from monitor.models import Author, Engagement, Mention
 log = logging.getLogger(__name__)
 
 SOURCE = "x"
-TWEET_FIELDS = "created_at,public_metrics,lang,author_id,referenced_tweets"
+SEARCH = "/2/tweets/search/recent"
+LOOKUP = "/2/tweets"
+TWEET_FIELDS = ("created_at,public_metrics,lang,author_id,referenced_tweets,conversation_id,note_tweet,"
+                "edit_history_tweet_ids,possibly_sensitive")
+EXPANSIONS = "author_id,referenced_tweets.id,referenced_tweets.id.author_id"
+"""The originals of retweets, quotes and replies come in ``includes.tweets``, their authors in
+``includes.users``: without them a retweet's ``text`` is cut short ("RT @user: ...")."""
 USER_FIELDS = "username,name,public_metrics"
 RECENT_WINDOW = timedelta(days=7) - timedelta(minutes=1)
 SNOWFLAKE_EPOCH_MS = 1288834974657
@@ -61,7 +68,7 @@ class XCollector:
         return json_object(self.client.get(url, headers), SOURCE)
 
     def _fields(self) -> dict[str, str]:
-        return {"tweet.fields": TWEET_FIELDS, "expansions": "author_id", "user.fields": USER_FIELDS}
+        return {"tweet.fields": TWEET_FIELDS, "expansions": EXPANSIONS, "user.fields": USER_FIELDS}
 
     def fetch(self, context: FetchContext, cursor: str | None) -> Iterator[Batch]:
         sweep = Sweep.load(cursor, SOURCE)
@@ -90,51 +97,86 @@ class XCollector:
     def _pages(self, params: dict[str, str], context: FetchContext) -> Iterator[Page]:
         token: str | None = None
         while True:
-            data = self._get("/2/tweets/search/recent", {**params, **({"next_token": token} if token else {})})
-            mentions = self._mentions(data, context)
+            data = self._get(SEARCH, {**params, **({"next_token": token} if token else {})})
+            mentions = self._mentions(data, context, SEARCH)
             meta = data.get("meta") if isinstance(data.get("meta"), dict) else {}
             token = meta.get("next_token") if isinstance(meta.get("next_token"), str) else None
-            ids = sorted((m.id.split(":", 1)[1] for m in mentions), key=_id_key)
+            ids = sorted({str(t.get("id")) for t in data.get("data") or [] if isinstance(t, dict)
+                          and str(t.get("id")).isdigit()}, key=_id_key)
             yield Page(mentions, ids, not token or not data.get("data"))
 
     def _lookup(self, ids: list[str], context: FetchContext) -> list[Mention]:
-        return self._mentions(self._get("/2/tweets", {"ids": ",".join(ids), **self._fields()}), context)
+        return self._mentions(self._get(LOOKUP, {"ids": ",".join(ids), **self._fields()}), context, LOOKUP)
 
-    def _mentions(self, data: dict[str, Any], context: FetchContext) -> list[Mention]:
+    def _mentions(self, data: dict[str, Any], context: FetchContext, where: str) -> list[Mention]:
+        """The page's posts, then the originals of its reposts that are not on the page themselves."""
         tweets = data.get("data") or []
         if not isinstance(tweets, list):
             raise CollectorError(f"{SOURCE}: 'data' is not a list in the search response")
         includes = data.get("includes") if isinstance(data.get("includes"), dict) else {}
-        users = {u.get("id"): u for u in includes.get("users", []) if isinstance(u, dict)}
-        mentions = []
-        for tweet in tweets:
-            try:
-                mentions.append(self._mention(tweet, users, context))
-            except (KeyError, TypeError, ValueError) as exc:
-                log.warning("%s: skipped a post without %s", SOURCE, exc)
-        return mentions
+        users = {u.get("id"): u for u in includes.get("users") or [] if isinstance(u, dict)}
+        included = {str(t.get("id")): t for t in includes.get("tweets") or [] if isinstance(t, dict)}
 
-    def _mention(self, tweet: dict[str, Any], users: dict[Any, dict[str, Any]], context: FetchContext) -> Mention:
-        tweet_id, text = str(tweet["id"]), tweet["text"]
-        if not tweet_id.isdigit() or not isinstance(text, str):
-            raise ValueError("a numeric id and a text")
-        user = users.get(tweet.get("author_id"), {})
-        metrics = tweet.get("public_metrics") or {}
-        references = {r.get("type"): str(r.get("id"))
-                      for r in tweet.get("referenced_tweets") or [] if isinstance(r, dict)}
-        parent = references.get("retweeted") or references.get("quoted")
-        handle = user.get("username")
-        lang = tweet.get("lang")
-        return Mention(
-            id=Mention.make_id(SOURCE, tweet_id), brand=context.brand, source=SOURCE, text=text,
-            created_at=parse_time(tweet.get("created_at")) or context.now, collected_at=context.now,
-            url=f"https://x.com/{handle or 'i/web'}/status/{tweet_id}",
-            author=Author(handle=handle, name=user.get("name"),
-                          followers=(user.get("public_metrics") or {}).get("followers_count")),
-            engagement=Engagement(likes=count(metrics.get("like_count")),
-                                  shares=count(metrics.get("retweet_count")) + count(metrics.get("quote_count")),
-                                  replies=count(metrics.get("reply_count"))),
-            is_repost="retweeted" in references, is_quote="quoted" in references,
-            parent_id=Mention.make_id(SOURCE, parent) if parent else None,
-            language_hint=None if lang in (None, "und", "qme", "zxx", "qht") else language(lang),
-        )
+        def read(tweet: dict[str, Any]) -> Mention:
+            return _mention(tweet, users, included, context)
+
+        mentions = read_items(tweets, read, context, where)
+        on_page = {m.id for m in mentions}
+        reposted = dict.fromkeys(_references(t).get("retweeted") for t in tweets if isinstance(t, dict))
+        originals = [included[i] for i in reposted if i in included and Mention.make_id(SOURCE, i) not in on_page]
+        return mentions + read_items(originals, read, context, f"{where} includes.tweets")
+
+
+def _references(tweet: dict[str, Any]) -> dict[str, str]:
+    """``{type: id}`` of the posts ``tweet`` retweets, quotes or replies to."""
+    return {str(r.get("type")): str(r.get("id")) for r in tweet.get("referenced_tweets") or [] if isinstance(r, dict)}
+
+
+def _full_text(tweet: dict[str, Any]) -> str:
+    """The whole text: a long post's ``note_tweet`` (``text`` is cut at 280), HTML entities decoded."""
+    note = tweet.get("note_tweet")
+    text = note.get("text") if isinstance(note, dict) and isinstance(note.get("text"), str) else tweet["text"]
+    if not isinstance(text, str):
+        raise ValueError("a text")
+    return html.unescape(text)
+
+
+def _mention(tweet: dict[str, Any], users: dict[Any, dict[str, Any]], included: dict[str, dict[str, Any]],
+             context: FetchContext) -> Mention:
+    """One post. A retweet carries its original's text (from ``includes.tweets``) but none of
+    its counts: X reports the original's counts on every retweet, and the retweet is already one
+    of the original's shares. An edited post keeps the id of its first version."""
+    tweet_id = str(tweet["id"])
+    if not tweet_id.isdigit():
+        raise ValueError("a numeric id")
+    references = _references(tweet)
+    reposted = "retweeted" in references
+    original = included.get(references.get("retweeted", ""))
+    text = _full_text(original if original is not None else tweet)
+    user = users.get(tweet.get("author_id"), {})
+    followers = (user.get("public_metrics") if isinstance(user.get("public_metrics"), dict) else {}).get(
+        "followers_count")
+    metrics = tweet.get("public_metrics") if isinstance(tweet.get("public_metrics"), dict) else {}
+    edits = tweet.get("edit_history_tweet_ids")
+    first = str(edits[0]) if isinstance(edits, list) and edits and str(edits[0]).isdigit() else tweet_id
+    parent = references.get("retweeted") or references.get("quoted")
+    handle = user.get("username")
+    lang = tweet.get("lang")
+    conversation = tweet.get("conversation_id")
+    return Mention(
+        id=Mention.make_id(SOURCE, first), brand=context.brand, source=SOURCE, text=text,
+        created_at=parse_time(tweet.get("created_at")) or posted_at(tweet_id), collected_at=context.now,
+        url=f"https://x.com/{handle or 'i/web'}/status/{tweet_id}",
+        author=Author(handle=handle, name=user.get("name"), followers=None if followers is None else count(followers)),
+        engagement=Engagement() if reposted else Engagement(
+            likes=count(metrics.get("like_count")),
+            shares=count(metrics.get("retweet_count")) + count(metrics.get("quote_count")),
+            replies=count(metrics.get("reply_count"))),
+        reach=None if reposted or "impression_count" not in metrics else count(metrics["impression_count"]),
+        is_repost=reposted, is_quote="quoted" in references,
+        parent_id=Mention.make_id(SOURCE, parent) if parent else None,
+        reply_to=Mention.make_id(SOURCE, references["replied_to"]) if "replied_to" in references else None,
+        conversation=Mention.make_id(SOURCE, str(conversation)) if conversation else None,
+        labels=["sensitive"] if tweet.get("possibly_sensitive") is True else [],
+        language_hint=None if lang in (None, "und", "qme", "zxx", "qht") else language(lang),
+    )

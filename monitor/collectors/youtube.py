@@ -12,7 +12,7 @@ from pydantic import Field
 from monitor.collectors import native_query
 from monitor.collectors.api import (
     ApiConfig, Sweep, count, dump_sweeps, env_secret, json_list, json_object, language, load_sweeps,
-    make_client, oldest_wanted, parse_time, with_followers,
+    make_client, oldest_wanted, parse_time, read_items, with_followers,
 )
 from monitor.collectors.base import Batch, FetchContext
 from monitor.collectors.http import PoliteClient
@@ -71,8 +71,8 @@ class YouTubeCollector:
             yield from pager.sweep(sweeps[key], self._pages(key, sweeps[key], floor, context), recent=sweeps[COMMENTS])
         if pager.left > 0:
             yield from pager.refresh(sweeps[COMMENTS].recent_ids(), 50, lambda group: self._videos(group, context))
-            if self.config.comments:
-                yield from self._comments(context, sweeps)
+        if self.config.comments:
+            yield from self._comments(context, sweeps)
 
     def _pages(self, key: str, sweep: Sweep, floor: float, context: FetchContext) -> Iterator[Page]:
         upper, token = sweep.until, None
@@ -93,13 +93,8 @@ class YouTubeCollector:
     def _videos(self, ids: list[str], context: FetchContext) -> list[Mention]:
         if not ids:
             return []
-        data = self._get("/videos", {"part": "snippet,statistics", "id": ",".join(ids), "maxResults": "50"})
-        mentions = []
-        for item in json_list(data, "items", SOURCE):
-            try:
-                mentions.append(_video(item, context))
-            except (KeyError, TypeError, ValueError, AttributeError) as exc:
-                log.warning("%s: skipped a video without %s", SOURCE, exc)
+        data = self._get("/videos", {"part": "snippet,statistics,contentDetails", "id": ",".join(ids), "maxResults": "50"})
+        mentions = read_items(json_list(data, "items", SOURCE), lambda item: _video(item, context), context, "videos")
         return self._with_subscribers(mentions) if self.config.subscribers else mentions
 
     def _with_subscribers(self, mentions: list[Mention]) -> list[Mention]:
@@ -120,7 +115,7 @@ class YouTubeCollector:
         seen = sweeps[COMMENTS].extra
         for video in sweeps[COMMENTS].recent_ids()[: self.config.comment_videos]:
             try:
-                data = self._get("/commentThreads", {"part": "snippet", "videoId": video, "order": "time",
+                data = self._get("/commentThreads", {"part": "snippet,replies", "videoId": video, "order": "time",
                                                      "maxResults": "100", "textFormat": "plainText"})
             except CollectorError as exc:
                 if "HTTP 403" not in str(exc):
@@ -128,15 +123,12 @@ class YouTubeCollector:
                 log.info("%s: comments of %s are not readable (%s)", SOURCE, video, exc)
                 continue
             watermark = parse_time(seen.get(video)) or datetime.min.replace(tzinfo=context.now.tzinfo)
-            mentions = []
-            for item in json_list(data, "items", SOURCE):
-                try:
-                    mention = _comment(item, context)
-                except (KeyError, TypeError, ValueError, AttributeError) as exc:
-                    log.warning("%s: skipped a comment without %s", SOURCE, exc)
-                    continue
-                if mention.created_at > watermark:
-                    mentions.append(mention)
+            threads = json_list(data, "items", SOURCE)
+            read = read_items(threads, lambda item: _comment(item, context), context, f"commentThreads of {video}")
+            replies = [(reply, item) for item in threads if isinstance(item, dict)
+                       for reply in (item.get("replies") or {}).get("comments") or []]
+            read += read_items(replies, lambda pair: _reply(*pair, context), context, f"replies on {video}")
+            mentions = [m for m in read if m.created_at > watermark]
             if mentions:
                 seen[video] = max(m.created_at for m in mentions).isoformat()
             yield Batch(mentions, dump_sweeps(sweeps))
@@ -155,22 +147,47 @@ def _video(item: dict[str, Any], context: FetchContext) -> Mention:
         created_at=parse_time(snippet.get("publishedAt")) or context.now, collected_at=context.now,
         author=Author(handle=snippet.get("channelId"), name=snippet.get("channelTitle")),
         engagement=Engagement(likes=count(stats.get("likeCount")), replies=count(stats.get("commentCount"))),
+        reach=count(stats["viewCount"]) if "viewCount" in stats else None,
+        conversation=Mention.make_id(SOURCE, video_id),
+        labels=["age restricted"] if _rating(item).get("ytRating") == "ytAgeRestricted" else [],
         language_hint=language(snippet.get("defaultAudioLanguage") or snippet.get("defaultLanguage")),
     )
 
 
+def _rating(item: dict[str, Any]) -> dict[str, Any]:
+    """A video's ``contentDetails.contentRating`` (empty when absent)."""
+    details = item.get("contentDetails") if isinstance(item.get("contentDetails"), dict) else {}
+    return details.get("contentRating") if isinstance(details.get("contentRating"), dict) else {}
+
+
 def _comment(item: dict[str, Any], context: FetchContext) -> Mention:
+    """A thread's top-level comment: a reply to its video."""
     thread = item["snippet"]
     top = thread["topLevelComment"]
-    comment_id, snippet = top["id"], top["snippet"]
+    video_id = thread.get("videoId") or top["snippet"].get("videoId")
+    return _comment_mention(top, video_id, video_id, count(thread.get("totalReplyCount")), context)
+
+
+def _reply(reply: dict[str, Any], thread: dict[str, Any], context: FetchContext) -> Mention:
+    """An answer in a thread (``replies.comments``): a reply to the comment in ``parentId``."""
+    video_id = thread["snippet"].get("videoId") or reply["snippet"].get("videoId")
+    parent = reply["snippet"].get("parentId") or thread["snippet"]["topLevelComment"]["id"]
+    return _comment_mention(reply, video_id, parent, 0, context)
+
+
+def _comment_mention(comment: dict[str, Any], video_id: str, parent: str, replies: int,
+                     context: FetchContext) -> Mention:
+    comment_id, snippet = comment["id"], comment["snippet"]
     text = snippet.get("textOriginal") or snippet["textDisplay"]
-    video_id = thread.get("videoId") or snippet.get("videoId")
-    name = snippet.get("authorDisplayName") or ""
+    if not isinstance(video_id, str) or not isinstance(comment_id, str):
+        raise ValueError("a videoId and a comment id")
+    channel = snippet.get("authorChannelId") if isinstance(snippet.get("authorChannelId"), dict) else {}
+    name = snippet.get("authorDisplayName") or None
     return Mention(
         id=Mention.make_id(SOURCE, comment_id), brand=context.brand, source=SOURCE, text=text,
         url=f"https://www.youtube.com/watch?v={video_id}&lc={comment_id}",
         created_at=parse_time(snippet.get("publishedAt")) or context.now, collected_at=context.now,
-        author=Author(handle=name.removeprefix("@") or None, name=name or None),
-        engagement=Engagement(likes=count(snippet.get("likeCount")), replies=count(thread.get("totalReplyCount"))),
-        parent_id=Mention.make_id(SOURCE, video_id) if video_id else None,
+        author=Author(handle=channel.get("value") or name, name=name),
+        engagement=Engagement(likes=count(snippet.get("likeCount")), replies=replies),
+        reply_to=Mention.make_id(SOURCE, parent), conversation=Mention.make_id(SOURCE, video_id),
     )

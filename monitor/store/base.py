@@ -34,6 +34,8 @@ class MentionFilter(BaseModel):
     until: datetime | None = None
     text: str | None = None
     ids: list[str] = Field(default_factory=list)
+    conversations: list[str] = Field(default_factory=list)
+    """Mentions of these threads (:attr:`Mention.conversation`)."""
     limit: int = 100
     offset: int = 0
     newest_first: bool = True
@@ -83,6 +85,8 @@ class JobRun(BaseModel):
     ok: bool
     fetched: int = 0
     stored: int = 0
+    unreadable: int = 0
+    """Items the collector could not read and skipped."""
     error: str | None = None
 
 

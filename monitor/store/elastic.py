@@ -35,9 +35,9 @@ from monitor.store.elastic_client import (
 )
 from monitor.store.elastic_ingest import Counters, Entry, ingest, serialise, set_aside
 from monitor.store.elastic_mapping import (
-    INDEX_SETTINGS, SEQ, check_prefix, cursor_document, hydrate, incident_document, mention_doc_id,
-    mention_document, mentions_template, month_index, notification_document, notification_update, run_document,
-    silence_document, small_mappings,
+    INDEX_SETTINGS, MENTION_MAPPING, SEQ, THREAD_FIELDS, check_prefix, cursor_document, hydrate, incident_document,
+    mention_doc_id, mention_document, mentions_template, month_index, notification_document, notification_update,
+    run_document, silence_document, small_mappings,
 )
 from monitor.store.elastic_queries import (
     MISSING_OK, PAGE, Search, composite, epoch_range, mention_query, scan, series_request, series_rows, sorted_hits,
@@ -106,6 +106,8 @@ class ElasticsearchStore:
     def _setup(self) -> None:
         try:
             self.es.indices.put_index_template(**mentions_template(self.prefix))
+            self.es.indices.put_mapping(index=f"{self.prefix}-mentions-*", allow_no_indices=True, properties={
+                name: MENTION_MAPPING["properties"][name] for name in THREAD_FIELDS})
         except ApiError as exc:
             if transient(exc):
                 raise

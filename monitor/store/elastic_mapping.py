@@ -46,6 +46,8 @@ MENTION_MAPPING: dict[str, Any] = {
         "likes": {"type": "long"},
         "shares": {"type": "long"},
         "replies": {"type": "long"},
+        "reply_to": _KEYWORD,
+        "conversation": _KEYWORD,
         # Title and text, folded (see fold()) and analyzed with the standard analyzer.
         "text": {"type": "text", "analyzer": "standard", "norms": False},
         # The mention as pydantic's JSON: kept in _source only (neither indexed nor aggregatable).
@@ -89,6 +91,10 @@ def mentions_template(prefix: str) -> dict[str, Any]:
         "priority": 200,
         "template": {"settings": INDEX_SETTINGS, "mappings": MENTION_MAPPING, "aliases": {alias: {}}},
     }
+
+
+THREAD_FIELDS = ("reply_to", "conversation")
+"""Mention fields added after the first release: put on monthly indices made before them."""
 
 
 def small_mappings(kind: str) -> dict[str, Any]:
@@ -143,6 +149,8 @@ def mention_document(mention: Mention, seq: int, raw: str | None = None) -> dict
         "likes": mention.engagement.likes,
         "shares": mention.engagement.shares,
         "replies": mention.engagement.replies,
+        "reply_to": mention.reply_to,
+        "conversation": mention.conversation,
         "text": fold(text),
         "mention": raw if raw is not None else mention.model_dump_json(),
     }

@@ -30,7 +30,7 @@ def mention_query(query: MentionFilter) -> dict[str, Any]:
     filters: list[dict[str, Any]] = []
     for field, values in (
         ("brand", query.brands), ("source", query.sources), ("language", query.languages),
-        ("sentiment", query.sentiments), ("mention_id", query.ids),
+        ("sentiment", query.sentiments), ("mention_id", query.ids), ("conversation", query.conversations),
     ):
         if values:
             filters.append({"terms": {field: list(values)}})

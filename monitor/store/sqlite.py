@@ -36,6 +36,8 @@ CREATE TABLE IF NOT EXISTS mentions (
     replies INTEGER NOT NULL DEFAULT 0,
     text TEXT NOT NULL,
     data TEXT NOT NULL,
+    reply_to TEXT,
+    conversation TEXT,
     UNIQUE (brand, id)
 );
 CREATE INDEX IF NOT EXISTS mentions_brand_time ON mentions (brand, created_at);
@@ -109,7 +111,19 @@ class SqliteStore:
         except sqlite3.Error as exc:
             raise StoreError(f"cannot open SQLite database {path}: {exc}") from exc
         self._lock = threading.RLock()
+        self._add_thread_columns()
         self._backfill_hours()
+
+    def _add_thread_columns(self) -> None:
+        """Give a database written before replies were linked its ``reply_to`` and ``conversation`` columns."""
+        with self._tx() as db:
+            columns = {row[1] for row in db.execute("PRAGMA table_info(mentions)")}
+            for column in ("reply_to", "conversation"):
+                if column not in columns:
+                    db.execute(f"ALTER TABLE mentions ADD COLUMN {column} TEXT")
+                    db.execute(f"UPDATE mentions SET {column} = json_extract(data, '$.{column}')")
+            db.execute("CREATE INDEX IF NOT EXISTS mentions_conversation ON mentions (brand, conversation)"
+                       " WHERE conversation IS NOT NULL")
 
     def _backfill_hours(self) -> None:
         """Fill the hourly counts from the mentions of a file written before they existed (once)."""
@@ -157,14 +171,14 @@ class SqliteStore:
                 m.brand, m.id, m.source, _ts(m.created_at), m.language,
                 m.sentiment.label if m.sentiment else None,
                 m.engagement.likes, m.engagement.shares, m.engagement.replies,
-                f"{m.title}\n{m.text}" if m.title else m.text, m.model_dump_json(),
+                f"{m.title}\n{m.text}" if m.title else m.text, m.model_dump_json(), m.reply_to, m.conversation,
             )
             for m in mentions
         ]
         with self._tx() as db:
             added = db.executemany(
                 "INSERT OR IGNORE INTO mentions (brand, id, source, created_at, language, sentiment,"
-                " likes, shares, replies, text, data) VALUES (?,?,?,?,?,?,?,?,?,?,?)",
+                " likes, shares, replies, text, data, reply_to, conversation) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)",
                 rows,
             ).rowcount
             db.executemany(
@@ -190,7 +204,7 @@ class SqliteStore:
         params: list[Any] = []
         for column, values in (
             ("brand", query.brands), ("source", query.sources), ("language", query.languages),
-            ("sentiment", query.sentiments), ("id", query.ids),
+            ("sentiment", query.sentiments), ("id", query.ids), ("conversation", query.conversations),
         ):
             if values:
                 clauses.append(f"m.{column} IN ({','.join('?' * len(values))})")
