@@ -252,3 +252,13 @@ def test_an_age_restricted_video_is_labelled(api: FakeApi, fake: FakeYouTube) ->
     labels = {m.id: m.labels for m in mentions}
     assert labels["youtube:vidB000002"] == ["age restricted"] and labels["youtube:vidA000001"] == []
     assert "contentDetails" in api.hits("/videos")[0].query["part"].split(",")
+
+
+def test_a_lone_name_is_searched_with_its_inflected_forms_in_the_brand_languages(api: FakeApi, fake: FakeYouTube):
+    from dataclasses import replace
+
+    polish = replace(context("ryanair"), languages=("pl",))
+    drain(make(api)(fast_client([])).fetch(polish, None))
+    searched = {r.query["q"] for r in api.hits(SEARCH)}
+    assert searched and all(q.startswith("ryanair|") and "ryanairem" in q.split("|") for q in searched)
+    assert all(len(q) <= 200 for q in searched)

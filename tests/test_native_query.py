@@ -6,7 +6,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from monitor.collectors.native_query import boolean, clauses, common_forms, expanded, relax, words
+from monitor.collectors.native_query import alternatives, boolean, clauses, common_forms, expanded, relax, words
 from monitor.errors import ConfigError
 from monitor.query import All, Any_, Node, Not, Query, Term
 
@@ -163,3 +163,12 @@ def test_searched_names_the_forms_left_out_once(caplog):
     assert len(text) <= 120 and "ryanaira" in text
     warnings = [r.getMessage() for r in caplog.records if "Left out" in r.getMessage()]
     assert len(warnings) == 1 and "ryanair" in warnings[0].split("Left out:")[1]
+
+
+def test_alternatives_join_forms_with_a_bar_within_the_limit():
+    group = (Term("word", "ryanair"),)
+    found = alternatives(group, ["pl", "hu"], 60)
+    assert found.startswith("ryanair|ryanaira|") and len(found) <= 60
+    assert alternatives(group, [], 60) == "ryanair"
+    both = (Term("word", "acme"), Term("word", "refund"))
+    assert alternatives(both, ["pl"], 200) == "acme refund"

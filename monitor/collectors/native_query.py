@@ -213,6 +213,22 @@ def clauses(query: Query, source: str) -> list[tuple[Term, ...]]:
     return groups
 
 
+def alternatives(group: tuple[Term, ...], languages: Iterable[str], limit: int) -> str:
+    """A group as a keyword search in YouTube's syntax: a lone word or phrase with its common
+    inflected forms joined by ``|`` (OR), as many as fit in ``limit`` characters; any other group
+    as :func:`words`."""
+    plain = words(group, hashtags=True)
+    if len(group) != 1:
+        return plain
+    found = [plain]
+    for form in common_forms(group[0], languages):
+        candidate = "|".join([*found, _quoted(form)])
+        if len(candidate) > limit:
+            break
+        found.append(_quoted(form))
+    return "|".join(found)
+
+
 def words(group: tuple[Term, ...], hashtags: bool = True) -> str:
     """A group as a plain keyword search: phrases quoted, ``#`` kept only when ``hashtags``."""
     rendered = []

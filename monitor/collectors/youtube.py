@@ -23,6 +23,8 @@ from monitor.models import Author, Engagement, Mention
 log = logging.getLogger(__name__)
 
 SOURCE = "youtube"
+MAX_SEARCH_LENGTH = 200
+"""Characters of one search's ``q`` spent on a name and its inflected forms (``a|b|c``)."""
 COMMENTS = "comments"
 
 
@@ -62,7 +64,8 @@ class YouTubeCollector:
 
     def fetch(self, context: FetchContext, cursor: str | None) -> Iterator[Batch]:
         stored = load_sweeps(cursor, SOURCE)
-        searches = [native_query.words(g, hashtags=True) for g in native_query.clauses(context.query, SOURCE)]
+        searches = [native_query.alternatives(g, context.languages, MAX_SEARCH_LENGTH)
+                    for g in native_query.clauses(context.query, SOURCE)]
         sweeps = {key: stored.get(key, Sweep()) for key in searches}
         sweeps[COMMENTS] = stored.get(COMMENTS, Sweep())
         floor = oldest_wanted(context, self.config).timestamp()
