@@ -5,7 +5,7 @@ import pytest
 from monitor import config as config_lib
 from monitor.alerts.notifiers.outbox import OutboxNotifier
 from monitor.alerts.notifiers.slack import SlackNotifier
-from monitor.errors import PluginNotFound
+from monitor.errors import ConfigError
 from monitor.runtime import build_notifier
 
 
@@ -35,5 +35,5 @@ def test_a_token_in_the_environment_selects_slack_and_never_logs_it(tmp_path, mo
 def test_an_explicit_notifier_wins_and_unknown_ones_are_named(tmp_path, monkeypatch):
     monkeypatch.setenv("SLACK_BOT_TOKEN", "xoxb-secret-value")
     assert isinstance(build_notifier(make(tmp_path, notifier="outbox")), OutboxNotifier)
-    with pytest.raises(PluginNotFound, match="pager"):
-        build_notifier(make(tmp_path, notifier="pager"))
+    with pytest.raises(ConfigError, match="alerts.notifier .*unknown notifier 'pager' \\(known: outbox, slack"):
+        make(tmp_path, notifier="pager")
