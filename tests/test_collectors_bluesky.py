@@ -263,3 +263,18 @@ def test_replay_recorded_quotes(api: FakeApi) -> None:
     for post, mention in zip(body["posts"], mentions):
         _check_every_field(post, mention)
         assert mention.is_quote and mention.parent_id == f"bluesky:{body['uri']}"
+
+
+def test_inflected_forms_get_searches_of_their_own(api: FakeApi, fake: FakeBluesky,
+                                                   caplog: pytest.LogCaptureFixture) -> None:
+    from dataclasses import replace
+
+    from monitor.collectors.bluesky import MAX_FORM_SEARCHES
+
+    polish = replace(context("ryanair"), languages=("pl", "hu"), source="bsky-forms")
+    with caplog.at_level(logging.WARNING):
+        drain(make(api)(fast_client([])).fetch(polish, None))
+    searched = list(dict.fromkeys(r.query["q"] for r in api.hits(SEARCH)))
+    assert searched[0] == "ryanair" and len(searched) == 1 + MAX_FORM_SEARCHES
+    assert {"ryanaira", "ryanairral", "ryanairu"} <= set(searched)
+    assert any("Left out:" in r.getMessage() and "ryanairnál" in r.getMessage() for r in caplog.records)

@@ -23,6 +23,8 @@ from monitor.query import Term
 log = logging.getLogger(__name__)
 
 SOURCE = "bluesky"
+MAX_FORM_SEARCHES = 6
+"""Extra searches for a name's inflected forms (Bluesky's search ignores OR, so each is its own)."""
 QUOTE_EMBEDS = ("app.bsky.embed.record", "app.bsky.embed.recordWithMedia")
 
 
@@ -106,7 +108,8 @@ class BlueskyCollector:
 
     def fetch(self, context: FetchContext, cursor: str | None) -> Iterator[Batch]:
         stored = load_sweeps(cursor, SOURCE)
-        searches = search_strings(native_query.clauses(context.query, SOURCE))
+        groups = native_query.with_forms(native_query.clauses(context.query, SOURCE), context, MAX_FORM_SEARCHES)
+        searches = search_strings(groups)
         sweeps = {key: stored.get(key, Sweep()) for key in searches}
         floor = oldest_wanted(context, self.config).timestamp()
         pager = Pager(self.config, context, lambda: dump_sweeps(sweeps))

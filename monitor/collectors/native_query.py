@@ -246,11 +246,33 @@ def searched(context: FetchContext, dialect: Dialect, limit: int) -> str:
     """The query a source sends for a brand: :func:`expanded` for the brand's languages, with a
     warning (once per process) naming the forms that did not fit."""
     found = expanded(context.query, dialect, context.languages, limit)
-    key = (context.brand, context.source, tuple(found.left_out))
-    if found.left_out and key not in _warned:
-        _warned.add(key)
-        log.warning("%s/%s: the search query has room for %d inflected forms of %d; the local matcher "
-                    "still finds the others among what the search returns. Left out: %s", context.brand,
-                    context.source, len(found.added), len(found.added) + len(found.left_out),
-                    ", ".join(found.left_out))
+    _warn_left_out(context, found.added, found.left_out)
     return found.text
+
+
+def with_forms(groups: list[tuple[Term, ...]], context: FetchContext, limit: int) -> list[tuple[Term, ...]]:
+    """For APIs that search one group at a time and know no OR (Bluesky): ``groups`` plus one
+    group for each common inflected form of a lone word or phrase, at most ``limit`` more, the
+    forms left out named in a warning (once per process)."""
+    extra: list[tuple[Term, ...]] = []
+    left_out: list[str] = []
+    lone = [group[0] for group in groups if len(group) == 1]
+    for turn in zip_longest(*(common_forms(term, context.languages) for term in lone)):
+        for term, form in zip(lone, turn):
+            if form is None:
+                continue
+            if len(extra) < limit:
+                extra.append((Term("phrase" if " " in form else "word", form),))
+            else:
+                left_out.append(form)
+    _warn_left_out(context, [words(group) for group in extra], left_out)
+    return groups + extra
+
+
+def _warn_left_out(context: FetchContext, added: list[str], left_out: list[str]) -> None:
+    key = (context.brand, context.source, tuple(left_out))
+    if left_out and key not in _warned:
+        _warned.add(key)
+        log.warning("%s/%s: the search has room for %d inflected forms of %d; the local matcher "
+                    "still finds the others among what the search returns. Left out: %s", context.brand,
+                    context.source, len(added), len(added) + len(left_out), ", ".join(left_out))
