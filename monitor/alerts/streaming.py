@@ -148,9 +148,7 @@ class SurgeDetector:
         self._residuals: deque[float] = deque(maxlen=self._windows[-1] + 1)
         self._sums = dict.fromkeys(self._windows, 0.0)
         self._scales = {k: _RobustScale(_points(rule.scale_history, step)) for k in self._windows}
-        self._record = _RunningMax(_points(rule.record_span, step))
-        self._first: datetime | None = None
-        self._last_alarm: datetime | None = None
+        self._gate = AlarmGate(rule, step)
         self._counts = True
 
     def _slot(self, at: datetime) -> tuple[int, int]:
@@ -190,11 +188,10 @@ class SurgeDetector:
             scale.push(mean)
         return scores
 
-    def update(self, at: datetime, value: float) -> Judgement:
-        """Judge ``value`` observed at ``at``; values are judged in arrival order."""
+    def assess(self, at: datetime, value: float) -> tuple[float, float, int]:
+        """The expected value, score and direction (+1 up, -1 down, 0) of ``value`` at ``at``; no alarm."""
         if not math.isfinite(value):
             raise ValueError(f"value at {at} is not a number: {value!r}")
-        self._first = self._first or at
         y = _log(value)
         day, slot = self._slot(at)
         expected = self._expected(day, slot)
@@ -203,9 +200,30 @@ class SurgeDetector:
         expected_count = _unlog(expected) if self._counts and expected is not None else None
         scores = self._window_scores(0.0 if expected is None else y - expected, expected_count)
         score = math.sqrt(sum(z * z for z in scores))
+        direction = (sum(scores) > 0) - (sum(scores) < 0)
+        return _unlog(y if expected is None else expected), score, direction
+
+    def update(self, at: datetime, value: float) -> Judgement:
+        """Judge ``value`` observed at ``at``; values are judged in arrival order."""
+        expected, score, direction = self.assess(at, value)
+        return Judgement(at, value, expected, score, direction, self._gate.judge(at, score, direction))
+
+
+class AlarmGate:
+    """Scores to alarms: above ``z`` (``drop_ratio`` × ``z`` for a drop) and ``record_ratio`` × the
+    recent record, outside the refractory period of the last alarm, after the warm-up."""
+
+    def __init__(self, rule: SurgeRule, step: timedelta):
+        self.rule = rule
+        self._record = _RunningMax(_points(rule.record_span, step))
+        self._first: datetime | None = None
+        self._last_alarm: datetime | None = None
+
+    def judge(self, at: datetime, score: float, direction: int) -> bool:
+        """Whether ``score`` (of direction ``direction``) at ``at`` raises an alarm."""
+        self._first = self._first or at
         record = self._record.value
         self._record.push(score)
-        direction = (sum(scores) > 0) - (sum(scores) < 0)
         alarm = (
             at - self._first >= self.rule.warmup
             and score >= self.rule.z * (self.rule.drop_ratio if direction < 0 else 1.0)
@@ -214,4 +232,4 @@ class SurgeDetector:
         )
         if alarm:
             self._last_alarm = at
-        return Judgement(at, value, _unlog(y if expected is None else expected), score, direction, alarm)
+        return alarm
