@@ -93,8 +93,8 @@ def cross_validated(nab: Path) -> None:
     """Print the leave-one-series-out realTweets score and the corpus score of the chosen setting."""
     scorer = tuning.Scorer(nab)
     began = time.perf_counter()
-    corpus = [tuning.assess(nab / "data" / name, name, windows, SurgeRule()) for name, windows in sorted(scorer.windows.items())]
-    tweets = [s for s in corpus if s.name.startswith("realTweets/")]
+    tweets = sorted(name for name in scorer.windows if name.startswith("realTweets/"))
+    corpus = sorted(scorer.windows)
     rules = tuning.grid(SurgeRule())
     folds = tuning.cross_validate(scorer, tweets, rules)
     for fold in folds:
@@ -104,7 +104,7 @@ def cross_validated(nab: Path) -> None:
     print(f"\nsetting chosen on all six: {tuning.describe(chosen)}")
     for label, rule in (("chosen", chosen), ("defaults", SurgeRule())):
         print(f"{label}: realTweets {tuning.score(scorer, tweets, rule):.1f}, all {len(corpus)} files "
-              f"{tuning.score(scorer, corpus, rule):.1f} ({tuning.by_category(scorer, corpus, rule)})")
+              f"{tuning.score(scorer, corpus, rule):.1f} ({tuning.by_category(scorer, rule)})")
     mean = sum(f.score for f in folds) / len(folds)
     print(f"\nNAB standard profile: realTweets cross-validated (mean of 6 held-out) {mean:.1f}, "
           f"in-sample {in_sample:.1f}; all {len(corpus)} files {tuning.score(scorer, corpus, chosen):.1f} "

@@ -129,6 +129,16 @@ class _RunningMax:
             self._items.popleft()
 
 
+def _within_poisson(z: float, observed: float, expected: float) -> float:
+    """``z`` no further from 0 than Poisson noise would put ``observed`` counts against ``expected``.
+
+    The Anscombe residual ``2(√(o + 3/8) − √(e + 3/8))`` is about standard normal for Poisson
+    counts at any rate, where a log-space z overrates a few missing counts on a quiet series.
+    """
+    bound = 2 * (math.sqrt(max(observed, 0.0) + 0.375) - math.sqrt(max(expected, 0.0) + 0.375))
+    return math.copysign(min(abs(z), abs(bound)), z) if bound * z > 0 else 0.0
+
+
 def _points(span: timedelta, step: timedelta) -> int:
     return max(1, round(span / step))
 
@@ -145,8 +155,8 @@ class SurgeDetector:
         self._season: dict[int, deque[tuple[int, float]]] = {}
         self._recent: deque[float] = deque(maxlen=self._slots)
         self._windows = sorted({_points(w, step) for w in rule.windows})
-        self._residuals: deque[float] = deque(maxlen=self._windows[-1] + 1)
-        self._sums = dict.fromkeys(self._windows, 0.0)
+        self._history: deque[tuple[float, float, float]] = deque(maxlen=self._windows[-1] + 1)
+        self._sums = {k: [0.0, 0.0, 0.0] for k in self._windows}
         self._scales = {k: _RobustScale(_points(rule.scale_history, step)) for k in self._windows}
         self._gate = AlarmGate(rule, step)
         self._counts = True
@@ -172,20 +182,22 @@ class SurgeDetector:
         history.append((day, y))
         self._recent.append(y)
 
-    def _window_scores(self, residual: float, expected_count: float | None) -> list[float]:
-        self._residuals.append(residual)
+    def _window_scores(self, residual: float, value: float, expected_count: float | None) -> list[float]:
+        self._history.append((residual, value, expected_count or 0.0))
+        n = len(self._history)
         scores = []
         for k in self._windows:
-            self._sums[k] += residual
-            if len(self._residuals) > k:
-                self._sums[k] -= self._residuals[-k - 1]
-            mean = self._sums[k] / min(k, len(self._residuals))
+            sums = self._sums[k]
+            for i, newest in enumerate(self._history[-1]):
+                sums[i] += newest - (self._history[-k - 1][i] if n > k else 0.0)
+            mean = sums[0] / min(k, n)
             scale = self._scales[k]
             floor = MIN_SCALE
             if expected_count is not None:
                 floor = max(floor, self.rule.count_floor / math.sqrt(k * (expected_count + 1)))
-            scores.append(scale.z(mean, floor) if len(scale) >= self.rule.min_scale_points else 0.0)
+            z = scale.z(mean, floor) if len(scale) >= self.rule.min_scale_points else 0.0
             scale.push(mean)
+            scores.append(z if expected_count is None else _within_poisson(z, sums[1], sums[2]))
         return scores
 
     def assess(self, at: datetime, value: float) -> tuple[float, float, int]:
@@ -198,7 +210,7 @@ class SurgeDetector:
         self._remember(day, slot, y)
         self._counts = self._counts and value >= 0 and float(value).is_integer()
         expected_count = _unlog(expected) if self._counts and expected is not None else None
-        scores = self._window_scores(0.0 if expected is None else y - expected, expected_count)
+        scores = self._window_scores(0.0 if expected is None else y - expected, value, expected_count)
         score = math.sqrt(sum(z * z for z in scores))
         direction = (sum(scores) > 0) - (sum(scores) < 0)
         return _unlog(y if expected is None else expected), score, direction
