@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import argparse
 import sys
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import numpy as np
@@ -23,11 +23,11 @@ from monitor.alerts.streaming import AlarmGate, SurgeDetector
 from monitor.config import SurgeRule
 
 sys.path.insert(0, str(Path(__file__).resolve().parent / "nab"))
-import tuning  # noqa: E402  (the NAB harness's loader, beside this file)
+import tuning  # the NAB harness beside this file (benchmarks/nab)
 
 STEP = timedelta(minutes=5)
 PER_DAY = 288
-START = datetime(2026, 1, 5, tzinfo=timezone.utc)
+START = datetime(2026, 1, 5, tzinfo=UTC)
 RATES = (0.05, 0.1, 0.2, 0.5, 1, 2, 5, 10, 20)
 WEEKS_PER_MONTH = 30.44 / 7
 DEFAULT_NAB = Path(__file__).resolve().parents[2] / "shared" / "benchmarks" / "nab"
@@ -80,8 +80,8 @@ def main() -> None:
         false, weeks = 0, 0.0
         for name in tweets:
             series = scorer.scored(name, rule)
-            spans = [(datetime.fromisoformat(a).replace(tzinfo=timezone.utc),
-                      datetime.fromisoformat(b).replace(tzinfo=timezone.utc)) for a, b in series.windows]
+            spans = [(datetime.fromisoformat(a).replace(tzinfo=UTC),
+                      datetime.fromisoformat(b).replace(tzinfo=UTC)) for a, b in series.windows]
             quiet = [p.at for p in series.points if not any(a <= p.at <= b for a, b in spans)]
             scores = [(p.at, s, d) for p, (s, d) in zip(series.points, series.scores)]
             false += sum(not any(a <= at <= b for a, b in spans) for at in alarm_times(scores, rule, series.step))

@@ -25,6 +25,7 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import tuning
+
 from monitor.alerts.streaming import SurgeDetector
 from monitor.backtest.series import read_series, sampling_step
 from monitor.config import SurgeRule
