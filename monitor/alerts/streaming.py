@@ -9,14 +9,16 @@ on a quiet series as on a busy one. Each value is judged against:
 - for each window of ``windows`` (5 min to 8 h by default), the mean residual of the newest
   points in that window, scored against the median and MAD of that window's own past
   residuals over ``scale_history`` — a robust z that ignores past spikes. For counts the
-  spread has a Poisson floor, so 0 against 0 or a handful against nothing never alarms.
+  spread has a Poisson floor, so 0 against 0 or a handful against nothing never alarms, and
+  each window's z is bounded by the Anscombe residual of its counts (what Poisson noise makes
+  of them), so a few missing counts at a quiet hour never look like news.
 
 The score is the Euclidean norm of the window z-scores: a burst that is both sharp and
 sustained outranks one that is only one of them. An alarm needs the score above ``z`` (above
 ``drop_ratio`` × ``z`` for a drop: a sudden silence is more often a collection gap than news), above
 ``record_ratio`` × the highest score of the last ``record_span`` (so the detector adapts to
 how wild a series usually is), no alarm within ``refractory`` (one alarm per event), and the
-warm-up to be over.
+warm-up to be over: the :class:`AlarmGate`, which can replay stored scores under other settings.
 """
 
 from __future__ import annotations
