@@ -51,6 +51,7 @@ benchmark-query: dev
 
 nab: install
 	$(PY) benchmarks/nab/run.py
+	$(PY) benchmarks/nab/run.py --cv
 
 benchmark-stores: install
 	$(PY) benchmarks/store_backends.py

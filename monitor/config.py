@@ -169,7 +169,7 @@ class NegativeRule(Section):
 class SurgeRule(Section):
     """The streaming surge detector (monitor/alerts/streaming.py); see docs/detection.md."""
 
-    z: float = Field(default=5.5, gt=0)
+    z: float = Field(default=5.0, gt=0)
     windows: list[PositiveDuration] = Field(
         default_factory=lambda: [timedelta(minutes=m) for m in (5, 30, 120, 480)], min_length=1, max_length=8
     )
@@ -177,10 +177,10 @@ class SurgeRule(Section):
     season_width: int = Field(default=1, ge=0, le=6)
     scale_history: PositiveDuration = timedelta(days=7)
     min_scale_points: int = Field(default=24, ge=2)
-    count_floor: float = Field(default=0.5, ge=0)
+    count_floor: float = Field(default=1.0, ge=0)
     record_span: PositiveDuration = timedelta(days=7)
     record_ratio: float = Field(default=0.7, ge=0, le=2)
-    drop_ratio: float = Field(default=1.25, ge=1)
+    drop_ratio: float = Field(default=1.4, ge=1)
     refractory: Duration = timedelta(days=1)
     warmup: Duration = timedelta(days=2)
 

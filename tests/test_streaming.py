@@ -3,10 +3,11 @@ import random
 from datetime import datetime, timedelta, timezone
 
 import numpy as np
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from monitor.alerts.streaming import SurgeDetector, _RobustScale
+from monitor.alerts.streaming import AlarmGate, SurgeDetector, _RobustScale, _within_poisson
 from monitor.config import SurgeRule
 
 RULE = SurgeRule()
@@ -160,3 +161,44 @@ def test_timestamps_with_gaps_and_jitter_are_fine():
     for _ in range(3000):
         moment += timedelta(minutes=5 * rng.choice([1, 1, 1, 2, 7]), seconds=rng.randrange(30))
         assert not math.isnan(detector.update(moment, rng.randrange(50, 60)).score)
+
+
+@pytest.mark.parametrize("rate", [0.05, 0.5, 5, 20])
+def test_pure_poisson_noise_with_a_daily_cycle_stays_quiet(rate):
+    """At most one alarm a month on count noise; three weeks of 5-minute buckets, the first as warm-up."""
+    rng = np.random.default_rng(7)
+    per_day = 288
+    k = np.arange(21 * per_day)
+    counts = rng.poisson(rate * (1 + 0.8 * np.sin(2 * np.pi * k / per_day)))
+    detector = SurgeDetector(RULE, timedelta(minutes=5))
+    alarms = [detector.update(START + i * timedelta(minutes=5), float(v)).alarm for i, v in enumerate(counts)]
+    assert sum(alarms[7 * per_day:]) <= 1
+
+
+@settings(max_examples=200)
+@given(z=st.floats(-50, 50), observed=st.floats(0, 1e4), expected=st.floats(0, 1e4))
+def test_a_window_score_never_exceeds_what_poisson_noise_explains(z, observed, expected):
+    bounded = _within_poisson(z, observed, expected)
+    anscombe = 2 * (math.sqrt(observed + 0.375) - math.sqrt(expected + 0.375))
+    assert abs(bounded) <= min(abs(z), abs(anscombe)) + 1e-12
+    assert bounded == 0 or (bounded > 0) == (z > 0) == (anscombe > 0)
+    if z * anscombe > 0:
+        assert math.isclose(abs(bounded), min(abs(z), abs(anscombe)))
+
+
+@settings(max_examples=30, deadline=None)
+@given(seed=st.integers(0, 1000), days=st.integers(9, 10))
+def test_the_alarm_gate_replays_the_detectors_alarms_from_its_scores(seed, days):
+    values = noisy(days=days, seed=seed)
+    for k in range(8 * POINTS_PER_DAY, 8 * POINTS_PER_DAY + 4):
+        values[k] *= 10
+    detector, gate = SurgeDetector(RULE, STEP), AlarmGate(RULE, STEP)
+    replayed = SurgeDetector(RULE, STEP)
+    alarms = 0
+    for k, v in enumerate(values):
+        at = START + k * STEP
+        _, score, direction = replayed.assess(at, v)
+        alarm = detector.update(at, v).alarm
+        assert alarm == gate.judge(at, score, direction)
+        alarms += alarm
+    assert alarms

@@ -1,10 +1,13 @@
 """The NAB benchmark: ``monitor backtest`` on every NAB data file, scored by NAB's rules.
 
     python benchmarks/nab/run.py [--nab ../shared/benchmarks/nab] [--alarms DIR] [--jobs 2]
+    python benchmarks/nab/run.py --cv     # leave-one-series-out over realTweets, in process
 
 Every file gets a fresh detector with the default settings (one parameter set for the whole
 corpus). The alarms are scored with the corpus's own ``nab_score.py`` (standard profile), for
-realTweets and for all files. The detector's cost per 1,000 points is timed in this run against
+realTweets and for all files. With ``--cv`` the alarm settings are instead chosen by
+leave-one-series-out over the six realTweets series (``tuning.py``): the mean held-out score,
+then the setting chosen on all six with its in-sample and whole-corpus scores. The detector's cost per 1,000 points is timed in this run against
 a windowed Gaussian (trailing mean and standard deviation of the last day) over the same points.
 """
 
@@ -20,6 +23,8 @@ import time
 from collections import deque
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
+
+import tuning
 
 from monitor.alerts.streaming import SurgeDetector
 from monitor.backtest.series import read_series, sampling_step
@@ -85,12 +90,38 @@ def cost(files: list[Path]) -> tuple[float, float, int]:
     return 1000 * detector / points, 1000 * baseline / points, points
 
 
+def cross_validated(nab: Path) -> None:
+    """Print the leave-one-series-out realTweets score and the corpus score of the chosen setting."""
+    scorer = tuning.Scorer(nab)
+    began = time.perf_counter()
+    tweets = sorted(name for name in scorer.windows if name.startswith("realTweets/"))
+    corpus = sorted(scorer.windows)
+    rules = tuning.grid(SurgeRule())
+    folds = tuning.cross_validate(scorer, tweets, rules)
+    for fold in folds:
+        print(f"held out {fold.held_out}: tuned on the other five ({fold.tuned:.1f}) to {tuning.describe(fold.rule)}; "
+              f"held-out score {fold.score:.1f}")
+    chosen, in_sample = tuning.best(scorer, tweets, rules)
+    print(f"\nsetting chosen on all six: {tuning.describe(chosen)}")
+    for label, rule in (("chosen", chosen), ("defaults", SurgeRule())):
+        print(f"{label}: realTweets {tuning.score(scorer, tweets, rule):.1f}, all {len(corpus)} files "
+              f"{tuning.score(scorer, corpus, rule):.1f} ({tuning.by_category(scorer, rule)})")
+    mean = sum(f.score for f in folds) / len(folds)
+    print(f"\nNAB standard profile: realTweets cross-validated (mean of 6 held-out) {mean:.1f}, "
+          f"in-sample {in_sample:.1f}; all {len(corpus)} files {tuning.score(scorer, corpus, chosen):.1f} "
+          f"({len(rules)} settings, {time.perf_counter() - began:.0f} s)")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--nab", type=Path, default=DEFAULT_NAB, help="NAB folder with data/, labels/, nab_score.py")
     parser.add_argument("--alarms", type=Path, help="keep the alarm files here (default: a temporary folder)")
     parser.add_argument("--jobs", type=int, default=2, help="files backtested at once")
+    parser.add_argument("--cv", action="store_true", help="leave-one-series-out tuning over realTweets, in process")
     args = parser.parse_args()
+    if args.cv:
+        cross_validated(args.nab)
+        return
     data = args.nab / "data"
     files = sorted(data.glob("*/*.csv"))
     if not files:

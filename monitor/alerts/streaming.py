@@ -9,14 +9,16 @@ on a quiet series as on a busy one. Each value is judged against:
 - for each window of ``windows`` (5 min to 8 h by default), the mean residual of the newest
   points in that window, scored against the median and MAD of that window's own past
   residuals over ``scale_history`` — a robust z that ignores past spikes. For counts the
-  spread has a Poisson floor, so 0 against 0 or a handful against nothing never alarms.
+  spread has a Poisson floor, so 0 against 0 or a handful against nothing never alarms, and
+  each window's z is bounded by the Anscombe residual of its counts (what Poisson noise makes
+  of them), so a few missing counts at a quiet hour never look like news.
 
 The score is the Euclidean norm of the window z-scores: a burst that is both sharp and
 sustained outranks one that is only one of them. An alarm needs the score above ``z`` (above
 ``drop_ratio`` × ``z`` for a drop: a sudden silence is more often a collection gap than news), above
 ``record_ratio`` × the highest score of the last ``record_span`` (so the detector adapts to
 how wild a series usually is), no alarm within ``refractory`` (one alarm per event), and the
-warm-up to be over.
+warm-up to be over: the :class:`AlarmGate`, which can replay stored scores under other settings.
 """
 
 from __future__ import annotations
@@ -129,6 +131,16 @@ class _RunningMax:
             self._items.popleft()
 
 
+def _within_poisson(z: float, observed: float, expected: float) -> float:
+    """``z`` no further from 0 than Poisson noise would put ``observed`` counts against ``expected``.
+
+    The Anscombe residual ``2(√(o + 3/8) − √(e + 3/8))`` is about standard normal for Poisson
+    counts at any rate, where a log-space z overrates a few missing counts on a quiet series.
+    """
+    bound = 2 * (math.sqrt(max(observed, 0.0) + 0.375) - math.sqrt(max(expected, 0.0) + 0.375))
+    return math.copysign(min(abs(z), abs(bound)), z) if bound * z > 0 else 0.0
+
+
 def _points(span: timedelta, step: timedelta) -> int:
     return max(1, round(span / step))
 
@@ -145,12 +157,10 @@ class SurgeDetector:
         self._season: dict[int, deque[tuple[int, float]]] = {}
         self._recent: deque[float] = deque(maxlen=self._slots)
         self._windows = sorted({_points(w, step) for w in rule.windows})
-        self._residuals: deque[float] = deque(maxlen=self._windows[-1] + 1)
-        self._sums = dict.fromkeys(self._windows, 0.0)
+        self._history: deque[tuple[float, float, float]] = deque(maxlen=self._windows[-1] + 1)
+        self._sums = {k: [0.0, 0.0, 0.0] for k in self._windows}
         self._scales = {k: _RobustScale(_points(rule.scale_history, step)) for k in self._windows}
-        self._record = _RunningMax(_points(rule.record_span, step))
-        self._first: datetime | None = None
-        self._last_alarm: datetime | None = None
+        self._gate = AlarmGate(rule, step)
         self._counts = True
 
     def _slot(self, at: datetime) -> tuple[int, int]:
@@ -174,38 +184,60 @@ class SurgeDetector:
         history.append((day, y))
         self._recent.append(y)
 
-    def _window_scores(self, residual: float, expected_count: float | None) -> list[float]:
-        self._residuals.append(residual)
+    def _window_scores(self, residual: float, value: float, expected_count: float | None) -> list[float]:
+        self._history.append((residual, value, expected_count or 0.0))
+        n = len(self._history)
         scores = []
         for k in self._windows:
-            self._sums[k] += residual
-            if len(self._residuals) > k:
-                self._sums[k] -= self._residuals[-k - 1]
-            mean = self._sums[k] / min(k, len(self._residuals))
+            sums = self._sums[k]
+            for i, newest in enumerate(self._history[-1]):
+                sums[i] += newest - (self._history[-k - 1][i] if n > k else 0.0)
+            mean = sums[0] / min(k, n)
             scale = self._scales[k]
             floor = MIN_SCALE
             if expected_count is not None:
                 floor = max(floor, self.rule.count_floor / math.sqrt(k * (expected_count + 1)))
-            scores.append(scale.z(mean, floor) if len(scale) >= self.rule.min_scale_points else 0.0)
+            z = scale.z(mean, floor) if len(scale) >= self.rule.min_scale_points else 0.0
             scale.push(mean)
+            scores.append(z if expected_count is None else _within_poisson(z, sums[1], sums[2]))
         return scores
 
-    def update(self, at: datetime, value: float) -> Judgement:
-        """Judge ``value`` observed at ``at``; values are judged in arrival order."""
+    def assess(self, at: datetime, value: float) -> tuple[float, float, int]:
+        """The expected value, score and direction (+1 up, -1 down, 0) of ``value`` at ``at``; no alarm."""
         if not math.isfinite(value):
             raise ValueError(f"value at {at} is not a number: {value!r}")
-        self._first = self._first or at
         y = _log(value)
         day, slot = self._slot(at)
         expected = self._expected(day, slot)
         self._remember(day, slot, y)
         self._counts = self._counts and value >= 0 and float(value).is_integer()
         expected_count = _unlog(expected) if self._counts and expected is not None else None
-        scores = self._window_scores(0.0 if expected is None else y - expected, expected_count)
+        scores = self._window_scores(0.0 if expected is None else y - expected, value, expected_count)
         score = math.sqrt(sum(z * z for z in scores))
+        direction = (sum(scores) > 0) - (sum(scores) < 0)
+        return _unlog(y if expected is None else expected), score, direction
+
+    def update(self, at: datetime, value: float) -> Judgement:
+        """Judge ``value`` observed at ``at``; values are judged in arrival order."""
+        expected, score, direction = self.assess(at, value)
+        return Judgement(at, value, expected, score, direction, self._gate.judge(at, score, direction))
+
+
+class AlarmGate:
+    """Scores to alarms: above ``z`` (``drop_ratio`` × ``z`` for a drop) and ``record_ratio`` × the
+    recent record, outside the refractory period of the last alarm, after the warm-up."""
+
+    def __init__(self, rule: SurgeRule, step: timedelta):
+        self.rule = rule
+        self._record = _RunningMax(_points(rule.record_span, step))
+        self._first: datetime | None = None
+        self._last_alarm: datetime | None = None
+
+    def judge(self, at: datetime, score: float, direction: int) -> bool:
+        """Whether ``score`` (of direction ``direction``) at ``at`` raises an alarm."""
+        self._first = self._first or at
         record = self._record.value
         self._record.push(score)
-        direction = (sum(scores) > 0) - (sum(scores) < 0)
         alarm = (
             at - self._first >= self.rule.warmup
             and score >= self.rule.z * (self.rule.drop_ratio if direction < 0 else 1.0)
@@ -214,4 +246,4 @@ class SurgeDetector:
         )
         if alarm:
             self._last_alarm = at
-        return Judgement(at, value, _unlog(y if expected is None else expected), score, direction, alarm)
+        return alarm
