@@ -210,13 +210,34 @@ class SlackConfig(Section):
         return os.environ.get(self.signing_secret_env) or None
 
 
+MIN_LEASE = timedelta(minutes=5)
+
+
+class WorkersConfig(Section):
+    """How the ``monitor run`` processes on one store share the work (see docs/architecture.md)."""
+
+    # how long a claim on a job or a notification holds; a dead worker's work is taken over after it.
+    # Unset: the longest job interval, at least MIN_LEASE. Never shorter than a job's interval.
+    lease: Duration | None = None
+    # jobs one worker runs at the same time
+    capacity: int = Field(default=4, ge=1, le=64)
+    # how often a worker looks for due work and delivers
+    poll: Duration = timedelta(seconds=5)
+
+
 class Config(Section):
     storage: StorageConfig = Field(default_factory=StorageConfig)
+    workers: WorkersConfig = Field(default_factory=WorkersConfig)
     nlp: NlpConfig = Field(default_factory=NlpConfig)
     detection: DetectionConfig = Field(default_factory=DetectionConfig)
     alerts: AlertsConfig = Field(default_factory=AlertsConfig)
     slack: SlackConfig = Field(default_factory=SlackConfig)
     brands: list[BrandConfig] = Field(min_length=1)
+
+    @property
+    def lease(self) -> timedelta:
+        """The lease every claim is taken with (``workers.lease``, or its default)."""
+        return self.workers.lease or max([MIN_LEASE, *job_intervals(self).values()])
 
     def brand(self, name: str) -> BrandConfig:
         for brand in self.brands:
@@ -319,6 +340,26 @@ def _plugin_problems(data: dict[str, Any]) -> list[tuple[tuple[Any, ...], str]]:
     return problems
 
 
+def job_intervals(config: Config) -> dict[str, timedelta]:
+    """How often each kind of job runs: enabled sources, detection, and the workers' poll."""
+    found = {f"brands[{b}].sources[{s}].every": source.every
+             for b, brand in enumerate(config.brands) for s, source in enumerate(brand.sources) if source.enabled}
+    return {**found, "detection.every": config.detection.every, "workers.poll": config.workers.poll}
+
+
+def _lease_problems(config: Config) -> list[tuple[tuple[Any, ...], str]]:
+    """A lease must last at least as long as the interval of every job claimed with it."""
+    lease = config.workers.lease
+    if lease is None:
+        return []
+    longer = [(where, every) for where, every in job_intervals(config).items() if every > lease]
+    if not longer:
+        return []
+    where, every = max(longer, key=lambda item: item[1])
+    return [(("workers", "lease"), f"a lease of {lease} is shorter than {where} ({every}); "
+             f"set workers.lease to at least {every}")]
+
+
 def parse(text: str, source_name: str = "<config>") -> Config:
     """Validate YAML text; raises :class:`ConfigError` listing every problem found."""
     try:
@@ -335,6 +376,8 @@ def parse(text: str, source_name: str = "<config>") -> Config:
         config = Config.model_validate(data)
     except ValidationError as exc:
         problems += [(tuple(e["loc"]), e["msg"]) for e in exc.errors()]
+    else:
+        problems += _lease_problems(config)
     if problems:
         raise ConfigError(
             f"{source_name}: {len(problems)} problem(s)",

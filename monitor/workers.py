@@ -1,13 +1,34 @@
-"""Worker identity: who holds a claim, and the settings every worker on one store shares."""
+"""One worker among many on a store: its identity, the jobs it claims, and its heartbeat.
+
+Every ``monitor run`` is a worker. Before running a job (collect one brand × source, detect
+one brand, queue one brand's reminders) it claims the job's lease in the store; the job runs
+on one worker at a time, and on release it is due again one interval after it started. A
+worker that dies keeps its claims until their lease runs out; then another takes them over.
+The heartbeat, every third of a lease, renews what the worker holds and records what it holds
+and which config it runs (its hash, so a worker started with a different config shows).
+"""
 
 from __future__ import annotations
 
+import hashlib
+import logging
 import os
 import socket
+import threading
 import uuid
-from datetime import timedelta
+from datetime import datetime, timedelta, timezone
+from typing import TYPE_CHECKING, Callable
+
+from monitor.store.base import JobRun, WorkerBeat
+
+if TYPE_CHECKING:
+    from monitor.config import Config
+    from monitor.store.base import Store
+
+log = logging.getLogger(__name__)
 
 DEFAULT_LEASE = timedelta(minutes=5)
+RECENT = timedelta(hours=1)
 
 
 def new_worker_id() -> str:
@@ -16,3 +37,72 @@ def new_worker_id() -> str:
 
 
 PROCESS_WORKER = new_worker_id()  # the owner of claims made outside ``monitor run`` (CLI commands, tests)
+
+
+def config_hash(config: Config) -> str:
+    """A short fingerprint of a validated config: workers sharing a store should show the same one."""
+    return hashlib.sha256(config.model_dump_json().encode()).hexdigest()[:12]
+
+
+def _now() -> datetime:
+    return datetime.now(timezone.utc)
+
+
+class Claims:
+    """The jobs one worker holds: claimed before a run, renewed by the heartbeat, released after."""
+
+    def __init__(self, store: Store, worker: str, lease: timedelta, clock: Callable[[], datetime] = _now):
+        self.store, self.worker, self.lease, self.clock = store, worker, lease, clock
+        self._held: set[str] = set()
+        self._lock = threading.Lock()
+
+    def held(self) -> list[str]:
+        with self._lock:
+            return sorted(self._held)
+
+    def run(self, name: str, every: timedelta, work: Callable[[], object]) -> bool:
+        """Run ``work`` as job ``name`` if this worker can claim it now; False when it is not due or held."""
+        started = self.clock()
+        if not self.store.claim(name, self.worker, started, self.lease):
+            return False
+        with self._lock:
+            self._held.add(name)
+        try:
+            work()
+        finally:
+            with self._lock:
+                self._held.discard(name)
+            if not self.store.release(name, self.worker, started + every):
+                log.warning("job %s outlasted its lease and was taken over by another worker", name)
+        return True
+
+    def renew(self) -> None:
+        """Extend the lease of every job running here (one that was taken over is reported)."""
+        for name in self.held():
+            if not self.store.renew(name, self.worker, self.clock(), self.lease):
+                log.warning("lost the lease on %s to another worker", name)
+
+    def release_all(self) -> None:
+        """Hand back whatever is still held (on a graceful stop), due again at once."""
+        for name in self.held():
+            self.store.release(name, self.worker, self.clock())
+
+
+class Heartbeat:
+    """What a worker tells the store about itself, every beat."""
+
+    def __init__(self, store: Store, claims: Claims, config: Config, capacity: int):
+        now = _now()
+        self.store, self.claims = store, claims
+        self.beat = WorkerBeat(id=claims.worker, host=socket.gethostname(), pid=os.getpid(), started_at=now,
+                               beat_at=now, config_hash=config_hash(config), capacity=capacity)
+
+    def __call__(self, stopped: bool = False) -> None:
+        self.claims.renew()
+        self.beat = self.beat.model_copy(update={"beat_at": _now(), "holds": self.claims.held(), "stopped": stopped})
+        self.store.heartbeat(self.beat)
+
+
+def jobs_done(runs: list[JobRun], worker: str, now: datetime) -> int:
+    """How many jobs ``worker`` finished in the hour before ``now``."""
+    return sum(1 for run in runs if run.worker == worker and now - run.finished_at <= RECENT)

@@ -124,3 +124,15 @@ def test_durations_parse_in_every_unit(amount, unit):
 def test_bad_durations_are_rejected(bad):
     with pytest.raises(ValueError):
         parse_duration(bad)
+
+
+def test_workers_settings_have_defaults_and_a_lease_never_shorter_than_a_job_interval():
+    base = "brands:\n  - name: Aurora Air\n    sources: [{type: rss, url: 'http://x/feed', every: 10m}]\n"
+    config = parse(base)
+    assert (config.workers.capacity, config.workers.poll, config.workers.lease) == (4, timedelta(seconds=5), None)
+    assert config.lease == timedelta(minutes=10)  # the longest job interval
+    assert parse(base + "workers: {lease: 15m, capacity: 2}\n").lease == timedelta(minutes=15)
+    with pytest.raises(ConfigError) as refused:
+        parse(base + "workers: {lease: 2m}\n")
+    assert refused.value.exit_code == 2
+    assert "workers.lease" in str(refused.value.problems) and "brands[0].sources[0].every" in str(refused.value.problems)
