@@ -16,6 +16,7 @@ import os
 import socket
 import threading
 import uuid
+from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from typing import TYPE_CHECKING, Callable
 
@@ -106,3 +107,30 @@ class Heartbeat:
 def jobs_done(runs: list[JobRun], worker: str, now: datetime) -> int:
     """How many jobs ``worker`` finished in the hour before ``now``."""
     return sum(1 for run in runs if run.worker == worker and now - run.finished_at <= RECENT)
+
+
+@dataclass(frozen=True)
+class WorkerStatus:
+    """One worker as ``monitor workers`` and the Sources health page show it."""
+
+    id: str
+    host: str
+    pid: int
+    state: str
+    beat_at: datetime
+    same_config: bool
+    holds: tuple[str, ...]
+    jobs_last_hour: int
+
+
+def worker_statuses(store: Store, config: Config, now: datetime) -> list[WorkerStatus]:
+    """Every worker that beat on ``store``: running, stopped, or silent (no beat for a lease: dead)."""
+    runs = store.runs(limit=5000)
+    expected = config_hash(config)
+    found = []
+    for beat in store.workers():
+        state = "stopped" if beat.stopped else "running" if now - beat.beat_at <= config.lease else "silent"
+        found.append(WorkerStatus(id=beat.id, host=beat.host, pid=beat.pid, state=state, beat_at=beat.beat_at,
+                                  same_config=beat.config_hash == expected, holds=tuple(beat.holds),
+                                  jobs_last_hour=jobs_done(runs, beat.id, now)))
+    return found
