@@ -31,6 +31,8 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
+BEAT = "heartbeat"  # its own thread: busy jobs must not delay the renewal of their leases
+
 
 class Service:
     """The long-running service behind ``monitor run``: one worker."""
@@ -45,7 +47,7 @@ class Service:
         self.failures: Counter[str] = Counter()
         self.successes: Counter[str] = Counter()
         self.scheduler = BackgroundScheduler(
-            executors={"default": ThreadPoolExecutor(config.workers.capacity)},
+            executors={"default": ThreadPoolExecutor(config.workers.capacity), BEAT: ThreadPoolExecutor(1)},
             job_defaults={"coalesce": True, "max_instances": 1, "misfire_grace_time": 300},
             timezone="UTC",
         )
@@ -83,7 +85,7 @@ class Service:
             seconds=poll.total_seconds()), id="deliver", name="deliver", next_run_time=self._first_run())
         beat = max(config.lease.total_seconds() / 3, 1.0)
         self.scheduler.add_job(self._guarded("heartbeat", self.heartbeat), IntervalTrigger(seconds=beat),
-                               id="heartbeat", name="heartbeat", next_run_time=self._first_run())
+                               id="heartbeat", name="heartbeat", next_run_time=self._first_run(), executor=BEAT)
 
     def _add(self, name: str, every: timedelta, work: Callable[[], Any]) -> None:
         """Try to claim job ``name`` every poll (or every ``every``, when shorter)."""

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import logging
 import random
+import time
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any, Sequence
@@ -107,17 +108,21 @@ class _Run:
     """One pass over the notifications this worker claimed."""
 
     def __init__(self, store: Store, notifier: Notifier, playbooks: Sequence[Playbook], now: datetime,
-                 dashboard_url: str, policy: RetryPolicy, rng: random.Random, owner: str):
+                 dashboard_url: str, policy: RetryPolicy, rng: random.Random, owner: str, lease: timedelta):
         self.store, self.notifier, self.playbooks = store, notifier, playbooks
         self.now, self.dashboard_url, self.policy, self.rng = now, dashboard_url, policy, rng
-        self.owner = owner
+        self.owner, self.lease = owner, lease
+        self.started = time.monotonic()
         self.report = DeliveryReport()
 
     def save(self, notification: Notification, keep_claim: bool = False) -> None:
-        """Write ``notification`` while this worker holds it (dropping the claim unless ``keep_claim``).
+        """Write ``notification`` while this worker holds it (dropping the claim, or renewing it with ``keep_claim``).
 
         Raises :class:`ConflictError` when its lease ran out and another worker took it over.
         """
+        if keep_claim:  # a full lease from this moment on: the batch may have taken a while so far
+            elapsed = timedelta(seconds=time.monotonic() - self.started)
+            notification.lease_until = self.now + elapsed + self.lease
         self.store.update_notification(notification if keep_claim else notification.released(), owner=self.owner)
 
     def fail(self, notification: Notification, error: str) -> None:
@@ -289,10 +294,12 @@ def deliver_due(
 ) -> DeliveryReport:
     """Claim the notifications due at ``now`` for ``owner`` and send them; replies thread under the alert.
 
-    ``lease`` must outlast sending one batch. When the channel rate-limits, the rest of the
-    batch is handed back for the next run.
+    The claim on each notification is renewed for ``lease`` just before it is sent, so ``lease``
+    must outlast sending one message. When the channel rate-limits, the rest of the batch is
+    handed back for the next run.
     """
-    run = _Run(store, notifier, playbooks, now, dashboard_url, policy or RetryPolicy(), rng or random.Random(), owner)
+    run = _Run(store, notifier, playbooks, now, dashboard_url, policy or RetryPolicy(), rng or random.Random(), owner,
+               lease)
     due = store.claim_notifications(owner, now, lease, limit=limit)
     for index, notification in enumerate(due):
         if not run.deliver(notification):
