@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import threading
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from typing import Any, Callable, TypeVar
@@ -73,6 +74,7 @@ class Pipeline:
         self.clock = clock
         self.worker = PROCESS_WORKER
         self._unrecorded: list[JobRun] = []
+        self._recording = threading.Lock()
         self._collectors: dict[tuple[str, str], Collector] = {}
         self._health: dict[tuple[str, str], SourceHealth] = {}
         self._queries = {b.name: Query.parse(b.query_text()) for b in config.brands}
@@ -145,13 +147,15 @@ class Pipeline:
 
         A run that cannot be recorded now (the store is down) is kept and recorded with the next one.
         """
-        self._unrecorded.append(run.model_copy(update={"worker": self.worker}))
-        try:
-            while self._unrecorded:
-                self.store.record_run(self._unrecorded[0])
-                self._unrecorded.pop(0)
-        except Exception as exc:
-            log.error("could not record the outcome of %d job run(s) yet: %s", len(self._unrecorded), describe(exc))
+        with self._recording:
+            self._unrecorded.append(run.model_copy(update={"worker": self.worker}))
+            try:
+                while self._unrecorded:
+                    self.store.record_run(self._unrecorded[0])
+                    self._unrecorded.pop(0)
+            except Exception as exc:
+                log.error("could not record the outcome of %d job run(s) yet: %s", len(self._unrecorded),
+                          describe(exc))
 
     def recorded(self, job: str, brand: str | None, work: Callable[[], T]) -> T:
         """Run ``work`` and record its outcome as ``job`` (the first error raised is the one kept)."""
