@@ -157,18 +157,22 @@ class Pipeline:
                 log.error("could not record the outcome of %d job run(s) yet: %s", len(self._unrecorded),
                           describe(exc))
 
-    def recorded(self, job: str, brand: str | None, work: Callable[[], T]) -> T:
-        """Run ``work`` and record its outcome as ``job`` (the first error raised is the one kept)."""
+    def recorded(self, job: str, brand: str | None, work: Callable[[], T],
+                 idle: Callable[[T], bool] = lambda _: False) -> T:
+        """Run ``work`` and record its outcome as ``job`` (the first error raised is the one kept).
+
+        A successful run whose result is ``idle`` (nothing was due) is not recorded.
+        """
         started = utcnow()
-        error: str | None = None
         try:
-            return work()
+            result = work()
         except Exception as exc:
-            error = describe(exc)
+            self.record(JobRun(job=job, brand=brand, started_at=started, finished_at=utcnow(), ok=False,
+                               error=describe(exc)))
             raise
-        finally:
-            self.record(JobRun(job=job, brand=brand, started_at=started, finished_at=utcnow(), ok=error is None,
-                               error=error))
+        if not idle(result):
+            self.record(JobRun(job=job, brand=brand, started_at=started, finished_at=utcnow(), ok=True))
+        return result
 
     def _read_health(self, brand: str, source: SourceConfig) -> SourceHealth:
         """A source's health from the recorded runs (read at its first run and after failures)."""
@@ -250,8 +254,9 @@ class Pipeline:
                              lambda: queue_reminders(self.store, self.playbooks, brand, now or self.clock()))
 
     def deliver(self, now: datetime | None = None) -> Any:
-        """Send the queued notifications that are due, claimed for this worker (recorded as ``deliver``)."""
+        """Send the queued notifications that are due, claimed for this worker (recorded as ``deliver``
+        when something was due)."""
         lease = self.config.lease
         return self.recorded("deliver", None, lambda: deliver_due(
             self.store, self.notifier, self.playbooks, now or self.clock(), self.config.slack.dashboard_url,
-            owner=self.worker, lease=lease))
+            owner=self.worker, lease=lease), idle=lambda report: not report)

@@ -63,6 +63,10 @@ class DeliveryReport:
     skipped: list[str] = field(default_factory=list)
     lost: list[str] = field(default_factory=list)
 
+    def __bool__(self) -> bool:
+        """Whether anything was due."""
+        return any(vars(self).values())
+
     def __str__(self) -> str:
         counts = (f"{len(keys)} {name}" for name, keys in vars(self).items() if keys)
         return ", ".join(counts) or "nothing due"
