@@ -127,7 +127,8 @@ class Pipeline:
         try:
             cursor = self.store.get_cursor(brand.name, source.key)
             for batch in self._collector(brand, source).fetch(context, cursor):
-                self.store_batch(brand, source, batch, result, save_cursor=True)
+                self.store_batch(brand, source, batch, result, save_cursor=True, expected=cursor)
+                cursor = batch.cursor or cursor
         except Exception as exc:
             error = describe(exc)
             raise
@@ -181,8 +182,12 @@ class Pipeline:
         return health
 
     def store_batch(self, brand: BrandConfig, source: SourceConfig, batch: Batch, result: CollectResult,
-                    save_cursor: bool) -> None:
-        """Match one batch against the brand query, annotate it and store it (with its cursor)."""
+                    save_cursor: bool, expected: str | None = None) -> None:
+        """Match one batch against the brand query, annotate it and store it (with its cursor).
+
+        The cursor is saved compare-and-set: only while the stored one is still ``expected``
+        (a worker whose claim lapsed cannot move a source's cursor under the one now holding it).
+        """
         query = self._queries[brand.name]
         result.fetched += len(batch.mentions)
         matched = []
@@ -196,7 +201,8 @@ class Pipeline:
         result.matched += len(annotated)
         update = None
         if save_cursor and batch.cursor:
-            update = CursorUpdate(brand=brand.name, source=source.key, value=batch.cursor)
+            update = CursorUpdate(brand=brand.name, source=source.key, value=batch.cursor, expected=expected,
+                                  checked=True)
         result.stored += self.store.add_mentions(annotated, update)
 
     def counts(self, brand: str, now: datetime) -> list[BucketCounts]:

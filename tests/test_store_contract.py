@@ -523,3 +523,18 @@ def test_worker_heartbeats_are_replaced_by_id(store):
     store.heartbeat(beat.model_copy(update={"id": "w2", "beat_at": T0 + timedelta(seconds=5)}))
     store.heartbeat(beat.model_copy(update={"beat_at": T0 + timedelta(seconds=10), "holds": ["detect:x"]}))
     assert [(w.id, w.holds) for w in store.workers()] == [("w1", ["detect:x"]), ("w2", [])]
+
+
+def test_a_checked_cursor_is_saved_compare_and_set(store):
+    def update(value, expected):
+        return CursorUpdate(brand="Aurora Air", source="rss", value=value, expected=expected, checked=True)
+
+    store.add_mentions([mention(1)], update("10", None))
+    store.add_mentions([mention(2)], update("20", "10"))
+    with pytest.raises(ConflictError):  # a worker that read "10" before the other moved it on
+        store.add_mentions([mention(3)], update("15", "10"))
+    with pytest.raises(ConflictError):
+        store.add_mentions([], update("5", None))
+    assert store.get_cursor("Aurora Air", "rss") == "20"
+    store.add_mentions([], CursorUpdate(brand="Aurora Air", source="rss", value="1"))  # unchecked: overwrites
+    assert store.get_cursor("Aurora Air", "rss") == "1"

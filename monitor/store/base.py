@@ -15,11 +15,17 @@ GROUP_FIELDS = ("sentiment", "source", "language")
 
 
 class CursorUpdate(BaseModel):
-    """A collector's position, saved in the same transaction as the batch it follows."""
+    """A collector's position, saved in the same transaction as the batch it follows.
+
+    With ``checked``, the save is compare-and-set: it succeeds only while the stored cursor is
+    still ``expected`` (``None``: no cursor yet), else :class:`~monitor.errors.ConflictError`.
+    """
 
     brand: str
     source: str
     value: str
+    expected: str | None = None
+    checked: bool = False
 
 
 class MentionFilter(BaseModel):
@@ -135,7 +141,8 @@ class Store(Protocol):
     def add_mentions(self, mentions: Sequence[Mention], cursor: CursorUpdate | None = None) -> int:
         """Insert mentions not stored yet (by brand and id) and save ``cursor`` atomically.
 
-        Returns how many were new. Engagement of already stored mentions is refreshed.
+        Returns how many were new. Engagement of already stored mentions is refreshed. A checked
+        cursor that lost its compare-and-set raises ConflictError (the mentions, idempotent, may stay).
         """
 
     def get_cursor(self, brand: str, source: str) -> str | None: ...

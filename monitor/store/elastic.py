@@ -165,12 +165,21 @@ class ElasticsearchStore(ElasticWork):
         batch, final = serialise(mentions, self._document, self.month_index)
         self.last_rejected = []
         added = self._retrying(self._ingest, "store mentions", batch, final) if batch else 0
-        if cursor is not None:
+        if cursor is not None and cursor.checked:
+            self._retrying(self._save_cursor_if, "save the cursor", cursor)
+        elif cursor is not None:
             self._retrying(
                 self.es.index, "save the cursor", index=self._ensure("cursors"),
                 id=mention_doc_id(cursor.brand, cursor.source), document=cursor_document(cursor),
             )  # no refresh needed: get_cursor is a real-time GET
         return added
+
+    def _save_cursor_if(self, cursor: CursorUpdate) -> None:
+        doc_id = mention_doc_id(cursor.brand, cursor.source)
+        read = self._read("cursors", doc_id)
+        stored = read["_source"]["value"] if read else None
+        if stored != cursor.expected or not self._write_if("cursors", doc_id, cursor_document(cursor), read):
+            raise ConflictError(f"the cursor of {cursor.brand}/{cursor.source} moved since it was read")
 
     def _ingest(self, batch: dict[str, Entry], final: dict[str, Counters]) -> int:
         reject = partial(set_aside, self.es, rejected_index=partial(self._ensure, "rejected"),

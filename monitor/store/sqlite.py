@@ -177,6 +177,11 @@ class SqliteStore(SqliteWork):
             for m in mentions
         ]
         with self._tx() as db:
+            if cursor is not None and cursor.checked:
+                row = db.execute("SELECT value FROM cursors WHERE brand=? AND source=?",
+                                 (cursor.brand, cursor.source)).fetchone()
+                if (row[0] if row else None) != cursor.expected:
+                    raise ConflictError(f"the cursor of {cursor.brand}/{cursor.source} moved since it was read")
             added = db.executemany(
                 "INSERT OR IGNORE INTO mentions (brand, id, source, created_at, language, sentiment,"
                 " likes, shares, replies, text, data) VALUES (?,?,?,?,?,?,?,?,?,?,?)",
