@@ -9,8 +9,9 @@ offline scorer works for each), then in the same run, each on a fresh store:
   (collect + match + score + store, startup included), in mentions per second;
 - claim overhead: the median time of one ``claim`` + ``release`` pair (what each job costs
   on top of its work);
-- takeover: two workers, one killed with SIGKILL while it holds a collect job; the seconds
-  until the other worker holds that job (the lease is ``--lease`` seconds, the poll 1 s).
+- takeover: one worker collects all mentions from one source in one batch; it is killed
+  with SIGKILL while it holds that job and a second worker is started; the seconds until
+  the second worker holds the job (the lease is ``--lease`` seconds, the poll 1 s).
 
 Prints a Markdown table for docs/performance.md.
 """
@@ -55,13 +56,13 @@ def write_sources(folder: Path, mentions: int, sources: int) -> None:
         file.close()
 
 
-def write_config(folder: Path, storage: dict[str, Any], sources: int, lease: int) -> Path:
+def write_config(folder: Path, storage: dict[str, Any], sources: int, lease: int, max_batch: int = 100) -> Path:
     path = folder / "monitor.yaml"
     path.write_text(yaml.safe_dump({
         "storage": storage, "nlp": {"backend": "offline"}, "alerts": {"notifier": "outbox", "playbooks_dir": str(ROOT / "playbooks")},
-        "detection": {"every": "1h"}, "workers": {"lease": "1h" if lease > 3600 else f"{lease}s", "poll": "1s"},
+        "detection": {"every": f"{lease}s"}, "workers": {"lease": f"{lease}s", "poll": "1s"},
         "brands": [{"name": "Aurora", "query": "aurora", "sources": [
-            {"type": "file", "name": f"s{k}", "path": str(folder / f"s{k}.jsonl"), "every": "1s", "max_batch": 100}
+            {"type": "file", "name": f"s{k}", "path": str(folder / f"s{k}.jsonl"), "every": "1s", "max_batch": max_batch}
             for k in range(sources)]}],
     }))
     return path
@@ -77,6 +78,13 @@ def fresh_storage(kind: str, folder: Path, es_url: str | None) -> dict[str, Any]
     if kind == "sqlite":
         return {"path": str(folder / f"{uuid.uuid4().hex[:6]}.db")}
     return {"backend": "elasticsearch", "url": es_url, "index_prefix": f"bench-{uuid.uuid4().hex[:8]}"}
+
+
+def drop(store: Store) -> None:
+    """Delete a benchmark's Elasticsearch indices (a SQLite file goes with the temporary folder)."""
+    if hasattr(store, "drop_all"):
+        store.drop_all()
+    store.close()
 
 
 def throughput(kind: str, folder: Path, es_url: str | None, args: argparse.Namespace, workers: int) -> float:
@@ -96,7 +104,7 @@ def throughput(kind: str, folder: Path, es_url: str | None, args: argparse.Names
             proc.send_signal(signal.SIGTERM)
         for proc in procs:
             proc.wait(timeout=120)
-        store.close()
+        drop(store)
     return args.mentions / took
 
 
@@ -112,13 +120,17 @@ def claim_overhead(store: Store, rounds: int = 200) -> float:
 
 
 def takeover(kind: str, folder: Path, es_url: str | None, args: argparse.Namespace) -> float:
+    """One source read in a single batch, so the first worker holds its collect job for a while."""
     storage = fresh_storage(kind, folder, es_url)
-    config = write_config(folder, storage, args.sources, args.lease)
+    write_sources(folder, args.mentions, 1)
+    config = write_config(folder, storage, 1, args.lease, max_batch=args.mentions)
     store = open_store(StorageConfig.model_validate(storage))
     victim = start(config, folder)
     try:
         held = None
         while held is None:
+            if victim.poll() is not None:
+                raise SystemExit(f"the worker exited; see its log in {folder}")
             time.sleep(0.05)
             mine = [w.id for w in store.workers() if w.pid == victim.pid]
             held = next((l for l in store.leases() if l.owner in mine and l.name.startswith("collect:")), None)
@@ -132,7 +144,7 @@ def takeover(kind: str, folder: Path, es_url: str | None, args: argparse.Namespa
         survivor.wait(timeout=120)
     finally:
         victim.wait(timeout=30)
-        store.close()
+        drop(store)
     return took
 
 
@@ -148,11 +160,14 @@ def main() -> None:
         folder = Path(tmp)
         write_sources(folder, args.mentions, args.sources)
         one = throughput(args.store, folder, args.es_url, args, 1)
+        print(f"one worker: {one:,.0f} mentions/s", file=sys.stderr, flush=True)
         two = throughput(args.store, folder, args.es_url, args, 2)
+        print(f"two workers: {two:,.0f} mentions/s", file=sys.stderr, flush=True)
         store = open_store(StorageConfig.model_validate(fresh_storage(args.store, folder, args.es_url)))
         overhead = claim_overhead(store)
-        store.close()
+        drop(store)
         seconds = takeover(args.store, folder, args.es_url, args)
+        print(f"takeover: {seconds:.1f} s", file=sys.stderr, flush=True)
     print(f"| measure ({args.store}, {args.mentions:,} mentions, {args.sources} sources) | value |")
     print("| --- | ---: |")
     print(f"| one worker, mentions/s | {one:,.0f} |")
