@@ -33,6 +33,7 @@ log = logging.getLogger(__name__)
 T = TypeVar("T")
 
 CHART_SPAN = timedelta(hours=24)
+HEALTH_RUNS = 5000  # recent runs read for a source's health (the other jobs' runs are among them)
 
 
 def utcnow() -> datetime:
@@ -177,7 +178,7 @@ class Pipeline:
 
     def _read_health(self, brand: str, source: SourceConfig) -> SourceHealth:
         """A source's health from the recorded runs (read at its first run and after failures)."""
-        health = source_health(self.store.runs(), brand, source.key, source.every)
+        health = source_health(self.store.runs(limit=HEALTH_RUNS), brand, source.key, source.every)
         self._health[(brand, source.key)] = health
         return health
 
@@ -255,9 +256,10 @@ class Pipeline:
         return self.engine.handle(spikes, now) + self.engine.resolve_quiet(brand, now)
 
     def remind(self, brand: str, now: datetime | None = None) -> Any:
-        """Queue the brand's overdue playbook reminders (recorded as ``reminders:BRAND``)."""
+        """Queue the brand's overdue playbook reminders (recorded as ``reminders:BRAND`` when some were due)."""
         return self.recorded(f"reminders:{brand}", brand,
-                             lambda: queue_reminders(self.store, self.playbooks, brand, now or self.clock()))
+                             lambda: queue_reminders(self.store, self.playbooks, brand, now or self.clock()),
+                             idle=lambda queued: not queued)
 
     def deliver(self, now: datetime | None = None) -> Any:
         """Send the queued notifications that are due, claimed for this worker (recorded as ``deliver``

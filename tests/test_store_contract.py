@@ -6,6 +6,7 @@ Each test runs on SQLite and on Elasticsearch (a real server: see ``es_server`` 
 from __future__ import annotations
 
 import threading
+import time
 from datetime import datetime, timedelta, timezone
 
 import pytest
@@ -538,3 +539,22 @@ def test_a_checked_cursor_is_saved_compare_and_set(store):
     assert store.get_cursor("Aurora Air", "rss") == "20"
     store.add_mentions([], CursorUpdate(brand="Aurora Air", source="rss", value="1"))  # unchecked: overwrites
     assert store.get_cursor("Aurora Air", "rss") == "1"
+
+
+def test_the_holder_releases_even_while_its_heartbeat_renews(store):
+    assert store.claim("job", "w1", T0, timedelta(minutes=1))
+    stop = threading.Event()
+
+    def heartbeat() -> None:
+        while not stop.is_set():
+            store.renew("job", "w1", T0, timedelta(minutes=1))
+
+    beating = threading.Thread(target=heartbeat)
+    beating.start()
+    try:
+        time.sleep(0.05)
+        assert store.release("job", "w1", T0 + timedelta(minutes=5))
+    finally:
+        stop.set()
+        beating.join()
+    assert [(lease.owner, lease.due_at) for lease in store.leases()] == [(None, T0 + timedelta(minutes=5))]

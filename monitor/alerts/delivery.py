@@ -6,8 +6,8 @@ sent once. It is marked ``sending`` (only while this worker still holds it) just
 notifier is called and ``sent`` right after it returns; every write that ends a step also
 drops the claim. One still marked ``sending`` when its lease ran out (the worker died in
 between, or the channel timed out) is first looked up in the channel by its key and only sent
-again if it is not there. The alert's Slack id is its ``sent`` mark: replies thread under it
-even before it is copied onto the incident. Retryable failures wait ``max(retry_after,
+again if it is not there. The alert's Slack id is copied onto the incident before the alert
+is marked ``sent``, and replies also find it from the sent mark. Retryable failures wait ``max(retry_after,
 jittered exponential backoff)``, capped; permanent failures and exhausted retries end as
 ``failed`` with the error kept.
 """
@@ -166,13 +166,17 @@ class _Run:
         notification.sent_at = self.now
         notification.external_id = external_id
         notification.error = None
+        if message.kind == "alert" and external_id:  # before the sent mark: a sent alert's incident has its thread
+            self.copy_thread(message.incident.id, message.channel, external_id)
         self.save(notification)
         self.report.sent.append(notification.key)
-        if message.kind == "alert" and external_id:
-            self.copy_thread(message.incident.id, message.channel, external_id)
 
     def copy_thread(self, incident_id: str, channel: str, ts: str) -> None:
-        """Copy the alert's Slack id onto the incident (for the dashboard; replies already find it)."""
+        """Copy the alert's Slack id onto the incident (replies also find it from the sent mark).
+
+        Done before the sent mark: a worker dying in between leaves the alert ``sending``, and the
+        worker that takes it over finds the post by its key and copies the id again.
+        """
         def change(current: Incident) -> list[Notification] | None:
             if current.slack_ts:
                 return None

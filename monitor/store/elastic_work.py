@@ -12,7 +12,7 @@ from datetime import datetime, timedelta
 from typing import Any, Callable
 
 from monitor.errors import ConflictError
-from monitor.store.base import Lease, Notification, NotificationStatus, WorkerBeat
+from monitor.store.base import CAS_ATTEMPTS, Lease, Notification, NotificationStatus, WorkerBeat
 from monitor.store.elastic_client import ApiError, Elasticsearch, NotFoundError
 from monitor.store.elastic_mapping import epoch_seconds, notification_update
 from monitor.store.elastic_queries import epoch_range, sorted_hits
@@ -53,16 +53,24 @@ class ElasticWork:
     # -- leases on recurring work -------------------------------------------------------------
 
     def _change_lease(self, name: str, change: Callable[[Lease | None], Lease | None]) -> bool:
-        def attempt() -> bool:
+        """Apply ``change`` to the lease as read; on a write conflict read again and decide again.
+
+        False when ``change`` refuses (returns ``None``) the lease as it now is.
+        """
+        def attempt() -> bool | None:
             read = self._read("leases", name)
             current = Lease.model_validate(read["_source"]["data"]) if read else None
             wanted = change(current)
             if wanted is None:
                 return False
             document = {"name": name, "owner": wanted.owner, "data": wanted.model_dump(mode="json")}
-            return self._write_if("leases", name, document, read)
+            return True if self._write_if("leases", name, document, read) else None
 
-        return self._retrying(attempt, f"claim {name}")
+        for _ in range(CAS_ATTEMPTS):
+            done = self._retrying(attempt, f"claim {name}")
+            if done is not None:
+                return done
+        return False
 
     def claim(self, name: str, owner: str, now: datetime, lease: timedelta) -> bool:
         return self._change_lease(name, lambda current: Lease(name=name, owner=owner, lease_until=now + lease,
