@@ -1,8 +1,8 @@
-"""Cached reads for collector health: the recorded runs of each configured source, summarised."""
+"""Cached reads for the Sources health page: each source's recorded runs, the other jobs, and the workers."""
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import datetime, timedelta, timezone
 
 import pandas as pd
 import streamlit as st
@@ -10,6 +10,7 @@ import streamlit as st
 from dashboard.data import TTL, store
 from monitor.health import source_health
 from monitor.store.base import JobRun
+from monitor.workers import worker_statuses
 
 RUNS = 5000
 HEALTH_COLUMNS = ["source", "status", "last_run", "last_ok", "runs", "errors", "failures_in_row", "fetched",
@@ -66,3 +67,42 @@ def source_health_frame(store_key: str, brand: str, sources: tuple[tuple[str, fl
     """:func:`health_frame` over the most recent collector runs; ``sources`` as (name, seconds between runs)."""
     runs = [r for r in store(store_key).runs(limit=RUNS) if r.job.startswith("collect:")]
     return health_frame(runs, brand, {name: timedelta(seconds=every) for name, every in sources})
+
+
+WORKER_COLUMNS = ["worker", "state", "last_beat", "config", "jobs_last_hour", "holds"]
+JOB_COLUMNS = ["job", "runs", "errors", "last_run", "last_error", "failing"]
+
+
+@st.cache_data(ttl=TTL, show_spinner=False)
+def workers_frame(store_key: str, config_path: str) -> pd.DataFrame:
+    """The workers on the store (see ``monitor workers``), the config each runs compared with this one."""
+    from monitor import config as config_lib
+
+    config = config_lib.load(config_path)
+    rows = [{"worker": w.id, "state": w.state, "last_beat": w.beat_at,
+             "config": "same" if w.same_config else "differs", "jobs_last_hour": w.jobs_last_hour,
+             "holds": ", ".join(w.holds)}
+            for w in worker_statuses(store(store_key), config, datetime.now(timezone.utc))]
+    frame = pd.DataFrame(rows, columns=WORKER_COLUMNS)
+    frame["last_beat"] = pd.to_datetime(frame["last_beat"], utc=True)
+    return frame
+
+
+def jobs_frame(runs: list[JobRun], brand: str) -> pd.DataFrame:
+    """The brand's other jobs (detect, reminders) and delivery: runs, errors, the latest error; failing first."""
+    by_job: dict[str, list[JobRun]] = {}
+    for run in sorted(runs, key=lambda r: r.started_at):
+        if not run.job.startswith("collect:") and run.brand in (brand, None):
+            by_job.setdefault(run.job, []).append(run)
+    rows = [{"job": job, "runs": len(found), "errors": sum(not r.ok for r in found), "last_run": found[-1].finished_at,
+             "last_error": next((r.error for r in reversed(found) if not r.ok), "") or "",
+             "failing": not found[-1].ok} for job, found in by_job.items()]
+    frame = pd.DataFrame(rows, columns=JOB_COLUMNS)
+    frame["last_run"] = pd.to_datetime(frame["last_run"], utc=True)
+    return frame.sort_values(["failing", "job"], ascending=[False, True]).reset_index(drop=True)
+
+
+@st.cache_data(ttl=TTL, show_spinner=False)
+def job_health_frame(store_key: str, brand: str) -> pd.DataFrame:
+    """:func:`jobs_frame` over the most recent runs."""
+    return jobs_frame(store(store_key).runs(limit=RUNS), brand)

@@ -101,6 +101,29 @@ def collect(path: Path, brand: str, source: str, once: bool) -> None:
 
 @cli.command()
 @click.argument("path", type=click.Path(dir_okay=False, path_type=Path))
+def workers(path: Path) -> None:
+    """List the workers (``monitor run``) on the config's store: last heartbeat, what each holds, jobs done."""
+    from datetime import datetime, timezone
+
+    from monitor.store import open_store
+    from monitor.workers import worker_statuses
+
+    config = config_lib.load(path)
+    store = open_store(config.storage)
+    try:
+        found = worker_statuses(store, config, datetime.now(timezone.utc))
+    finally:
+        store.close()
+    for worker in found:
+        click.echo(f"{worker.id}  {worker.state}  last beat {worker.beat_at:%Y-%m-%d %H:%M:%S} UTC  "
+                   f"config {'same' if worker.same_config else 'DIFFERS from ' + str(path)}  "
+                   f"jobs in the last hour {worker.jobs_last_hour}  holds {', '.join(worker.holds) or 'nothing'}")
+    if not found:
+        click.echo("no workers have run on this store yet")
+
+
+@cli.command()
+@click.argument("path", type=click.Path(dir_okay=False, path_type=Path))
 def detect(path: Path) -> None:
     """Judge the newest closed bucket of every brand and deliver due alerts, once."""
     from monitor.runtime import build_pipeline

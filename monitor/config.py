@@ -239,13 +239,34 @@ class SlackConfig(Section):
         return os.environ.get(self.signing_secret_env) or None
 
 
+MIN_LEASE = timedelta(minutes=5)
+
+
+class WorkersConfig(Section):
+    """How the ``monitor run`` processes on one store share the work (see docs/architecture.md)."""
+
+    # how long a claim on a job or a notification holds; a dead worker's work is taken over after it.
+    # Unset: the longest job interval, at least MIN_LEASE. Never shorter than a job's interval.
+    lease: Duration | None = None
+    # jobs one worker runs at the same time
+    capacity: int = Field(default=4, ge=1, le=64)
+    # how often a worker looks for due work and delivers
+    poll: Duration = timedelta(seconds=5)
+
+
 class Config(Section):
     storage: StorageConfig = Field(default_factory=StorageConfig)
+    workers: WorkersConfig = Field(default_factory=WorkersConfig)
     nlp: NlpConfig = Field(default_factory=NlpConfig)
     detection: DetectionConfig = Field(default_factory=DetectionConfig)
     alerts: AlertsConfig = Field(default_factory=AlertsConfig)
     slack: SlackConfig = Field(default_factory=SlackConfig)
     brands: list[BrandConfig] = Field(min_length=1)
+
+    @property
+    def lease(self) -> timedelta:
+        """The lease every claim is taken with (``workers.lease``, or its default)."""
+        return self.workers.lease or max([MIN_LEASE, *config_checks.job_intervals(self).values()])
 
     def brand(self, name: str) -> BrandConfig:
         for brand in self.brands:
@@ -330,6 +351,8 @@ def parse(text: str, source_name: str = "<config>") -> Config:
         config = Config.model_validate(data)
     except ValidationError as exc:
         problems += [(tuple(e["loc"]), e["msg"]) for e in exc.errors()]
+    else:
+        problems += config_checks.lease_problems(config)
     if problems:
         raise ConfigError(
             f"{source_name}: {len(problems)} problem(s)",

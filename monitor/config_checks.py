@@ -10,6 +10,7 @@ from __future__ import annotations
 import os
 import re
 import tempfile
+from datetime import timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qsl, urlsplit
@@ -164,3 +165,23 @@ def _unwritable(path: Path) -> str | None:
     except OSError as exc:
         return f"{path} cannot be created: {folder}: {exc.strerror or exc}"
     return None
+
+
+def job_intervals(config: Config) -> dict[str, timedelta]:
+    """How often each kind of job runs: enabled sources, detection, and the workers' poll."""
+    found = {f"brands[{b}].sources[{s}].every": source.every
+             for b, brand in enumerate(config.brands) for s, source in enumerate(brand.sources) if source.enabled}
+    return {**found, "detection.every": config.detection.every, "workers.poll": config.workers.poll}
+
+
+def lease_problems(config: Config) -> list[Problem]:
+    """A lease must last at least as long as the interval of every job claimed with it."""
+    lease = config.workers.lease
+    if lease is None:
+        return []
+    longer = [(where, every) for where, every in job_intervals(config).items() if every > lease]
+    if not longer:
+        return []
+    where, every = max(longer, key=lambda item: item[1])
+    return [(("workers", "lease"), f"a lease of {lease} is shorter than {where} ({every}); "
+             f"set workers.lease to at least {every}")]

@@ -67,6 +67,10 @@ class StoreError(MonitorError):
     exit_code = 4
 
 
+class ConflictError(StoreError):
+    """A compare-and-set write lost: someone else changed the record since it was read."""
+
+
 class DeliveryError(MonitorError):
     """An alert channel refused or failed; ``retry_after`` is set when it says when to retry."""
 

@@ -165,6 +165,8 @@ class Transition(_Model):
     at: datetime
     by: str = "system"
     note: str = ""
+    # the request that made this change (a Slack action's id and timestamp): applied once only
+    request: str | None = None
 
 
 class StepDone(_Model):
@@ -202,6 +204,14 @@ class Incident(_Model):
     slack_ts: str | None = None
     transitions: list[Transition] = Field(default_factory=list)
     steps_done: list[StepDone] = Field(default_factory=list)
+    # the stored version this copy was read at (0: not stored yet); set by the store, never serialised
+    version: int = Field(default=0, exclude=True)
+
+    def __eq__(self, other: object) -> bool:
+        """Equal in content: the version a copy was read at is the store's bookkeeping."""
+        if not isinstance(other, Incident):
+            return NotImplemented
+        return self.model_dump() == other.model_dump()
 
     @staticmethod
     def fingerprint_of(brand: str, kind: SpikeKind, topic: str = "") -> str:

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import logging
+import threading
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
-from typing import Any, Callable
+from typing import Any, Callable, TypeVar
 
 from monitor import registry
 from monitor.alerts import playbooks as playbook_lib
@@ -25,14 +26,23 @@ from monitor.models import Incident, Mention, Playbook, Spike
 from monitor.nlp.annotate import Annotator, mention_language
 from monitor.query import Query
 from monitor.store.base import CursorUpdate, JobRun, Store, totals_by_bucket
+from monitor.workers import PROCESS_WORKER
 
 log = logging.getLogger(__name__)
 
+T = TypeVar("T")
+
 CHART_SPAN = timedelta(hours=24)
+HEALTH_RUNS = 5000  # recent runs read for a source's health (the other jobs' runs are among them)
 
 
 def utcnow() -> datetime:
     return datetime.now(timezone.utc)
+
+
+def describe(exc: BaseException) -> str:
+    """An error as recorded in a run: our own errors by message, anything else with its type."""
+    return str(exc) if isinstance(exc, MonitorError) else f"{type(exc).__name__}: {exc}"
 
 
 @dataclass
@@ -65,6 +75,9 @@ class Pipeline:
         self.notifier = notifier
         self.playbooks = playbooks
         self.clock = clock
+        self.worker = PROCESS_WORKER
+        self._unrecorded: list[JobRun] = []
+        self._recording = threading.Lock()
         self._collectors: dict[tuple[str, str], Collector] = {}
         self._health: dict[tuple[str, str], SourceHealth] = {}
         self._queries = {b.name: Query.parse(b.query_text()) for b in config.brands}
@@ -117,22 +130,17 @@ class Pipeline:
         try:
             cursor = self.store.get_cursor(brand.name, source.key)
             for batch in self._collector(brand, source).fetch(context, cursor):
-                self.store_batch(brand, source, batch, result, save_cursor=True)
-        except MonitorError as exc:
-            error = str(exc)
-            raise
+                self.store_batch(brand, source, batch, result, save_cursor=True, expected=cursor)
+                cursor = batch.cursor or cursor
         except Exception as exc:
-            error = f"{type(exc).__name__}: {exc}"
+            error = describe(exc)
             raise
         finally:
             result.unreadable = context.unreadable.count
-            self.store.record_run(
-                JobRun(
-                    job=collect_job(brand.name, source.key), brand=brand.name, source=source.key,
-                    started_at=started, finished_at=utcnow(), ok=error is None,
-                    fetched=result.fetched, stored=result.stored, unreadable=result.unreadable, error=error,
-                )
-            )
+            self.record(JobRun(job=collect_job(brand.name, source.key), brand=brand.name, source=source.key,
+                               started_at=started, finished_at=utcnow(), ok=error is None,
+                               fetched=result.fetched, stored=result.stored, unreadable=result.unreadable,
+                               error=error))
             if error is None:
                 self._health[(brand.name, source.key)] = SourceHealth(brand.name, source.key, 0)
             elif not (health := self._read_health(brand.name, source)).healthy:
@@ -140,15 +148,51 @@ class Pipeline:
                           brand.name, source.key, health.failures, health.retry_at)
         return result
 
+    def record(self, run: JobRun) -> None:
+        """Record ``run`` (by this worker); never raises, so the job's own error is the one that counts.
+
+        A run that cannot be recorded now (the store is down) is kept and recorded with the next one.
+        """
+        with self._recording:
+            self._unrecorded.append(run.model_copy(update={"worker": self.worker}))
+            try:
+                while self._unrecorded:
+                    self.store.record_run(self._unrecorded[0])
+                    self._unrecorded.pop(0)
+            except Exception as exc:
+                log.error("could not record the outcome of %d job run(s) yet: %s", len(self._unrecorded),
+                          describe(exc))
+
+    def recorded(self, job: str, brand: str | None, work: Callable[[], T],
+                 idle: Callable[[T], bool] = lambda _: False) -> T:
+        """Run ``work`` and record its outcome as ``job`` (the first error raised is the one kept).
+
+        A successful run whose result is ``idle`` (nothing was due) is not recorded.
+        """
+        started = utcnow()
+        try:
+            result = work()
+        except Exception as exc:
+            self.record(JobRun(job=job, brand=brand, started_at=started, finished_at=utcnow(), ok=False,
+                               error=describe(exc)))
+            raise
+        if not idle(result):
+            self.record(JobRun(job=job, brand=brand, started_at=started, finished_at=utcnow(), ok=True))
+        return result
+
     def _read_health(self, brand: str, source: SourceConfig) -> SourceHealth:
         """A source's health from the recorded runs (read at its first run and after failures)."""
-        health = source_health(self.store.runs(), brand, source.key, source.every)
+        health = source_health(self.store.runs(limit=HEALTH_RUNS), brand, source.key, source.every)
         self._health[(brand, source.key)] = health
         return health
 
     def store_batch(self, brand: BrandConfig, source: SourceConfig, batch: Batch, result: CollectResult,
-                    save_cursor: bool) -> None:
-        """Match one batch against the brand query, annotate it and store it (with its cursor)."""
+                    save_cursor: bool, expected: str | None = None) -> None:
+        """Match one batch against the brand query, annotate it and store it (with its cursor).
+
+        The cursor is saved compare-and-set: only while the stored one is still ``expected``
+        (a worker whose claim lapsed cannot move a source's cursor under the one now holding it).
+        """
         query = self._queries[brand.name]
         result.fetched += len(batch.mentions)
         matched = []
@@ -169,7 +213,8 @@ class Pipeline:
         result.matched += len(annotated)
         update = None
         if save_cursor and batch.cursor:
-            update = CursorUpdate(brand=brand.name, source=source.key, value=batch.cursor)
+            update = CursorUpdate(brand=brand.name, source=source.key, value=batch.cursor, expected=expected,
+                                  checked=True)
         result.stored += self.store.add_mentions(annotated, update)
 
     def counts(self, brand: str, now: datetime) -> list[BucketCounts]:
@@ -202,21 +247,35 @@ class Pipeline:
         return {"series": points, "window": [spike.window_start.isoformat(), spike.window_end.isoformat()]}
 
     def detect(self, now: datetime | None = None) -> list[Incident]:
-        """Judge the newest closed bucket of every brand; open, update or resolve incidents."""
+        """Judge the newest closed bucket of every brand, open, update or resolve incidents, queue reminders."""
         now = now or self.clock()
         touched: list[Incident] = []
         for brand in self.config.brands:
-            series = self.counts(brand.name, now)
-            spikes = detect(series, now, self.config.detection, brand.name)
-            spikes += self.surge.spikes(series, now, brand.name)
-            spikes += self.viral.spikes(brand.name, now)
-            touched += self.engine.handle(spikes, now)
-            touched += self.engine.resolve_quiet(brand.name, now)
-            queue_reminders(self.store, self.playbooks, brand.name, now)
+            touched += self.detect_brand(brand.name, now)
+            self.remind(brand.name, now)
         return touched
 
+    def detect_brand(self, brand: str, now: datetime | None = None) -> list[Incident]:
+        """One brand's detection job (recorded as ``detect:BRAND``)."""
+        return self.recorded(f"detect:{brand}", brand, lambda: self._detect(brand, now or self.clock()))
+
+    def _detect(self, brand: str, now: datetime) -> list[Incident]:
+        series = self.counts(brand, now)
+        spikes = detect(series, now, self.config.detection, brand)
+        spikes += self.surge.spikes(series, now, brand)
+        spikes += self.viral.spikes(brand, now)
+        return self.engine.handle(spikes, now) + self.engine.resolve_quiet(brand, now)
+
+    def remind(self, brand: str, now: datetime | None = None) -> Any:
+        """Queue the brand's overdue playbook reminders (recorded as ``reminders:BRAND`` when some were due)."""
+        return self.recorded(f"reminders:{brand}", brand,
+                             lambda: queue_reminders(self.store, self.playbooks, brand, now or self.clock()),
+                             idle=lambda queued: not queued)
+
     def deliver(self, now: datetime | None = None) -> Any:
-        """Send queued notifications that are due."""
-        return deliver_due(
-            self.store, self.notifier, self.playbooks, now or self.clock(), self.config.slack.dashboard_url
-        )
+        """Send the queued notifications that are due, claimed for this worker (recorded as ``deliver``
+        when something was due)."""
+        lease = self.config.lease
+        return self.recorded("deliver", None, lambda: deliver_due(
+            self.store, self.notifier, self.playbooks, now or self.clock(), self.config.slack.dashboard_url,
+            owner=self.worker, lease=lease), idle=lambda report: not report)

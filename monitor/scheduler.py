@@ -1,8 +1,11 @@
-"""APScheduler wiring: one job per (brand, source), a detect job and a delivery job.
+"""APScheduler wiring: one job per (brand, source), detect and reminders per brand, delivery.
 
-Jobs never overlap (``max_instances=1``), missed runs are coalesced into one, start times
-are jittered so sources are not hit in lockstep, and a failing job is logged and counted
-without stopping the others.
+The service is one worker of any number on one store (see :mod:`monitor.workers`): every
+``workers.poll`` it tries to claim each job that is due, runs the ones it got (at most
+``workers.capacity`` at once) and releases them; delivery runs on every worker, each claiming
+its own notifications. Jobs never overlap, missed runs are coalesced into one, start times are
+jittered so sources are not hit in lockstep, and a failing job is logged and counted without
+stopping the others. A graceful stop lets running jobs finish and hands back every claim.
 """
 
 from __future__ import annotations
@@ -19,6 +22,8 @@ from apscheduler.schedulers.background import BackgroundScheduler
 from apscheduler.triggers.interval import IntervalTrigger
 
 from monitor.errors import MonitorError
+from monitor.health import collect_job
+from monitor.workers import Claims, Heartbeat, new_worker_id
 
 if TYPE_CHECKING:
     from monitor.alerts.interactive import InteractiveServer
@@ -26,18 +31,23 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-DELIVERY_EVERY = timedelta(seconds=30)
+BEAT = "heartbeat"  # its own thread: busy jobs must not delay the renewal of their leases
 
 
 class Service:
-    """The long-running service behind ``monitor run``."""
+    """The long-running service behind ``monitor run``: one worker."""
 
-    def __init__(self, pipeline: Pipeline, workers: int = 4, interactive: InteractiveServer | None = None):
+    def __init__(self, pipeline: Pipeline, interactive: InteractiveServer | None = None, worker: str | None = None):
         self.pipeline = pipeline
+        self.worker = worker or new_worker_id()
+        pipeline.worker = self.worker
+        config = pipeline.config
+        self.claims = Claims(pipeline.store, self.worker, config.lease)
+        self.heartbeat = Heartbeat(pipeline.store, self.claims, config, config.workers.capacity)
         self.failures: Counter[str] = Counter()
         self.successes: Counter[str] = Counter()
         self.scheduler = BackgroundScheduler(
-            executors={"default": ThreadPoolExecutor(workers)},
+            executors={"default": ThreadPoolExecutor(config.workers.capacity), BEAT: ThreadPoolExecutor(1)},
             job_defaults={"coalesce": True, "max_instances": 1, "misfire_grace_time": 300},
             timezone="UTC",
         )
@@ -49,8 +59,8 @@ class Service:
     def _guarded(self, name: str, work: Callable[[], Any]) -> Callable[[], None]:
         def run() -> None:
             try:
-                work()
-                self.successes[name] += 1
+                if work() is not False:  # False: not due, or another worker holds it
+                    self.successes[name] += 1
             except MonitorError as exc:
                 self.failures[name] += 1
                 log.error("job %s failed (%d so far): %s", name, self.failures[name], exc)
@@ -62,27 +72,27 @@ class Service:
 
     def _add_jobs(self) -> None:
         config = self.pipeline.config
+        poll = config.workers.poll
         for brand in config.brands:
             for source in brand.sources:
-                if not source.enabled:
-                    continue
-                name = f"collect:{brand.name}:{source.key}"
-                every = source.every.total_seconds()
-                self.scheduler.add_job(
-                    self._guarded(name, lambda b=brand.name, s=source.key: self.pipeline.collect(b, s)),
-                    IntervalTrigger(seconds=every, jitter=min(every * 0.1, 30)),
-                    id=name, name=name, next_run_time=self._first_run(),
-                )
-        detect_every = config.detection.every.total_seconds()
-        self.scheduler.add_job(
-            self._guarded("detect", self.pipeline.detect),
-            IntervalTrigger(seconds=detect_every), id="detect", name="detect",
-        )
-        self.scheduler.add_job(
-            self._guarded("deliver", self.pipeline.deliver),
-            IntervalTrigger(seconds=DELIVERY_EVERY.total_seconds()), id="deliver", name="deliver",
-            next_run_time=self._first_run(),
-        )
+                if source.enabled:
+                    self._add(collect_job(brand.name, source.key), source.every,
+                              lambda b=brand.name, s=source.key: self.pipeline.collect(b, s))
+            self._add(f"detect:{brand.name}", config.detection.every,
+                      lambda b=brand.name: self.pipeline.detect_brand(b))
+            self._add(f"reminders:{brand.name}", config.detection.every, lambda b=brand.name: self.pipeline.remind(b))
+        self.scheduler.add_job(self._guarded("deliver", self.pipeline.deliver), IntervalTrigger(
+            seconds=poll.total_seconds()), id="deliver", name="deliver", next_run_time=self._first_run())
+        beat = max(config.lease.total_seconds() / 3, 1.0)
+        self.scheduler.add_job(self._guarded("heartbeat", self.heartbeat), IntervalTrigger(seconds=beat),
+                               id="heartbeat", name="heartbeat", next_run_time=self._first_run(), executor=BEAT)
+
+    def _add(self, name: str, every: timedelta, work: Callable[[], Any]) -> None:
+        """Try to claim job ``name`` every poll (or every ``every``, when shorter)."""
+        seconds = min(every, self.pipeline.config.workers.poll).total_seconds()
+        self.scheduler.add_job(self._guarded(name, lambda: self.claims.run(name, every, work)),
+                               IntervalTrigger(seconds=seconds, jitter=min(seconds * 0.1, 30)),
+                               id=name, name=name, next_run_time=self._first_run())
 
     def _first_run(self) -> Any:
         return self.pipeline.clock()
@@ -109,6 +119,11 @@ class Service:
         if self.interactive:
             self.interactive.stop()
         self.scheduler.shutdown(wait=True)
+        try:
+            self.claims.release_all()
+            self.heartbeat(stopped=True)
+        except MonitorError as exc:
+            log.error("could not hand back this worker's claims (they lapse with their lease): %s", exc)
         self.pipeline.store.close()
 
     def run_forever(self) -> None:

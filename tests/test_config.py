@@ -137,3 +137,15 @@ def test_aliases_are_alternatives_to_the_terms_or_the_query():
 def test_a_query_that_does_not_parse_is_refused_at_load():
     with pytest.raises(ValueError, match="expected a term"):
         BrandConfig(name="Acme", query="(acme OR")
+
+
+def test_workers_settings_have_defaults_and_a_lease_never_shorter_than_a_job_interval():
+    base = "brands:\n  - name: Aurora Air\n    sources: [{type: rss, url: 'http://x/feed', every: 10m}]\n"
+    config = parse(base)
+    assert (config.workers.capacity, config.workers.poll, config.workers.lease) == (4, timedelta(seconds=5), None)
+    assert config.lease == timedelta(minutes=10)  # the longest job interval
+    assert parse(base + "workers: {lease: 15m, capacity: 2}\n").lease == timedelta(minutes=15)
+    with pytest.raises(ConfigError) as refused:
+        parse(base + "workers: {lease: 2m}\n")
+    assert refused.value.exit_code == 2
+    assert "workers.lease" in str(refused.value.problems) and "brands[0].sources[0].every" in str(refused.value.problems)

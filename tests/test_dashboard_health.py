@@ -7,10 +7,11 @@ from datetime import timedelta
 from pathlib import Path
 
 import pytest
+import yaml
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from dashboard.health_data import health_frame  # noqa: E402
+from dashboard.health_data import health_frame, jobs_frame  # noqa: E402
 from dashboard_seed import (  # noqa: E402, F401 (pytest fixtures)
     BRAND, FAILURE, MENTIONS, T0, config_fixture, fresh_caches_fixture, metric, run_app, runs, write_config,
 )
@@ -74,3 +75,34 @@ def test_other_brands_runs_are_left_out(tmp_path, monkeypatch):
     at = run_app(PAGE)
     assert "No collector runs recorded for Aurora Air yet" in at.info[0].value
     assert "monitor run" in at.info[0].value and "no sources configured" in at.info[0].value
+
+
+def test_jobs_frame_shows_failing_detection_first_and_leaves_other_brands_out():
+    def job(name, brand, ok, minutes, error=None):
+        return JobRun(job=name, brand=brand, started_at=T0 + timedelta(minutes=minutes),
+                      finished_at=T0 + timedelta(minutes=minutes), ok=ok, error=error)
+
+    frame = jobs_frame([job(f"detect:{BRAND}", BRAND, True, 0), job(f"detect:{BRAND}", BRAND, False, 5, "store down"),
+                        job("deliver", None, True, 1), job("detect:SkyLark", "SkyLark", False, 2, "x")], BRAND)
+    assert frame["job"].tolist() == [f"detect:{BRAND}", "deliver"]
+    assert (frame.iloc[0]["errors"], frame.iloc[0]["last_error"], frame.iloc[0]["failing"]) == (1, "store down", True)
+
+
+def test_page_shows_the_workers_and_a_failing_job(config):
+    from datetime import datetime, timezone
+
+    from monitor.store.base import WorkerBeat
+
+    now = datetime.now(timezone.utc)
+    db = Path(yaml.safe_load(config.read_text())["storage"]["path"])
+    with SqliteStore(db) as store:
+        store.heartbeat(WorkerBeat(id="worker-a", host="h", pid=1, started_at=now, beat_at=now,
+                                   config_hash="not-this-one", capacity=4, holds=[f"detect:{BRAND}"]))
+        store.record_run(JobRun(job=f"detect:{BRAND}", brand=BRAND, started_at=now, finished_at=now, ok=False,
+                                error="Elasticsearch unavailable", worker="worker-a"))
+    at = run_app(PAGE)
+    errors = " ".join(e.value for e in at.error)
+    assert f"detect:{BRAND}" in errors and "Elasticsearch unavailable" in errors
+    assert "worker-a" in at.warning[0].value
+    workers = at.dataframe[-1].value
+    assert workers["worker"].tolist() == ["worker-a"] and workers["holds"].tolist() == [f"detect:{BRAND}"]

@@ -142,7 +142,8 @@ def test_story_keeps_what_the_alert_and_each_update_said():
 
 def test_page_shows_the_latest_update_and_lets_you_go_back_to_the_alert(config):
     with SqliteStore(yaml.safe_load(config.read_text())["storage"]["path"]) as store:
-        store.save_incident(make_incident(), [update_for(make_incident())])
+        seeded = store.get_incident(make_incident().id)
+        store.save_incident(seeded, [update_for(seeded)])
     at = open_linked(make_incident().id)
     [choice] = at.main.radio
     assert choice.label == "What people were saying, as of" and choice.value.startswith("update")

@@ -19,6 +19,7 @@ from monitor.config import AlertsConfig
 from monitor.models import Incident, Playbook, Severity, Spike, SpikeKind
 from monitor.store.base import Notification, NotificationStatus
 from monitor.store.sqlite import SqliteStore
+from monitor.workers import DEFAULT_LEASE
 
 ROOT = Path(__file__).resolve().parents[1]
 NOW = datetime(2024, 5, 1, 12, 0, tzinfo=timezone.utc)
@@ -61,6 +62,9 @@ def notification(incident_id: str, kind: str, seq: int = 0, **changes: Any) -> N
                                 channel="#brand-alerts", created_at=NOW,
                                 payload={"headline": f"{kind} about Acme", "summary": SUMMARY})
     return Notification(**{**data, **changes})
+
+
+AFTER_LEASE = NOW + DEFAULT_LEASE + timedelta(minutes=1)  # when a dead worker's claims have lapsed
 
 
 def run(store: SqliteStore, notifier: Any, now: datetime = NOW, **options: Any) -> DeliveryReport:
@@ -312,7 +316,8 @@ def test_a_crash_between_posting_and_recording_never_posts_twice(store: SqliteSt
     with pytest.raises(Crash):
         run(store, DiesAfterSending(notifier))
     assert by_kind(store)["alert"].status is NotificationStatus.SENDING
-    report = run(store, notifier)
+    assert run(store, notifier, owner="other worker").sent == []  # the dead worker's claim holds until its lease ends
+    report = run(store, notifier, now=AFTER_LEASE, owner="restarted")
     assert report.sent == ["acme-20240501-1145-abc123:alert:0", "acme-20240501-1145-abc123:update:1"]
     if posted is not None:
         assert [m.get("thread_ts") is None for m in posted] == [True, False]
@@ -327,6 +332,47 @@ def test_a_crash_before_posting_sends_it_exactly_once_on_restart(store: SqliteSt
     make_incident(store, "alert")
     with pytest.raises(Crash):
         run(store, DiesBeforeSending())
-    assert run(store, slack).sent == ["acme-20240501-1145-abc123:alert:0"]
+    assert run(store, slack, now=AFTER_LEASE, owner="restarted").sent == ["acme-20240501-1145-abc123:alert:0"]
     assert len(fake_slack.messages) == 1
     assert fake_slack.messages[0]["metadata"]["event_payload"]["key"] == "acme-20240501-1145-abc123:alert:0"
+
+
+def test_replies_thread_under_the_alert_even_when_its_id_never_reached_the_incident(
+        store: SqliteStore, slack: SlackNotifier, fake_slack: FakeSlack) -> None:
+    incident = make_incident(store, "alert")
+    run(store, slack)
+    stored = store.get_incident(incident.id)
+    stored.slack_ts = None  # as if the worker died right after the sent mark
+    store.save_incident(stored, [notification(incident.id, "update", 1)])
+    assert run(store, slack).sent == [f"{incident.id}:update:1"]
+    alert, update = fake_slack.messages
+    assert update["thread_ts"] == alert["ts"]
+
+
+def test_two_workers_on_one_store_post_every_notification_once(tmp_path: Path, fake_slack: FakeSlack) -> None:
+    import threading
+
+    path = tmp_path / "shared.db"
+    with SqliteStore(path) as first:
+        for n in range(12):
+            make_incident(first, "alert", "update", incident_id=f"acme-20240501-1145-inc{n:02}")
+    barrier = threading.Barrier(2)
+    reports: list[DeliveryReport] = []
+
+    def worker(owner: str) -> None:
+        with SqliteStore(path) as own:
+            notifier = SlackNotifier(DEFAULT_TOKEN, base_url=fake_slack.base_url, timeout=3)
+            barrier.wait()
+            for _ in range(4):
+                reports.append(run(own, notifier, owner=owner, limit=5))
+
+    threads = [threading.Thread(target=worker, args=(f"w{k}",)) for k in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    keys = [m["metadata"]["event_payload"]["key"] for m in fake_slack.messages]
+    assert len(keys) == len(set(keys)) == 24
+    assert sorted(key for report in reports for key in report.sent) == sorted(keys)
+    with SqliteStore(path) as check:
+        assert {n.status for n in check.notifications()} == {NotificationStatus.SENT}

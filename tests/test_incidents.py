@@ -121,3 +121,50 @@ def test_a_viral_post_headline_speaks_of_interactions_not_mentions(engine, store
     line = headline(incident, viral)
     assert line == ("Post going viral for Aurora Air: one post has 83,552 likes, shares and replies, "
                     "11936× the brand's usual (7)")
+
+
+class LateReader:
+    """A detector that reads 'no incident yet' and only then, too late, tries to open it."""
+
+    def __init__(self, store, opened_meanwhile):
+        self.store, self.opened_meanwhile, self.raced = store, opened_meanwhile, False
+
+    def __getattr__(self, name):
+        return getattr(self.store, name)
+
+    def active_incident(self, fingerprint):
+        found = self.store.active_incident(fingerprint)
+        if not self.raced:
+            self.raced = True
+            self.opened_meanwhile()
+            return None
+        return found
+
+
+def test_two_detectors_opening_one_incident_at_once_open_it_once(tmp_path, engine, store):
+    other = SqliteStore(tmp_path / "m.db")
+    late = IncidentEngine(LateReader(other, lambda: engine.handle([spike(0)], T0)), AlertsConfig(),
+                          channel_for=lambda brand: "#brand-alerts", summarise=lambda s: {},
+                          match_playbook=lambda incident, texts: None)
+    assert late.handle([spike(0)], T0) == []  # it lost the race, read again and found its spike handled
+    assert len(store.incidents()) == 1
+    assert kinds(store) == ["alert"]
+    other.close()
+
+
+def test_a_detector_and_a_button_at_once_lose_neither_change(tmp_path, engine, store):
+    from monitor.alerts.lifecycle import Action, apply
+
+    [opened] = engine.handle([spike(0)], T0)
+    other = SqliteStore(tmp_path / "m.db")
+    late = IncidentEngine(other, AlertsConfig(), channel_for=lambda brand: "#brand-alerts", summarise=lambda s: {},
+                          match_playbook=lambda incident, texts: None)
+    read_before_the_click = other.active_incident
+    other.active_incident = lambda fp: (read_before_the_click(fp),
+                                        apply(store, opened.id, Action.ACKNOWLEDGE, "ana", T0))[0]
+    late.handle([spike(1, severity=Severity.CRITICAL)], T0 + BUCKET)
+    final = store.get_incident(opened.id)
+    assert final.state is IncidentState.ACKNOWLEDGED
+    assert final.severity is Severity.CRITICAL and len(final.spikes) == 2
+    assert sorted(kinds(store)) == ["alert", "escalation", "update"]
+    other.close()

@@ -112,3 +112,26 @@ def test_a_press_on_an_unknown_incident_is_harmless(setup):
 def test_without_a_signing_secret_the_endpoint_refuses_to_start(tmp_path):
     with SqliteStore(tmp_path / "m.db") as store, pytest.raises(ConfigError, match="SLACK_SIGNING_SECRET"):
         ActionHandler(store, None)
+
+
+@pytest.mark.parametrize("button", ["incident_escalate", "incident_silence"])
+def test_a_replayed_or_retried_press_changes_nothing_a_second_time(setup, button):
+    store, slack, server, notifier = setup
+    [alert] = slack.messages
+    pressed_at = time.time()
+    before = store.get_incident("aurora-air-1")
+    for _ in range(3):  # the press, a replay of the same signed body, Slack's retry of it
+        assert slack.press(alert, button, server.url, SECRET, user="dana", timestamp=pressed_at) == 200
+    after = store.get_incident("aurora-air-1")
+    queued = [n.key for n in store.notifications("aurora-air-1") if n.kind != "alert"]
+    assert len(queued) == 1
+    if button == "incident_escalate":
+        assert after.severity == before.severity + 1
+        assert [t.by for t in after.transitions if t.note == "escalated"] == ["dana"]
+    else:
+        assert len(store.silences()) == 1
+    assert slack.press(alert, button, server.url, SECRET, user="dana", timestamp=pressed_at + 1) == 200
+    if button == "incident_escalate":  # a new press is a new request
+        assert store.get_incident("aurora-air-1").severity == before.severity + 2
+    else:
+        assert len(store.silences()) == 2

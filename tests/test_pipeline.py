@@ -7,10 +7,11 @@ import pytest
 from monitor import config as config_lib
 from monitor.alerts.notifiers.outbox import OutboxNotifier
 from monitor.alerts.playbooks import BUILT_IN_PLAYBOOKS
-from monitor.errors import CollectorError, ConfigError
+from monitor.errors import CollectorError, ConfigError, StoreError
 from monitor.models import IncidentState
 from monitor.runtime import build_pipeline
 from monitor.store.base import MentionFilter
+from monitor.store.sqlite import SqliteStore
 
 NOW = datetime(2026, 3, 23, 12, 0, tzinfo=timezone.utc)
 
@@ -138,3 +139,35 @@ def test_declined_names_are_collected_in_the_post_language(tmp_path, pipeline_fo
     assert (result.fetched, result.matched) == (4, 3)
     languages = {m.text.split()[0]: m.language for m in pipeline.store.search(MentionFilter(brands=["Acme"]))}
     assert languages == {"Nigdy": "pl", "Ryanairrel": "hu", "Ryanair's": "en"}
+
+
+class FlakyStore(SqliteStore):
+    """A real store whose cursor saves fail, and which is down once more when the run is recorded."""
+
+    def __init__(self, path):
+        super().__init__(path)
+        self.record_failures = 1
+
+    def add_mentions(self, mentions, cursor=None):
+        if cursor is not None:
+            raise StoreError("cannot save the cursor: disk full")
+        return super().add_mentions(mentions, cursor)
+
+    def record_run(self, run):
+        if self.record_failures:
+            self.record_failures -= 1
+            raise StoreError("cannot record the run: store unavailable")
+        super().record_run(run)
+
+
+def test_the_first_error_is_the_one_raised_and_recorded_even_when_recording_fails(tmp_path, pipeline_for):
+    append(tmp_path, rows("Acme is down"))
+    pipeline = pipeline_for()
+    pipeline.store = FlakyStore(tmp_path / "flaky.db")
+    with pytest.raises(StoreError, match="disk full"):
+        pipeline.collect("Acme", "export")
+    assert pipeline.store.runs() == []  # the store refused the record: it is kept for later
+    pipeline.detect_brand("Acme")
+    collect, detect = sorted(pipeline.store.runs(), key=lambda r: r.job)
+    assert (collect.job, collect.ok, collect.error) == ("collect:Acme:export", False, "cannot save the cursor: disk full")
+    assert (detect.job, detect.ok, detect.worker) == ("detect:Acme", True, pipeline.worker)

@@ -11,9 +11,11 @@ from monitor.config import parse
 from monitor.errors import CollectorError, ConfigError
 from monitor.runtime import build_interactive
 from monitor.scheduler import Service
+from monitor.store.sqlite import SqliteStore
 
 CONFIG = parse("""
 detection: {every: 1s}
+workers: {poll: 1s, lease: 5s}
 brands:
   - name: Aurora Air
     sources:
@@ -24,15 +26,15 @@ brands:
 
 
 class RecordingPipeline:
-    """Stands in for the pipeline: counts calls; the 'news' source always fails."""
+    """Stands in for the pipeline on a real store: counts calls; the 'news' source always fails."""
 
-    def __init__(self):
-        self.config = CONFIG
+    def __init__(self, path, config=CONFIG):
+        self.config = config
         self.calls: dict[str, int] = {}
         self.running = 0
         self.overlap = False
         self.closed = False
-        self.store = self
+        self.store = ClosingStore(path, self)
 
     def clock(self):
         return datetime.now(timezone.utc)
@@ -50,20 +52,31 @@ class RecordingPipeline:
         if source == "blog":
             raise ValueError("a bug")
 
-    def detect(self):
+    def detect_brand(self, brand):
         self._count("detect")
+
+    def remind(self, brand):
+        self._count("remind")
 
     def deliver(self):
         self._count("deliver")
 
+
+class ClosingStore(SqliteStore):
+    def __init__(self, path, pipeline):
+        super().__init__(path)
+        self.pipeline = pipeline
+
     def close(self):
-        self.closed = True
+        self.pipeline.closed = True
+        super().close()
 
 
-def test_one_job_per_enabled_source_plus_detect_and_deliver():
-    service = Service(RecordingPipeline())
+def test_one_job_per_enabled_source_plus_detect_and_deliver(tmp_path):
+    service = Service(RecordingPipeline(tmp_path / "m.db"))
     assert sorted(service.job_names()) == [
-        "collect:Aurora Air:blog", "collect:Aurora Air:news", "deliver", "detect",
+        "collect:Aurora Air:blog", "collect:Aurora Air:news", "deliver", "detect:Aurora Air", "heartbeat",
+        "reminders:Aurora Air",
     ]
     service.scheduler.start(paused=True)
     for job in service.scheduler.get_jobs():
@@ -72,8 +85,8 @@ def test_one_job_per_enabled_source_plus_detect_and_deliver():
     service.stop()
 
 
-def test_failing_jobs_are_counted_and_never_stop_the_others():
-    pipeline = RecordingPipeline()
+def test_failing_jobs_are_counted_and_never_stop_the_others(tmp_path):
+    pipeline = RecordingPipeline(tmp_path / "m.db")
     service = Service(pipeline)
     service.start()
     deadline = time.monotonic() + 10
@@ -83,13 +96,13 @@ def test_failing_jobs_are_counted_and_never_stop_the_others():
     assert pipeline.calls["detect"] >= 2
     assert service.failures["collect:Aurora Air:news"] >= 1
     assert service.failures["collect:Aurora Air:blog"] >= 1
-    assert service.successes["detect"] >= 2
+    assert service.successes["detect:Aurora Air"] >= 2
     assert "paused" not in pipeline.calls
     assert pipeline.closed
 
 
-def test_sigterm_stops_cleanly():
-    pipeline = RecordingPipeline()
+def test_sigterm_stops_cleanly(tmp_path):
+    pipeline = RecordingPipeline(tmp_path / "m.db")
     service = Service(pipeline)
     threading.Timer(1.0, lambda: os.kill(os.getpid(), signal.SIGTERM)).start()
     previous = signal.getsignal(signal.SIGTERM)
@@ -104,7 +117,7 @@ def test_sigterm_stops_cleanly():
 def test_the_slack_endpoint_runs_with_the_service_and_stops_with_it(tmp_path, monkeypatch):
     monkeypatch.setenv("SLACK_SIGNING_SECRET", "s3cret")
     config = parse("brands: [{name: Acme, query: acme}]\nslack: {interactive_port: 0}\n")
-    pipeline = RecordingPipeline()
+    pipeline = RecordingPipeline(tmp_path / "m.db")
     server = build_interactive(config, pipeline.store)
     service = Service(pipeline, interactive=server)
     service.start()
@@ -116,3 +129,44 @@ def test_the_slack_endpoint_runs_with_the_service_and_stops_with_it(tmp_path, mo
     monkeypatch.delenv("SLACK_SIGNING_SECRET")
     with pytest.raises(ConfigError, match="SLACK_SIGNING_SECRET"):
         build_interactive(config, pipeline.store)
+
+
+TWO_SOURCES = parse("""
+detection: {every: 1h}
+workers: {poll: 1s, lease: 1h}
+brands:
+  - name: Aurora Air
+    sources:
+      - {type: rss, name: one, every: 1h, url: "http://127.0.0.1:9/one"}
+      - {type: rss, name: two, every: 1h, url: "http://127.0.0.1:9/two"}
+""")
+
+
+class SlowPipeline(RecordingPipeline):
+    """Each job takes a while, so two workers started together must split them."""
+
+    def collect(self, brand, source):
+        time.sleep(1.5)
+        self._count(source)
+
+
+def test_two_workers_on_one_store_share_the_jobs_and_hand_them_back_on_stop(tmp_path):
+    pipelines = [SlowPipeline(tmp_path / "m.db", TWO_SOURCES) for _ in range(2)]
+    services = [Service(p) for p in pipelines]
+    for service in services:
+        service.start()
+    deadline = time.monotonic() + 15
+    while time.monotonic() < deadline and sum(sum(p.calls.get(s, 0) for s in ("one", "two")) for p in pipelines) < 2:
+        time.sleep(0.1)
+    with SqliteStore(tmp_path / "m.db") as store:
+        beats = {w.id: w for w in store.workers()}
+        assert set(beats) == {s.worker for s in services}
+        assert len({w.config_hash for w in beats.values()}) == 1
+    for service in services:
+        service.stop()
+    collected = [{s for s in ("one", "two") if p.calls.get(s)} for p in pipelines]
+    assert sorted(sum((sorted(c) for c in collected), [])) == ["one", "two"]  # each source once, by either
+    assert sum(p.calls.get("detect", 0) for p in pipelines) == 1  # due once an hour: one worker ran it
+    with SqliteStore(tmp_path / "m.db") as store:
+        assert all(lease.owner is None for lease in store.leases())  # every claim handed back
+        assert all(w.stopped and w.holds == [] for w in store.workers())

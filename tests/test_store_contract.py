@@ -6,16 +6,18 @@ Each test runs on SQLite and on Elasticsearch (a real server: see ``es_server`` 
 from __future__ import annotations
 
 import threading
+import time
 from datetime import datetime, timedelta, timezone
 
 import pytest
 
-from monitor.errors import StoreError
+from monitor.errors import ConflictError, StoreError
 from monitor.models import (
     Author, Engagement, Incident, IncidentState, Mention, Sentiment, Severity, SpikeKind, Transition,
 )
 from monitor.store.base import (
-    CursorUpdate, JobRun, MentionFilter, Notification, NotificationStatus, Store, bucket_floor, totals_by_bucket,
+    CursorUpdate, JobRun, MentionFilter, Notification, NotificationStatus, Store, WorkerBeat, bucket_floor,
+    change_incident, totals_by_bucket,
 )
 from monitor.store.sqlite import SqliteStore
 
@@ -288,7 +290,7 @@ def test_incidents_and_their_queue_are_saved_together(store):
     assert store.active_incident("fp").id == first.id
     assert store.get_incident(first.id) == first
     assert store.get_incident("nope") is None
-    resolved = incident(T0, IncidentState.RESOLVED)
+    resolved = first.model_copy(update={"state": IncidentState.RESOLVED})
     store.save_incident(resolved)
     assert store.active_incident("fp") is None
     assert store.latest_incident("fp").state is IncidentState.RESOLVED
@@ -376,3 +378,195 @@ def test_silences_are_replaced_by_id_and_filtered_by_time(store):
     store.add_silence(shortened)
     assert store.silences() == [late, shortened]
     assert store.silences(active_at=T0 + timedelta(hours=1)) == [late]
+
+
+# -- compare-and-set, claims and leases -----------------------------------------------------------
+
+
+def alert(key: str, incident_id: str = "i", **fields) -> Notification:
+    return Notification(key=key, incident_id=incident_id, kind="alert", channel="#a", payload={}, created_at=T0,
+                        **fields)
+
+
+def test_incident_saves_are_compare_and_set(store):
+    first = incident(T0)
+    store.save_incident(first)
+    assert first.version == 1
+    twin = incident(T0)  # another detector opening the same incident
+    with pytest.raises(ConflictError):
+        store.save_incident(twin, [alert("twin:alert", first.id)])
+    mine, theirs = store.get_incident(first.id), store.get_incident(first.id)
+    assert mine.version == theirs.version == 1
+    mine.severity = Severity.CRITICAL
+    store.save_incident(mine, [alert("mine:escalation", first.id)])
+    theirs.state = IncidentState.ACKNOWLEDGED
+    with pytest.raises(ConflictError):
+        store.save_incident(theirs, [alert("theirs:ack", first.id)])
+    stored = store.get_incident(first.id)
+    assert (stored.severity, stored.state, stored.version) == (Severity.CRITICAL, IncidentState.OPEN, 2)
+    assert [n.key for n in store.notifications()] == ["mine:escalation"]  # the losers queued nothing
+    assert [i.version for i in store.incidents()] == [2]
+    assert store.active_incident("fp").version == store.latest_incident("fp").version == 2
+
+
+def test_change_incident_retries_until_no_update_is_lost(store):
+    store.save_incident(incident(T0))
+    errors: list[BaseException] = []
+
+    def escalate_notes(worker: int) -> None:
+        def change(found: Incident):
+            found.transitions.append(Transition(state=found.state, at=T0, by=f"w{worker}"))
+            return []
+
+        try:
+            for _ in range(5):
+                change_incident(store, incident(T0).id, change)
+        except BaseException as exc:  # pragma: no cover - reported below
+            errors.append(exc)
+
+    threads = [threading.Thread(target=escalate_notes, args=(k,)) for k in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert not errors
+    stored = store.get_incident(incident(T0).id)
+    assert len(stored.transitions) == 1 + 4 * 5
+    assert stored.version == 1 + 4 * 5
+
+
+def test_work_is_claimed_by_one_owner_until_released_or_expired(store):
+    lease = timedelta(seconds=30)
+    assert store.claim("collect:Aurora Air:rss", "w1", T0, lease)
+    assert not store.claim("collect:Aurora Air:rss", "w2", T0 + timedelta(seconds=29), lease)
+    assert store.claim("detect:Aurora Air", "w2", T0, lease)  # other work is free
+    assert store.renew("collect:Aurora Air:rss", "w1", T0 + timedelta(seconds=20), lease)
+    assert not store.renew("collect:Aurora Air:rss", "w2", T0, lease)
+    assert not store.claim("collect:Aurora Air:rss", "w2", T0 + timedelta(seconds=40), lease)  # renewed to 50 s
+    held = {lease.name: lease for lease in store.leases()}
+    assert held["collect:Aurora Air:rss"].owner == "w1"
+    assert held["collect:Aurora Air:rss"].lease_until == T0 + timedelta(seconds=50)
+    # released: free again, but only once it is due
+    assert not store.release("collect:Aurora Air:rss", "w2", T0)
+    assert store.release("collect:Aurora Air:rss", "w1", T0 + timedelta(minutes=5))
+    assert not store.claim("collect:Aurora Air:rss", "w2", T0 + timedelta(minutes=4), lease)
+    assert store.claim("collect:Aurora Air:rss", "w2", T0 + timedelta(minutes=5), lease)
+    # a dead owner's lease runs out and another takes the work over; the dead one cannot renew
+    assert store.claim("detect:Aurora Air", "w3", T0 + timedelta(seconds=30), lease)
+    assert not store.renew("detect:Aurora Air", "w2", T0 + timedelta(seconds=31), lease)
+    assert not store.release("detect:Aurora Air", "w2", T0)
+    assert {(l.name, l.owner) for l in store.leases()} == {
+        ("collect:Aurora Air:rss", "w2"), ("detect:Aurora Air", "w3")}
+
+
+def test_racing_claims_have_one_winner(store):
+    wins: list[str] = []
+    barrier = threading.Barrier(6)
+
+    def race(owner: str) -> None:
+        barrier.wait()
+        for round_ in range(5):
+            if store.claim(f"job{round_}", owner, T0, timedelta(minutes=1)):
+                wins.append(f"job{round_}")
+
+    threads = [threading.Thread(target=race, args=(f"w{k}",)) for k in range(6)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert sorted(wins) == [f"job{n}" for n in range(5)]
+
+
+def test_notifications_are_claimed_once_and_due_again_when_the_lease_ends(store):
+    for key in "abc":
+        store.enqueue(alert(key))
+    lease = timedelta(seconds=60)
+    mine = store.claim_notifications("w1", T0, lease, limit=2)
+    assert [(n.key, n.owner, n.lease_until) for n in mine] == [("a", "w1", T0 + lease), ("b", "w1", T0 + lease)]
+    assert [n.key for n in store.claim_notifications("w2", T0, lease)] == ["c"]
+    assert store.claim_notifications("w3", T0 + timedelta(seconds=59), lease) == []
+    assert store.due_notifications(T0 + timedelta(seconds=59)) == []
+    # w1 finishes "a"; w2 takes over "b" after w1's lease ran out: w1 can no longer write it
+    first = mine[0].released().model_copy(update={"status": NotificationStatus.SENT})
+    store.update_notification(first, owner="w1")
+    taken = store.claim_notifications("w2", T0 + lease, lease)
+    assert [n.key for n in taken] == ["b", "c"]
+    with pytest.raises(ConflictError):
+        store.update_notification(mine[1].model_copy(update={"status": NotificationStatus.SENDING}), owner="w1")
+    assert {n.key: (n.status, n.owner) for n in store.notifications()} == {
+        "a": (NotificationStatus.SENT, None), "b": (NotificationStatus.PENDING, "w2"),
+        "c": (NotificationStatus.PENDING, "w2")}
+
+
+def test_a_notification_left_sending_by_a_crash_is_due_again(store):
+    store.enqueue(alert("a"))
+    [claimed] = store.claim_notifications("w1", T0, timedelta(seconds=10))
+    store.update_notification(claimed.model_copy(update={"status": NotificationStatus.SENDING}), owner="w1")
+    assert store.claim_notifications("w2", T0 + timedelta(seconds=5), timedelta(seconds=10)) == []
+    # w1 died mid-send; after its lease the notification is due again, still marked sending
+    [again] = store.claim_notifications("w2", T0 + timedelta(seconds=10), timedelta(seconds=10))
+    assert (again.key, again.status, again.owner) == ("a", NotificationStatus.SENDING, "w2")
+    assert [n.key for n in store.due_notifications(T0 + timedelta(seconds=20))] == ["a"]
+
+
+def test_racing_notification_claims_take_each_once(store):
+    for n in range(20):
+        store.enqueue(alert(f"n{n:02}"))
+    taken: list[str] = []
+    barrier = threading.Barrier(4)
+
+    def race(owner: str) -> None:
+        barrier.wait()
+        for _ in range(5):
+            taken.extend(n.key for n in store.claim_notifications(owner, T0, timedelta(minutes=1), limit=3))
+
+    threads = [threading.Thread(target=race, args=(f"w{k}",)) for k in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert len(set(taken)) == len(taken)  # never twice
+    rest = [n.key for n in store.claim_notifications("w9", T0, timedelta(minutes=1))]
+    assert sorted(taken + rest) == [f"n{n:02}" for n in range(20)]
+
+
+def test_worker_heartbeats_are_replaced_by_id(store):
+    beat = WorkerBeat(id="w1", host="h", pid=1, started_at=T0, beat_at=T0, config_hash="abc", capacity=4)
+    store.heartbeat(beat)
+    store.heartbeat(beat.model_copy(update={"id": "w2", "beat_at": T0 + timedelta(seconds=5)}))
+    store.heartbeat(beat.model_copy(update={"beat_at": T0 + timedelta(seconds=10), "holds": ["detect:x"]}))
+    assert [(w.id, w.holds) for w in store.workers()] == [("w1", ["detect:x"]), ("w2", [])]
+
+
+def test_a_checked_cursor_is_saved_compare_and_set(store):
+    def update(value, expected):
+        return CursorUpdate(brand="Aurora Air", source="rss", value=value, expected=expected, checked=True)
+
+    store.add_mentions([mention(1)], update("10", None))
+    store.add_mentions([mention(2)], update("20", "10"))
+    with pytest.raises(ConflictError):  # a worker that read "10" before the other moved it on
+        store.add_mentions([mention(3)], update("15", "10"))
+    with pytest.raises(ConflictError):
+        store.add_mentions([], update("5", None))
+    assert store.get_cursor("Aurora Air", "rss") == "20"
+    store.add_mentions([], CursorUpdate(brand="Aurora Air", source="rss", value="1"))  # unchecked: overwrites
+    assert store.get_cursor("Aurora Air", "rss") == "1"
+
+
+def test_the_holder_releases_even_while_its_heartbeat_renews(store):
+    assert store.claim("job", "w1", T0, timedelta(minutes=1))
+    stop = threading.Event()
+
+    def heartbeat() -> None:
+        while not stop.is_set():
+            store.renew("job", "w1", T0, timedelta(minutes=1))
+
+    beating = threading.Thread(target=heartbeat)
+    beating.start()
+    try:
+        time.sleep(0.05)
+        assert store.release("job", "w1", T0 + timedelta(minutes=5))
+    finally:
+        stop.set()
+        beating.join()
+    assert [(lease.owner, lease.due_at) for lease in store.leases()] == [(None, T0 + timedelta(minutes=5))]

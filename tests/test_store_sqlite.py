@@ -143,11 +143,12 @@ def incident(opened: datetime, state=IncidentState.OPEN) -> Incident:
 def test_incidents_and_their_queue_are_saved_together(store):
     note = Notification(key="inc-0800:alert", incident_id="inc-0800", kind="alert", channel="#a",
                         payload={"headline": "x"}, created_at=T0)
-    store.save_incident(incident(T0), [note])
-    store.save_incident(incident(T0), [note])
+    opened = incident(T0)
+    store.save_incident(opened, [note])
+    store.save_incident(opened, [note])
     assert len(store.notifications()) == 1
     assert store.active_incident("fp").id == "inc-0800"
-    resolved = incident(T0, IncidentState.RESOLVED)
+    resolved = opened.model_copy(update={"state": IncidentState.RESOLVED})
     store.save_incident(resolved)
     assert store.active_incident("fp") is None
     assert store.latest_incident("fp").state is IncidentState.RESOLVED
@@ -190,3 +191,44 @@ def test_unopenable_database_is_a_store_error(tmp_path):
     (tmp_path / "dir.db").mkdir()
     with pytest.raises(StoreError, match="cannot open SQLite database"):
         SqliteStore(tmp_path / "dir.db")
+
+
+def test_incidents_of_a_database_written_before_versions_get_one(tmp_path):
+    path = tmp_path / "old.db"
+    with SqliteStore(path) as old:
+        old._db.executescript("DROP TABLE incidents; CREATE TABLE incidents (id TEXT PRIMARY KEY, fingerprint TEXT"
+                              " NOT NULL, brand TEXT NOT NULL, state TEXT NOT NULL, opened_at INTEGER NOT NULL,"
+                              " data TEXT NOT NULL)")
+        legacy = incident(T0)
+        old._db.execute("INSERT INTO incidents VALUES (?,?,?,?,?,?)", (legacy.id, "fp", legacy.brand, "open",
+                                                                       int(T0.timestamp()), legacy.model_dump_json()))
+    with SqliteStore(path) as reopened:
+        found = reopened.get_incident(legacy.id)
+        assert found.version == 1
+        found.state = IncidentState.ACKNOWLEDGED
+        reopened.save_incident(found)
+        assert reopened.get_incident(legacy.id).version == 2
+
+
+def _claim_in_a_process(path: str, owner: str, rounds: int) -> list[str]:
+    with SqliteStore(path) as store:
+        taken = []
+        for n in range(rounds):
+            taken += [note.key for note in store.claim_notifications(owner, T0, timedelta(minutes=1), limit=2)]
+            if store.claim(f"job{n}", owner, T0, timedelta(minutes=1)):
+                taken.append(f"job{n}")
+        return taken
+
+
+def test_processes_on_one_file_take_each_piece_of_work_once(tmp_path):
+    import multiprocessing
+
+    path = tmp_path / "shared.db"
+    with SqliteStore(path) as store:
+        for n in range(30):
+            store.enqueue(Notification(key=f"n{n:02}", incident_id="i", kind="alert", channel="#a", payload={},
+                                       created_at=T0))
+    with multiprocessing.get_context("spawn").Pool(3) as pool:
+        results = pool.starmap(_claim_in_a_process, [(str(path), f"w{k}", 10) for k in range(3)])
+    taken = [key for result in results for key in result]
+    assert sorted(taken) == sorted([f"n{n:02}" for n in range(30)] + [f"job{n}" for n in range(10)])

@@ -37,3 +37,28 @@ if not frame.empty:
     if not ran.empty:
         st.altair_chart(charts.source_rate_bars(ran), width="stretch")
         st.caption("Mentions stored per hour over the time the recorded runs span; red: the latest run failed.")
+
+jobs = health_data.job_health_frame(view.store_key, view.brand)
+if not jobs.empty:
+    st.subheader("Detection, reminders and delivery")
+    failing_jobs = jobs[jobs["failing"]]
+    if len(failing_jobs):
+        st.error("Failing: " + "; ".join(f"**{r.job}**: {r.last_error}" for r in failing_jobs.itertuples()))
+    st.dataframe(jobs.drop(columns=["failing"]), hide_index=True, column_config={
+        "last_run": st.column_config.DatetimeColumn("last run (UTC)", format="D MMM HH:mm", timezone="UTC"),
+        "last_error": st.column_config.TextColumn("last error", width="large"),
+    })
+
+workers = health_data.workers_frame(view.store_key, view.config_path)
+st.subheader("Workers")
+if workers.empty:
+    st.caption(f"No worker has run on this store yet: each `monitor run {view.config_path}` is one.")
+else:
+    odd = workers[(workers["config"] == "differs") & (workers["state"] == "running")]
+    if len(odd):
+        st.warning("Running with a different config than this one: " + ", ".join(odd["worker"]))
+    st.dataframe(workers, hide_index=True, column_config={
+        "last_beat": st.column_config.DatetimeColumn("last heartbeat (UTC)", format="D MMM HH:mm:ss", timezone="UTC"),
+        "jobs_last_hour": st.column_config.NumberColumn("jobs in the last hour"),
+        "holds": st.column_config.TextColumn("holds", width="large"),
+    })

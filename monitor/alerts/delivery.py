@@ -1,16 +1,22 @@
 """The delivery worker: sends queued notifications, threads replies, retries with backoff.
 
-Each due notification is rendered for its incident and sent once. It is marked ``sending``
-just before the notifier is called and ``sent`` right after it returns. One still marked
-``sending`` later (the process died in between, or the channel timed out) is first looked
-up in the channel by its key and only sent again if it is not there. Retryable failures
-wait ``max(retry_after, jittered exponential backoff)``, capped; permanent failures and exhausted retries end as ``failed`` with the error kept.
+Each due notification is claimed (see :meth:`~monitor.store.base.Store.claim_notifications`),
+so of several workers on one store only one handles it, then rendered for its incident and
+sent once. It is marked ``sending`` (only while this worker still holds it) just before the
+notifier is called and ``sent`` right after it returns; every write that ends a step also
+drops the claim. One still marked ``sending`` when its lease ran out (the worker died in
+between, or the channel timed out) is first looked up in the channel by its key and only sent
+again if it is not there. The alert's Slack id is copied onto the incident before the alert
+is marked ``sent``, and replies also find it from the sent mark. Retryable failures wait ``max(retry_after,
+jittered exponential backoff)``, capped; permanent failures and exhausted retries end as
+``failed`` with the error kept.
 """
 
 from __future__ import annotations
 
 import logging
 import random
+import time
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any, Sequence
@@ -20,9 +26,10 @@ from monitor.alerts.blocks import summary_languages, summary_posts
 from monitor.alerts.notifiers.base import MESSAGE_KINDS, AlertMessage, Notifier
 from monitor.alerts.playbooks import find, match
 from monitor.alerts.silences import covering
-from monitor.errors import DeliveryError, PlaybookError
+from monitor.errors import ConflictError, DeliveryError, IncidentError, PlaybookError
 from monitor.models import Incident, Playbook
-from monitor.store.base import Notification, NotificationStatus, Store
+from monitor.store.base import Notification, NotificationStatus, Store, change_incident
+from monitor.workers import DEFAULT_LEASE, PROCESS_WORKER
 
 log = logging.getLogger(__name__)
 
@@ -54,6 +61,11 @@ class DeliveryReport:
     deferred: list[str] = field(default_factory=list)
     silenced: list[str] = field(default_factory=list)
     skipped: list[str] = field(default_factory=list)
+    lost: list[str] = field(default_factory=list)
+
+    def __bool__(self) -> bool:
+        """Whether anything was due."""
+        return any(vars(self).values())
 
     def __str__(self) -> str:
         counts = (f"{len(keys)} {name}" for name, keys in vars(self).items() if keys)
@@ -89,23 +101,38 @@ def playbook_for(incident: Incident, playbooks: Sequence[Playbook], summary: dic
 UNSENT = (NotificationStatus.PENDING, NotificationStatus.SENDING)
 
 
-def _alert_pending(store: Store, incident_id: str) -> bool:
-    return any(n.kind == "alert" and n.status in UNSENT for n in store.notifications(incident_id))
+def alert_thread(store: Store, incident: Incident) -> tuple[str | None, bool]:
+    """The Slack id of the incident's alert (from the incident, else its ``sent`` mark), and whether it is unsent."""
+    alerts = [n for n in store.notifications(incident.id) if n.kind == "alert"]
+    sent = next((n.external_id for n in alerts if n.status is NotificationStatus.SENT and n.external_id), None)
+    return incident.slack_ts or sent, any(n.status in UNSENT for n in alerts)
 
 
 class _Run:
-    """One pass over the due notifications."""
+    """One pass over the notifications this worker claimed."""
 
     def __init__(self, store: Store, notifier: Notifier, playbooks: Sequence[Playbook], now: datetime,
-                 dashboard_url: str, policy: RetryPolicy, rng: random.Random):
+                 dashboard_url: str, policy: RetryPolicy, rng: random.Random, owner: str, lease: timedelta):
         self.store, self.notifier, self.playbooks = store, notifier, playbooks
         self.now, self.dashboard_url, self.policy, self.rng = now, dashboard_url, policy, rng
+        self.owner, self.lease = owner, lease
+        self.started = time.monotonic()
         self.report = DeliveryReport()
+
+    def save(self, notification: Notification, keep_claim: bool = False) -> None:
+        """Write ``notification`` while this worker holds it (dropping the claim, or renewing it with ``keep_claim``).
+
+        Raises :class:`ConflictError` when its lease ran out and another worker took it over.
+        """
+        if keep_claim:  # a full lease from this moment on: the batch may have taken a while so far
+            elapsed = timedelta(seconds=time.monotonic() - self.started)
+            notification.lease_until = self.now + elapsed + self.lease
+        self.store.update_notification(notification if keep_claim else notification.released(), owner=self.owner)
 
     def fail(self, notification: Notification, error: str) -> None:
         notification.status = NotificationStatus.FAILED
         notification.error = error
-        self.store.update_notification(notification)
+        self.save(notification)
         self.report.failed.append(notification.key)
         log.error("notification %s failed after %d attempt(s): %s", notification.key, notification.attempts, error)
 
@@ -113,9 +140,10 @@ class _Run:
         """The message to send, or None while a reply waits for its thread to exist."""
         channel, thread_ts = notification.channel, None
         if notification.kind != "alert":
-            if incident.slack_ts:
-                channel, thread_ts = incident.slack_channel or channel, incident.slack_ts
-            elif _alert_pending(self.store, incident.id):
+            ts, unsent = alert_thread(self.store, incident)
+            if ts:
+                channel, thread_ts = incident.slack_channel or channel, ts
+            elif unsent:
                 return None
         payload = notification.payload
         summary = payload.get("summary") if isinstance(payload.get("summary"), dict) else {}
@@ -138,13 +166,27 @@ class _Run:
         notification.sent_at = self.now
         notification.external_id = external_id
         notification.error = None
-        self.store.update_notification(notification)
+        if message.kind == "alert" and external_id:  # before the sent mark: a sent alert's incident has its thread
+            self.copy_thread(message.incident.id, message.channel, external_id)
+        self.save(notification)
         self.report.sent.append(notification.key)
-        if message.kind == "alert" and external_id:
-            current = self.store.get_incident(message.incident.id)
-            if current is not None and not current.slack_ts:
-                current.slack_channel, current.slack_ts = message.channel, external_id
-                self.store.save_incident(current)
+
+    def copy_thread(self, incident_id: str, channel: str, ts: str) -> None:
+        """Copy the alert's Slack id onto the incident (replies also find it from the sent mark).
+
+        Done before the sent mark: a worker dying in between leaves the alert ``sending``, and the
+        worker that takes it over finds the post by its key and copies the id again.
+        """
+        def change(current: Incident) -> list[Notification] | None:
+            if current.slack_ts:
+                return None
+            current.slack_channel, current.slack_ts = channel, ts
+            return []
+
+        try:
+            change_incident(self.store, incident_id, change)
+        except (IncidentError, ConflictError) as exc:
+            log.warning("alert of incident %s sent, its thread not copied onto it yet: %s", incident_id, exc)
 
     def retry(self, notification: Notification, exc: DeliveryError) -> None:
         notification.attempts += 1
@@ -156,10 +198,18 @@ class _Run:
         notification.error = str(exc)
         if exc.retry_after is not None:
             notification.status = NotificationStatus.PENDING
-        self.store.update_notification(notification)
+        self.save(notification)
         self.report.retrying.append(notification.key)
         log.warning("notification %s: %s; retry %d in %.0fs", notification.key, exc,
                     notification.attempts + 1, wait.total_seconds())
+
+    def deliver_later(self, notification: Notification) -> None:
+        """Hand an untouched notification back, due again at once."""
+        try:
+            self.save(notification)
+        except ConflictError:
+            return
+        self.report.deferred.append(notification.key)
 
     def already_sent(self, message: AlertMessage) -> str | None:
         """After an attempt that may have gone through (a crash, a timeout): its id if it did.
@@ -185,11 +235,23 @@ class _Run:
             notification.status = NotificationStatus.SKIPPED
             self.report.skipped.append(notification.key)
         notification.error = f"silenced by {silence.id} until {silence.ends_at:%Y-%m-%d %H:%M} UTC"
-        self.store.update_notification(notification)
+        self.save(notification)
         return True
 
     def deliver(self, notification: Notification) -> bool:
-        """Handle one notification; False when the channel asked to slow down."""
+        """Handle one notification; False when the channel asked to slow down.
+
+        When this worker's claim ran out and another worker took the notification over, it is
+        left to that worker (reported as ``lost``).
+        """
+        try:
+            return self._deliver(notification)
+        except ConflictError as exc:
+            self.report.lost.append(notification.key)
+            log.warning("notification %s: left to another worker (%s)", notification.key, exc)
+            return True
+
+    def _deliver(self, notification: Notification) -> bool:
         incident = self.store.get_incident(notification.incident_id)
         if incident is None:
             self.fail(notification, f"incident {notification.incident_id} not found")
@@ -201,6 +263,7 @@ class _Run:
             return True
         message = self.message(notification, incident)
         if message is None:
+            self.save(notification)
             self.report.waiting.append(notification.key)
             return True
         try:
@@ -210,7 +273,7 @@ class _Run:
                     self.sent(notification, message, found)
                     return True
             notification.status = NotificationStatus.SENDING
-            self.store.update_notification(notification)
+            self.save(notification, keep_claim=True)
             external_id = self.notifier.send(message)
         except DeliveryError as exc:
             self.retry(notification, exc)
@@ -234,16 +297,22 @@ def deliver_due(
     policy: RetryPolicy | None = None,
     rng: random.Random | None = None,
     limit: int = 100,
+    owner: str = PROCESS_WORKER,
+    lease: timedelta = DEFAULT_LEASE,
 ) -> DeliveryReport:
-    """Send every notification due at ``now``; threads replies under the incident's alert.
+    """Claim the notifications due at ``now`` for ``owner`` and send them; replies thread under the alert.
 
-    When the channel rate-limits, the rest of the batch is left for the next run untouched.
+    The claim on each notification is renewed for ``lease`` just before it is sent, so ``lease``
+    must outlast sending one message. When the channel rate-limits, the rest of the batch is
+    handed back for the next run.
     """
-    run = _Run(store, notifier, playbooks, now, dashboard_url, policy or RetryPolicy(), rng or random.Random())
-    due = store.due_notifications(now, limit=limit)
+    run = _Run(store, notifier, playbooks, now, dashboard_url, policy or RetryPolicy(), rng or random.Random(), owner,
+               lease)
+    due = store.claim_notifications(owner, now, lease, limit=limit)
     for index, notification in enumerate(due):
         if not run.deliver(notification):
-            run.report.deferred += [n.key for n in due[index + 1:]]
+            for rest in due[index + 1:]:
+                run.deliver_later(rest)
             break
     if due:
         log.info("delivery: %s", run.report)

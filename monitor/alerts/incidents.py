@@ -2,7 +2,10 @@
 
 Every write is idempotent so a crash at any point is recovered by running the same tick
 again: incident ids and notification keys are derived from what was detected, and an
-incident is saved in one transaction with the notifications it queues.
+incident is saved in one transaction with the notifications it queues. Saves are
+compare-and-set: when two detectors (or a detector and a Slack button) change one incident
+at once, the loser reads it again and redoes its change, so no update is lost and no
+incident is opened twice.
 """
 
 from __future__ import annotations
@@ -13,8 +16,9 @@ from datetime import datetime
 from typing import Any, Callable, Sequence
 
 from monitor.config import AlertsConfig
+from monitor.errors import ConflictError
 from monitor.models import Incident, IncidentState, Playbook, Spike, SpikeKind, Transition
-from monitor.store.base import Notification, Store
+from monitor.store.base import CAS_ATTEMPTS, Notification, Store, change_incident
 
 log = logging.getLogger(__name__)
 
@@ -77,6 +81,14 @@ class IncidentEngine:
         return list(touched.values())
 
     def _handle_one(self, spike: Spike, now: datetime) -> Incident | None:
+        for _ in range(CAS_ATTEMPTS):
+            try:
+                return self._apply(spike, now)
+            except ConflictError:
+                log.info("incident for %s changed while handling a spike; reading it again", spike.brand)
+        raise ConflictError(f"incidents of {spike.brand} kept changing under {CAS_ATTEMPTS} attempts")
+
+    def _apply(self, spike: Spike, now: datetime) -> Incident | None:
         kind = KIND_GROUPS.get(spike.kind, spike.kind)
         fingerprint = Incident.fingerprint_of(spike.brand, kind, spike.topic)
         incident = self.store.active_incident(fingerprint)
@@ -162,21 +174,35 @@ class IncidentEngine:
         """Resolve the brand's active incidents that saw no spike for ``resolve_after``."""
         resolved = []
         for incident in self.store.incidents(brand=brand):
-            if not incident.state.is_active or now - incident.last_spike_at < self.config.resolve_after:
+            if not self._quiet(incident, now):
                 continue
-            incident.state = IncidentState.RESOLVED
-            incident.updated_at = now
-            incident.transitions.append(
-                Transition(state=IncidentState.RESOLVED, at=now, note="quiet period: auto-resolved")
-            )
-            notification = Notification(
-                key=f"{incident.id}:resolved:{len(incident.transitions)}",
-                incident_id=incident.id,
-                kind="resolved",
-                channel=incident.slack_channel or self.channel_for(brand),
-                payload={"headline": f"Resolved: {brand} is back to its usual level", "summary": {}},
-                created_at=now,
-            )
-            self.store.save_incident(incident, [notification])
-            resolved.append(incident)
+            changed = False
+
+            def change(found: Incident) -> list[Notification] | None:
+                nonlocal changed
+                queued = self._resolve(found, now)
+                changed = queued is not None  # the last call is the one that was saved (or changed nothing)
+                return queued
+
+            incident = change_incident(self.store, incident.id, change)
+            if changed:
+                resolved.append(incident)
         return resolved
+
+    def _quiet(self, incident: Incident, now: datetime) -> bool:
+        return incident.state.is_active and now - incident.last_spike_at >= self.config.resolve_after
+
+    def _resolve(self, incident: Incident, now: datetime) -> list[Notification] | None:
+        if not self._quiet(incident, now):  # changed since: someone else resolved it, or a spike came
+            return None
+        incident.state = IncidentState.RESOLVED
+        incident.updated_at = now
+        incident.transitions.append(Transition(state=IncidentState.RESOLVED, at=now, note="quiet period: auto-resolved"))
+        return [Notification(
+            key=f"{incident.id}:resolved:{len(incident.transitions)}",
+            incident_id=incident.id,
+            kind="resolved",
+            channel=incident.slack_channel or self.channel_for(incident.brand),
+            payload={"headline": f"Resolved: {incident.brand} is back to its usual level", "summary": {}},
+            created_at=now,
+        )]

@@ -5,7 +5,8 @@ over a timestamp at most five minutes old; anything else is answered 401 and cha
 nothing. A valid press applies the button's action to its incident (see
 :mod:`monitor.alerts.lifecycle`), or marks the playbook step chosen in the steps menu done
 (:mod:`monitor.alerts.steps`); the reply reaches the alert's thread through the notification
-queue.
+queue. Each press is keyed by its button, user and ``action_ts``: a replayed request, or
+Slack's own retry of it (``X-Slack-Retry-Num``), changes nothing a second time.
 """
 
 from __future__ import annotations
@@ -93,7 +94,7 @@ class ActionHandler:
         user = payload.get("user") or {}
         by = user.get("username") or user.get("name") or user.get("id") or "someone"
         for pressed in payload.get("actions") or []:
-            self._press(pressed, by)
+            self._press(pressed, by, str(user.get("id") or by))
         return Reply(200)
 
     def _choose_step(self, pressed: dict[str, Any], by: str) -> None:
@@ -107,19 +108,21 @@ class ActionHandler:
             return
         log.info("incident %s: step %d done by %s via Slack", incident.id, chosen[1], by)
 
-    def _press(self, pressed: dict[str, Any], by: str) -> None:
+    def _press(self, pressed: dict[str, Any], by: str, user_id: str) -> None:
         if pressed.get("action_id") == STEP_ACTION:
             self._choose_step(pressed, by)
             return
         action_id, incident_id = pressed.get("action_id", ""), pressed.get("value")
         if not incident_id or (action_id not in BUTTONS and action_id != SILENCE_BUTTON):
             return
+        stamp = pressed.get("action_ts")
+        request = f"slack:{action_id}:{user_id}:{stamp}" if stamp else None
         try:
             if action_id == SILENCE_BUTTON:
-                silence = silence_incident(self.store, incident_id, by=by, now=self.clock())
+                silence = silence_incident(self.store, incident_id, by=by, now=self.clock(), request=request)
                 log.info("incident %s: silenced by %s via Slack until %s", incident_id, by, silence.ends_at)
                 return
-            incident = apply(self.store, incident_id, BUTTONS[action_id], by=by, now=self.clock())
+            incident = apply(self.store, incident_id, BUTTONS[action_id], by=by, now=self.clock(), request=request)
         except IncidentError as exc:
             log.warning("Slack button %s by %s ignored: %s", action_id, by, exc)
             return

@@ -2,8 +2,10 @@
 
 Every action is recorded as a transition (who, when) and answered in the alert's thread
 through the notification queue, so Slack buttons, the CLI and the dashboard share one path.
-Repeating an action that already took effect changes nothing, which makes Slack's retries
-of the same button press harmless.
+Repeating an action that already took effect changes nothing, and a request applied once
+(a Slack press, keyed by its action id and timestamp) is never applied again, which makes
+Slack's retries and replays harmless. The change is saved compare-and-set, so a detector
+updating the incident at the same moment loses nothing either.
 """
 
 from __future__ import annotations
@@ -14,7 +16,7 @@ from typing import Any
 
 from monitor.errors import IncidentError
 from monitor.models import Incident, IncidentState, Severity, Transition
-from monitor.store.base import Notification, Store
+from monitor.store.base import Notification, Store, change_incident
 
 
 class Action(str, enum.Enum):
@@ -62,24 +64,30 @@ def _changes(incident: Incident, action: Action) -> bool:
     return True
 
 
-def apply(store: Store, incident_id: str, action: Action | str, by: str, now: datetime, note: str = "") -> Incident:
-    """Apply ``action`` by ``by`` at ``now``; the thread gets a reply when something changed."""
+def apply(store: Store, incident_id: str, action: Action | str, by: str, now: datetime, note: str = "",
+          request: str | None = None) -> Incident:
+    """Apply ``action`` by ``by`` at ``now``; the thread gets a reply when something changed.
+
+    ``request`` identifies the request asking for it: one already applied changes nothing.
+    """
     action = Action(action)
-    incident = store.get_incident(incident_id)
-    if incident is None:
-        raise IncidentError(f"no incident {incident_id!r}")
-    if not _changes(incident, action):
-        return incident
-    if action is Action.ESCALATE:
-        incident.severity = Severity(incident.severity + 1)
-        kind = "escalation"
-    else:
-        incident.state = TARGET[action]
-        kind = "resolved" if not incident.state.is_active else "update"
-    incident.transitions.append(Transition(state=incident.state, at=now, by=by, note=note or DONE[action]))
-    incident.updated_at = now
-    headline = f"{by} {DONE[action]} the incident" + (f": {note}" if note else "")
-    notification = thread_reply(incident, f"{incident.id}:{action.value}:{len(incident.transitions)}", kind,
-                                headline, now, by=by)
-    store.save_incident(incident, [notification])
-    return incident
+
+    def change(incident: Incident) -> list[Notification] | None:
+        if request is not None and any(t.request == request for t in incident.transitions):
+            return None
+        if not _changes(incident, action):
+            return None
+        if action is Action.ESCALATE:
+            incident.severity = Severity(incident.severity + 1)
+            kind = "escalation"
+        else:
+            incident.state = TARGET[action]
+            kind = "resolved" if not incident.state.is_active else "update"
+        incident.transitions.append(Transition(state=incident.state, at=now, by=by, note=note or DONE[action],
+                                               request=request))
+        incident.updated_at = now
+        headline = f"{by} {DONE[action]} the incident" + (f": {note}" if note else "")
+        return [thread_reply(incident, f"{incident.id}:{action.value}:{len(incident.transitions)}", kind,
+                             headline, now, by=by)]
+
+    return change_incident(store, incident_id, change)

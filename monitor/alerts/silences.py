@@ -17,18 +17,19 @@ from monitor.store.base import NotificationStatus, Store
 SLACK_SILENCE = timedelta(hours=4)
 
 
-def _id(brand: str, topic: str, now: datetime) -> str:
-    digest = hashlib.sha256(f"{brand}\x1f{topic}\x1f{now.isoformat()}".encode()).hexdigest()[:6]
-    return f"silence-{now:%Y%m%d-%H%M%S}-{digest}"
+def _id(brand: str, topic: str, now: datetime, request: str | None = None) -> str:
+    """A new silence's id; one asked for by ``request`` gets the same id however often it is asked."""
+    digest = hashlib.sha256(f"{brand}\x1f{topic}\x1f{request or now.isoformat()}".encode()).hexdigest()
+    return f"silence-{digest[:12]}" if request is not None else f"silence-{now:%Y%m%d-%H%M%S}-{digest[:6]}"
 
 
 def add(store: Store, brand: str, duration: timedelta, now: datetime, *, topic: str = "", by: str = "system",
-        reason: str = "") -> Silence:
+        reason: str = "", request: str | None = None) -> Silence:
     """Silence ``brand`` (and ``topic`` when given) from ``now`` for ``duration``."""
     if duration <= timedelta(0):
         raise IncidentError(f"a silence needs a positive duration, not {duration}")
-    silence = Silence(id=_id(brand, topic, now), brand=brand, topic=topic, starts_at=now, ends_at=now + duration,
-                      created_by=by, reason=reason)
+    silence = Silence(id=_id(brand, topic, now, request), brand=brand, topic=topic, starts_at=now,
+                      ends_at=now + duration, created_by=by, reason=reason)
     store.add_silence(silence)
     return silence
 
@@ -53,13 +54,22 @@ def covering(store: Store, incident: Incident, now: datetime) -> Silence | None:
 
 
 def silence_incident(store: Store, incident_id: str, by: str, now: datetime,
-                     duration: timedelta = SLACK_SILENCE) -> Silence:
-    """Silence the brand and topic of an incident; the thread hears about it (past the silence)."""
+                     duration: timedelta = SLACK_SILENCE, request: str | None = None) -> Silence:
+    """Silence the brand and topic of an incident; the thread hears about it (past the silence).
+
+    ``request`` identifies the request asking for it: asked again, the silence it made is
+    returned unchanged.
+    """
     incident = store.get_incident(incident_id)
     if incident is None:
         raise IncidentError(f"no incident {incident_id!r}")
+    if request is not None:
+        silence_id = _id(incident.brand, incident.topic, now, request)
+        made = next((s for s in store.silences() if s.id == silence_id), None)
+        if made is not None:
+            return made
     silence = add(store, incident.brand, duration, now, topic=incident.topic, by=by,
-                  reason=f"silenced from incident {incident.id}")
+                  reason=f"silenced from incident {incident.id}", request=request)
     hours = duration.total_seconds() / 3600
     notice = thread_reply(incident, f"{incident.id}:{silence.id}", "update",
                           f"{by} silenced alerts for {incident.brand} for {hours:g} h (until "

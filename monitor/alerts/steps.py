@@ -16,7 +16,7 @@ from monitor.alerts.lifecycle import thread_reply
 from monitor.alerts.playbooks import find
 from monitor.errors import IncidentError
 from monitor.models import Incident, Playbook, StepDone
-from monitor.store.base import Store
+from monitor.store.base import Notification, Store, change_incident
 
 
 def timing(done: StepDone) -> str:
@@ -35,32 +35,33 @@ def mark_step(
     undo: bool = False,
 ) -> Incident:
     """Mark step ``number`` (from 1) of the incident's playbook done, or not done with ``undo``."""
-    incident = store.get_incident(incident_id)
-    if incident is None:
-        raise IncidentError(f"no incident {incident_id!r}")
-    playbook = find(playbooks, incident.playbook_id)
-    if playbook is None:
-        raise IncidentError(f"incident {incident_id} has no playbook with steps"
-                            + (f" (playbook {incident.playbook_id!r} is not loaded)" if incident.playbook_id else ""))
-    if not 1 <= number <= len(playbook.steps):
-        raise IncidentError(f"playbook {playbook.id!r} has steps 1 to {len(playbook.steps)}; there is no step {number}")
-    step = playbook.steps[number - 1]
-    title = step.title
-    done = incident.step_done(number)
-    if undo:
-        if done is None:
-            return incident
-        incident.steps_done.remove(done)
-        headline = f"{by} reopened step {number} “{title}”"
-    else:
-        if done is not None:
-            return incident
-        done = StepDone(number=number, title=title, due_at=incident.opened_at + timedelta(minutes=step.due_minutes),
-                        at=now, by=by, note=note)
-        incident.steps_done.append(done)
-        headline = f"{by} completed step {number} “{title}” ({timing(done)})"
-    incident.updated_at = now
-    notification = thread_reply(incident, f"{incident.id}:step:{number}:{'undo' if undo else 'done'}:{now.isoformat()}",
-                                "step", headline + (f": {note}" if note else ""), now, by=by)
-    store.save_incident(incident, [notification])
-    return incident
+
+    def change(incident: Incident) -> list[Notification] | None:
+        playbook = find(playbooks, incident.playbook_id)
+        if playbook is None:
+            raise IncidentError(f"incident {incident_id} has no playbook with steps"
+                                + (f" (playbook {incident.playbook_id!r} is not loaded)" if incident.playbook_id
+                                   else ""))
+        if not 1 <= number <= len(playbook.steps):
+            raise IncidentError(f"playbook {playbook.id!r} has steps 1 to {len(playbook.steps)}; "
+                                f"there is no step {number}")
+        step = playbook.steps[number - 1]
+        title = step.title
+        done = incident.step_done(number)
+        if undo:
+            if done is None:
+                return None
+            incident.steps_done.remove(done)
+            headline = f"{by} reopened step {number} “{title}”"
+        else:
+            if done is not None:
+                return None
+            done = StepDone(number=number, title=title, due_at=incident.opened_at + timedelta(minutes=step.due_minutes),
+                            at=now, by=by, note=note)
+            incident.steps_done.append(done)
+            headline = f"{by} completed step {number} “{title}” ({timing(done)})"
+        incident.updated_at = now
+        return [thread_reply(incident, f"{incident.id}:step:{number}:{'undo' if undo else 'done'}:{now.isoformat()}",
+                             "step", headline + (f": {note}" if note else ""), now, by=by)]
+
+    return change_incident(store, incident_id, change)

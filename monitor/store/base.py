@@ -4,21 +4,28 @@ from __future__ import annotations
 
 import enum
 from datetime import datetime, timedelta
-from typing import Any, Iterable, Protocol, Sequence, runtime_checkable
+from typing import Any, Callable, Iterable, Protocol, Sequence, runtime_checkable
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from monitor.errors import ConflictError, IncidentError
 from monitor.models import Incident, Mention, SentimentLabel, Silence
 
 GROUP_FIELDS = ("sentiment", "source", "language")
 
 
 class CursorUpdate(BaseModel):
-    """A collector's position, saved in the same transaction as the batch it follows."""
+    """A collector's position, saved in the same transaction as the batch it follows.
+
+    With ``checked``, the save is compare-and-set: it succeeds only while the stored cursor is
+    still ``expected`` (``None``: no cursor yet), else :class:`~monitor.errors.ConflictError`.
+    """
 
     brand: str
     source: str
     value: str
+    expected: str | None = None
+    checked: bool = False
 
 
 class MentionFilter(BaseModel):
@@ -72,6 +79,17 @@ class Notification(BaseModel):
     sent_at: datetime | None = None
     external_id: str | None = None
     error: str | None = None
+    owner: str | None = None
+    lease_until: datetime | None = None
+
+    @property
+    def due_at(self) -> datetime:
+        """When it may be taken: after its claim's lease, else after ``not_before``."""
+        return self.lease_until or self.not_before or self.created_at
+
+    def released(self) -> Notification:
+        """This notification with its claim dropped (for the write that finishes a delivery step)."""
+        return self.model_copy(update={"owner": None, "lease_until": None})
 
 
 class JobRun(BaseModel):
@@ -88,6 +106,36 @@ class JobRun(BaseModel):
     unreadable: int = 0
     """Items the collector could not read and skipped."""
     error: str | None = None
+    worker: str | None = None
+
+
+class Lease(BaseModel):
+    """A named piece of recurring work (``collect:BRAND:SOURCE``, ``detect:BRAND``, ...) and who holds it.
+
+    It can be claimed once ``due_at`` has passed and nobody holds an unexpired lease on it.
+    """
+
+    name: str
+    owner: str | None = None
+    lease_until: datetime | None = None
+    due_at: datetime
+
+    def claimable(self, now: datetime) -> bool:
+        return self.due_at <= now and (self.owner is None or self.lease_until is None or self.lease_until <= now)
+
+
+class WorkerBeat(BaseModel):
+    """A worker's heartbeat: who it is, when it last beat, which config it runs and what it holds."""
+
+    id: str
+    host: str
+    pid: int
+    started_at: datetime
+    beat_at: datetime
+    config_hash: str
+    capacity: int
+    holds: list[str] = Field(default_factory=list)
+    stopped: bool = False
 
 
 @runtime_checkable
@@ -97,7 +145,8 @@ class Store(Protocol):
     def add_mentions(self, mentions: Sequence[Mention], cursor: CursorUpdate | None = None) -> int:
         """Insert mentions not stored yet (by brand and id) and save ``cursor`` atomically.
 
-        Returns how many were new. Engagement of already stored mentions is refreshed.
+        Returns how many were new. Engagement of already stored mentions is refreshed. A checked
+        cursor that lost its compare-and-set raises ConflictError (the mentions, idempotent, may stay).
         """
 
     def get_cursor(self, brand: str, source: str) -> str | None: ...
@@ -120,7 +169,12 @@ class Store(Protocol):
         """
 
     def save_incident(self, incident: Incident, notifications: Sequence[Notification] = ()) -> None:
-        """Insert or replace ``incident`` and queue ``notifications`` in the same transaction."""
+        """Save ``incident`` compare-and-set and queue ``notifications`` with it.
+
+        The write succeeds only when the stored version is still ``incident.version`` (0: it must
+        not exist yet); then ``incident.version`` is the new version. Otherwise it raises
+        :class:`~monitor.errors.ConflictError` and neither the incident nor the notifications change.
+        """
 
     def get_incident(self, incident_id: str) -> Incident | None: ...
 
@@ -134,9 +188,21 @@ class Store(Protocol):
     def enqueue(self, notification: Notification) -> bool:
         """Queue a notification; returns False when its key was queued before."""
 
-    def due_notifications(self, now: datetime, limit: int = 100) -> list[Notification]: ...
+    def due_notifications(self, now: datetime, limit: int = 100) -> list[Notification]:
+        """Pending or sending notifications whose :attr:`~Notification.due_at` has come, in queue order."""
 
-    def update_notification(self, notification: Notification) -> None: ...
+    def claim_notifications(self, owner: str, now: datetime, lease: timedelta, limit: int = 100) -> list[Notification]:
+        """Take up to ``limit`` due notifications for ``owner`` until ``now + lease``, in queue order.
+
+        A notification is held by one owner at a time; one whose lease ran out is due again (one
+        left ``sending`` is then looked up by its key before it is sent: see the delivery worker).
+        """
+
+    def update_notification(self, notification: Notification, owner: str | None = None) -> None:
+        """Save ``notification``; with ``owner``, only while ``owner`` still holds it (else ConflictError).
+
+        Updating an unknown key is a no-op.
+        """
 
     def notifications(self, incident_id: str | None = None) -> list[Notification]: ...
 
@@ -146,6 +212,23 @@ class Store(Protocol):
     def silences(self, active_at: datetime | None = None) -> list[Silence]:
         """All silences, newest first, or only those in force at ``active_at``."""
 
+    def claim(self, name: str, owner: str, now: datetime, lease: timedelta) -> bool:
+        """Take the work ``name`` until ``now + lease`` when it is due and free (or its lease ran out)."""
+
+    def renew(self, name: str, owner: str, now: datetime, lease: timedelta) -> bool:
+        """Extend ``owner``'s lease on ``name``; False when someone else holds it now."""
+
+    def release(self, name: str, owner: str, next_due: datetime) -> bool:
+        """Let go of ``name``, due again at ``next_due``; False (and no change) when ``owner`` lost it."""
+
+    def leases(self) -> list[Lease]: ...
+
+    def heartbeat(self, beat: WorkerBeat) -> None:
+        """Insert or replace a worker's heartbeat (by id)."""
+
+    def workers(self) -> list[WorkerBeat]:
+        """Every worker's latest heartbeat, newest beat first."""
+
     def record_run(self, run: JobRun) -> None: ...
 
     def runs(self, limit: int = 200) -> list[JobRun]: ...
@@ -153,6 +236,31 @@ class Store(Protocol):
     def brands(self) -> list[str]: ...
 
     def close(self) -> None: ...
+
+
+CAS_ATTEMPTS = 20
+
+
+def change_incident(store: Store, incident_id: str,
+                    change: Callable[[Incident], Sequence[Notification] | None]) -> Incident:
+    """Read the incident, let ``change`` edit it, save it compare-and-set; on a conflict, all over again.
+
+    ``change`` returns the notifications to queue with the edit, or ``None`` when it changes
+    nothing (then nothing is written). Raises :class:`IncidentError` when there is no such incident.
+    """
+    for _ in range(CAS_ATTEMPTS):
+        incident = store.get_incident(incident_id)
+        if incident is None:
+            raise IncidentError(f"no incident {incident_id!r}")
+        queued = change(incident)
+        if queued is None:
+            return incident
+        try:
+            store.save_incident(incident, queued)
+        except ConflictError:
+            continue
+        return incident
+    raise ConflictError(f"incident {incident_id} kept changing under {CAS_ATTEMPTS} attempts to update it")
 
 
 def totals_by_bucket(rows: Iterable[SeriesRow], field: str | None = None) -> dict[datetime, dict[str, int]]:

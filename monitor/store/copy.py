@@ -83,6 +83,8 @@ def copy_store(source: SqliteStore, target: Store, *, batch: int = 2000, progres
 
     incidents = [Incident.model_validate_json(r[0]) for r in source._query("SELECT data FROM incidents")]
     for incident in incidents:
+        copied = target.get_incident(incident.id)  # copied before: replace it with the source's
+        incident.version = copied.version if copied is not None else 0
         target.save_incident(incident)
     counts["incidents"] = len(incidents)
 

@@ -27,7 +27,7 @@ from datetime import datetime, timedelta
 from functools import partial
 from typing import Any, Iterable, Sequence
 
-from monitor.errors import StoreError
+from monitor.errors import ConflictError, StoreError
 from monitor.models import Incident, IncidentState, Mention, Silence
 from monitor.store.base import CursorUpdate, JobRun, MentionFilter, Notification, NotificationStatus, SeriesRow
 from monitor.store.elastic_client import (
@@ -42,11 +42,17 @@ from monitor.store.elastic_mapping import (
 from monitor.store.elastic_queries import (
     MISSING_OK, PAGE, Search, composite, epoch_range, mention_query, scan, series_request, series_rows, sorted_hits,
 )
+from monitor.store.elastic_work import ElasticWork
 
 _ACTIVE = [s.value for s in IncidentState if s.is_active]
 
 
-class ElasticsearchStore:
+def _incident(hit: dict[str, Any]) -> Incident:
+    """The incident of a stored document, at the document's version."""
+    return Incident.model_validate(hit["_source"]["data"]).model_copy(update={"version": hit["_version"]})
+
+
+class ElasticsearchStore(ElasticWork):
     """:class:`~monitor.store.base.Store` on Elasticsearch 8.x (core features only)."""
 
     def __init__(
@@ -161,12 +167,21 @@ class ElasticsearchStore:
         batch, final = serialise(mentions, self._document, self.month_index)
         self.last_rejected = []
         added = self._retrying(self._ingest, "store mentions", batch, final) if batch else 0
-        if cursor is not None:
+        if cursor is not None and cursor.checked:
+            self._retrying(self._save_cursor_if, "save the cursor", cursor)
+        elif cursor is not None:
             self._retrying(
                 self.es.index, "save the cursor", index=self._ensure("cursors"),
                 id=mention_doc_id(cursor.brand, cursor.source), document=cursor_document(cursor),
             )  # no refresh needed: get_cursor is a real-time GET
         return added
+
+    def _save_cursor_if(self, cursor: CursorUpdate) -> None:
+        doc_id = mention_doc_id(cursor.brand, cursor.source)
+        read = self._read("cursors", doc_id)
+        stored = read["_source"]["value"] if read else None
+        if stored != cursor.expected or not self._write_if("cursors", doc_id, cursor_document(cursor), read):
+            raise ConflictError(f"the cursor of {cursor.brand}/{cursor.source} moved since it was read")
 
     def _ingest(self, batch: dict[str, Entry], final: dict[str, Counters]) -> int:
         reject = partial(set_aside, self.es, rejected_index=partial(self._ensure, "rejected"),
@@ -225,17 +240,26 @@ class ElasticsearchStore:
     # -- incidents and notifications -------------------------------------------------------------
 
     def save_incident(self, incident: Incident, notifications: Sequence[Notification] = ()) -> None:
-        """Queue ``notifications`` and save ``incident`` in one bulk request.
+        """Queue ``notifications`` and save ``incident`` compare-and-set, in one bulk request.
 
-        Not a transaction: the notifications come first, so after a crash between the two the next
-        detection run saves the incident again (same id) and its queue entries are already there
-        (enqueueing is idempotent by key); delivery retries a notification whose incident is
-        missing later, never loses it.
+        The incident's version is the document's external version: the write succeeds only while
+        the stored one is ``incident.version``. Not a transaction: the notifications come first, so
+        after a crash between the two the next detection run saves the incident again (same id) and
+        its queue entries are already there (enqueueing is idempotent by key). When the incident
+        lost the compare-and-set, the notifications this call created are deleted again.
         """
         actions: list[dict[str, Any]] = [self._enqueue_action(n) for n in notifications]
         actions.append({"_op_type": "index", "_index": self._ensure("incidents"), "_id": incident.id,
-                        "_source": incident_document(incident)})
-        self._retrying(bulk_small, "save an incident", self.es, actions)
+                        "_source": incident_document(incident), "version": incident.version + 1,
+                        "version_type": "external"})
+        *created, saved = self._retrying(bulk_small, "save an incident", self.es, actions)
+        if not saved:
+            for notification, new in zip(notifications, created):
+                if new:
+                    self._retrying(self.es.delete, "withdraw a notification", index=self._index("notifications"),
+                                   id=notification.key, refresh=True)
+            raise ConflictError(f"incident {incident.id} changed since version {incident.version}")
+        incident.version += 1
 
     def _enqueue_action(self, notification: Notification) -> dict[str, Any]:
         return {"_op_type": "create", "_index": self._ensure("notifications"), "_id": notification.key,
@@ -243,17 +267,17 @@ class ElasticsearchStore:
 
     def get_incident(self, incident_id: str) -> Incident | None:
         found = self._get("read an incident", "incidents", incident_id)
-        return Incident.model_validate(found["_source"]["data"]) if found is not None else None
+        return _incident(found) if found is not None else None
 
     def _incident_hits(self, filters: list[dict[str, Any]], size: int | None = None) -> list[Incident]:
         """Incidents matching ``filters``, newest opened first (the id breaks ties)."""
         index, query = self._index("incidents"), {"bool": {"filter": filters}}
         sort = [{"opened_at": "desc"}, {"id": "asc"}]
         if size is not None:
-            hits: Iterable[dict[str, Any]] = sorted_hits(self._searcher(), index, query, sort, 0, size)
+            hits: Iterable[dict[str, Any]] = sorted_hits(self._searcher(), index, query, sort, 0, size, version=True)
         else:
-            hits = scan(self._searcher(), index, query, sort)
-        return [Incident.model_validate(h["_source"]["data"]) for h in hits]
+            hits = scan(self._searcher(), index, query, sort, version=True)
+        return [_incident(h) for h in hits]
 
     def active_incident(self, fingerprint: str) -> Incident | None:
         found = self._incident_hits([{"term": {"fingerprint": fingerprint}}, {"terms": {"state": _ACTIVE}}], 1)
@@ -275,12 +299,18 @@ class ElasticsearchStore:
         return self._retrying(bulk_small, "queue a notification", self.es, [self._enqueue_action(notification)])[0]
 
     def due_notifications(self, now: datetime, limit: int = 100) -> list[Notification]:
-        query = {"bool": {"filter": [{"term": {"status": NotificationStatus.PENDING.value}},
-                                     epoch_range("due_at", lte=now)]}}
+        query = {"bool": {"filter": [
+            {"terms": {"status": [NotificationStatus.PENDING.value, NotificationStatus.SENDING.value]}},
+            epoch_range("due_at", lte=now),
+        ]}}
         hits = sorted_hits(self._searcher(), self._index("notifications"), query, [{"seq": "asc"}], 0, limit)
-        return [Notification.model_validate(h["_source"]["data"]) for h in hits]
+        found = [Notification.model_validate(h["_source"]["data"]) for h in hits]
+        return [n for n in found if n.due_at <= now]  # the index keeps whole seconds
 
-    def update_notification(self, notification: Notification) -> None:
+    def update_notification(self, notification: Notification, owner: str | None = None) -> None:
+        if owner is not None:
+            self._update_held(notification, owner)
+            return
         try:
             self._retrying(self.es.update, "update a notification", index=self._index("notifications"),
                            id=notification.key, doc=notification_update(notification), refresh=True,

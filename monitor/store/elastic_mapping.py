@@ -5,7 +5,8 @@ Layout (``P`` is the index prefix):
 * ``P-mentions-YYYY.MM``: one index per calendar month of ``created_at`` (UTC), all behind the
   read alias ``P-mentions``; the index template ``P-mentions`` gives every month the same strict
   mapping, so dropping an old month is one index deletion.
-* ``P-cursors``, ``P-incidents``, ``P-notifications``, ``P-silences``, ``P-runs``: small plain indices.
+* ``P-cursors``, ``P-incidents``, ``P-notifications``, ``P-silences``, ``P-runs``, ``P-leases``,
+  ``P-workers``: small plain indices.
 * ``P-rejected``: documents Elasticsearch refused (mapping conflict, ...), with the reason.
 
 Times are whole epoch seconds, like SQLite. Text is folded in Python (:func:`fold`) on both sides
@@ -63,6 +64,8 @@ SMALL_MAPPINGS: dict[str, dict[str, Any]] = {
     "notifications": {"key": _KEYWORD, "incident_id": _KEYWORD, "status": _KEYWORD, "due_at": _EPOCH,
                       "seq": {"type": "long"}, "data": _OPAQUE},
     "silences": {"id": _KEYWORD, "brand": _KEYWORD, "starts_at": _EPOCH, "ends_at": _EPOCH, "data": _OPAQUE},
+    "leases": {"name": _KEYWORD, "owner": _KEYWORD, "data": _OPAQUE},
+    "workers": {"id": _KEYWORD, "beat_at": _EPOCH, "data": _OPAQUE},
     "runs": {"job": _KEYWORD, "started_at": _EPOCH, "seq": {"type": "long"}, "data": _OPAQUE},
     "rejected": {"doc_id": _KEYWORD, "brand": _KEYWORD, "mention_id": _KEYWORD, "index": _KEYWORD,
                  "reason": {"type": "text"}, "at": _EPOCH, "mention": _STORED_ONLY},
@@ -178,8 +181,7 @@ def incident_document(incident: Incident) -> dict[str, Any]:
 
 def notification_update(notification: Notification) -> dict[str, Any]:
     """The fields of a queued notification that change as it is delivered."""
-    due = notification.not_before or notification.created_at
-    return {"status": notification.status.value, "due_at": epoch_seconds(due),
+    return {"status": notification.status.value, "due_at": epoch_seconds(notification.due_at),
             "data": notification.model_dump(mode="json")}
 
 

@@ -103,12 +103,13 @@ def sorted_hits(search: Search, index: str, query: dict[str, Any], sort: list[di
     return hits[:limit]
 
 
-def scan(search: Search, index: str, query: dict[str, Any], sort: list[dict[str, Any]]) -> Iterator[dict[str, Any]]:
+def scan(search: Search, index: str, query: dict[str, Any], sort: list[dict[str, Any]],
+         **options: Any) -> Iterator[dict[str, Any]]:
     """Every hit of ``query`` in ``sort`` order, page by page (``search_after``)."""
     after: list[Any] | None = None
     while True:
         page = search(index=index, query=query, sort=sort, size=PAGE, track_total_hits=False, search_after=after,
-                      **MISSING_OK)
+                      **MISSING_OK, **options)
         hits = page["hits"]["hits"]
         yield from hits
         if len(hits) < PAGE:

@@ -10,7 +10,7 @@ from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any, Iterator, Sequence
 
-from monitor.errors import StoreError
+from monitor.errors import ConflictError, StoreError
 from monitor.models import Incident, IncidentState, Mention, Silence
 from monitor.store.base import (
     GROUP_FIELDS,
@@ -21,6 +21,7 @@ from monitor.store.base import (
     NotificationStatus,
     SeriesRow,
 )
+from monitor.store.sqlite_work import SqliteWork
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS mentions (
@@ -75,6 +76,12 @@ CREATE INDEX IF NOT EXISTS notifications_due ON notifications (status, due_at);
 CREATE TABLE IF NOT EXISTS silences (
     id TEXT PRIMARY KEY, starts_at INTEGER NOT NULL, ends_at INTEGER NOT NULL, data TEXT NOT NULL
 );
+CREATE TABLE IF NOT EXISTS leases (
+    name TEXT PRIMARY KEY, owner TEXT, lease_until REAL, due_at REAL NOT NULL
+);
+CREATE TABLE IF NOT EXISTS workers (
+    id TEXT PRIMARY KEY, beat_at REAL NOT NULL, data TEXT NOT NULL
+);
 CREATE TABLE IF NOT EXISTS runs (
     seq INTEGER PRIMARY KEY AUTOINCREMENT, job TEXT NOT NULL, started_at INTEGER NOT NULL,
     data TEXT NOT NULL
@@ -96,7 +103,7 @@ def _fts_phrase(text: str) -> str:
     return " ".join(f'"{w}"' for w in words)
 
 
-class SqliteStore:
+class SqliteStore(SqliteWork):
     """:class:`~monitor.store.base.Store` on SQLite; one connection shared under a lock."""
 
     def __init__(self, path: str | Path = "monitor.db"):
@@ -113,6 +120,7 @@ class SqliteStore:
         self._lock = threading.RLock()
         self._add_thread_columns()
         self._backfill_hours()
+        self._add_incident_versions()
 
     def _add_thread_columns(self) -> None:
         """Give a database written before replies were linked its ``reply_to`` and ``conversation`` columns."""
@@ -139,6 +147,13 @@ class SqliteStore:
                 " coalesce(language, 'unknown'), count(*) FROM mentions GROUP BY 1, 2, 3, 4, 5"
             )
             db.execute(f"PRAGMA user_version = {_HOURS_VERSION}")
+
+    def _add_incident_versions(self) -> None:
+        """Give the incidents of a file written before compare-and-set their version column (once)."""
+        with self._tx() as db:
+            columns = [row[1] for row in db.execute("PRAGMA table_info(incidents)")]
+            if "version" not in columns:
+                db.execute("ALTER TABLE incidents ADD COLUMN version INTEGER NOT NULL DEFAULT 1")
 
     @classmethod
     def from_config(cls, storage: Any) -> SqliteStore:
@@ -176,6 +191,11 @@ class SqliteStore:
             for m in mentions
         ]
         with self._tx() as db:
+            if cursor is not None and cursor.checked:
+                row = db.execute("SELECT value FROM cursors WHERE brand=? AND source=?",
+                                 (cursor.brand, cursor.source)).fetchone()
+                if (row[0] if row else None) != cursor.expected:
+                    raise ConflictError(f"the cursor of {cursor.brand}/{cursor.source} moved since it was read")
             added = db.executemany(
                 "INSERT OR IGNORE INTO mentions (brand, id, source, created_at, language, sentiment,"
                 " likes, shares, replies, text, data, reply_to, conversation) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)",
@@ -273,40 +293,45 @@ class SqliteStore:
 
     def save_incident(self, incident: Incident, notifications: Sequence[Notification] = ()) -> None:
         with self._tx() as db:
+            row = db.execute("SELECT version FROM incidents WHERE id=?", (incident.id,)).fetchone()
+            stored = row[0] if row else 0
+            if stored != incident.version:
+                raise ConflictError(f"incident {incident.id} is at version {stored}, not {incident.version}")
             for notification in notifications:
                 self._enqueue(db, notification)
             db.execute(
-                "INSERT INTO incidents (id, fingerprint, brand, state, opened_at, data) VALUES (?,?,?,?,?,?)"
-                " ON CONFLICT (id) DO UPDATE SET state=excluded.state, data=excluded.data",
+                "INSERT INTO incidents (id, fingerprint, brand, state, opened_at, data, version)"
+                " VALUES (?,?,?,?,?,?,?) ON CONFLICT (id) DO UPDATE SET state=excluded.state,"
+                " data=excluded.data, version=excluded.version",
                 (incident.id, incident.fingerprint, incident.brand, incident.state.value,
-                 _ts(incident.opened_at), incident.model_dump_json()),
+                 _ts(incident.opened_at), incident.model_dump_json(), stored + 1),
             )
+        incident.version = stored + 1
+
+    def _incidents(self, where: str, params: Sequence[Any], tail: str = "") -> list[Incident]:
+        rows = self._query(f"SELECT data, version FROM incidents WHERE {where} {tail}", params)
+        return [Incident.model_validate_json(data).model_copy(update={"version": version}) for data, version in rows]
 
     def get_incident(self, incident_id: str) -> Incident | None:
-        rows = self._query("SELECT data FROM incidents WHERE id=?", (incident_id,))
-        return Incident.model_validate_json(rows[0][0]) if rows else None
+        found = self._incidents("id=?", (incident_id,))
+        return found[0] if found else None
 
     def active_incident(self, fingerprint: str) -> Incident | None:
-        rows = self._query(
-            f"SELECT data FROM incidents WHERE fingerprint=? AND state IN ({','.join('?' * len(_ACTIVE))})"
-            " ORDER BY opened_at DESC LIMIT 1",
-            (fingerprint, *_ACTIVE),
-        )
-        return Incident.model_validate_json(rows[0][0]) if rows else None
+        found = self._incidents(f"fingerprint=? AND state IN ({','.join('?' * len(_ACTIVE))})",
+                                (fingerprint, *_ACTIVE), "ORDER BY opened_at DESC LIMIT 1")
+        return found[0] if found else None
 
     def latest_incident(self, fingerprint: str) -> Incident | None:
-        rows = self._query(
-            "SELECT data FROM incidents WHERE fingerprint=? ORDER BY opened_at DESC LIMIT 1", (fingerprint,)
-        )
-        return Incident.model_validate_json(rows[0][0]) if rows else None
+        found = self._incidents("fingerprint=?", (fingerprint,), "ORDER BY opened_at DESC LIMIT 1")
+        return found[0] if found else None
 
     def incidents(self, brand: str | None = None, since: datetime | None = None) -> list[Incident]:
-        sql, params = "SELECT data FROM incidents WHERE 1=1", []
+        sql, params = "1=1", []
         if brand:
             sql, params = sql + " AND brand=?", params + [brand]
         if since:
             sql, params = sql + " AND opened_at>=?", params + [_ts(since)]
-        return [Incident.model_validate_json(r[0]) for r in self._query(sql + " ORDER BY opened_at DESC", params)]
+        return self._incidents(sql, params, "ORDER BY opened_at DESC")
 
     def enqueue(self, notification: Notification) -> bool:
         with self._tx() as db:
@@ -314,28 +339,41 @@ class SqliteStore:
 
     @staticmethod
     def _enqueue(db: sqlite3.Connection, notification: Notification) -> bool:
-        due = notification.not_before or notification.created_at
         return db.execute(
             "INSERT OR IGNORE INTO notifications (key, incident_id, status, due_at, seq, data)"
             " VALUES (?,?,?,?,(SELECT coalesce(max(seq), 0) + 1 FROM notifications),?)",
-            (notification.key, notification.incident_id, notification.status.value, _ts(due),
+            (notification.key, notification.incident_id, notification.status.value, notification.due_at.timestamp(),
              notification.model_dump_json()),
         ).rowcount > 0
 
-    def due_notifications(self, now: datetime, limit: int = 100) -> list[Notification]:
-        rows = self._query(
+    @staticmethod
+    def _due(db: sqlite3.Connection, now: datetime, limit: int) -> list[Notification]:
+        rows = db.execute(
             "SELECT data FROM notifications WHERE status IN (?, ?) AND due_at<=? ORDER BY seq LIMIT ?",
-            (NotificationStatus.PENDING.value, NotificationStatus.SENDING.value, _ts(now), limit),
-        )
+            (NotificationStatus.PENDING.value, NotificationStatus.SENDING.value, now.timestamp(), limit),
+        ).fetchall()
         return [Notification.model_validate_json(r[0]) for r in rows]
 
-    def update_notification(self, notification: Notification) -> None:
-        due = notification.not_before or notification.created_at
+    def due_notifications(self, now: datetime, limit: int = 100) -> list[Notification]:
+        with self._lock:
+            return self._due(self._db, now, limit)
+
+    @staticmethod
+    def _write_notification(db: sqlite3.Connection, notification: Notification) -> None:
+        db.execute(
+            "UPDATE notifications SET status=?, due_at=?, data=? WHERE key=?",
+            (notification.status.value, notification.due_at.timestamp(), notification.model_dump_json(),
+             notification.key),
+        )
+
+    def update_notification(self, notification: Notification, owner: str | None = None) -> None:
         with self._tx() as db:
-            db.execute(
-                "UPDATE notifications SET status=?, due_at=?, data=? WHERE key=?",
-                (notification.status.value, _ts(due), notification.model_dump_json(), notification.key),
-            )
+            if owner is not None:
+                row = db.execute("SELECT data FROM notifications WHERE key=?", (notification.key,)).fetchone()
+                holder = Notification.model_validate_json(row[0]).owner if row else owner
+                if holder != owner:
+                    raise ConflictError(f"notification {notification.key} is held by {holder}, not {owner}")
+            self._write_notification(db, notification)
 
     def notifications(self, incident_id: str | None = None) -> list[Notification]:
         sql, params = "SELECT data FROM notifications", []
