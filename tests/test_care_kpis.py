@@ -10,36 +10,11 @@ from hypothesis import strategies as st
 from monitor.care.cases import build_cases
 from monitor.care.kpis import CSV_COLUMNS, CareKpis, brand_rows, kpis, nearest_rank, ranking
 from monitor.care.settings import CareConfig
-from tests.care_posts import BRAND, HANDLES, answer, post
-
-
-def _mentions():
-    """Five posts needing an answer (target 2 h); by hand:
-
-    p1 answered after 30 min, p2 after 150 (late), p3 never (only another account and a
-    competitor replied), p4 after 60 (the answer collected before the post), p5 on Reddit after
-    60 (a tie with p4). Minutes [30, 60, 60, 150]: median 60, p90 150 (4th of 4).
-    """
-    return [
-        post("p1", "@AuroraAir where is my bag?", 0, author="dana"),
-        answer("a1", "p1", 30),
-        post("f1", "found it, thanks", 45, author="dana", reply_to="a1", sentiment="positive"),
-        post("p2", "@AuroraAir flight cancelled and no info", 10, author="erin"),
-        answer("a2", "p2", 160),
-        post("f2", "still nothing.", 170, author="erin", reply_to="a2", sentiment="neutral"),
-        post("p3", "@AuroraAir anyone there?", 20, author="carl", sentiment="neutral"),
-        answer("x3", "p3", 25, author="lee"),
-        answer("y3", "p3", 26, author="NordwindAir"),
-        post("p4", "@AuroraAir can I rebook?", 30, author="finn", sentiment="neutral", collected_minute=200),
-        answer("a4", "p4", 90),
-        post("p5", "@AuroraAir refund?", 40, author="gus", source="reddit", sentiment="neutral"),
-        answer("a5", "p5", 100, source="reddit"),
-        post("n1", "Aurora Air crew were lovely", 50, author="hana", sentiment="positive"),
-    ]
+from tests.care_posts import BRAND, HANDLES, hand_worked
 
 
 def test_brand_and_source_rows_match_the_hand_computed_figures() -> None:
-    overall, reddit, twitter = brand_rows(BRAND, build_cases(_mentions(), HANDLES, CareConfig()))
+    overall, reddit, twitter = brand_rows(BRAND, build_cases(hand_worked(), HANDLES, CareConfig()))
     assert (overall.source, reddit.source, twitter.source) == ("", "reddit", "twitter")
     assert (overall.needing_reply, overall.replied, overall.within_target, overall.resolved) == (5, 4, 3, 3)
     assert overall.response_rate == 0.8 and overall.within_target_share == 0.6 and overall.resolution_share == 0.75
@@ -52,7 +27,7 @@ def test_brand_and_source_rows_match_the_hand_computed_figures() -> None:
 
 
 def test_csv_row_has_exactly_the_issues_columns() -> None:
-    [overall, *_] = brand_rows(BRAND, build_cases(_mentions(), HANDLES, CareConfig()))
+    [overall, *_] = brand_rows(BRAND, build_cases(hand_worked(), HANDLES, CareConfig()))
     row = overall.row()
     assert tuple(row) == CSV_COLUMNS
     assert row == {"brand": BRAND, "source": "", "needing_reply": 5, "replied": 4, "response_rate": 0.8,
