@@ -17,6 +17,7 @@ from monitor.alerts.spikes import BucketCounts, detect, judged_bucket
 from monitor.alerts.summary import summarise
 from monitor.alerts.surge import SurgeTracker
 from monitor.alerts.viral import ViralWatch
+from monitor.care.digest import Digest, send_digests
 from monitor.collectors.base import Batch, Collector, FetchContext
 from monitor.config import BrandConfig, Config, SourceConfig
 from monitor.errors import ConfigError, MonitorError
@@ -214,6 +215,10 @@ class Pipeline:
             touched += self.engine.resolve_quiet(brand.name, now)
             queue_reminders(self.store, self.playbooks, brand.name, now)
         return touched
+
+    def care_digest(self, now: datetime | None = None) -> list[Digest]:
+        """Post the Slack digest of customers' posts waiting past the care alert share (monitor.care.digest)."""
+        return send_digests(self.store, self.config, self.notifier, now or self.clock())
 
     def deliver(self, now: datetime | None = None) -> Any:
         """Send queued notifications that are due."""

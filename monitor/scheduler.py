@@ -1,4 +1,4 @@
-"""APScheduler wiring: one job per (brand, source), a detect job and a delivery job.
+"""APScheduler wiring: one job per (brand, source), a detect job, a delivery job and the care digest.
 
 Jobs never overlap (``max_instances=1``), missed runs are coalesced into one, start times
 are jittered so sources are not hit in lockstep, and a failing job is logged and counted
@@ -82,6 +82,10 @@ class Service:
             self._guarded("deliver", self.pipeline.deliver),
             IntervalTrigger(seconds=DELIVERY_EVERY.total_seconds()), id="deliver", name="deliver",
             next_run_time=self._first_run(),
+        )
+        self.scheduler.add_job(
+            self._guarded("care-digest", self.pipeline.care_digest),
+            IntervalTrigger(seconds=config.care.digest_every.total_seconds()), id="care-digest", name="care-digest",
         )
 
     def _first_run(self) -> Any:

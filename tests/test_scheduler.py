@@ -56,14 +56,17 @@ class RecordingPipeline:
     def deliver(self):
         self._count("deliver")
 
+    def care_digest(self):
+        self._count("care-digest")
+
     def close(self):
         self.closed = True
 
 
-def test_one_job_per_enabled_source_plus_detect_and_deliver():
+def test_one_job_per_enabled_source_plus_detect_deliver_and_the_care_digest():
     service = Service(RecordingPipeline())
     assert sorted(service.job_names()) == [
-        "collect:Aurora Air:blog", "collect:Aurora Air:news", "deliver", "detect",
+        "care-digest", "collect:Aurora Air:blog", "collect:Aurora Air:news", "deliver", "detect",
     ]
     service.scheduler.start(paused=True)
     for job in service.scheduler.get_jobs():

@@ -63,6 +63,8 @@ class CareConfig(_Section):
     """Per source (``twitter``, ``reddit``...), overriding ``target``."""
     alert_share: float = Field(default=0.75, gt=0, le=1)
     """Posts waiting longer than this share of their target go into the Slack digest."""
+    digest_every: Target = timedelta(minutes=30)
+    """How often the Slack digest of waiting posts goes out (nothing is sent while none waits)."""
     channel: str | None = None
     """The digest's Slack channel; default the brand's ``slack_channel``, else ``slack.channel``."""
     rules: list[CareRule] = Field(default_factory=default_rules)
