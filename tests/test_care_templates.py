@@ -38,6 +38,8 @@ def test_unknown_tags_and_languages_fall_back() -> None:
 
 
 def test_broken_or_incomplete_template_folders_are_config_errors(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match="does not exist"):
+        load_templates(tmp_path / "nowhere")
     (tmp_path / "de.yaml").write_text((BUILT_IN_TEMPLATES / "de.yaml").read_text(encoding="utf-8"))
     with pytest.raises(ConfigError, match="no en.yaml"):
         load_templates(tmp_path)

@@ -40,6 +40,8 @@ class AnswerTemplates(BaseModel):
 
 def load_templates(directory: Path = BUILT_IN_TEMPLATES) -> dict[str, AnswerTemplates]:
     """Every ``*.yaml`` in ``directory`` by language; raises ConfigError naming the broken file."""
+    if not Path(directory).is_dir():
+        raise ConfigError(f"answer template folder {directory} does not exist")
     found: dict[str, AnswerTemplates] = {}
     for path in sorted(Path(directory).glob("*.yaml")):
         try:

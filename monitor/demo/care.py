@@ -157,6 +157,6 @@ class CareTeam:
 
 
 def rival_brands(care: dict[str, Any], source: dict[str, Any]) -> list[dict[str, Any]]:
-    """The competitors as demo config brands, reading the same import file."""
-    return [{"name": r["name"], "query": r["query"], "handles": [r["handle"]], "sources": [source]}
+    """The competitors as demo config brands, reading the same import file hourly (fewer scoring calls)."""
+    return [{"name": r["name"], "query": r["query"], "handles": [r["handle"]], "sources": [source | {"every": "1h"}]}
             for r in care["rivals"]]

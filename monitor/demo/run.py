@@ -87,6 +87,10 @@ class Replay:
             yield moment
             moment += self.tick
 
+    def due(self, every: timedelta, now: datetime) -> bool:
+        """Whether a source collected ``every`` so often runs at tick ``now`` (every tick at most)."""
+        return (now - self.scenario.start - self.tick - self.offset) % every < self.tick
+
     def pipeline(self, notifier: Notifier | None = None, annotator: Annotator | None = None) -> Pipeline:
         return build_pipeline(self.config, notifier=notifier, annotator=annotator)
 
@@ -105,7 +109,8 @@ class Replay:
         """One tick: posts arrive, are collected and judged, the simulated teams act, alerts go out."""
         self.arrive(now)
         for brand in self.config.brands:
-            pipeline.collect(brand.name, SOURCE, now=now)
+            if self.due(brand.sources[0].every, now):
+                pipeline.collect(brand.name, SOURCE, now=now)
         incidents = pipeline.detect(now=now)
         if self.team is None:
             self.team = Team([TeamAction.parse(a) for a in load_config().get("team", [])], pipeline.playbooks)
