@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import json
 import random
+import re
 from datetime import timedelta
 
+from monitor.care.masking import mask
 from monitor.care.rules import handle_set, judge
 from monitor.care.settings import CareConfig
 from monitor.care.templates import load_templates
@@ -15,6 +17,7 @@ from monitor.store.sqlite import SqliteStore
 from tests.care_posts import T0, post
 
 TEMPLATES = load_templates()
+PNR = re.compile(r"\b[A-Z]\d[A-Z]{2}\d[A-Z]\b")
 SETTINGS = load_config()
 
 
@@ -31,6 +34,9 @@ def test_customer_rows_ask_every_handle_and_rivals_answer_some_late() -> None:
     waits = [created_at(r) - created_at(by_id[r["parent_id"]]) for r in answers]
     assert all(w > timedelta(0) for w in waits) and any(w > timedelta(hours=2) for w in waits)
     assert all(by_id[r["parent_id"]]["source"] == r["source"] for r in answers)
+    references = [(r["text"], found.group()) for r in rows if (found := PNR.search(r["text"]))]
+    assert len({lang for r in rows if PNR.search(r["text"]) for lang in [r["language"]]}) >= 5
+    assert all(ref not in mask(text) and "[booking ref]" in mask(text) for text, ref in references)
 
 
 def test_team_policy_shares() -> None:

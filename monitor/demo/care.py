@@ -61,7 +61,9 @@ def _row(number: int, prefix: str, source: str, author: str, text: str, moment: 
 
 
 def _reference(rng: random.Random) -> str:
-    return "".join(rng.choice(string.ascii_uppercase) for _ in range(2)) + str(rng.randint(1000, 9999))
+    """A booking reference like airlines give: six letters and digits (``K7QX2M``)."""
+    letter, digit = string.ascii_uppercase, string.digits
+    return "".join(rng.choice(pool) for pool in (letter, digit, letter, letter, digit, letter))
 
 
 def _answer(number: int, prefix: str, handle: str, moment: datetime, text: str, source: str, language: str,
