@@ -9,6 +9,8 @@ from pathlib import Path
 import click
 
 from monitor.care.kpis import CSV_COLUMNS
+from monitor.config import BrandConfig, Config
+from monitor.store.base import Store
 
 DEFAULT_SPAN = timedelta(days=30)
 _DATE = click.DateTime(["%Y-%m-%d", "%Y-%m-%dT%H:%M", "%Y-%m-%d %H:%M"])
@@ -18,7 +20,8 @@ def _utc(value: datetime | None) -> datetime | None:
     return value.replace(tzinfo=timezone.utc) if value is not None and value.tzinfo is None else value
 
 
-def _setup(path: Path, brand: str | None):
+def _setup(path: Path, brand: str | None) -> tuple[Config, list[BrandConfig], Store, datetime]:
+    """The config, the brands asked for, the store and the queue's clock."""
     from monitor import config as config_lib
     from monitor.care.service import clock
     from monitor.store import open_store
