@@ -16,7 +16,7 @@ def _open(tmp_path):
 
 
 def test_the_clock_stops_at_the_newest_collection(tmp_path) -> None:
-    config, store = _open(tmp_path)
+    _, store = _open(tmp_path)
     newest = T0 + timedelta(minutes=171)
     assert clock(store, [BRAND, RIVAL], T0 + timedelta(days=300)) == newest
     assert clock(store, [BRAND], T0) == T0

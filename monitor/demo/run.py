@@ -17,12 +17,12 @@ from tqdm import tqdm
 from monitor import config as config_lib
 from monitor.alerts.notifiers.base import Notifier
 from monitor.alerts.playbooks import BUILT_IN_PLAYBOOKS
+from monitor.alerts.steps import timing
 from monitor.care.service import care_rows
 from monitor.care.templates import BUILT_IN_TEMPLATES, load_templates
 from monitor.demo.care import CareTeam, TeamPolicy, customer_rows, rival_brands
 from monitor.demo.scenario import Scenario, generate, load_config
 from monitor.demo.team import Team, TeamAction
-from monitor.alerts.steps import timing
 from monitor.models import Incident, IncidentState, SpikeKind
 from monitor.nlp.annotate import Annotator
 from monitor.pipeline import Pipeline
