@@ -13,6 +13,7 @@ import pandas as pd
 import streamlit as st
 
 from monitor.alerts.incidents import headline
+from monitor.care.masking import mask
 from monitor.config import StorageConfig
 from monitor.models import SENTIMENT_LABELS, Incident, Mention
 from monitor.store import open_store
@@ -160,7 +161,7 @@ def _mention_row(mention: Mention) -> dict[str, object]:
         "author": mention.author.handle or mention.author.name or "",
         "followers": mention.author.followers,
         "engagement": mention.engagement.total,
-        "text": f"{mention.title}\n{mention.text}" if mention.title else mention.text,
+        "text": mask(f"{mention.title}\n{mention.text}" if mention.title else mention.text),
         "link": mention.url,
         "id": mention.id,
         "thread": mention.conversation if mention.reply_to or mention.conversation not in (None, mention.id) else "",

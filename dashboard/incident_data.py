@@ -13,6 +13,7 @@ import streamlit as st
 from dashboard.data import TTL, store
 from monitor.alerts.playbooks import load_playbooks
 from monitor.alerts.steps import timing
+from monitor.care.masking import mask
 from monitor.errors import PlaybookError
 from monitor.models import Incident, Playbook
 from monitor.store.base import Notification
@@ -42,7 +43,7 @@ class IncidentStory:
 
 def _post_rows(summary: dict[str, Any]) -> pd.DataFrame:
     return pd.DataFrame(
-        [{"text": p.get("text", ""), "author": p.get("author") or "", "language": p.get("language") or "",
+        [{"text": mask(str(p.get("text") or "")), "author": p.get("author") or "", "language": p.get("language") or "",
           "sentiment": p.get("sentiment") or "unknown", "link": p.get("url")}
          for p in summary.get("posts") or [] if isinstance(p, dict)],
         columns=POST_COLUMNS,

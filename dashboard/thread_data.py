@@ -6,6 +6,7 @@ import pandas as pd
 import streamlit as st
 
 from dashboard.data import TTL, store
+from monitor.care.masking import mask
 from monitor.models import Mention
 from monitor.store.base import MentionFilter, Store
 
@@ -55,7 +56,7 @@ def thread_frame(store_key: str, brand: str, mention_id: str) -> pd.DataFrame:
     authors = {m.id: m.author.handle or m.author.name or "" for m in thread}
     rows = [{
         "time": m.created_at, "depth": level[m.id], "author": authors[m.id],
-        "text": f"{'  ' * level[m.id]}{'↳ ' if level[m.id] else ''}{m.text}",
+        "text": f"{'  ' * level[m.id]}{'↳ ' if level[m.id] else ''}{mask(m.text)}",
         "sentiment": m.sentiment.label if m.sentiment else "unknown", "engagement": m.engagement.total,
         "answers": authors.get(m.reply_to, "(not stored)") if m.reply_to else "", "link": m.url, "id": m.id,
     } for m in thread]

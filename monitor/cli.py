@@ -354,6 +354,12 @@ from monitor.query.cli import query_group  # noqa: E402  (monitor query test)
 cli.add_command(query_group)
 
 
+from monitor.care.cli import care_group, report_care  # noqa: E402  (monitor care queue, monitor report care)
+
+cli.add_command(care_group)
+report.add_command(report_care)
+
+
 def main() -> None:
     """Entry point: run the CLI and turn errors into messages and exit codes."""
     debug = "--debug" in sys.argv

@@ -13,6 +13,7 @@ from pydantic import (AfterValidator, BaseModel, BeforeValidator, ConfigDict, Fi
                       model_validator)
 
 from monitor import config_checks
+from monitor.care.settings import CareConfig
 from monitor.errors import ConfigError
 
 _DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(s|m|h|d|w)\s*$")
@@ -261,6 +262,7 @@ class Config(Section):
     detection: DetectionConfig = Field(default_factory=DetectionConfig)
     alerts: AlertsConfig = Field(default_factory=AlertsConfig)
     slack: SlackConfig = Field(default_factory=SlackConfig)
+    care: CareConfig = Field(default_factory=CareConfig)
     brands: list[BrandConfig] = Field(min_length=1)
 
     @property
@@ -285,6 +287,8 @@ class Config(Section):
             self.alerts.playbooks_dir = base / self.alerts.playbooks_dir
         if not self.alerts.outbox.is_absolute():
             self.alerts.outbox = base / self.alerts.outbox
+        if self.care.templates_dir and not self.care.templates_dir.is_absolute():
+            self.care.templates_dir = base / self.care.templates_dir
         for brand in self.brands:
             for source in brand.sources:
                 for field in ("path",):

@@ -130,8 +130,8 @@ def _plugin_names(data: dict[str, Any]) -> list[tuple[tuple[Any, ...], str, str]
 
 
 def runtime_problems(config: Config) -> list[Problem]:
-    """What ``monitor run`` would refuse: playbooks that do not load, a store path that cannot be
-    created, a query a source cannot search."""
+    """What ``monitor run`` would refuse: playbooks or answer templates that do not load, a store
+    path that cannot be created, a query a source cannot search."""
     from monitor.alerts.playbooks import load_playbooks
     from monitor.collectors.native_query import check_searchable
     from monitor.query import Query
@@ -143,6 +143,13 @@ def runtime_problems(config: Config) -> list[Problem]:
         problems.append((("alerts", "playbooks_dir"), str(exc)))
     if config.storage.backend == "sqlite" and (why := _unwritable(config.storage.path)):
         problems.append((("storage", "path"), why))
+    if config.care.templates_dir is not None:
+        from monitor.care.templates import load_templates
+
+        try:
+            load_templates(config.care.templates_dir)
+        except ConfigError as exc:
+            problems.append((("care", "templates_dir"), str(exc)))
     for b, brand in enumerate(config.brands):
         query = Query.parse(brand.query_text())
         for s, source in enumerate(brand.sources):

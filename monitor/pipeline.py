@@ -18,6 +18,7 @@ from monitor.alerts.spikes import BucketCounts, detect, judged_bucket
 from monitor.alerts.summary import summarise
 from monitor.alerts.surge import SurgeTracker
 from monitor.alerts.viral import ViralWatch
+from monitor.care.digest import Digest, send_digests
 from monitor.collectors.base import Batch, Collector, FetchContext
 from monitor.config import BrandConfig, Config, SourceConfig
 from monitor.errors import ConfigError, MonitorError
@@ -271,6 +272,13 @@ class Pipeline:
         return self.recorded(f"reminders:{brand}", brand,
                              lambda: queue_reminders(self.store, self.playbooks, brand, now or self.clock()),
                              idle=lambda queued: not queued)
+
+    def care_digest(self, now: datetime | None = None) -> list[Digest]:
+        """Post the Slack digest of customers' posts waiting past the care alert share (monitor.care.digest;
+        recorded as ``care-digest`` when one was sent)."""
+        return self.recorded("care-digest", None,
+                             lambda: send_digests(self.store, self.config, self.notifier, now or self.clock()),
+                             idle=lambda sent: not sent)
 
     def deliver(self, now: datetime | None = None) -> Any:
         """Send the queued notifications that are due, claimed for this worker (recorded as ``deliver``

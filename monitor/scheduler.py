@@ -1,4 +1,4 @@
-"""APScheduler wiring: one job per (brand, source), detect and reminders per brand, delivery.
+"""APScheduler wiring: one job per (brand, source), detect and reminders per brand, the care digest, delivery.
 
 The service is one worker of any number on one store (see :mod:`monitor.workers`): every
 ``workers.poll`` it tries to claim each job that is due, runs the ones it got (at most
@@ -81,6 +81,7 @@ class Service:
             self._add(f"detect:{brand.name}", config.detection.every,
                       lambda b=brand.name: self.pipeline.detect_brand(b))
             self._add(f"reminders:{brand.name}", config.detection.every, lambda b=brand.name: self.pipeline.remind(b))
+        self._add("care-digest", config.care.digest_every, self.pipeline.care_digest)
         self.scheduler.add_job(self._guarded("deliver", self.pipeline.deliver), IntervalTrigger(
             seconds=poll.total_seconds()), id="deliver", name="deliver", next_run_time=self._first_run())
         beat = max(config.lease.total_seconds() / 3, 1.0)

@@ -18,6 +18,7 @@ from monitor.alerts.blocks import (
     clip_plain,
     escape,
     parse_step_option,
+    post_text,
     render,
     safe_url,
     step_option,
@@ -283,3 +284,9 @@ def test_any_content_renders_within_limits(headline: str, brand: str, posts: lis
                                   incident=make_incident(brand=brand)))
         assert block_problems(rendered.blocks) == [] and units(rendered.text) <= MAX_TEXT
         assert "<!" not in all_text([b for b in rendered.blocks if b["type"] == "section"]).replace("<!date^", "")
+
+
+def test_posts_in_alerts_have_personal_data_masked() -> None:
+    text = post_text({"text": "@AuroraAir booking ref X7K9PQ, call +48 601 234 567", "author": "dana"})
+    assert "X7K9PQ" not in text and "601 234 567" not in text
+    assert "[booking ref]" in text and "[phone]" in text

@@ -83,6 +83,9 @@ BROKEN = [
     (changed((SOURCE, {"type": "rss"})), "Field required", "brands[0].sources[0].url (line"),
     (changed((("slack",), {"interactive_port": 70000})), "less than or equal to 65535",
      "slack.interactive_port (line"),
+    (changed((("care",), {"templates_dir": "no-such-folder"})), "answer template folder", "care.templates_dir (line"),
+    (changed((("care",), {"rules": [{"name": "q", "action": "escalate"}]})), "Input should be 'reply' or 'ignore'",
+     "care.rules[0].action (line"),
     (BOMB, "aliases expand to", None),
 ]
 

@@ -1,7 +1,11 @@
+import csv
 import json
+import re
 
 import pytest
+from click.testing import CliRunner
 
+from monitor.cli import cli
 from monitor.demo.run import run_demo
 from monitor.demo.scenario import generate
 
@@ -24,3 +28,23 @@ def test_the_demo_prints_the_crisis_its_detection_playbook_and_alert(tmp_path, o
     outbox = [json.loads(line) for line in (tmp_path / "outbox.jsonl").read_text().splitlines()]
     assert outbox and outbox[0]["kind"] == "alert"
     assert len(outbox) == len(pipeline.store.notifications())
+
+
+def test_after_the_demo_care_figures_and_queue_are_real(tmp_path, offline_annotator):
+    lines: list[str] = []
+    run_demo(tmp_path, quiet_days=2, echo=lines.append, annotator=offline_annotator)
+    printed = {m[1]: (int(m[2]), int(m[3])) for m in
+               (re.match(r"  (.+): (\d+) of (\d+) posts answered", line) for line in lines) if m}
+    assert set(printed) == {"Aurora Air", "Nordwind Airways", "SkyLark"}
+    assert all(0 < replied < needing for replied, needing in printed.values())
+    config = str(tmp_path / "monitor.yaml")
+    report = CliRunner().invoke(cli, ["report", "care", config, "--csv", str(tmp_path / "care.csv")])
+    assert report.exit_code == 0, report.output
+    with (tmp_path / "care.csv").open(encoding="utf-8") as handle:
+        rows = [r for r in csv.DictReader(handle) if not r["source"]]
+    assert {r["brand"]: (int(r["replied"]), int(r["needing_reply"])) for r in rows} == printed
+    late = [float(r["within_target_share"]) < float(r["response_rate"]) for r in rows]
+    assert all(late)  # every team answers some posts late
+    queue = CliRunner().invoke(cli, ["care", "queue", config, "--brand", "Aurora Air"])
+    assert queue.exit_code == 0 and "[booking ref]" in queue.output
+    assert "direct message" in queue.output and "late" in queue.output

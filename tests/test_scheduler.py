@@ -61,6 +61,8 @@ class RecordingPipeline:
     def deliver(self):
         self._count("deliver")
 
+    def care_digest(self):
+        self._count("care-digest")
 
 class ClosingStore(SqliteStore):
     def __init__(self, path, pipeline):
@@ -72,10 +74,10 @@ class ClosingStore(SqliteStore):
         super().close()
 
 
-def test_one_job_per_enabled_source_plus_detect_and_deliver(tmp_path):
+def test_one_job_per_enabled_source_plus_detect_deliver_and_the_care_digest(tmp_path):
     service = Service(RecordingPipeline(tmp_path / "m.db"))
     assert sorted(service.job_names()) == [
-        "collect:Aurora Air:blog", "collect:Aurora Air:news", "deliver", "detect:Aurora Air", "heartbeat",
+        "care-digest", "collect:Aurora Air:blog", "collect:Aurora Air:news", "deliver", "detect:Aurora Air", "heartbeat",
         "reminders:Aurora Air",
     ]
     service.scheduler.start(paused=True)

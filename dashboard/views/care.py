@@ -1,20 +1,66 @@
-"""Customer care: first-response and resolution times of incidents, and volume per hour of the week."""
+"""Customer care: answers to customers (KPIs, the queue, competitors), incident response times, volume per hour."""
 
 from __future__ import annotations
 
+import pandas as pd
 import streamlit as st
 
-from dashboard import charts, data, outcome_data
+from dashboard import care_data, charts, data, outcome_data
 
 view = data.current_view()
 st.title(f"{view.brand}: customer care")
+
+st.subheader("Answers to customers")
+kpis = care_data.kpis(view.store_key, view.config_path, view.brand, view.start, view.end)
+overall = kpis.iloc[0]
+if not overall["needing_reply"]:
+    st.info("No post in this date range needs an answer: none addressed to the brand's `handles` asks a question "
+            "or complains (the `care.rules` in the config decide). Widen the range in the sidebar.")
+else:
+    cells = st.columns(5)
+    cells[0].metric("Needing a reply", f"{overall['needing_reply']:.0f}")
+    cells[1].metric("Response rate", f"{overall['response_rate']:.0%}", help="Answered by the brand's handles.")
+    cells[2].metric("Median first answer", "n/a" if pd.isna(overall["median_first_response_minutes"])
+                    else f"{overall['median_first_response_minutes']:.0f} min")
+    cells[3].metric("p90 first answer", "n/a" if pd.isna(overall["p90_first_response_minutes"])
+                    else f"{overall['p90_first_response_minutes']:.0f} min")
+    cells[4].metric("Within target", f"{overall['within_target_share']:.0%}",
+                    help="Answered within care.target (unanswered posts count as missed).")
+    st.dataframe(kpis.drop(columns=["brand"]).assign(source=kpis["source"].replace("", "all")), hide_index=True)
+st.caption(f"The same figures: `monitor report care {view.config_path} --brand \"{view.brand}\" "
+           f"--since \"{view.start:%Y-%m-%d %H:%M}\" --until \"{view.end:%Y-%m-%d %H:%M}\"`")
+
+st.subheader("Care queue")
+waiting, now = care_data.care_queue(view.store_key, view.config_path, view.brand, view.start, view.end)
+if waiting.empty:
+    st.info(f"No post is waiting for an answer (as of {now:%d %b %Y %H:%M} UTC).")
+else:
+    late = int(waiting["overdue"].sum())
+    st.caption(f"{len(waiting)} post(s) waiting, {late} past the target, as of {now:%d %b %Y %H:%M} UTC; oldest first. "
+               "Personal data is masked; such posts get the move-to-private-messages answer.")
+    st.dataframe(waiting, hide_index=True, column_config={
+        "posted": st.column_config.DatetimeColumn("posted (UTC)", format="D MMM, HH:mm", timezone="UTC"),
+        "link": st.column_config.LinkColumn("link", display_text="open"),
+        "suggested_answer": st.column_config.TextColumn("suggested answer", width="large"),
+    })
+
+st.subheader("Competitors")
+ranked, missing = care_data.ranking(view.store_key, view.config_path, view.brand, view.start, view.end)
+if len(ranked) < 2:
+    st.info("No competitor to compare with: list competitors under `competitors:` of the brand and configure each "
+            "as a brand with its `handles`, so their answers are measured the same way.")
+else:
+    st.dataframe(ranked[["brand", "needing_reply", "replied", "response_rate", "median_first_response_minutes",
+                         "p90_first_response_minutes", "within_target_share"]], hide_index=True)
+if missing:
+    st.caption(f"Not measured (not configured as brands): {', '.join(missing)}.")
 
 frame = outcome_data.outcomes(view.store_key, view.brand, view.start, view.end)
 acknowledged = frame.dropna(subset=["minutes_to_acknowledge"])
 resolved = frame.dropna(subset=["minutes_to_resolve"])
 by_people = resolved[resolved["resolved_by"] != outcome_data.SYSTEM]
 
-st.subheader("Response times")
+st.subheader("Incident response times")
 if frame.empty:
     st.info("No incidents opened in this date range. Response times appear here once incidents are opened "
             "and someone acknowledges and resolves them (the buttons on the Slack alert, or "

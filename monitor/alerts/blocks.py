@@ -14,6 +14,7 @@ from typing import Any
 from urllib.parse import quote, urlsplit
 
 from monitor.alerts.notifiers.base import AlertMessage
+from monitor.care.masking import mask
 from monitor.models import Incident, IncidentState, Playbook, Severity, SpikeKind
 
 MAX_BLOCKS = 50
@@ -301,8 +302,8 @@ def facts(message: AlertMessage) -> list[str]:
 
 
 def post_text(post: dict[str, Any]) -> str:
-    """One representative post: quoted text, then author, language, sentiment and link."""
-    body = quote_block(escape(clip_plain(" ".join(str(post.get("text") or "").split()), POST_CHARS)))
+    """One representative post: quoted text (personal data masked), then author, language, sentiment and link."""
+    body = quote_block(escape(clip_plain(" ".join(mask(str(post.get("text") or "")).split()), POST_CHARS)))
     author = str(post.get("author") or "unknown author")
     meta = [escape(author if author.startswith("@") or " " in author else f"@{author}")]
     if post.get("language"):

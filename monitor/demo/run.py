@@ -17,9 +17,12 @@ from tqdm import tqdm
 from monitor import config as config_lib
 from monitor.alerts.notifiers.base import Notifier
 from monitor.alerts.playbooks import BUILT_IN_PLAYBOOKS
+from monitor.alerts.steps import timing
+from monitor.care.service import care_rows
+from monitor.care.templates import BUILT_IN_TEMPLATES, load_templates
+from monitor.demo.care import CareTeam, TeamPolicy, customer_rows, rival_brands
 from monitor.demo.scenario import Scenario, generate, load_config
 from monitor.demo.team import Team, TeamAction
-from monitor.alerts.steps import timing
 from monitor.models import Incident, IncidentState, SpikeKind
 from monitor.nlp.annotate import Annotator
 from monitor.pipeline import Pipeline
@@ -31,7 +34,9 @@ SOURCE = "import"
 
 
 def demo_config(workdir: Path, scenario: Scenario) -> dict:
-    """The config the demo runs with: SQLite in ``workdir``, one file-import source."""
+    """The config the demo runs with: SQLite in ``workdir``, one file-import source; competitors as brands."""
+    care = load_config()["care"]
+    source = {"type": "file", "name": SOURCE, "every": "15m", "path": "mentions.jsonl"}
     return {
         "storage": {"backend": "sqlite", "path": "demo.db"},
         "nlp": {"backend": "auto"},
@@ -42,9 +47,11 @@ def demo_config(workdir: Path, scenario: Scenario) -> dict:
             {
                 "name": scenario.brand,
                 "query": scenario.query,
-                "competitors": ["Nordwind Airways", "SkyLark"],
-                "sources": [{"type": "file", "name": SOURCE, "every": "15m", "path": "mentions.jsonl"}],
-            }
+                "handles": [care["handle"]],
+                "competitors": [r["name"] for r in care["rivals"]],
+                "sources": [source],
+            },
+            *rival_brands(care, source),
         ],
     }
 
@@ -59,6 +66,7 @@ class Replay:
     offset: timedelta = timedelta(minutes=5)
     written: int = field(default=0, init=False)
     team: Team | None = field(default=None, init=False)
+    care_team: CareTeam | None = field(default=None, init=False)
 
     def __post_init__(self) -> None:
         self.workdir.mkdir(parents=True, exist_ok=True)
@@ -68,6 +76,10 @@ class Replay:
         self.feed = self.workdir / "mentions.jsonl"
         self.feed.touch()
         self.config = config_lib.load(self.config_path)
+        settings = load_config()
+        self.templates = load_templates(self.config.care.templates_dir or BUILT_IN_TEMPLATES)
+        extra = customer_rows(self.scenario, settings["care"], settings["slots"], settings["authors"], self.templates)
+        self.rows = sorted([*self.scenario.rows, *extra], key=_created)
 
     def ticks(self) -> Iterator[datetime]:
         moment = self.scenario.start + self.tick + self.offset
@@ -75,12 +87,16 @@ class Replay:
             yield moment
             moment += self.tick
 
+    def due(self, every: timedelta, now: datetime) -> bool:
+        """Whether a source collected ``every`` so often runs at tick ``now`` (every tick at most)."""
+        return (now - self.scenario.start - self.tick - self.offset) % every < self.tick
+
     def pipeline(self, notifier: Notifier | None = None, annotator: Annotator | None = None) -> Pipeline:
         return build_pipeline(self.config, notifier=notifier, annotator=annotator)
 
     def arrive(self, now: datetime) -> None:
         """Append to the import file every row created before ``now`` (what was posted by then)."""
-        rows = self.scenario.rows
+        rows = self.rows
         end = self.written
         while end < len(rows) and _created(rows[end]) < now:
             end += 1
@@ -90,13 +106,20 @@ class Replay:
             self.written = end
 
     def step(self, pipeline: Pipeline, now: datetime) -> list[Incident]:
-        """One tick: posts arrive, are collected and judged, the simulated team acts, alerts go out."""
+        """One tick: posts arrive, are collected and judged, the simulated teams act, alerts go out."""
         self.arrive(now)
-        pipeline.collect(self.scenario.brand, SOURCE, now=now)
+        for brand in self.config.brands:
+            if self.due(brand.sources[0].every, now):
+                pipeline.collect(brand.name, SOURCE, now=now)
         incidents = pipeline.detect(now=now)
         if self.team is None:
             self.team = Team([TeamAction.parse(a) for a in load_config().get("team", [])], pipeline.playbooks)
         self.team.act(pipeline.store, now)
+        if self.care_team is None:
+            care = load_config()["care"]
+            self.care_team = CareTeam(self.scenario.brand, care["handle"], self.config.care,
+                                      TeamPolicy.parse(care["team"]), self.templates)
+        self.care_team.act(pipeline.store, now, self.feed)
         pipeline.deliver(now=now)
         return incidents
 
@@ -116,8 +139,9 @@ def _report(replay: Replay, pipeline: Pipeline, seconds: float, echo: Callable[[
     incidents = sorted(store.incidents(), key=lambda i: i.opened_at)
     stored = store.count(MentionFilter(brands=[scenario.brand]))
     echo("")
-    echo(f"Replayed {len(scenario.rows):,} posts over {(scenario.end - scenario.start).days} days "
-         f"in {seconds:.0f} s; {stored:,} matched the query for {scenario.brand} and were stored.")
+    echo(f"Replayed {len(replay.rows):,} posts over {(scenario.end - scenario.start).days} days "
+         f"in {seconds:.0f} s; {stored:,} matched the query for {scenario.brand} and were stored "
+         "(its care team's answers included).")
     echo(f"Sentiment: {pipeline.annotator.scorer_name}")
     echo(f"Crisis started:  {scenario.crisis_start:%a %Y-%m-%d %H:%M} UTC")
     if not incidents:
@@ -158,8 +182,22 @@ def _report(replay: Replay, pipeline: Pipeline, seconds: float, echo: Callable[[
         echo(f"  (no SLACK_BOT_TOKEN: the Block Kit messages are in {replay.config.alerts.outbox})")
         for chart in sorted(replay.config.alerts.outbox.parent.glob("*-spike.png")):
             echo(f"  spike chart: {chart}")
+    _report_care(replay, pipeline, echo)
     echo("")
     echo(f"Open the dashboard on this run:  monitor dashboard --config {replay.config_path}")
+
+
+def _report_care(replay: Replay, pipeline: Pipeline, echo: Callable[[str], None]) -> None:
+    """One line per airline: how its team answered its customers over the whole replay."""
+    scenario = replay.scenario
+    rows = care_rows(pipeline.store, replay.config, list(replay.config.brands), scenario.start,
+                     scenario.end + replay.tick + replay.offset)
+    echo("Customer care (the simulated teams answer posts to their handles; `monitor report care` has all figures):")
+    for row in (r for r in rows if not r.source):
+        median = row.median_first_response_minutes
+        echo(f"  {row.brand}: {row.replied} of {row.needing_reply} posts answered"
+             + (f", median first answer {median:.0f} min, {row.within_target_share:.0%} within target"
+                if median is not None else ""))
 
 
 def run_demo(

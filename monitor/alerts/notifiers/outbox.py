@@ -81,12 +81,35 @@ class OutboxNotifier:
         except FileNotFoundError:
             return 0
 
-    def _append(self, message: AlertMessage, text: str, blocks: list[dict[str, Any]]) -> str:
+    def _write(self, record: dict[str, Any]) -> str:
+        """Append ``record`` with the next ``ts`` (under the lock); returns that ts."""
         if self._count is None:
             self._count = self._count_lines()
         ts = f"{TS_PREFIX}{self._count + 1}"
-        record = {
-            "ts": ts,
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        with self.path.open("a", encoding="utf-8") as out:
+            out.write(json.dumps({"ts": ts, **record}, ensure_ascii=False) + "\n")
+        self._count += 1
+        return ts
+
+    def _locked_write(self, record: dict[str, Any]) -> str:
+        with self._lock:
+            try:
+                return self._write(record)
+            except OSError as exc:
+                self._count = None
+                raise DeliveryError(f"cannot write outbox {self.path}: {exc.strerror or exc}") from exc
+
+    def _show(self, console: str) -> None:
+        if self.stream is not None:
+            self.stream.write(console + "\n")
+            self.stream.flush()
+        else:
+            log.info("%s", console)
+
+    def send(self, message: AlertMessage) -> str:
+        rendered = render(message)
+        record: dict[str, Any] = {
             "kind": message.kind,
             "channel": message.channel,
             "thread_ts": message.thread_ts,
@@ -94,40 +117,40 @@ class OutboxNotifier:
             "incident_id": message.incident.id,
             "key": message.key,
             "posted_at": datetime.now(timezone.utc).isoformat(),
-            "text": text,
-            "blocks": blocks,
+            "text": rendered.text,
+            "blocks": rendered.blocks,
         }
-        self.path.parent.mkdir(parents=True, exist_ok=True)
         chart = spike_chart(message.summary, message.headline) if message.kind == "alert" else None
         if chart is not None:
             image = self.path.parent / f"{message.incident.id}-spike.png"
-            image.write_bytes(chart)
+            try:
+                image.parent.mkdir(parents=True, exist_ok=True)
+                image.write_bytes(chart)
+            except OSError as exc:
+                raise DeliveryError(f"cannot write outbox {self.path}: {exc.strerror or exc}") from exc
             record["files"] = [str(image)]
-        with self.path.open("a", encoding="utf-8") as out:
-            out.write(json.dumps(record, ensure_ascii=False) + "\n")
-        self._count += 1
+        ts = self._locked_write(record)
+        where = f"{message.channel} (thread {message.thread_ts})" if message.thread_ts else message.channel
+        self._show(f"── {message.kind} to {where} · {ts} ──\n{blocks_to_text(rendered.blocks)}\n")
         return ts
 
-    def send(self, message: AlertMessage) -> str:
-        rendered = render(message)
-        with self._lock:
-            try:
-                ts = self._append(message, rendered.text, rendered.blocks)
-            except OSError as exc:
-                self._count = None
-                raise DeliveryError(f"cannot write outbox {self.path}: {exc.strerror or exc}") from exc
-        where = f"{message.channel} (thread {message.thread_ts})" if message.thread_ts else message.channel
-        console = f"── {message.kind} to {where} · {ts} ──\n{blocks_to_text(rendered.blocks)}\n"
-        if self.stream is not None:
-            self.stream.write(console + "\n")
-            self.stream.flush()
-        else:
-            log.info("%s", console)
+    def post_blocks(self, channel: str, text: str, blocks: list[dict[str, Any]], key: str) -> str:
+        """Record a message that belongs to no incident (the care digest)."""
+        ts = self._locked_write({"kind": "care_digest", "channel": channel, "thread_ts": None,
+                                 "reply_broadcast": False, "incident_id": None, "key": key,
+                                 "posted_at": datetime.now(timezone.utc).isoformat(), "text": text,
+                                 "blocks": blocks})
+        self._show(f"── care digest to {channel} · {ts} ──\n{blocks_to_text(blocks)}\n")
         return ts
+
+    def posted(self, channel: str, key: str) -> str | None:
+        """The ts of the record with ``key``, if there is one (keys name their channel)."""
+        return self._find_key(key)
 
     def find(self, message: AlertMessage) -> str | None:
-        if not message.key:
-            return None
+        return self._find_key(message.key) if message.key else None
+
+    def _find_key(self, key: str) -> str | None:
         try:
             with self.path.open(encoding="utf-8") as existing:
                 for line in existing:
@@ -135,7 +158,7 @@ class OutboxNotifier:
                         record = json.loads(line)
                     except json.JSONDecodeError:
                         continue
-                    if isinstance(record, dict) and record.get("key") == message.key:
+                    if isinstance(record, dict) and record.get("key") == key:
                         return record.get("ts")
         except FileNotFoundError:
             return None

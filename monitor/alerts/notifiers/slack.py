@@ -123,21 +123,30 @@ class SlackNotifier:
         return data.get("ts")
 
     def find(self, message: AlertMessage) -> str | None:
-        if not message.key:
+        return self.posted(message.channel, message.key, message.thread_ts) if message.key else None
+
+    def posted(self, channel: str, key: str, thread_ts: str | None = None) -> str | None:
+        """The ts of the message posted to ``channel`` (or its thread) with ``key``, if there is one."""
+        channel_id = self._channel_id(channel)
+        if channel_id is None:
             return None
-        channel = self._channel_id(message.channel)
-        if channel is None:
-            return None
-        if message.thread_ts:
-            data = self._call("conversations.replies", channel=channel, ts=message.thread_ts,
+        if thread_ts:
+            data = self._call("conversations.replies", channel=channel_id, ts=thread_ts,
                               include_all_metadata=True, limit=200)
         else:
-            data = self._call("conversations.history", channel=channel, include_all_metadata=True, limit=200)
-        for posted in data.get("messages") or []:
-            payload = (posted.get("metadata") or {}).get("event_payload") or {}
-            if payload.get("key") == message.key:
-                return posted.get("ts")
+            data = self._call("conversations.history", channel=channel_id, include_all_metadata=True, limit=200)
+        for found in data.get("messages") or []:
+            payload = (found.get("metadata") or {}).get("event_payload") or {}
+            if payload.get("key") == key:
+                return found.get("ts")
         return None
+
+    def post_blocks(self, channel: str, text: str, blocks: list[dict[str, Any]], key: str) -> str | None:
+        """Post a message that belongs to no incident (the care digest), tagged with ``key``."""
+        data = self._call("chat.postMessage", channel=channel, text=text, blocks=blocks, unfurl_links=False,
+                          unfurl_media=False, metadata={"event_type": METADATA_EVENT, "event_payload": {"key": key}})
+        log.info("posted %s to %s (ts %s)", key, channel, data.get("ts"))
+        return data.get("ts")
 
     def _channel_id(self, channel: str) -> str | None:
         """Slack's id for a channel given by id or ``#name`` (looked up once and remembered)."""
