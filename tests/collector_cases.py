@@ -50,8 +50,8 @@ def persistent_errors_raise(make: Make, api: FakeApi, path: str, ctx: FetchConte
 
 def timeouts_are_retried(make: Make, api: FakeApi, path: str, ctx: FetchContext, method: str = "GET") -> None:
     sleeps: list[float] = []
-    api.queue(path, Reply(200, b"{}", delay=0.6), method=method)
-    mentions, _ = drain(make(fast_client(sleeps, timeout=0.2)).fetch(ctx, None))
+    api.queue(path, Reply(200, b"{}", delay=2.0), method=method)
+    mentions, _ = drain(make(fast_client(sleeps, timeout=0.6)).fetch(ctx, None))
     assert len(sleeps) == 1 and mentions
 
 
