@@ -7,12 +7,8 @@ from datetime import timedelta
 import altair as alt
 import pandas as pd
 
-SENTIMENT_COLOURS: dict[str, str] = {
-    "negative": "#d62728",
-    "neutral": "#9e9e9e",
-    "positive": "#2ca02c",
-    "unknown": "#d9d9d9",
-}
+from monitor.alerts.story import SENTIMENT_COLOURS
+
 INCIDENT_COLOUR = "#333333"
 SPIKE_COLOUR = "#ff7f0e"
 HIGHLIGHT_COLOUR = "#1f77b4"

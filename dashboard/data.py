@@ -12,7 +12,7 @@ from datetime import datetime, timedelta
 import pandas as pd
 import streamlit as st
 
-from monitor.alerts.incidents import headline
+from monitor.alerts.story import headline
 from monitor.config import StorageConfig
 from monitor.models import SENTIMENT_LABELS, Incident, Mention
 from monitor.store import open_store
