@@ -12,9 +12,9 @@ from datetime import datetime, timedelta
 import pandas as pd
 import streamlit as st
 
-from monitor.alerts.story import headline
 from monitor.config import StorageConfig
-from monitor.models import SENTIMENT_LABELS, Incident, Mention
+from monitor.alerts.story import span_text, title
+from monitor.models import SENTIMENT_LABELS, Incident, Mention, SpikeKind
 from monitor.store import open_store
 from monitor.store.base import MentionFilter, Store
 
@@ -180,8 +180,15 @@ def mentions(store_key: str, brand: str, start: datetime, end: datetime, text: s
     return frame, store(store_key).count(query)
 
 
-def _peak(incident: Incident) -> float:
-    return max((s.observed for s in incident.spikes), default=0.0)
+def peak_text(incident: Incident) -> str:
+    """The spike window with the most mentions, with its length: ``128 mentions in 30 min`` (see the glossary)."""
+    counted = [s for s in incident.spikes if s.kind is not SpikeKind.VIRAL_POST]
+    volume = [s for s in counted if s.kind is SpikeKind.VOLUME] or counted
+    if not volume:
+        return ""
+    top = max(volume, key=lambda s: s.observed)
+    unit = "mentions" if top.kind is SpikeKind.VOLUME else "negative mentions"
+    return f"{top.observed:,.0f} {unit} in {span_text(top.window_start, top.window_end)}"
 
 
 @st.cache_data(ttl=TTL, show_spinner=False)
@@ -193,13 +200,13 @@ def incidents(store_key: str, brand: str, start: datetime | None = None,
         [
             {
                 "id": i.id, "opened_at": i.opened_at, "state": i.state.value, "active": i.state.is_active,
-                "severity": i.severity.word, "kind": i.kind.value, "topic": i.topic,
-                "playbook": i.playbook_id or "", "spikes": len(i.spikes), "peak": _peak(i),
+                "severity": i.severity.word, "kind": i.kind.value, "title": title(i).split(" · ")[0],
+                "topic": i.topic, "playbook": i.playbook_id or "", "spikes": len(i.spikes), "peak": peak_text(i),
                 "last_spike_at": i.last_spike_at,
             }
             for i in found
         ],
-        columns=["id", "opened_at", "state", "active", "severity", "kind", "topic", "playbook", "spikes",
+        columns=["id", "opened_at", "state", "active", "severity", "kind", "title", "topic", "playbook", "spikes",
                  "peak", "last_spike_at"],
     )
     for column in ("opened_at", "last_spike_at"):
@@ -208,23 +215,17 @@ def incidents(store_key: str, brand: str, start: datetime | None = None,
 
 
 @st.cache_data(ttl=TTL, show_spinner=False)
-def incident_detail(store_key: str, incident_id: str) -> tuple[str, pd.DataFrame]:
-    """The incident's alert headline and one row per spike window."""
-    db = store(store_key)
-    incident = db.get_incident(incident_id)
-    if incident is None:
-        return "", pd.DataFrame()
-    alerts = [n.payload.get("headline") for n in db.notifications(incident_id) if n.kind == "alert"]
-    title = next((a for a in alerts if a), "") or (headline(incident, incident.spikes[0]) if incident.spikes else "")
-    spikes = pd.DataFrame(
+def incident_spikes(store_key: str, incident_id: str) -> pd.DataFrame:
+    """One row per spike window of the incident: what the detector measured (empty without the incident)."""
+    incident = store(store_key).get_incident(incident_id)
+    return pd.DataFrame(
         [
             {
                 "window_start": s.window_start, "window_end": s.window_end, "kind": s.kind.value,
                 "severity": s.severity.word, "observed": s.observed, "expected": s.expected,
                 "ratio": s.ratio if s.expected > 0 else None, "negative_share": s.negative_share,
-                "score": s.score, "top_terms": ", ".join(s.top_terms),
+                "score": s.score,
             }
-            for s in incident.spikes
+            for s in (incident.spikes if incident else [])
         ]
     )
-    return title, spikes

@@ -19,7 +19,9 @@ from monitor.alerts.notifiers.base import Notifier
 from monitor.alerts.playbooks import BUILT_IN_PLAYBOOKS
 from monitor.demo.scenario import Scenario, generate, load_config
 from monitor.demo.team import Team, TeamAction
+from monitor.alerts.blocks import duration
 from monitor.alerts.steps import timing
+from monitor.alerts.story import span_text, story, title
 from monitor.models import Incident, IncidentState, SpikeKind
 from monitor.nlp.annotate import Annotator
 from monitor.pipeline import Pipeline
@@ -27,6 +29,7 @@ from monitor.runtime import build_pipeline
 from monitor.store.base import MentionFilter
 
 PLAYBOOKS = BUILT_IN_PLAYBOOKS
+MINUTE = timedelta(minutes=1)
 SOURCE = "import"
 
 
@@ -105,9 +108,14 @@ def _created(row: dict) -> datetime:
     return datetime.fromisoformat(row["created_at"].replace("Z", "+00:00"))
 
 
-def _peak(incident: Incident) -> float:
-    """The most mentions in one bucket (a viral post's spike counts interactions, not mentions)."""
-    return max((s.observed for s in incident.spikes if s.kind is SpikeKind.VOLUME), default=0)
+def peak_text(incident: Incident) -> str:
+    """The spike window with the most mentions, named with its length and time (see docs/glossary.md)."""
+    volume = [s for s in incident.spikes if s.kind is SpikeKind.VOLUME]
+    if not volume:
+        return "no mention spike"
+    top = max(volume, key=lambda s: s.observed)
+    return (f"peak {top.observed:,.0f} mentions in {span_text(top.window_start, top.window_end)} "
+            f"({top.window_start:%H:%M}–{top.window_end:%H:%M} UTC)")
 
 
 def _report(replay: Replay, pipeline: Pipeline, seconds: float, echo: Callable[[str], None]) -> None:
@@ -125,14 +133,17 @@ def _report(replay: Replay, pipeline: Pipeline, seconds: float, echo: Callable[[
         return
     for incident in incidents:
         delay = incident.opened_at - scenario.crisis_start
-        echo(f"Incident opened: {incident.opened_at:%a %Y-%m-%d %H:%M} UTC "
-             f"({delay.total_seconds() / 60:+.0f} min after the crisis started)")
-        echo(f"  id {incident.id}, severity {incident.severity.word}, state {incident.state.value}, "
-             f"{len(incident.spikes)} spike(s), peak {_peak(incident):.0f} mentions/15 min")
+        echo(f"Incident detected at {incident.opened_at:%a %Y-%m-%d %H:%M} UTC "
+             f"({delay.total_seconds() / 60:+.0f} min after the crisis started; its first spike window "
+             f"began {incident.spikes[0].window_start:%H:%M})")
+        echo(f"  {title(incident)}: id {incident.id}, severity {incident.severity.word}, "
+             f"state {incident.state.value}, {len(incident.spikes)} spike(s), {peak_text(incident)}")
         acknowledged = incident.time_in(IncidentState.ACKNOWLEDGED)
+        resolved = incident.time_in(IncidentState.RESOLVED)
         if acknowledged:
-            echo(f"  the simulated team acknowledged it after {(acknowledged - incident.opened_at).seconds // 60} min "
-                 f"and marked {len(incident.steps_done)} playbook step(s) done (see `team` in scenario.yaml)")
+            echo(f"  the simulated team acknowledged it after {duration((acknowledged - incident.opened_at) / MINUTE)}"
+                 + (f", resolved it after {duration((resolved - incident.opened_at) / MINUTE)}" if resolved else "")
+                 + f" and marked {len(incident.steps_done)} playbook step(s) done (see `team` in scenario.yaml)")
         playbook = next((p for p in pipeline.playbooks if p.id == incident.playbook_id), None)
         if playbook:
             echo(f"  playbook: {playbook.title}")
@@ -148,7 +159,8 @@ def _report(replay: Replay, pipeline: Pipeline, seconds: float, echo: Callable[[
          f"({', '.join(sorted({n.kind for n in notes}))}).")
     first = next((n for n in notes if n.kind == "alert"), None)
     if first:
-        echo(f"  Slack alert to {first.channel}: {first.payload['headline']}")
+        opened = next(i for i in incidents if i.id == first.incident_id)
+        echo(f"  Slack alert to {first.channel}: {story(opened, first.payload['summary'])}")
         phrases = first.payload["summary"].get("key_phrases", [])
         if phrases:
             echo(f"  key phrases: {', '.join(phrases)}")
