@@ -6,6 +6,7 @@ database it read, and opens the store through :func:`store`, which is cached onc
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -144,9 +145,11 @@ def facets(store_key: str, brand: str, start: datetime, end: datetime) -> pd.Dat
 
 
 def _filter(brand: str, start: datetime, end: datetime, text: str, sources: tuple[str, ...],
-            languages: tuple[str, ...], sentiments: tuple[str, ...], limit: int = 100) -> MentionFilter:
+            languages: tuple[str, ...], sentiments: tuple[str, ...], limit: int = 100,
+            most_engaged: bool = False) -> MentionFilter:
     return MentionFilter(brands=[brand], since=start, until=end, text=text or None, sources=list(sources),
-                         languages=list(languages), sentiments=list(sentiments), limit=limit)
+                         languages=list(languages), sentiments=list(sentiments), limit=limit,
+                         most_engaged=most_engaged)
 
 
 def _mention_row(mention: Mention) -> dict[str, object]:
@@ -167,12 +170,19 @@ def _mention_row(mention: Mention) -> dict[str, object]:
     }
 
 
+def export_name(brand: str, start: datetime, end: datetime) -> str:
+    """``aurora-air-mentions-20260303-20260309.csv`` for ``[start, end)``: named by the first and last day shown."""
+    slug = re.sub(r"[^a-z0-9]+", "-", brand.casefold()).strip("-")
+    return f"{slug}-mentions-{start:%Y%m%d}-{end - timedelta(microseconds=1):%Y%m%d}.csv"
+
+
 @st.cache_data(ttl=TTL, show_spinner=False)
 def mentions(store_key: str, brand: str, start: datetime, end: datetime, text: str = "",
              sources: tuple[str, ...] = (), languages: tuple[str, ...] = (), sentiments: tuple[str, ...] = (),
-             limit: int = 1000) -> tuple[pd.DataFrame, int]:
-    """The newest ``limit`` mentions matching the filters, and how many match in all."""
-    query = _filter(brand, start, end, text, sources, languages, sentiments, limit)
+             limit: int = 1000, most_engaged: bool = False) -> tuple[pd.DataFrame, int]:
+    """The newest ``limit`` mentions matching the filters (the most interacted with over the whole range
+    when ``most_engaged``), and how many match in all."""
+    query = _filter(brand, start, end, text, sources, languages, sentiments, limit, most_engaged)
     found = store(store_key).search(query)
     frame = pd.DataFrame([_mention_row(m) for m in found], columns=list(MENTION_COLUMNS))
     if found:
