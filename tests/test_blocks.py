@@ -122,7 +122,7 @@ def test_a_viral_alert_counts_interactions_and_mentions_apart_and_agrees_with_it
     assert header == ("🚨 Acme Air: post going viral on twitter about “flight cancelled”, “refund”: "
                       "83,551 likes, shares and replies (10,444× usual)")
     fields = fields_of(rendered.blocks)
-    assert "*Interactions*\n83,551 interactions (likes, shares, replies) on one post vs 8 the brand's usual post " \
+    assert "*Interactions*\n83,551 interactions (likes, shares, replies) on one post vs 8 on the brand's usual post " \
            "(10,444×)" in fields
     assert "*Negative share in 15 min*\n30% (11 of 37) vs 20% usual (+10 pts)" in fields
     assert "*Mentions in 15 min*\n😠 11 negative · 😐 9 neutral · 🙂 17 positive" in fields

@@ -125,7 +125,7 @@ class Figures:
             return ""
         if self.kind is SpikeKind.VIRAL_POST:
             size = f"{number(self.observed)} interactions (likes, shares, replies) on one post"
-            usual = "the brand's usual post"
+            usual = "on the brand's usual post"
         else:
             size = f"{number(self.observed)} {self.unit} in {self.span}"
             usual = "expected"

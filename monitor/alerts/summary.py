@@ -23,6 +23,8 @@ log = logging.getLogger(__name__)
 
 _WORD = re.compile(r"[^\W\d_][\w'’-]{2,}", re.UNICODE)
 _URL = re.compile(r"https?://\S+")
+_TOKEN = re.compile(r"[\w'’-]+", re.UNICODE)
+_CLAUSE = re.compile(r"[.,;:!?…()\[\]\"“”«»/|\n]+")
 LOOKBACK = timedelta(hours=1)
 MIN_TEXTS = 3
 """Distinct texts a key phrase must occur in."""
@@ -45,9 +47,16 @@ STOPWORDS = frozenset(
 
 
 def _tokens(text: str, ignore: set[str]) -> list[str]:
-    words = [w for w in _WORD.findall(normalise(_URL.sub(" ", text))) if w not in ignore]
-    pairs = [f"{a} {b}" for a, b in zip(words, words[1:]) if a not in STOPWORDS and b not in STOPWORDS]
-    return [w for w in words if w not in STOPWORDS] + pairs
+    """The text's words and the pairs of words next to each other in one clause (never across
+    punctuation, a dropped word or the brand's name), function words left out."""
+    words: list[str] = []
+    pairs: list[str] = []
+    for clause in _CLAUSE.split(normalise(_URL.sub(" ", text))):
+        found = _TOKEN.findall(clause)
+        kept = [w if _WORD.fullmatch(w) and w not in ignore and w not in STOPWORDS else "" for w in found]
+        words += [w for w in kept if w]
+        pairs += [f"{a} {b}" for a, b in zip(kept, kept[1:]) if a and b]
+    return words + pairs
 
 
 def _phrase_counts(texts: Sequence[str], ignore: set[str]) -> tuple[Counter[str], int]:
@@ -64,10 +73,11 @@ def key_phrases(
     Ranked by smoothed log-odds weighted by frequency, counting each distinct text once (reposts
     and copy-paste storms do not dominate; the post they copy is shown anyway), keeping phrases
     that at least :data:`MIN_TEXTS` texts share (fewer is chance in a small window) or that one
-    of the ``anchors`` says (the post that went viral: what it says is what the spike is about),
-    and dropping phrases contained in a better one.
+    of the ``anchors`` says (the post that went viral: what it says is what the spike is about;
+    after the phrases many texts share), and dropping phrases contained in a better one.
     """
     anchored = {p for t in anchors for p in _tokens(t, ignore)}
+    shared: dict[str, bool] = {}
     here, n_here = _phrase_counts([*window, *anchors], ignore)
     there, n_there = _phrase_counts(reference, ignore)
     n_here, n_there = max(n_here, 1), max(n_there, 1)
@@ -77,9 +87,10 @@ def key_phrases(
             continue
         lift = math.log((count + 0.5) / n_here) - math.log((there[phrase] + 0.5) / n_there)
         if lift > 0.5:
+            shared[phrase] = count >= MIN_TEXTS
             scored.append((lift * math.log1p(count) * (1.3 if " " in phrase else 1.0), phrase))
     chosen: list[str] = []
-    for _, phrase in sorted(scored, reverse=True):
+    for _, phrase in sorted(scored, key=lambda item: (shared[item[1]], item[0]), reverse=True):
         if any(phrase in c or c in phrase for c in chosen):
             continue
         chosen.append(phrase)
