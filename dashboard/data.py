@@ -14,8 +14,8 @@ import pandas as pd
 import streamlit as st
 
 from monitor.config import StorageConfig
-from monitor.alerts.story import span_text, title
-from monitor.models import SENTIMENT_LABELS, Incident, Mention, SpikeKind
+from monitor.alerts.story import peak_text, title
+from monitor.models import SENTIMENT_LABELS, Incident, Mention
 from monitor.store import open_store
 from monitor.store.base import MentionFilter, Store
 
@@ -188,17 +188,6 @@ def mentions(store_key: str, brand: str, start: datetime, end: datetime, text: s
     if found:
         frame["time"] = pd.to_datetime(frame["time"], utc=True)
     return frame, store(store_key).count(query)
-
-
-def peak_text(incident: Incident) -> str:
-    """The spike window with the most mentions, with its length: ``128 mentions in 30 min`` (see the glossary)."""
-    counted = [s for s in incident.spikes if s.kind is not SpikeKind.VIRAL_POST]
-    volume = [s for s in counted if s.kind is SpikeKind.VOLUME] or counted
-    if not volume:
-        return ""
-    top = max(volume, key=lambda s: s.observed)
-    unit = "mentions" if top.kind is SpikeKind.VOLUME else "negative mentions"
-    return f"{top.observed:,.0f} {unit} in {span_text(top.window_start, top.window_end)}"
 
 
 @st.cache_data(ttl=TTL, show_spinner=False)

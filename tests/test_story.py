@@ -2,7 +2,7 @@
 
 from datetime import datetime, timedelta, timezone
 
-from monitor.alerts.story import Figures, headline, ratio_text, span_text, story, title
+from monitor.alerts.story import Figures, headline, peak_text, ratio_text, span_text, story, title
 from monitor.models import Incident, Severity, Spike, SpikeKind
 
 T0 = datetime(2026, 3, 9, 7, 45, tzinfo=timezone.utc)
@@ -63,3 +63,12 @@ def test_the_negative_share_is_the_splits_own_figure():
 def test_an_incident_is_titled_by_the_kind_that_opened_it():
     viral = spike(SpikeKind.VIRAL_POST, 83551, 8)
     assert title(incident(viral)) == "Post going viral · Aurora Air · detected 09 Mar 08:05 UTC"
+
+
+def test_the_peak_is_the_window_with_most_mentions_never_a_viral_posts_interactions():
+    viral = spike(SpikeKind.VIRAL_POST, 83551, 8)
+    short = spike(SpikeKind.VOLUME, 67, 10)
+    long = spike(SpikeKind.VOLUME, 128, 16, minutes=30)
+    assert peak_text(incident(viral, short, long)) == "128 mentions in 30 min (07:45–08:15 UTC)"
+    assert peak_text(incident(viral)) == ""
+    assert peak_text(incident(viral, spike(SpikeKind.NEGATIVE, 40, 4))).startswith("40 negative mentions in 15 min")

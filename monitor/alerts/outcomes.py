@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from typing import Any, Sequence
 
+from monitor.alerts.story import peak_spike
 from monitor.models import Incident, IncidentState
 from monitor.store.base import Store, totals_by_bucket
 
@@ -47,7 +48,7 @@ def outcome_rows(incidents: Sequence[Incident], store: Store | None = None) -> l
     """One flat row per incident, oldest first; with a store, volume and negativity before and after."""
     rows = []
     for incident in sorted(incidents, key=lambda i: i.opened_at):
-        peak = max((s.observed for s in incident.spikes), default=0)
+        peak = peak_spike(incident)
         rows.append(
             {
                 "id": incident.id,
@@ -57,7 +58,8 @@ def outcome_rows(incidents: Sequence[Incident], store: Store | None = None) -> l
                 "playbook": incident.playbook_id or "",
                 "opened_at": incident.opened_at.isoformat(),
                 "spikes": len(incident.spikes),
-                "peak_mentions": peak,
+                "peak_mentions": peak.observed if peak else None,
+                "peak_window_minutes": _minutes(peak.window_end - peak.window_start) if peak else None,
                 "minutes_to_acknowledge": _minutes(time_to(incident, IncidentState.ACKNOWLEDGED)),
                 "minutes_to_resolve": _minutes(time_to(incident, IncidentState.RESOLVED)),
                 "steps_done": len(incident.steps_done),

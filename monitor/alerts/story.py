@@ -194,6 +194,23 @@ def headline(incident: Incident, spike: Spike) -> str:
     return f"{KIND_TITLE[spike.kind]} for {incident.brand}: {how_big(figures)}, {share_text(spike.negative_share)} negative"
 
 
+def peak_spike(incident: Incident) -> Spike | None:
+    """The spike window with the most mentions (negative mentions without a mention spike); never a
+    viral post's, which counts interactions."""
+    counted = [s for s in incident.spikes if s.kind is not SpikeKind.VIRAL_POST]
+    volume = [s for s in counted if s.kind is SpikeKind.VOLUME] or counted
+    return max(volume, key=lambda s: s.observed) if volume else None
+
+
+def peak_text(incident: Incident) -> str:
+    """``128 mentions in 30 min (09:45–10:15 UTC)``, or "" without a counted spike (see the glossary)."""
+    top = peak_spike(incident)
+    if top is None:
+        return ""
+    return (f"{number(top.observed)} {UNIT[top.kind]} in {span_text(top.window_start, top.window_end)} "
+            f"({top.window_start:%H:%M}–{top.window_end:%H:%M} UTC)")
+
+
 def title(incident: Incident) -> str:
     """An incident's title by what opened it: ``Post going viral · Aurora Air · 8 Jun 07:45 UTC``."""
     kind = incident.spikes[0].kind if incident.spikes else incident.kind

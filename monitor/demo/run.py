@@ -21,8 +21,8 @@ from monitor.demo.scenario import Scenario, generate, load_config
 from monitor.demo.team import Team, TeamAction
 from monitor.alerts.blocks import duration
 from monitor.alerts.steps import timing
-from monitor.alerts.story import span_text, story, title
-from monitor.models import Incident, IncidentState, SpikeKind
+from monitor.alerts.story import peak_text, story, title
+from monitor.models import Incident, IncidentState
 from monitor.nlp.annotate import Annotator
 from monitor.pipeline import Pipeline
 from monitor.runtime import build_pipeline
@@ -108,16 +108,6 @@ def _created(row: dict) -> datetime:
     return datetime.fromisoformat(row["created_at"].replace("Z", "+00:00"))
 
 
-def peak_text(incident: Incident) -> str:
-    """The spike window with the most mentions, named with its length and time (see docs/glossary.md)."""
-    volume = [s for s in incident.spikes if s.kind is SpikeKind.VOLUME]
-    if not volume:
-        return "no mention spike"
-    top = max(volume, key=lambda s: s.observed)
-    return (f"peak {top.observed:,.0f} mentions in {span_text(top.window_start, top.window_end)} "
-            f"({top.window_start:%H:%M}–{top.window_end:%H:%M} UTC)")
-
-
 def _report(replay: Replay, pipeline: Pipeline, seconds: float, echo: Callable[[str], None]) -> None:
     scenario = replay.scenario
     store = pipeline.store
@@ -137,7 +127,7 @@ def _report(replay: Replay, pipeline: Pipeline, seconds: float, echo: Callable[[
              f"({delay.total_seconds() / 60:+.0f} min after the crisis started; its first spike window "
              f"began {incident.spikes[0].window_start:%H:%M})")
         echo(f"  {title(incident)}: id {incident.id}, severity {incident.severity.word}, "
-             f"state {incident.state.value}, {len(incident.spikes)} spike(s), {peak_text(incident)}")
+             f"state {incident.state.value}, {len(incident.spikes)} spike(s), peak {peak_text(incident) or 'none'}")
         acknowledged = incident.time_in(IncidentState.ACKNOWLEDGED)
         resolved = incident.time_in(IncidentState.RESOLVED)
         if acknowledged:
