@@ -199,35 +199,23 @@ def _now():
 
 
 @cli.command()
-@click.argument("action", type=click.Choice(["acknowledge", "mitigate", "escalate", "resolve", "false_alarm"]))
-@click.argument("path", type=click.Path(dir_okay=False, path_type=Path))
-@click.argument("incident_id")
-@click.option("--by", default=lambda: os.environ.get("USER", "cli"), show_default="$USER", help="Who acts.")
-@click.option("--note", default="", help="Why, for the thread and the record.")
-def incident(action: str, path: Path, incident_id: str, by: str, note: str) -> None:
-    """Acknowledge, mitigate, escalate, resolve or close an incident as a false alarm."""
-    from monitor.alerts.lifecycle import apply
-
-    changed = apply(_store(path), incident_id, action, by=by, now=_now(), note=note)
-    click.echo(f"{changed.id}: {changed.state.value}, severity {changed.severity.word}")
-
-
-@cli.command()
 @click.argument("path", type=click.Path(dir_okay=False, path_type=Path))
 @click.argument("incident_id")
 @click.argument("number", type=click.IntRange(min=1))
 @click.option("--undo", is_flag=True, help="Mark the step as not done after all.")
 @click.option("--by", default=lambda: os.environ.get("USER", "cli"), show_default="$USER", help="Who did it.")
 @click.option("--note", default="", help="What was done, for the thread and the record.")
-def step(path: Path, incident_id: str, number: int, undo: bool, by: str, note: str) -> None:
+@click.option("--at", "at", default=None, help="When it was done (ISO time, UTC unless a zone is given); default now.")
+def step(path: Path, incident_id: str, number: int, undo: bool, by: str, note: str, at: str | None) -> None:
     """Mark step NUMBER (from 1) of an incident's playbook done."""
     from monitor.alerts.playbooks import load_playbooks
     from monitor.alerts.steps import mark_step
+    from monitor.incident_cli import parse_moment
     from monitor.store import open_store
 
     config = config_lib.load(path)
     changed = mark_step(open_store(config.storage), load_playbooks(config.alerts.playbooks_dir), incident_id,
-                        number, by=by, now=_now(), note=note, undo=undo)
+                        number, by=by, now=parse_moment(at), note=note, undo=undo)
     done = {d.number for d in changed.steps_done}
     click.echo(f"{changed.id}: step {number} {'done' if number in done else 'not done'}; "
                f"steps done: {', '.join(map(str, sorted(done))) or 'none'}")
@@ -296,12 +284,12 @@ def report() -> None:
 @click.option("--csv", "csv_path", type=click.Path(dir_okay=False, path_type=Path), help="Also write CSV here.")
 def report_incidents(path: Path, csv_path: Path | None) -> None:
     """Incidents with their state, severity, playbook and response times."""
-    from monitor.alerts.outcomes import outcome_rows
+    from monitor.alerts.outcomes import outcome_rows, report_lines
 
     store = _store(path)
     rows = outcome_rows(store.incidents(), store)
     for row in rows:
-        click.echo("  ".join(f"{k}={v}" for k, v in row.items()))
+        click.echo("\n".join(report_lines(row)))
     if not rows:
         click.echo("no incidents yet")
     if csv_path:
@@ -324,6 +312,11 @@ cli.add_command(store_group)
 from monitor.backtest.cli import backtest  # noqa: E402
 
 cli.add_command(backtest)
+
+
+from monitor.incident_cli import incident_group  # noqa: E402  (monitor incident list/show/acknowledge/…)
+
+cli.add_command(incident_group)
 
 
 from monitor.query.cli import query_group  # noqa: E402  (monitor query test)

@@ -125,6 +125,24 @@ def test_playbook_steps_are_marked_done_and_undone_from_the_cli(tmp_path):
     assert missing.returncode == 2 and "there is no step 99" in missing.stderr and "Traceback" not in missing.stderr
 
 
+def test_an_action_on_replayed_data_is_timed_on_its_own_clock(tmp_path):
+    from datetime import datetime, timezone
+
+    from monitor.store.sqlite import SqliteStore
+    from test_lifecycle import incident
+
+    config = str(file_config(tmp_path))
+    opened = datetime(2026, 3, 9, 8, 5, tzinfo=timezone.utc)
+    with SqliteStore(tmp_path / "m.db") as store:
+        store.save_incident(incident(brand="Acme", opened_at=opened))
+    closed = monitor("incident", "resolve", config, "aurora-air-1", "--at", "2026-03-09T19:45", cwd=tmp_path)
+    assert closed.returncode == 0, closed.stderr
+    shown = monitor("incident", "show", config, "aurora-air-1", cwd=tmp_path)
+    assert "closed after 11 h 40 min" in shown.stdout
+    bad = monitor("incident", "resolve", config, "aurora-air-1", "--at", "yesterday", cwd=tmp_path)
+    assert bad.returncode == 2 and "not a time" in bad.stderr
+
+
 def test_incident_actions_and_silences_from_the_cli(tmp_path):
     from datetime import datetime, timezone
 
@@ -137,8 +155,15 @@ def test_incident_actions_and_silences_from_the_cli(tmp_path):
     acked = monitor("incident", "acknowledge", config, "aurora-air-1", "--by", "dana", cwd=tmp_path)
     assert acked.returncode == 0, acked.stderr
     assert "aurora-air-1: acknowledged" in acked.stdout
+    listed = monitor("incident", "list", config, cwd=tmp_path)
+    assert listed.returncode == 0 and "aurora-air-1" in listed.stdout and "acknowledged" in listed.stdout
+    shown = monitor("incident", "show", config, "aurora-air-1", cwd=tmp_path)
+    assert shown.returncode == 0 and "acknowledged by dana" in shown.stdout and "None" not in shown.stdout
+    assert monitor("incident", "show", config, "nope", cwd=tmp_path).returncode == 2
     closed = monitor("incident", "resolve", config, "aurora-air-1", cwd=tmp_path)
-    assert "resolved" in closed.stdout
+    assert "resolved" in closed.stdout and "next delivery" in closed.stdout
+    assert "no active incidents" in monitor("incident", "list", config, cwd=tmp_path).stdout
+    assert "aurora-air-1" in monitor("incident", "list", config, "--all", cwd=tmp_path).stdout
     refused = monitor("incident", "acknowledge", config, "aurora-air-1", cwd=tmp_path)
     assert refused.returncode == 2 and "is resolved" in refused.stderr
 

@@ -68,3 +68,27 @@ def outcome_rows(incidents: Sequence[Incident], store: Store | None = None) -> l
             }
         )
     return rows
+
+
+def _share(value: float | None) -> str:
+    return f"{value:.0%}" if value is not None else "no data"
+
+
+def report_lines(row: dict[str, Any]) -> list[str]:
+    """One :func:`outcome_rows` row in plain words, without "None": for ``monitor report incidents``."""
+    from monitor.alerts.blocks import duration
+
+    opened = datetime.fromisoformat(row["opened_at"])
+    lines = [f"{opened:%Y-%m-%d %H:%M} UTC  {row['brand']}: {row['state'].replace('_', ' ')}, {row['severity']}, "
+             f"playbook {row['playbook'] or 'none'}  [{row['id']}]"]
+    times = [f"{label} after {duration(row[key])}" if row[key] is not None else f"not {label} yet"
+             for key, label in (("minutes_to_acknowledge", "acknowledged"), ("minutes_to_resolve", "resolved"))]
+    steps = f"{row['steps_done']} step(s) done, {row['steps_on_time']} on time"
+    lines.append("  " + " · ".join([*times, steps]))
+    if row.get("peak_mentions") is not None:
+        lines.append(f"  peak {row['peak_mentions']:,.0f} mentions in {duration(row['peak_window_minutes'])}")
+    if "negative_share_before" in row:
+        after = (_share(row["negative_share_after"]) if row["volume_after"] is not None else "not resolved yet")
+        lines.append(f"  negative share: {_share(row['negative_share_before'])} the day before it opened, "
+                     f"{after} the day after it was resolved")
+    return lines
