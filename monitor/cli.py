@@ -39,7 +39,7 @@ def cli(ctx: click.Context, verbose: bool, debug: bool) -> None:
     ctx.obj = {"debug": debug}
 
 
-@cli.command()
+@cli.command(short_help="Write a starter config and the shipped playbooks.")
 @click.argument("path", default="monitor.yaml", type=click.Path(dir_okay=False, path_type=Path))
 @click.option("--force", is_flag=True, help="Overwrite an existing file.")
 def init(path: Path, force: bool) -> None:
@@ -59,7 +59,7 @@ def init(path: Path, force: bool) -> None:
     click.echo(f"wrote {path}; edit the brands, then run: monitor check-config {path}")
 
 
-@cli.command("check-config")
+@cli.command("check-config", short_help="Check a config file; every problem with its place.")
 @click.argument("path", type=click.Path(dir_okay=False, path_type=Path))
 def check_config(path: Path) -> None:
     """Validate a config file as `monitor run` would; every problem with its YAML path (exit 2)."""
@@ -68,7 +68,7 @@ def check_config(path: Path) -> None:
     click.echo(f"{path}: OK ({len(config.brands)} brand(s), {sources} source(s))")
 
 
-@cli.command()
+@cli.command(short_help="Run the service: collect, look for spikes, alert.")
 @click.argument("path", type=click.Path(dir_okay=False, path_type=Path))
 def run(path: Path) -> None:
     """Run the service: collect on schedule, detect, alert. Stops cleanly on Ctrl-C or SIGTERM."""
@@ -83,7 +83,7 @@ def run(path: Path) -> None:
     click.echo("stopped", err=True)
 
 
-@cli.command()
+@cli.command(short_help="Collect one brand from one source, once.")
 @click.argument("path", type=click.Path(dir_okay=False, path_type=Path))
 @click.option("--brand", required=True, help="Brand name as in the config.")
 @click.option("--source", "source", required=True, help="Source name (or type) within the brand.")
@@ -99,10 +99,11 @@ def collect(path: Path, brand: str, source: str, once: bool) -> None:
                + (f", skipped {result.unreadable} unreadable item(s)" if result.unreadable else ""))
 
 
-@cli.command()
+@cli.command(short_help="Look for spikes now and send due alerts, once.")
 @click.argument("path", type=click.Path(dir_okay=False, path_type=Path))
 def detect(path: Path) -> None:
-    """Judge the newest closed bucket of every brand and deliver due alerts, once."""
+    """Look for spikes in every brand's newest complete 15-minute bucket (detection.bucket) and send the
+    alerts that are due, once."""
     from monitor.runtime import build_pipeline
 
     pipeline = build_pipeline(config_lib.load(path))
@@ -114,7 +115,7 @@ def detect(path: Path) -> None:
         click.echo("no spikes")
 
 
-@cli.command()
+@cli.command(short_help="Replay a brand crisis through the real pipeline.")
 @click.option("--workdir", type=click.Path(file_okay=False, path_type=Path),
               help="Keep the demo's database and config here (default: a new temporary folder).")
 @click.option("--days", default=14, show_default=True, help="Quiet days before the crisis.")
@@ -125,7 +126,7 @@ def demo(workdir: Path | None, days: int) -> None:
     run_demo(workdir, quiet_days=days, echo=click.echo)
 
 
-@cli.command()
+@cli.command(short_help="Open the dashboard on the config's database.")
 @click.option("--config", "path", type=click.Path(dir_okay=False, path_type=Path),
               default=lambda: os.environ.get("MONITOR_CONFIG", "monitor.yaml"), show_default="monitor.yaml")
 @click.option("--port", default=8501, show_default=True)
@@ -198,7 +199,7 @@ def _now():
     return datetime.now(timezone.utc)
 
 
-@cli.command()
+@cli.command(short_help="Mark a playbook step of an incident done.")
 @click.argument("path", type=click.Path(dir_okay=False, path_type=Path))
 @click.argument("incident_id")
 @click.argument("number", type=click.IntRange(min=1))
@@ -221,7 +222,7 @@ def step(path: Path, incident_id: str, number: int, undo: bool, by: str, note: s
                f"steps done: {', '.join(map(str, sorted(done))) or 'none'}")
 
 
-@cli.group()
+@cli.group(short_help="Hold a brand's alerts for a while.")
 def silence() -> None:
     """Hold a brand's alerts for a while (incidents are still recorded)."""
 
@@ -274,7 +275,7 @@ def silence_expire(path: Path, silence_id: str) -> None:
     click.echo(f"{ended.id}: ended at {ended.ends_at:%Y-%m-%d %H:%M} UTC")
 
 
-@cli.group()
+@cli.group(short_help="Reports on past incidents.")
 def report() -> None:
     """Reports on what happened."""
 

@@ -21,6 +21,9 @@ def test_help_lists_the_commands_and_exit_codes():
                     "step"):
         assert command in result.stdout
     assert "2 bad config" in result.stdout
+    listed = result.stdout.split("Commands:")[1].splitlines()
+    assert listed and not [line for line in listed if line.rstrip().endswith("...")]  # no help line cut off
+    assert "incident" in result.stdout and "bucket" not in result.stdout
 
 
 def test_init_writes_a_config_that_checks_out(tmp_path):
