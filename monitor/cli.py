@@ -129,15 +129,18 @@ def demo(workdir: Path | None, days: int) -> None:
 @cli.command(short_help="Open the dashboard on the config's database.")
 @click.option("--config", "path", type=click.Path(dir_okay=False, path_type=Path),
               default=lambda: os.environ.get("MONITOR_CONFIG", "monitor.yaml"), show_default="monitor.yaml")
-@click.option("--port", default=8501, show_default=True)
+@click.option("--port", type=int, default=None, help="Default: the port slack.dashboard_url names (8501).")
 @click.option("--host", default="127.0.0.1", show_default=True,
               help="Address to listen on; another than loopback needs a login (MONITOR_DASHBOARD_PASSWORD or [auth]).")
-def dashboard(path: Path, port: int, host: str) -> None:
+def dashboard(path: Path, port: int | None, host: str) -> None:
     """Open the Streamlit dashboard on the store the config names."""
-    from monitor.dashboard_access import check_access
+    from monitor.dashboard_access import check_access, link_port
 
-    config_lib.load(path)
+    config = config_lib.load(path)
     check_access(host)
+    port, mismatch = link_port(config.slack.dashboard_url, port)
+    if mismatch:
+        click.echo(f"note: {mismatch}", err=True)
     app = Path(__file__).resolve().parent.parent / "dashboard" / "app.py"
     env = dict(os.environ, MONITOR_CONFIG=str(Path(path).resolve()))
     command = [sys.executable, "-m", "streamlit", "run", str(app), "--server.port", str(port),

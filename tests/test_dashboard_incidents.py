@@ -103,9 +103,22 @@ def test_slack_link_outside_the_date_range_still_shows_it(config):
     assert any("outside the selected date range" in c.value for c in at.caption)
 
 
-def test_link_to_an_unknown_incident_opens_the_overview(config):
+def test_link_to_an_unknown_incident_opens_the_overview_and_says_so(config):
     at = open_linked("no-such-incident")
     assert at.title[0].value == f"{BRAND}: overview"
+    assert "No incident `no-such-incident`" in at.warning[0].value
+
+
+def test_an_active_incident_opened_before_the_range_is_still_reachable(config):
+    at = run_app()
+    [link] = [e for e in at.main.get("page_link")]
+    assert make_open_incident().id in str(link.proto) and "Active incident" in link.proto.label
+    day = (OPENED + timedelta(days=3)).date()
+    at.sidebar.date_input[0].set_value((day, day)).run()
+    at.switch_page(PAGE).run()
+    assert not at.exception
+    assert at.main.selectbox[0].value == make_open_incident().id
+    assert len(at.main.selectbox[0].options) == 1  # the resolved one, outside the range, is not offered
 
 
 def test_link_to_another_brands_incident_selects_that_brand(config):

@@ -24,8 +24,11 @@ def closed_at(incident: Incident) -> datetime | None:
 
 
 def incident_options(frame: pd.DataFrame, linked: str) -> list[str]:
-    """Incident ids in the table, with the linked one first when it belongs to this brand but not the range."""
+    """Incident ids in the table, then the brand's active ones opened before the range; the linked one
+    first when it belongs to this brand but not the range."""
     options = list(frame["id"])
+    everything = data.incidents(view.store_key, view.brand)
+    options += [i for i in everything.loc[everything["active"].astype(bool), "id"] if i not in options]
     if linked and linked not in options:
         found = data.incident(view.store_key, linked)
         if found is not None and found.brand == view.brand:
@@ -167,9 +170,9 @@ else:
             },
         )
     labels = {row.id: f"{row.title} · detected {row.opened_at:%d %b %H:%M} UTC · {row.severity} · {row.state}"
-              for row in frame.itertuples()}
+              for row in data.incidents(view.store_key, view.brand).itertuples()}
     chosen = st.selectbox("Incident", options, index=options.index(linked) if linked in options else 0,
                           format_func=lambda i: labels.get(i, i), key=f"incident:{linked}")
     if chosen not in set(frame["id"]):
-        st.caption("Linked incident, opened outside the selected date range.")
+        st.caption("Opened outside the selected date range (linked, or still active).")
     show_incident(chosen)

@@ -73,6 +73,9 @@ third.metric("Last 24 h", f"{level.last_day:,}", delta=level_delta(level), delta
                   "of up to four weeks before.")
 fourth.metric("Open incidents", int(everything["active"].sum()),
               help="Open, acknowledged or mitigated, whenever they were opened.")
+for row in everything.loc[everything["active"].astype(bool)].itertuples():
+    st.page_link("views/incidents.py", icon=":material/emergency:", query_params={"incident": row.id},
+                 label=f"Active incident: {row.title} · detected {row.opened_at:%d %b %H:%M} UTC · {row.state}")
 
 if total == 0:
     st.info("No mentions in this date range. Widen it in the sidebar.")
