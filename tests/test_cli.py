@@ -37,6 +37,33 @@ def test_init_writes_a_config_that_checks_out(tmp_path):
     assert again.returncode == 2 and "already exists" in again.stderr
 
 
+def test_init_then_run_works_with_no_edits_and_no_network(tmp_path):
+    """Every request goes to a closed port on 127.0.0.1 (as on a machine without a network): the service
+    starts, each source says it cannot reach its server, and SIGTERM stops it cleanly."""
+    import os
+    import signal
+    import time
+
+    assert monitor("init", "monitor.yaml", cwd=tmp_path).returncode == 0
+    offline = {**os.environ, "HTTPS_PROXY": "http://127.0.0.1:9", "HTTP_PROXY": "http://127.0.0.1:9",
+               "NO_PROXY": "", "HF_HUB_OFFLINE": "1"}
+    log = tmp_path / "run.log"
+    with log.open("w") as sink:
+        service = subprocess.Popen([sys.executable, "-m", "monitor", "run", "monitor.yaml"], cwd=tmp_path,
+                                   env=offline, stdout=sink, stderr=subprocess.STDOUT)
+        deadline = time.monotonic() + 120
+        while time.monotonic() < deadline and service.poll() is None and "collect:Aurora Air:news failed" \
+                not in log.read_text():
+            time.sleep(0.5)
+        service.send_signal(signal.SIGTERM)
+        assert service.wait(timeout=60) == 0
+    out = log.read_text()
+    assert "running 4 jobs from monitor.yaml" in out and out.rstrip().endswith("stopped")
+    assert "news.example.org" in out and "Connection refused" in out
+    assert "mentions.jsonl does not exist" in out
+    assert "Traceback" not in out and "playbook folder" not in out
+
+
 def test_broken_config_exits_2_naming_the_field_without_a_traceback(tmp_path):
     config = tmp_path / "bad.yaml"
     config.write_text(yaml.safe_dump({"brands": [{"name": "Aurora Air", "sources": [{"type": "rss", "every": "often"}]}]}))
