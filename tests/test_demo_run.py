@@ -2,7 +2,9 @@ import json
 
 import pytest
 
+from monitor.demo.competitors import COMPETITORS
 from monitor.demo.run import run_demo
+from monitor.store.base import MentionFilter
 from monitor.demo.scenario import generate
 
 pytestmark = pytest.mark.slow
@@ -19,6 +21,8 @@ def test_the_demo_prints_the_crisis_its_detection_playbook_and_alert(tmp_path, o
     assert f"Incident detected at {incident.opened_at:%a %Y-%m-%d %H:%M} UTC" in out
     assert "min after the crisis started" in out
     assert incident.state.value == "resolved" and ", resolved it after " in out
+    rivals = {name: pipeline.store.count(MentionFilter(brands=[name])) for name in COMPETITORS}
+    assert all(rivals.values()) and f"{list(COMPETITORS)[0]} {list(rivals.values())[0]:,}" in out
     assert "mentions/15 min" not in out and " mentions in " in out
     assert "playbook: Service outage / travel disruption" in out
     assert "holding statement:" in out and "{brand}" not in out and "Aurora Air services" in out

@@ -17,6 +17,7 @@ from tqdm import tqdm
 from monitor import config as config_lib
 from monitor.alerts.notifiers.base import Notifier
 from monitor.alerts.playbooks import BUILT_IN_PLAYBOOKS
+from monitor.demo.competitors import COMPETITORS, brand_config, competitor_rows
 from monitor.demo.scenario import Scenario, generate, load_config
 from monitor.demo.team import Team, TeamAction
 from monitor.alerts.blocks import duration
@@ -31,10 +32,14 @@ from monitor.store.base import MentionFilter
 PLAYBOOKS = BUILT_IN_PLAYBOOKS
 MINUTE = timedelta(minutes=1)
 SOURCE = "import"
+RIVALS = "competitors.jsonl"
 
 
 def demo_config(workdir: Path, scenario: Scenario) -> dict:
-    """The config the demo runs with: SQLite in ``workdir``, one file-import source."""
+    """The config the demo runs with: SQLite in ``workdir``, one file-import source per brand, the
+    competitors reading their own file (see :mod:`monitor.demo.competitors`)."""
+    competitors = [brand_config(name, {"type": "file", "name": SOURCE, "every": "15m", "path": RIVALS})
+                   for name in COMPETITORS]
     return {
         "storage": {"backend": "sqlite", "path": "demo.db"},
         "nlp": {"backend": "auto"},
@@ -45,9 +50,10 @@ def demo_config(workdir: Path, scenario: Scenario) -> dict:
             {
                 "name": scenario.brand,
                 "query": scenario.query,
-                "competitors": ["Nordwind Airways", "SkyLark"],
+                "competitors": list(COMPETITORS),
                 "sources": [{"type": "file", "name": SOURCE, "every": "15m", "path": "mentions.jsonl"}],
-            }
+            },
+            *competitors,
         ],
     }
 
@@ -62,6 +68,8 @@ class Replay:
     offset: timedelta = timedelta(minutes=5)
     written: int = field(default=0, init=False)
     team: Team | None = field(default=None, init=False)
+    rivals: list[dict] = field(default_factory=list, init=False)
+    rivals_written: int = field(default=0, init=False)
 
     def __post_init__(self) -> None:
         self.workdir.mkdir(parents=True, exist_ok=True)
@@ -70,6 +78,8 @@ class Replay:
             self.config_path.write_text(yaml.safe_dump(demo_config(self.workdir, self.scenario), sort_keys=False))
         self.feed = self.workdir / "mentions.jsonl"
         self.feed.touch()
+        self.rivals = competitor_rows(self.scenario)
+        (self.workdir / RIVALS).touch()
         self.config = config_lib.load(self.config_path)
 
     def ticks(self) -> Iterator[datetime]:
@@ -82,20 +92,15 @@ class Replay:
         return build_pipeline(self.config, notifier=notifier, annotator=annotator)
 
     def arrive(self, now: datetime) -> None:
-        """Append to the import file every row created before ``now`` (what was posted by then)."""
-        rows = self.scenario.rows
-        end = self.written
-        while end < len(rows) and _created(rows[end]) < now:
-            end += 1
-        if end > self.written:
-            with self.feed.open("a", encoding="utf-8") as handle:
-                handle.writelines(json.dumps(row, ensure_ascii=False) + "\n" for row in rows[self.written:end])
-            self.written = end
+        """Append to the import files every row created before ``now`` (what was posted by then)."""
+        self.written = _append(self.feed, self.scenario.rows, self.written, now)
+        self.rivals_written = _append(self.workdir / RIVALS, self.rivals, self.rivals_written, now)
 
     def step(self, pipeline: Pipeline, now: datetime) -> list[Incident]:
         """One tick: posts arrive, are collected and judged, the simulated team acts, alerts go out."""
         self.arrive(now)
-        pipeline.collect(self.scenario.brand, SOURCE, now=now)
+        for brand in self.config.brands:
+            pipeline.collect(brand.name, SOURCE, now=now)
         incidents = pipeline.detect(now=now)
         if self.team is None:
             self.team = Team([TeamAction.parse(a) for a in load_config().get("team", [])], pipeline.playbooks)
@@ -108,6 +113,17 @@ def _created(row: dict) -> datetime:
     return datetime.fromisoformat(row["created_at"].replace("Z", "+00:00"))
 
 
+def _append(path: Path, rows: list[dict], written: int, now: datetime) -> int:
+    """Append ``rows[written:]`` created before ``now`` to ``path``; returns how many are written now."""
+    end = written
+    while end < len(rows) and _created(rows[end]) < now:
+        end += 1
+    if end > written:
+        with path.open("a", encoding="utf-8") as handle:
+            handle.writelines(json.dumps(row, ensure_ascii=False) + "\n" for row in rows[written:end])
+    return end
+
+
 def _report(replay: Replay, pipeline: Pipeline, seconds: float, echo: Callable[[str], None]) -> None:
     scenario = replay.scenario
     store = pipeline.store
@@ -116,6 +132,8 @@ def _report(replay: Replay, pipeline: Pipeline, seconds: float, echo: Callable[[
     echo("")
     echo(f"Replayed {len(scenario.rows):,} posts over {(scenario.end - scenario.start).days} days "
          f"in {seconds:.0f} s; {stored:,} matched the query for {scenario.brand} and were stored.")
+    rivals = ", ".join(f"{name} {store.count(MentionFilter(brands=[name])):,}" for name in COMPETITORS)
+    echo(f"Competitors' mentions stored (share of voice on the dashboard's Overview): {rivals}.")
     echo(f"Sentiment: {pipeline.annotator.scorer_name}")
     echo(f"Crisis started:  {scenario.crisis_start:%a %Y-%m-%d %H:%M} UTC")
     if not incidents:
