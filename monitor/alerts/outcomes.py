@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from typing import Any, Sequence
 
+from monitor.alerts.blocks import duration
 from monitor.alerts.story import peak_spike
 from monitor.models import Incident, IncidentState
 from monitor.store.base import Store, totals_by_bucket
@@ -76,8 +77,6 @@ def _share(value: float | None) -> str:
 
 def report_lines(row: dict[str, Any]) -> list[str]:
     """One :func:`outcome_rows` row in plain words, without "None": for ``monitor report incidents``."""
-    from monitor.alerts.blocks import duration
-
     opened = datetime.fromisoformat(row["opened_at"])
     lines = [f"{opened:%Y-%m-%d %H:%M} UTC  {row['brand']}: {row['state'].replace('_', ' ')}, {row['severity']}, "
              f"playbook {row['playbook'] or 'none'}  [{row['id']}]"]
