@@ -23,7 +23,6 @@ log = logging.getLogger(__name__)
 
 _WORD = re.compile(r"[^\W\d_][\w'’-]{2,}", re.UNICODE)
 _URL = re.compile(r"https?://\S+")
-_TOKEN = re.compile(r"[\w'’-]+", re.UNICODE)
 _CLAUSE = re.compile(r"[.,;:!?…()\[\]\"“”«»/|\n]+")
 LOOKBACK = timedelta(hours=1)
 MIN_TEXTS = 3
@@ -48,14 +47,13 @@ STOPWORDS = frozenset(
 
 def _tokens(text: str, ignore: set[str]) -> list[str]:
     """The text's words and the pairs of words next to each other in one clause (never across
-    punctuation, a dropped word or the brand's name), function words left out."""
+    punctuation or the brand's name; words under three letters are skipped), function words left out."""
     words: list[str] = []
     pairs: list[str] = []
     for clause in _CLAUSE.split(normalise(_URL.sub(" ", text))):
-        found = _TOKEN.findall(clause)
-        kept = [w if _WORD.fullmatch(w) and w not in ignore and w not in STOPWORDS else "" for w in found]
-        words += [w for w in kept if w]
-        pairs += [f"{a} {b}" for a, b in zip(kept, kept[1:]) if a and b]
+        kept = ["" if w in ignore else w for w in _WORD.findall(clause)]
+        words += [w for w in kept if w and w not in STOPWORDS]
+        pairs += [f"{a} {b}" for a, b in zip(kept, kept[1:]) if a and b and not {a, b} & STOPWORDS]
     return words + pairs
 
 
@@ -90,7 +88,7 @@ def key_phrases(
             shared[phrase] = count >= MIN_TEXTS
             scored.append((lift * math.log1p(count) * (1.3 if " " in phrase else 1.0), phrase))
     chosen: list[str] = []
-    for _, phrase in sorted(scored, key=lambda item: (shared[item[1]], item[0]), reverse=True):
+    for _, phrase in sorted(scored, key=lambda item: (shared[item[1]], *item), reverse=True):
         if any(phrase in c or c in phrase for c in chosen):
             continue
         chosen.append(phrase)
