@@ -7,8 +7,9 @@ from __future__ import annotations
 
 TERMS: dict[str, str] = {
     "mention": "One stored post (or reply, quote or repost) that matches the brand's query.",
-    "interaction": "A like, share or reply to one post, as the source reports it; a post going viral is "
-                   "measured in interactions, everything else in mentions.",
+    "interaction": "A like, share or reply to one post, as the source reports it (a post's shares are at "
+                   "least the reposts and quotes of it collected); a post going viral is measured in "
+                   "interactions, everything else in mentions.",
     "spike window": "The span the detector measured a spike over: one bucket (15 min by default) or up to "
                     "`detection.window` buckets summed, so a window can be 15, 30 or 45 min.",
     "peak": "The spike window with the most mentions, always named with its length "

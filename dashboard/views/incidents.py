@@ -107,7 +107,7 @@ def show_incident(incident_id: str) -> None:
     state, severity, used = st.columns(3)
     state.metric("State", incident.state.value.replace("_", " "))
     severity.metric("Severity", incident.severity.word)
-    used.metric("Playbook", playbook.title if playbook else (incident.playbook_id or "none"))
+    used.markdown(f"Playbook  \n**{playbook.title if playbook else (incident.playbook_id or 'none')}**")
     show_figures(story)
     with st.expander(f"Detector details: {len(incident.spikes)} spike window(s)"):
         st.dataframe(data.incident_spikes(view.store_key, incident_id), hide_index=True, column_config={
@@ -140,10 +140,11 @@ def show_incident(incident_id: str) -> None:
         if said.posts.empty:
             st.caption("None recorded with the alert.")
         else:
-            st.dataframe(said.posts, hide_index=True, column_config={
-                "text": st.column_config.TextColumn("text", width="large"),
-                "link": st.column_config.LinkColumn("link", display_text="open"),
-            })
+            st.dataframe(said.posts, hide_index=True, column_order=["text", "sentiment", "link", "author", "language"],
+                         column_config={
+                             "text": st.column_config.TextColumn("text", width="large"),
+                             "link": st.column_config.LinkColumn("link", display_text="open"),
+                         })
     show_playbook(incident)
 
 
@@ -160,7 +161,7 @@ else:
         st.dataframe(
             frame,
             hide_index=True,
-            column_order=["opened_at", "title", "state", "severity", "playbook", "peak", "spikes", "id"],
+            column_order=["opened_at", "title", "state", "severity", "playbook", "peak", "spikes"],
             column_config={
                 "opened_at": st.column_config.DatetimeColumn("opened (UTC)", format="D MMM YYYY, HH:mm",
                                                              timezone="UTC"),
