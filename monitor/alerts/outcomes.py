@@ -87,7 +87,7 @@ def report_lines(row: dict[str, Any]) -> list[str]:
     if row.get("peak_mentions") is not None:
         lines.append(f"  peak {row['peak_mentions']:,.0f} mentions in {duration(row['peak_window_minutes'])}")
     if "negative_share_before" in row:
-        after = (_share(row["negative_share_after"]) if row["volume_after"] is not None else "not resolved yet")
-        lines.append(f"  negative share: {_share(row['negative_share_before'])} the day before it opened, "
-                     f"{after} the day after it was resolved")
+        after = (f"{_share(row['negative_share_after'])} the day after it was resolved"
+                 if row["volume_after"] is not None else "the day after: once it is resolved")
+        lines.append(f"  negative share: {_share(row['negative_share_before'])} the day before it opened, {after}")
     return lines
