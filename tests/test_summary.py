@@ -199,6 +199,9 @@ def test_word_pairs_are_never_made_across_punctuation_or_the_brands_name():
     phrases = key_phrases(texts, ["nice flight today"] * 20, {"aurora", "air"}, top=10)
     assert "system failure" in phrases and "thousands stuck" in phrases
     assert not any(p in phrases for p in ("failure thousands", "gate silent"))
+    signs = key_phrases([f"IT failure = thousands stuck - gates closed {k}" for k in range(5)],
+                        ["nice flight today"] * 20, set(), top=10)
+    assert "thousands stuck" in signs and not {"failure thousands", "stuck gates"} & set(signs)
 
 
 def test_phrases_many_posts_share_come_before_what_only_the_viral_post_says():

@@ -23,7 +23,7 @@ log = logging.getLogger(__name__)
 
 _WORD = re.compile(r"[^\W\d_][\w'’-]{2,}", re.UNICODE)
 _URL = re.compile(r"https?://\S+")
-_CLAUSE = re.compile(r"[.,;:!?…()\[\]\"“”«»/|\n]+")
+_CLAUSE = re.compile(r"[.,;:!?…()\[\]\"“”«»/|=+&<>→\n]+|\s[-–—]+\s")
 LOOKBACK = timedelta(hours=1)
 MIN_TEXTS = 3
 """Distinct texts a key phrase must occur in."""
