@@ -105,6 +105,10 @@ def main() -> None:
         newest = data.newest_mention(store_key, brand)
     except MonitorError as exc:
         show_setup_problem("The database cannot be read.", f"{exc}\n\nCheck `storage:` in `{config_path}`.")
+    wanted = st.query_params.get("incident", "")
+    if wanted and linked is None:
+        st.warning(f"No incident `{wanted}` in this database, so the Overview is shown. The Incidents page lists "
+                   "the incidents; an old link may name one from another database.")
     first = INCIDENTS_PAGE if linked else PAGES[0][0]
     page = st.navigation([st.Page(path, title=title, icon=icon, url_path=url, default=path == first)
                           for path, title, icon, url in PAGES])

@@ -7,17 +7,14 @@ from datetime import timedelta
 import altair as alt
 import pandas as pd
 
-SENTIMENT_COLOURS: dict[str, str] = {
-    "negative": "#d62728",
-    "neutral": "#9e9e9e",
-    "positive": "#2ca02c",
-    "unknown": "#d9d9d9",
-}
+from monitor.alerts.story import SENTIMENT_COLOURS
+
 INCIDENT_COLOUR = "#333333"
 SPIKE_COLOUR = "#ff7f0e"
 HIGHLIGHT_COLOUR = "#1f77b4"
 OTHER_COLOUR = "#7f9cb8"
-EVENT_COLOURS = ["#333333", "#1f77b4", "#9467bd", "#8c564b", "#e377c2"]
+EVENT_COLOURS = {"state change": "#333333", "playbook step": "#1f77b4", "Slack message": "#9467bd"}
+"""One colour per kind of event on an incident's timeline (see dashboard.incident_data.EVENT_TYPES)."""
 WEEKDAYS = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
 _TIME_FORMAT = "%d %b %H:%M"
 
@@ -162,7 +159,7 @@ def incident_timeline(series: pd.DataFrame, spikes: pd.DataFrame, events: pd.Dat
                       bucket: timedelta) -> alt.LayerChart:
     """Volume by sentiment around an incident, spike windows as a band on top, alerts and state changes as rules.
 
-    ``spikes`` has ``window_start`` and ``window_end``; ``events`` has ``at``, ``event`` and ``detail``.
+    ``spikes`` has ``window_start`` and ``window_end``; ``events`` has ``at``, ``type``, ``event`` and ``detail``.
     """
     layers: list[alt.Chart] = []
     if not spikes.empty:
@@ -178,10 +175,11 @@ def incident_timeline(series: pd.DataFrame, spikes: pd.DataFrame, events: pd.Dat
     layers.append(volume_area(series, bucket))
     if not events.empty:
         layers.append(
-            alt.Chart(events[["at", "event", "detail"]])
+            alt.Chart(events[["at", "type", "event", "detail"]])
             .mark_rule(strokeWidth=2)
             .encode(x=_time_axis("at"),
-                    color=alt.Color("event:N", title="event", scale=alt.Scale(range=EVENT_COLOURS)),
+                    color=alt.Color("type:N", title="event",
+                                    scale=alt.Scale(domain=list(EVENT_COLOURS), range=list(EVENT_COLOURS.values()))),
                     tooltip=[alt.Tooltip("at:T", title="at (UTC)", format="%d %b %H:%M"), "event:N", "detail:N"])
         )
     return alt.layer(*layers).resolve_scale(color="independent").properties(height=320)

@@ -6,15 +6,16 @@ database it read, and opens the store through :func:`store`, which is cached onc
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 import pandas as pd
 import streamlit as st
 
-from monitor.alerts.incidents import headline
 from monitor.care.masking import mask
 from monitor.config import StorageConfig
+from monitor.alerts.story import peak_text, title
 from monitor.models import SENTIMENT_LABELS, Incident, Mention
 from monitor.store import open_store
 from monitor.store.base import MentionFilter, Store
@@ -145,9 +146,11 @@ def facets(store_key: str, brand: str, start: datetime, end: datetime) -> pd.Dat
 
 
 def _filter(brand: str, start: datetime, end: datetime, text: str, sources: tuple[str, ...],
-            languages: tuple[str, ...], sentiments: tuple[str, ...], limit: int = 100) -> MentionFilter:
+            languages: tuple[str, ...], sentiments: tuple[str, ...], limit: int = 100,
+            most_engaged: bool = False) -> MentionFilter:
     return MentionFilter(brands=[brand], since=start, until=end, text=text or None, sources=list(sources),
-                         languages=list(languages), sentiments=list(sentiments), limit=limit)
+                         languages=list(languages), sentiments=list(sentiments), limit=limit,
+                         most_engaged=most_engaged)
 
 
 def _mention_row(mention: Mention) -> dict[str, object]:
@@ -168,21 +171,24 @@ def _mention_row(mention: Mention) -> dict[str, object]:
     }
 
 
+def export_name(brand: str, start: datetime, end: datetime) -> str:
+    """``aurora-air-mentions-20260303-20260309.csv`` for ``[start, end)``: named by the first and last day shown."""
+    slug = re.sub(r"[^a-z0-9]+", "-", brand.casefold()).strip("-")
+    return f"{slug}-mentions-{start:%Y%m%d}-{end - timedelta(microseconds=1):%Y%m%d}.csv"
+
+
 @st.cache_data(ttl=TTL, show_spinner=False)
 def mentions(store_key: str, brand: str, start: datetime, end: datetime, text: str = "",
              sources: tuple[str, ...] = (), languages: tuple[str, ...] = (), sentiments: tuple[str, ...] = (),
-             limit: int = 1000) -> tuple[pd.DataFrame, int]:
-    """The newest ``limit`` mentions matching the filters, and how many match in all."""
-    query = _filter(brand, start, end, text, sources, languages, sentiments, limit)
+             limit: int = 1000, most_engaged: bool = False) -> tuple[pd.DataFrame, int]:
+    """The newest ``limit`` mentions matching the filters (the most interacted with over the whole range
+    when ``most_engaged``), and how many match in all."""
+    query = _filter(brand, start, end, text, sources, languages, sentiments, limit, most_engaged)
     found = store(store_key).search(query)
     frame = pd.DataFrame([_mention_row(m) for m in found], columns=list(MENTION_COLUMNS))
     if found:
         frame["time"] = pd.to_datetime(frame["time"], utc=True)
     return frame, store(store_key).count(query)
-
-
-def _peak(incident: Incident) -> float:
-    return max((s.observed for s in incident.spikes), default=0.0)
 
 
 @st.cache_data(ttl=TTL, show_spinner=False)
@@ -194,13 +200,13 @@ def incidents(store_key: str, brand: str, start: datetime | None = None,
         [
             {
                 "id": i.id, "opened_at": i.opened_at, "state": i.state.value, "active": i.state.is_active,
-                "severity": i.severity.word, "kind": i.kind.value, "topic": i.topic,
-                "playbook": i.playbook_id or "", "spikes": len(i.spikes), "peak": _peak(i),
+                "severity": i.severity.word, "kind": i.kind.value, "title": title(i).split(" · ")[0],
+                "topic": i.topic, "playbook": i.playbook_id or "", "spikes": len(i.spikes), "peak": peak_text(i),
                 "last_spike_at": i.last_spike_at,
             }
             for i in found
         ],
-        columns=["id", "opened_at", "state", "active", "severity", "kind", "topic", "playbook", "spikes",
+        columns=["id", "opened_at", "state", "active", "severity", "kind", "title", "topic", "playbook", "spikes",
                  "peak", "last_spike_at"],
     )
     for column in ("opened_at", "last_spike_at"):
@@ -209,23 +215,17 @@ def incidents(store_key: str, brand: str, start: datetime | None = None,
 
 
 @st.cache_data(ttl=TTL, show_spinner=False)
-def incident_detail(store_key: str, incident_id: str) -> tuple[str, pd.DataFrame]:
-    """The incident's alert headline and one row per spike window."""
-    db = store(store_key)
-    incident = db.get_incident(incident_id)
-    if incident is None:
-        return "", pd.DataFrame()
-    alerts = [n.payload.get("headline") for n in db.notifications(incident_id) if n.kind == "alert"]
-    title = next((a for a in alerts if a), "") or (headline(incident, incident.spikes[0]) if incident.spikes else "")
-    spikes = pd.DataFrame(
+def incident_spikes(store_key: str, incident_id: str) -> pd.DataFrame:
+    """One row per spike window of the incident: what the detector measured (empty without the incident)."""
+    incident = store(store_key).get_incident(incident_id)
+    return pd.DataFrame(
         [
             {
                 "window_start": s.window_start, "window_end": s.window_end, "kind": s.kind.value,
                 "severity": s.severity.word, "observed": s.observed, "expected": s.expected,
                 "ratio": s.ratio if s.expected > 0 else None, "negative_share": s.negative_share,
-                "score": s.score, "top_terms": ", ".join(s.top_terms),
+                "score": s.score,
             }
-            for s in incident.spikes
+            for s in (incident.spikes if incident else [])
         ]
     )
-    return title, spikes

@@ -13,12 +13,16 @@ import streamlit as st
 from dashboard.data import TTL, store
 from monitor.alerts.playbooks import load_playbooks
 from monitor.alerts.steps import timing
+from monitor.alerts.story import Figures
+from monitor.alerts.story import story as story_line
 from monitor.care.masking import mask
 from monitor.errors import PlaybookError
 from monitor.models import Incident, Playbook
 from monitor.store.base import Notification
 
-EVENT_COLUMNS = ["at", "event", "detail"]
+EVENT_COLUMNS = ["at", "type", "event", "detail"]
+EVENT_TYPES = ("state change", "playbook step", "Slack message")
+"""What an event on the timeline is; each has one colour."""
 POST_COLUMNS = ["text", "author", "language", "sentiment", "link"]
 STEP_COLUMNS = ["number", "step", "owner", "due", "status", "done_by", "done_at", "details"]
 
@@ -39,6 +43,19 @@ class IncidentStory:
     incident: Incident
     events: pd.DataFrame
     said: list[Said]
+    alert: dict[str, Any] = field(default_factory=dict)
+    """The summary the first alert carried (empty when none was queued)."""
+
+    @property
+    def figures(self) -> Figures:
+        """The alert's figures, as Slack showed them (see :class:`monitor.alerts.story.Figures`)."""
+        incident = self.incident
+        return Figures.of(self.alert, incident.spikes[0] if incident.spikes else None, incident.kind)
+
+    @property
+    def headline(self) -> str:
+        """The alert's story line: what happened, about what, where, how big."""
+        return story_line(self.incident, self.alert)
 
 
 def _post_rows(summary: dict[str, Any]) -> pd.DataFrame:
@@ -69,12 +86,13 @@ def _spike_terms(incident: Incident) -> list[str]:
 
 
 def _event_rows(incident: Incident, notifications: list[Notification]) -> list[dict[str, Any]]:
+    state, step, slack = EVENT_TYPES
     rows: list[dict[str, Any]] = [
-        {"at": t.at, "event": f"state: {t.state.value.replace('_', ' ')}",
+        {"at": t.at, "type": state, "event": f"state: {t.state.value.replace('_', ' ')}",
          "detail": f"{t.by}: {t.note}" if t.note else t.by}
         for t in incident.transitions
     ]
-    rows += [{"at": d.at, "event": f"step {d.number} done",
+    rows += [{"at": d.at, "type": step, "event": f"step {d.number} done",
               "detail": f"{d.by}: {d.title} ({timing(d)})" + (f". {d.note}" if d.note else "")}
              for d in incident.steps_done]
     for notification in notifications:
@@ -82,7 +100,8 @@ def _event_rows(incident: Incident, notifications: list[Notification]) -> list[d
         status = notification.status.value
         where = notification.channel or "thread"
         headline = str(notification.payload.get("headline", ""))
-        rows.append({"at": at, "event": f"Slack {notification.kind} ({status})", "detail": f"{where}: {headline}"})
+        rows.append({"at": at, "type": slack, "event": f"Slack {notification.kind} ({status})",
+                     "detail": f"{where}: {headline}"})
     return rows
 
 
@@ -91,7 +110,9 @@ def story_of(incident: Incident, notifications: list[Notification]) -> IncidentS
     events = pd.DataFrame(_event_rows(incident, notifications), columns=EVENT_COLUMNS)
     events["at"] = pd.to_datetime(events["at"], utc=True)
     events = events.sort_values("at", kind="stable").reset_index(drop=True)
-    return IncidentStory(incident=incident, events=events, said=_said(incident, notifications))
+    alert = next((n.payload.get("summary") for n in notifications if n.kind == "alert"), None)
+    return IncidentStory(incident=incident, events=events, said=_said(incident, notifications),
+                         alert=alert if isinstance(alert, dict) else {})
 
 
 @st.cache_data(ttl=TTL, show_spinner=False)

@@ -10,6 +10,7 @@ import streamlit as st
 from dashboard import charts
 from dashboard.data import TTL, hour_ceiling, store, volume
 from monitor.alerts.outcomes import outcome_rows
+from monitor.alerts.summary import window_split
 from monitor.models import SENTIMENT_LABELS, Incident, IncidentState
 from monitor.store.base import Store
 
@@ -17,10 +18,12 @@ AROUND = timedelta(hours=24)
 SYSTEM = "system"
 OUTCOME_COLUMNS = ["id", "opened_at", "state", "severity", "playbook", "minutes_to_acknowledge",
                    "minutes_to_resolve", "acknowledged_by", "resolved_by", "steps_done", "steps_on_time",
-                   "negative_before", "negative_at_alert", "negative_after"]
+                   "negative_before", "negative_at_alert", "negative_at_close", "negative_after"]
 SUMMARY_COLUMNS = ["playbook", "incidents", "median_minutes_to_acknowledge", "median_minutes_to_resolve",
-                   "median_steps_done", "steps_on_time", "negative_before", "negative_at_alert", "negative_after",
-                   "recovered"]
+                   "median_steps_done", "steps_on_time", "negative_before", "negative_at_alert", "negative_at_close",
+                   "negative_after", "recovered"]
+CLOSING = timedelta(hours=2)
+"""The negative share "at close" is the one of the hours before the incident was resolved."""
 RECOVERY_MARGIN = 0.05  # negative share after resolution at most this far above before: back to normal
 
 
@@ -37,11 +40,22 @@ def _who(incident: Incident, state: IncidentState) -> str:
     return next((t.by for t in incident.transitions if t.state == state), "")
 
 
-def outcome_frame(db: Store, incidents: list[Incident]) -> pd.DataFrame:
-    """One row per incident: response times, who responded, negative share before, at alert and after.
+def at_alert(db: Store, incident: Incident) -> float | None:
+    """The negative share the alert showed: the first spike window's, from its sentiment split."""
+    if not incident.spikes:
+        return None
+    split = window_split(db, incident.spikes[0])
+    scored = sum(split.values())
+    return split["negative"] / scored if scored else None
 
-    Before is the 24 hours up to the hour the incident opened in; after is the 24 hours from the hour
-    after it was resolved (empty while unresolved).
+
+def outcome_frame(db: Store, incidents: list[Incident]) -> pd.DataFrame:
+    """One row per incident: response times, who responded, negative share before, at alert, at close
+    and after.
+
+    Before is the 24 hours up to the hour the incident opened in; at alert is the first spike window
+    (the alert's own figure); at close the two hours up to the hour it was resolved in; after the 24
+    hours from then (each empty while unresolved, or without scored mentions).
     """
     rows = []
     by_id = {i.id: i for i in incidents}
@@ -57,13 +71,14 @@ def outcome_frame(db: Store, incidents: list[Incident]) -> pd.DataFrame:
             "acknowledged_by": _who(incident, IncidentState.ACKNOWLEDGED),
             "resolved_by": _who(incident, IncidentState.RESOLVED),
             "negative_before": negative_share(db, incident.brand, opened - AROUND, opened),
-            "negative_at_alert": max((s.negative_share for s in incident.spikes), default=None),
+            "negative_at_alert": at_alert(db, incident),
+            "negative_at_close": negative_share(db, incident.brand, after - CLOSING, after) if after else None,
             "negative_after": negative_share(db, incident.brand, after, after + AROUND) if after else None,
         })
     frame = pd.DataFrame(rows, columns=OUTCOME_COLUMNS)
     frame["opened_at"] = pd.to_datetime(frame["opened_at"], utc=True)
     for column in ("minutes_to_acknowledge", "minutes_to_resolve", "steps_done", "steps_on_time",
-                   "negative_before", "negative_at_alert", "negative_after"):
+                   "negative_before", "negative_at_alert", "negative_at_close", "negative_after"):
         frame[column] = pd.to_numeric(frame[column])
     return frame
 
@@ -92,6 +107,7 @@ def playbook_summary(frame: pd.DataFrame) -> pd.DataFrame:
         on_time=("steps_on_time", "sum"),
         negative_before=("negative_before", "median"),
         negative_at_alert=("negative_at_alert", "median"),
+        negative_at_close=("negative_at_close", "median"),
         negative_after=("negative_after", "median"),
     )
     summary["steps_on_time"] = (summary["on_time"] / summary["steps_done"]).where(summary["steps_done"] > 0)

@@ -59,7 +59,7 @@ def backfill_source(pipeline: Pipeline, brand: BrandConfig, source: SourceConfig
     return result
 
 
-@click.command()
+@click.command(short_help="Fetch past mentions from each source.")
 @click.argument("path", type=click.Path(dir_okay=False, path_type=Path))
 @click.option("--since", "since_text", required=True, help="How far back, e.g. 7d, 12h, 90m.")
 @click.option("--brand", "brand_name", help="Only this brand (default: all).")

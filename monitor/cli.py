@@ -39,7 +39,7 @@ def cli(ctx: click.Context, verbose: bool, debug: bool) -> None:
     ctx.obj = {"debug": debug}
 
 
-@cli.command()
+@cli.command(short_help="Write a starter config and the shipped playbooks.")
 @click.argument("path", default="monitor.yaml", type=click.Path(dir_okay=False, path_type=Path))
 @click.option("--force", is_flag=True, help="Overwrite an existing file.")
 def init(path: Path, force: bool) -> None:
@@ -59,7 +59,7 @@ def init(path: Path, force: bool) -> None:
     click.echo(f"wrote {path}; edit the brands, then run: monitor check-config {path}")
 
 
-@cli.command("check-config")
+@cli.command("check-config", short_help="Check a config file; every problem with its place.")
 @click.argument("path", type=click.Path(dir_okay=False, path_type=Path))
 def check_config(path: Path) -> None:
     """Validate a config file as `monitor run` would; every problem with its YAML path (exit 2)."""
@@ -68,7 +68,7 @@ def check_config(path: Path) -> None:
     click.echo(f"{path}: OK ({len(config.brands)} brand(s), {sources} source(s))")
 
 
-@cli.command()
+@cli.command(short_help="Run the service: collect, look for spikes, alert.")
 @click.argument("path", type=click.Path(dir_okay=False, path_type=Path))
 def run(path: Path) -> None:
     """Run the service: collect on schedule, detect, alert. Stops cleanly on Ctrl-C or SIGTERM."""
@@ -83,7 +83,7 @@ def run(path: Path) -> None:
     click.echo("stopped", err=True)
 
 
-@cli.command()
+@cli.command(short_help="Collect one brand from one source, once.")
 @click.argument("path", type=click.Path(dir_okay=False, path_type=Path))
 @click.option("--brand", required=True, help="Brand name as in the config.")
 @click.option("--source", "source", required=True, help="Source name (or type) within the brand.")
@@ -99,7 +99,7 @@ def collect(path: Path, brand: str, source: str, once: bool) -> None:
                + (f", skipped {result.unreadable} unreadable item(s)" if result.unreadable else ""))
 
 
-@cli.command()
+@cli.command(short_help="Look for spikes now and send due alerts, once.")
 @click.argument("path", type=click.Path(dir_okay=False, path_type=Path))
 def workers(path: Path) -> None:
     """List the workers (``monitor run``) on the config's store: last heartbeat, what each holds, jobs done."""
@@ -125,7 +125,8 @@ def workers(path: Path) -> None:
 @cli.command()
 @click.argument("path", type=click.Path(dir_okay=False, path_type=Path))
 def detect(path: Path) -> None:
-    """Judge the newest closed bucket of every brand and deliver due alerts, once."""
+    """Look for spikes in every brand's newest complete 15-minute bucket (detection.bucket) and send the
+    alerts that are due, once."""
     from monitor.runtime import build_pipeline
 
     pipeline = build_pipeline(config_lib.load(path))
@@ -137,7 +138,7 @@ def detect(path: Path) -> None:
         click.echo("no spikes")
 
 
-@cli.command()
+@cli.command(short_help="Replay a brand crisis through the real pipeline.")
 @click.option("--workdir", type=click.Path(file_okay=False, path_type=Path),
               help="Keep the demo's database and config here (default: a new temporary folder).")
 @click.option("--days", default=14, show_default=True, help="Quiet days before the crisis.")
@@ -148,18 +149,21 @@ def demo(workdir: Path | None, days: int) -> None:
     run_demo(workdir, quiet_days=days, echo=click.echo)
 
 
-@cli.command()
+@cli.command(short_help="Open the dashboard on the config's database.")
 @click.option("--config", "path", type=click.Path(dir_okay=False, path_type=Path),
               default=lambda: os.environ.get("MONITOR_CONFIG", "monitor.yaml"), show_default="monitor.yaml")
-@click.option("--port", default=8501, show_default=True)
+@click.option("--port", type=int, default=None, help="Default: the port slack.dashboard_url names (8501).")
 @click.option("--host", default="127.0.0.1", show_default=True,
               help="Address to listen on; another than loopback needs a login (MONITOR_DASHBOARD_PASSWORD or [auth]).")
-def dashboard(path: Path, port: int, host: str) -> None:
+def dashboard(path: Path, port: int | None, host: str) -> None:
     """Open the Streamlit dashboard on the store the config names."""
-    from monitor.dashboard_access import check_access
+    from monitor.dashboard_access import check_access, link_port
 
-    config_lib.load(path)
+    config = config_lib.load(path)
     check_access(host)
+    port, mismatch = link_port(config.slack.dashboard_url, port)
+    if mismatch:
+        click.echo(f"note: {mismatch}", err=True)
     app = Path(__file__).resolve().parent.parent / "dashboard" / "app.py"
     env = dict(os.environ, MONITOR_CONFIG=str(Path(path).resolve()))
     command = [sys.executable, "-m", "streamlit", "run", str(app), "--server.port", str(port),
@@ -221,42 +225,30 @@ def _now():
     return datetime.now(timezone.utc)
 
 
-@cli.command()
-@click.argument("action", type=click.Choice(["acknowledge", "mitigate", "escalate", "resolve", "false_alarm"]))
-@click.argument("path", type=click.Path(dir_okay=False, path_type=Path))
-@click.argument("incident_id")
-@click.option("--by", default=lambda: os.environ.get("USER", "cli"), show_default="$USER", help="Who acts.")
-@click.option("--note", default="", help="Why, for the thread and the record.")
-def incident(action: str, path: Path, incident_id: str, by: str, note: str) -> None:
-    """Acknowledge, mitigate, escalate, resolve or close an incident as a false alarm."""
-    from monitor.alerts.lifecycle import apply
-
-    changed = apply(_store(path), incident_id, action, by=by, now=_now(), note=note)
-    click.echo(f"{changed.id}: {changed.state.value}, severity {changed.severity.word}")
-
-
-@cli.command()
+@cli.command(short_help="Mark a playbook step of an incident done.")
 @click.argument("path", type=click.Path(dir_okay=False, path_type=Path))
 @click.argument("incident_id")
 @click.argument("number", type=click.IntRange(min=1))
 @click.option("--undo", is_flag=True, help="Mark the step as not done after all.")
 @click.option("--by", default=lambda: os.environ.get("USER", "cli"), show_default="$USER", help="Who did it.")
 @click.option("--note", default="", help="What was done, for the thread and the record.")
-def step(path: Path, incident_id: str, number: int, undo: bool, by: str, note: str) -> None:
+@click.option("--at", "at", default=None, help="When it was done (ISO time, UTC unless a zone is given); default now.")
+def step(path: Path, incident_id: str, number: int, undo: bool, by: str, note: str, at: str | None) -> None:
     """Mark step NUMBER (from 1) of an incident's playbook done."""
     from monitor.alerts.playbooks import load_playbooks
     from monitor.alerts.steps import mark_step
+    from monitor.incident_cli import parse_moment
     from monitor.store import open_store
 
     config = config_lib.load(path)
     changed = mark_step(open_store(config.storage), load_playbooks(config.alerts.playbooks_dir), incident_id,
-                        number, by=by, now=_now(), note=note, undo=undo)
+                        number, by=by, now=parse_moment(at), note=note, undo=undo)
     done = {d.number for d in changed.steps_done}
     click.echo(f"{changed.id}: step {number} {'done' if number in done else 'not done'}; "
                f"steps done: {', '.join(map(str, sorted(done))) or 'none'}")
 
 
-@cli.group()
+@cli.group(short_help="Hold a brand's alerts for a while.")
 def silence() -> None:
     """Hold a brand's alerts for a while (incidents are still recorded)."""
 
@@ -309,7 +301,7 @@ def silence_expire(path: Path, silence_id: str) -> None:
     click.echo(f"{ended.id}: ended at {ended.ends_at:%Y-%m-%d %H:%M} UTC")
 
 
-@cli.group()
+@cli.group(short_help="Reports on past incidents.")
 def report() -> None:
     """Reports on what happened."""
 
@@ -319,12 +311,12 @@ def report() -> None:
 @click.option("--csv", "csv_path", type=click.Path(dir_okay=False, path_type=Path), help="Also write CSV here.")
 def report_incidents(path: Path, csv_path: Path | None) -> None:
     """Incidents with their state, severity, playbook and response times."""
-    from monitor.alerts.outcomes import outcome_rows
+    from monitor.alerts.outcomes import outcome_rows, report_lines
 
     store = _store(path)
     rows = outcome_rows(store.incidents(), store)
     for row in rows:
-        click.echo("  ".join(f"{k}={v}" for k, v in row.items()))
+        click.echo("\n".join(report_lines(row)))
     if not rows:
         click.echo("no incidents yet")
     if csv_path:
@@ -347,6 +339,11 @@ cli.add_command(store_group)
 from monitor.backtest.cli import backtest  # noqa: E402
 
 cli.add_command(backtest)
+
+
+from monitor.incident_cli import incident_group  # noqa: E402  (monitor incident list/show/acknowledge/…)
+
+cli.add_command(incident_group)
 
 
 from monitor.query.cli import query_group  # noqa: E402  (monitor query test)

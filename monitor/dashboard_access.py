@@ -7,6 +7,7 @@ import ipaddress
 import os
 import tomllib
 from pathlib import Path
+from urllib.parse import urlsplit
 
 from monitor.errors import ConfigError
 
@@ -40,3 +41,22 @@ def check_access(host: str) -> None:
     raise ConfigError(f"--host {host} would let anyone on the network read every mention and incident: set "
                       f"{PASSWORD_ENV} (a password readers type) or configure [auth] in .streamlit/secrets.toml "
                       "(single sign-on), or keep the default --host 127.0.0.1")
+
+
+DEFAULT_PORT = 8501
+
+
+def link_port(dashboard_url: str, asked: int | None) -> tuple[int, str | None]:
+    """The port to serve on and, when Slack's links would miss it, what to change.
+
+    Without ``--port`` the dashboard serves on the port ``slack.dashboard_url`` names, so the
+    alerts' "Open in dashboard" links reach it.
+    """
+    parts = urlsplit(dashboard_url) if dashboard_url else None
+    named = parts.port or (443 if parts.scheme == "https" else 80) if parts and parts.hostname else None
+    local = parts is not None and parts.hostname is not None and is_loopback(parts.hostname)
+    port = asked or (named if local and named else DEFAULT_PORT)
+    if local and named != port:
+        return port, (f"Slack alerts link to {dashboard_url} (slack.dashboard_url in the config), not to port {port}; "
+                      "set slack.dashboard_url to where people open the dashboard.")
+    return port, None

@@ -43,7 +43,7 @@ PLAYBOOKS = {p.id: p for p in load_playbooks(BUILT_IN_PLAYBOOKS)}
 
 
 def make_incident(**changes: Any) -> Incident:
-    spike = Spike(brand="Acme Air", kind=SpikeKind.NEGATIVE, window_start=OPENED - timedelta(minutes=15),
+    spike = Spike(brand="Acme Air", kind=SpikeKind.VOLUME, window_start=OPENED - timedelta(minutes=15),
                   window_end=OPENED, observed=312, expected=40, score=9.0, severity=Severity.HIGH,
                   negative_share=0.64, baseline_negative_share=0.12)
     data: dict[str, Any] = dict(id="acme-air-20240501-1135-abc123", fingerprint="abc123abc123abc1", brand="Acme Air",
@@ -79,19 +79,55 @@ def all_text(blocks: list[dict[str, Any]]) -> str:
     return json.dumps(blocks, ensure_ascii=False)
 
 
+def fields_of(blocks: list[dict[str, Any]]) -> list[str]:
+    return [f["text"] for f in next(b for b in blocks if "fields" in b)["fields"]]
+
+
 def test_alert_shows_the_numbers_people_need() -> None:
     rendered = render(message())
     blocks = rendered.blocks
-    assert blocks[0] == {"type": "header", "text": {"type": "plain_text", "emoji": True,
-                                                    "text": "🔴 " + message().headline}}
-    fields = [f["text"] for f in blocks[1]["fields"]]
+    headline = ("🔴 Acme Air: mention spike about “flight cancelled”, “refund”: "
+                "312 mentions in 15 min (7.8× usual), 64% negative")
+    assert blocks[0] == {"type": "header", "text": {"type": "plain_text", "emoji": True, "text": headline}}
+    fields = fields_of(blocks)
     assert "*Brand*\nAcme Air" in fields and "*Severity*\n🔴 High" in fields
-    assert "*Kind*\nNegative sentiment surge" in fields
-    assert "*Volume*\n312 mentions vs 40 expected (7.8×)" in fields
-    assert "*Negative share*\n64% vs 12% baseline (+52 pts)" in fields
-    assert "*Sentiment*\n😠 200 negative · 😐 80 neutral · 🙂 32 positive" in fields
+    assert "*Kind*\nMention spike" in fields
+    assert "*Mentions*\n312 mentions in 15 min vs 40 expected (7.8×)" in fields
+    assert "*Negative share in 15 min*\n64% (200 of 312) vs 12% usual (+52 pts)" in fields
+    assert "*Mentions in 15 min*\n😠 200 negative · 😐 80 neutral · 🙂 32 positive" in fields
     assert "“flight cancelled” · “refund” · “no information”" in all_text(blocks)
-    assert rendered.text.startswith("🔴 [high] Negative sentiment surge for Acme Air")
+    assert rendered.text == headline.replace("🔴", "🔴 [high]", 1)
+
+
+def test_the_playbooks_first_step_is_right_under_the_headline() -> None:
+    blocks = render(message()).blocks
+    step = PLAYBOOKS["outage"].steps[0]
+    under = blocks[1]["text"]["text"]
+    assert under.startswith(f"➡️ *First step:* {step.title}") and step.owner in under
+    done = StepDone(number=1, title=step.title, due_at=OPENED, at=OPENED, by="dana")
+    later = render(message(incident=make_incident(steps_done=[done]))).blocks[1]["text"]["text"]
+    assert later.startswith(f"➡️ *Next step (2 of {len(PLAYBOOKS['outage'].steps)}):* "
+                            f"{PLAYBOOKS['outage'].steps[1].title}")
+
+
+def test_a_viral_alert_counts_interactions_and_mentions_apart_and_agrees_with_itself() -> None:
+    viral = Spike(brand="Acme Air", kind=SpikeKind.VIRAL_POST, window_start=OPENED - timedelta(minutes=15),
+                  window_end=OPENED, observed=83551, expected=8, score=10443.9, severity=Severity.CRITICAL,
+                  negative_share=1.0)
+    summary = {**SUMMARY, "kind": "viral_post", "observed": 83551, "expected": 8, "negative_share": 1.0,
+               "baseline_negative_share": 0.2, "sentiment_split": {"negative": 11, "neutral": 9, "positive": 17},
+               "window": [viral.window_start.isoformat(), viral.window_end.isoformat()],
+               "posts": [{**post(0), "source": "twitter"}], "sources": {"bluesky": 20, "twitter": 17}}
+    rendered = render(message(incident=make_incident(spikes=[viral], severity=Severity.CRITICAL), summary=summary))
+    header = rendered.blocks[0]["text"]["text"]
+    assert header == ("🚨 Acme Air: post going viral on twitter about “flight cancelled”, “refund”: "
+                      "83,551 likes, shares and replies (10,444× usual)")
+    fields = fields_of(rendered.blocks)
+    assert "*Interactions*\n83,551 interactions (likes, shares, replies) on one post vs 8 on the brand's usual post " \
+           "(10,444×)" in fields
+    assert "*Negative share in 15 min*\n30% (11 of 37) vs 20% usual (+10 pts)" in fields
+    assert "*Mentions in 15 min*\n😠 11 negative · 😐 9 neutral · 🙂 17 positive" in fields
+    assert "10443" not in all_text(rendered.blocks) and "100%" not in all_text(rendered.blocks)
 
 
 def test_alert_shows_three_posts_with_links() -> None:
@@ -159,8 +195,9 @@ def test_the_steps_menu_offers_the_steps_not_done_and_the_checklist_ticks_the_do
 
 def test_alert_without_summary_or_playbook_uses_the_spike() -> None:
     blocks = render(message(summary={}, playbook=None, dashboard_url="")).blocks
-    fields = [f["text"] for f in blocks[1]["fields"]]
-    assert "*Volume*\n312 mentions vs 40 expected (7.8×)" in fields
+    fields = fields_of(blocks)
+    assert "*Mentions*\n312 mentions in 15 min vs 40 expected (7.8×)" in fields
+    assert "*Negative share in 15 min*\n64% vs 12% usual (+52 pts)" in fields
     assert "Playbook" not in all_text(blocks)
     assert not any(e.get("url") for b in blocks if b["type"] == "actions" for e in b["elements"])
     assert block_problems(blocks) == []
@@ -205,7 +242,7 @@ def test_huge_incident_stays_within_slack_limits() -> None:
 def test_thread_replies_are_short() -> None:
     update = render(message("update", thread_ts="1.1")).blocks
     assert len(update) == 2 and update[0]["text"]["text"].startswith("🔁 *Update:*")
-    assert "312 mentions vs 40 expected (7.8×)" in update[0]["text"]["text"]
+    assert "312 mentions in 15 min vs 40 expected (7.8×)" in update[0]["text"]["text"]
 
     escalation = render(message("escalation", thread_ts="1.1", broadcast=True,
                                 incident=make_incident(severity=Severity.CRITICAL))).blocks
@@ -221,6 +258,7 @@ def test_thread_replies_are_short() -> None:
                               headline="Resolved: Acme Air is back to its usual level")).blocks
     text = all_text(resolved)
     assert "✅ Resolved: Acme Air is back" in text and "false alarm after 3 h 20 min" in text
+    assert render(message("resolved", incident=closed, headline="Resolved: back to normal")).text.startswith("✅")
     assert not any(b["type"] == "actions" for b in resolved)
     assert all(block_problems(b) == [] for b in (update, escalation, resolved))
 
@@ -229,8 +267,8 @@ def test_malformed_summary_values_are_skipped() -> None:
     summary = {"observed": "n/a", "expected": None, "negative_share": None, "sentiment_split": {"negative": "x"},
                "posts": ["not a dict", {"text": None}], "key_phrases": [1, None]}
     blocks = render(message(summary=summary, incident=make_incident(spikes=[]))).blocks
-    fields = [f["text"] for f in blocks[1]["fields"]]
-    assert not any(f.startswith(("*Volume*", "*Negative share*")) for f in fields)
+    fields = fields_of(blocks)
+    assert not any(f.startswith(("*Mentions*", "*Negative share")) for f in fields)
     assert "😠 0 negative" in all_text(blocks) and "> (no text)" in all_text(blocks)
     assert block_problems(blocks) == []
 

@@ -1,6 +1,7 @@
 from datetime import datetime, timedelta, timezone
 
-from monitor.alerts.chart import series_points, spike_chart
+from monitor.alerts.chart import SHOWN_SPAN, series_points, shown_points, spike_chart
+from monitor.alerts.story import SENTIMENT_COLOURS
 
 T0 = datetime(2026, 3, 23, 6, 0, tzinfo=timezone.utc)
 
@@ -21,3 +22,19 @@ def test_no_series_no_chart_and_bad_points_are_ignored():
     assert spike_chart({}, "x") is None
     assert spike_chart({"series": "nonsense"}, "x") is None
     assert series_points({"series": [{"t": T0.isoformat()}, "junk", {"no": "time"}]}) == [{"t": T0.isoformat()}]
+
+
+def test_the_chart_shows_the_hours_before_the_spike_so_the_spike_is_not_a_sliver():
+    whole = summary(96)  # a day of 15-minute buckets
+    shown = shown_points(whole)
+    end = datetime.fromisoformat(whole["window"][1])
+    assert len(shown) == SHOWN_SPAN / timedelta(minutes=15)
+    assert all(end - SHOWN_SPAN <= datetime.fromisoformat(p["t"]) < end for p in shown)
+    assert shown_points({"series": whole["series"]}) == whole["series"]
+
+
+def test_the_dashboard_and_the_alert_chart_colour_sentiment_alike():
+    from dashboard.charts import sentiment_scale
+
+    scale = sentiment_scale().to_dict()
+    assert dict(zip(scale["domain"], scale["range"])) == SENTIMENT_COLOURS

@@ -21,6 +21,9 @@ def test_help_lists_the_commands_and_exit_codes():
                     "step"):
         assert command in result.stdout
     assert "2 bad config" in result.stdout
+    listed = result.stdout.split("Commands:")[1].splitlines()
+    assert listed and not [line for line in listed if line.rstrip().endswith("...")]  # no help line cut off
+    assert "incident" in result.stdout and "bucket" not in result.stdout
 
 
 def test_init_writes_a_config_that_checks_out(tmp_path):
@@ -32,6 +35,33 @@ def test_init_writes_a_config_that_checks_out(tmp_path):
     assert "OK (1 brand(s), 2 source(s))" in checked.stdout
     again = monitor("init", "m.yaml", cwd=tmp_path)
     assert again.returncode == 2 and "already exists" in again.stderr
+
+
+def test_init_then_run_works_with_no_edits_and_no_network(tmp_path):
+    """Every request goes to a closed port on 127.0.0.1 (as on a machine without a network): the service
+    starts, each source says it cannot reach its server, and SIGTERM stops it cleanly."""
+    import os
+    import signal
+    import time
+
+    assert monitor("init", "monitor.yaml", cwd=tmp_path).returncode == 0
+    offline = {**os.environ, "HTTPS_PROXY": "http://127.0.0.1:9", "HTTP_PROXY": "http://127.0.0.1:9",
+               "NO_PROXY": "", "HF_HUB_OFFLINE": "1"}
+    log = tmp_path / "run.log"
+    with log.open("w") as sink:
+        service = subprocess.Popen([sys.executable, "-m", "monitor", "run", "monitor.yaml"], cwd=tmp_path,
+                                   env=offline, stdout=sink, stderr=subprocess.STDOUT)
+        deadline = time.monotonic() + 120
+        while time.monotonic() < deadline and service.poll() is None and "collect:Aurora Air:news failed" \
+                not in log.read_text():
+            time.sleep(0.5)
+        service.send_signal(signal.SIGTERM)
+        assert service.wait(timeout=60) == 0
+    out = log.read_text()
+    assert "running 4 jobs from monitor.yaml" in out and out.rstrip().endswith("stopped")
+    assert "news.example.org" in out and "Connection refused" in out
+    assert "mentions.jsonl does not exist" in out
+    assert "Traceback" not in out and "playbook folder" not in out
 
 
 def test_broken_config_exits_2_naming_the_field_without_a_traceback(tmp_path):
@@ -125,6 +155,24 @@ def test_playbook_steps_are_marked_done_and_undone_from_the_cli(tmp_path):
     assert missing.returncode == 2 and "there is no step 99" in missing.stderr and "Traceback" not in missing.stderr
 
 
+def test_an_action_on_replayed_data_is_timed_on_its_own_clock(tmp_path):
+    from datetime import datetime, timezone
+
+    from monitor.store.sqlite import SqliteStore
+    from test_lifecycle import incident
+
+    config = str(file_config(tmp_path))
+    opened = datetime(2026, 3, 9, 8, 5, tzinfo=timezone.utc)
+    with SqliteStore(tmp_path / "m.db") as store:
+        store.save_incident(incident(brand="Acme", opened_at=opened))
+    closed = monitor("incident", "resolve", config, "aurora-air-1", "--at", "2026-03-09T19:45", cwd=tmp_path)
+    assert closed.returncode == 0, closed.stderr
+    shown = monitor("incident", "show", config, "aurora-air-1", cwd=tmp_path)
+    assert "closed after 11 h 40 min" in shown.stdout
+    bad = monitor("incident", "resolve", config, "aurora-air-1", "--at", "yesterday", cwd=tmp_path)
+    assert bad.returncode == 2 and "not a time" in bad.stderr
+
+
 def test_incident_actions_and_silences_from_the_cli(tmp_path):
     from datetime import datetime, timezone
 
@@ -137,8 +185,15 @@ def test_incident_actions_and_silences_from_the_cli(tmp_path):
     acked = monitor("incident", "acknowledge", config, "aurora-air-1", "--by", "dana", cwd=tmp_path)
     assert acked.returncode == 0, acked.stderr
     assert "aurora-air-1: acknowledged" in acked.stdout
+    listed = monitor("incident", "list", config, cwd=tmp_path)
+    assert listed.returncode == 0 and "aurora-air-1" in listed.stdout and "acknowledged" in listed.stdout
+    shown = monitor("incident", "show", config, "aurora-air-1", cwd=tmp_path)
+    assert shown.returncode == 0 and "acknowledged by dana" in shown.stdout and "None" not in shown.stdout
+    assert monitor("incident", "show", config, "nope", cwd=tmp_path).returncode == 2
     closed = monitor("incident", "resolve", config, "aurora-air-1", cwd=tmp_path)
-    assert "resolved" in closed.stdout
+    assert "resolved" in closed.stdout and "next delivery" in closed.stdout
+    assert "no active incidents" in monitor("incident", "list", config, cwd=tmp_path).stdout
+    assert "aurora-air-1" in monitor("incident", "list", config, "--all", cwd=tmp_path).stdout
     refused = monitor("incident", "acknowledge", config, "aurora-air-1", cwd=tmp_path)
     assert refused.returncode == 2 and "is resolved" in refused.stderr
 

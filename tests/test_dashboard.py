@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import datetime, time, timedelta, timezone
 
 import pytest
 
@@ -10,6 +10,7 @@ from dashboard_seed import (  # noqa: F401 (pytest fixtures)
     BRAND, COMPETITOR, COMPETITOR_COUNT, COUNT, MENTIONS, SILENT_COMPETITOR, T0, THREAD, chart_data, config_fixture,
     fresh_caches_fixture, metric, run_app, widget, write_config,
 )
+from dashboard import data
 from monitor.store.sqlite import SqliteStore
 
 
@@ -135,6 +136,29 @@ def test_mentions_text_and_source_filters(config):
     widget(at.multiselect, "Source").set_value(["news"]).run()
     expected = sum(1 for m in MENTIONS if "delayed" in m.text and m.source == "news")
     assert len(at.dataframe[0].value) == expected
+
+
+def test_the_most_interacted_with_post_comes_first_over_the_whole_range_and_prefix_search(config):
+    at = run_app("views/mentions.py")
+    widget(at.radio, "Sort").set_value("Most interactions").run()
+    assert not at.exception
+    table = at.dataframe[0].value
+    most = max(MENTIONS, key=lambda m: (m.engagement.total, m.created_at))
+    assert table["id"].iloc[0] == most.id
+    assert table["engagement"].is_monotonic_decreasing
+    widget(at.text_input, "Search text").set_value("delay*").run()
+    assert len(at.dataframe[0].value) == sum(1 for m in MENTIONS if "delayed" in m.text)
+    widget(at.text_input, "Search text").set_value("delay").run()
+    assert "try delay*" in at.info[0].value
+
+
+def test_the_text_comes_second_and_the_csv_is_named_by_the_range_shown(config):
+    at = run_app("views/mentions.py")
+    assert at.dataframe[0].proto.column_order[:2] == ["time", "text"]
+    start, end = at.sidebar.date_input[0].value
+    first = datetime.combine(start, time.min, tzinfo=timezone.utc)
+    after = datetime.combine(end + timedelta(days=1), time.min, tzinfo=timezone.utc)
+    assert data.export_name(BRAND, first, after) == f"aurora-air-mentions-{start:%Y%m%d}-{end:%Y%m%d}.csv"
 
 
 def test_mentions_filter_without_matches_says_what_to_do(config):

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from monitor.dashboard_access import PASSWORD_ENV, check_access, is_loopback, oidc_configured
+from monitor.dashboard_access import PASSWORD_ENV, check_access, is_loopback, link_port, oidc_configured
 from monitor.errors import ConfigError
 
 
@@ -45,3 +45,12 @@ def test_a_broken_secrets_file_is_not_a_login(tmp_path):
     (tmp_path / ".streamlit").mkdir()
     (tmp_path / ".streamlit" / "secrets.toml").write_text("[auth\n")
     assert not oidc_configured()
+
+
+def test_the_dashboard_serves_where_slacks_links_point():
+    assert link_port("http://localhost:8600", None) == (8600, None)
+    assert link_port("http://localhost:8501", None) == (8501, None)
+    port, note = link_port("http://localhost:8600", 8501)
+    assert port == 8501 and "slack.dashboard_url" in note and "8600" in note
+    assert link_port("https://monitor.example.com/", None) == (8501, None)  # behind a proxy: its own port
+    assert link_port("", 8502) == (8502, None)

@@ -25,6 +25,8 @@ from dashboard_seed import (
     BRAND, COMPETITOR, COMPETITOR_COUNT, COUNT, FAILURE, MENTIONS, make_incident, seed, write_config,
 )
 
+from monitor.alerts.story import title
+
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
 ARTIFACTS = Path(__file__).resolve().parents[1] / "test-artifacts" / "dashboard"
@@ -184,7 +186,7 @@ def test_incidents_and_slack_link(page, dashboard_url):
     visit(page, dashboard_url + "/incidents", f"{BRAND}: incidents", "incidents", charts=1)
     incident = make_incident()
     visit(page, f"{dashboard_url}/?incident={incident.id}", f"{BRAND}: incidents", "incident-linked", charts=1)
-    assert shows(page.get_by_role("heading", name=incident.id))
+    assert shows(page.get_by_role("heading", name=title(incident)))
     assert shows(page.get_by_role("heading", name="Representative posts"))
     assert shows(page.get_by_text("Service outage / travel disruption"))
 

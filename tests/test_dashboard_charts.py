@@ -12,6 +12,7 @@ import pytest
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from dashboard import charts  # noqa: E402
+from dashboard.incident_data import EVENT_TYPES  # noqa: E402
 
 HOUR = timedelta(hours=1)
 
@@ -111,12 +112,15 @@ def test_heatmap_orders_weekdays_monday_first():
 def test_incident_timeline_layers_spikes_volume_and_events(series):
     spikes = pd.DataFrame({"window_start": pd.to_datetime(["2025-11-03T00:15Z"], utc=True),
                            "window_end": pd.to_datetime(["2025-11-03T00:30Z"], utc=True), "observed": [40]})
-    events = pd.DataFrame({"at": pd.to_datetime(["2025-11-03T00:31Z"], utc=True), "event": ["Slack alert (sent)"],
-                           "detail": ["#alerts: spike"]})
+    events = pd.DataFrame({"at": pd.to_datetime(["2025-11-03T00:31Z"], utc=True), "type": ["Slack message"],
+                           "event": ["Slack alert (sent)"], "detail": ["#alerts: spike"]})
     spec = charts.incident_timeline(series, spikes, events, HOUR).to_dict()
     assert [layer["mark"]["type"] for layer in spec["layer"]] == ["rect", "area", "rule"]
     assert spec["layer"][0]["mark"]["color"] == charts.SPIKE_COLOUR
-    assert spec["layer"][2]["encoding"]["color"]["field"] == "event"
+    colour = spec["layer"][2]["encoding"]["color"]
+    assert colour["field"] == "type"  # one colour per kind of event, never shared by unrelated ones
+    assert dict(zip(colour["scale"]["domain"], colour["scale"]["range"])) == charts.EVENT_COLOURS
+    assert set(charts.EVENT_COLOURS) == set(EVENT_TYPES) and len(set(charts.EVENT_COLOURS.values())) == 3
     assert spec["resolve"]["scale"]["color"] == "independent"  # events do not join the sentiment colours
     empty = charts.incident_timeline(series, spikes.iloc[0:0], events.iloc[0:0], HOUR).to_dict()
     assert [layer["mark"]["type"] for layer in empty["layer"]] == ["area"]

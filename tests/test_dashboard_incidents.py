@@ -18,12 +18,17 @@ from dashboard_seed import (  # noqa: E402, F401 (pytest fixtures)
     alert_for,
     config_fixture, fresh_caches_fixture, make_incident, make_open_incident, metric, run_app,
 )
+from monitor.alerts.blocks import render  # noqa: E402
+from monitor.alerts.notifiers.base import AlertMessage  # noqa: E402
 from monitor.alerts.playbooks import load_playbooks  # noqa: E402
+from monitor.alerts.summary import summarise  # noqa: E402
 from monitor.models import Incident  # noqa: E402
 from monitor.store.base import Notification  # noqa: E402
 from monitor.store.sqlite import SqliteStore  # noqa: E402
 
 PAGE = "views/incidents.py"
+STORY = ("Aurora Air: negative sentiment surge about “delayed again”, “app down”: "
+         "40 negative mentions in 15 min (4.0× usual), 70% negative")
 LATER_TEXT = "Strona zwrotów Aurora Air nie działa od rana"
 
 
@@ -48,8 +53,10 @@ def test_detail_shows_alert_timeline_phrases_posts_and_playbook(config):
     at = run_app(PAGE)
     at.main.selectbox[0].set_value(make_incident().id).run()
     assert not at.exception
-    assert any(HEADLINE in m.value for m in at.markdown)
-    assert (metric(at, "State"), metric(at, "Severity"), metric(at, "Playbook")) == ("resolved", "high", "outage")
+    assert any(STORY in m.value for m in at.markdown)
+    assert at.main.subheader[0].value.startswith(f"Negative sentiment surge · {BRAND} · detected")
+    assert (metric(at, "State"), metric(at, "Severity")) == ("resolved", "high")
+    assert any(m.value == "Playbook  \n**Service outage / travel disruption**" for m in at.markdown)
     spikes = at.dataframe[1].value
     assert spikes["observed"].tolist() == [40]
     events = at.dataframe[2].value
@@ -84,7 +91,7 @@ def test_slack_link_opens_the_incident_page_and_brand(config):
     assert at.title[0].value == f"{BRAND}: incidents"
     assert at.sidebar.selectbox[0].value == BRAND
     assert at.main.selectbox[0].value == make_incident().id
-    assert any(HEADLINE in m.value for m in at.markdown)
+    assert any(STORY in m.value for m in at.markdown)
 
 
 def test_slack_link_outside_the_date_range_still_shows_it(config):
@@ -96,9 +103,22 @@ def test_slack_link_outside_the_date_range_still_shows_it(config):
     assert any("outside the selected date range" in c.value for c in at.caption)
 
 
-def test_link_to_an_unknown_incident_opens_the_overview(config):
+def test_link_to_an_unknown_incident_opens_the_overview_and_says_so(config):
     at = open_linked("no-such-incident")
     assert at.title[0].value == f"{BRAND}: overview"
+    assert "No incident `no-such-incident`" in at.warning[0].value
+
+
+def test_an_active_incident_opened_before_the_range_is_still_reachable(config):
+    at = run_app()
+    [link] = [e for e in at.main.get("page_link")]
+    assert make_open_incident().id in str(link.proto) and "Active incident" in link.proto.label
+    day = (OPENED + timedelta(days=3)).date()
+    at.sidebar.date_input[0].set_value((day, day)).run()
+    at.switch_page(PAGE).run()
+    assert not at.exception
+    assert at.main.selectbox[0].value == make_open_incident().id
+    assert len(at.main.selectbox[0].options) == 1  # the resolved one, outside the range, is not offered
 
 
 def test_link_to_another_brands_incident_selects_that_brand(config):
@@ -165,3 +185,39 @@ def test_step_deadlines(closed, now, second_status):
     assert steps["due"].iloc[1] == OPENED + timedelta(minutes=outage.steps[1].due_minutes)
     assert steps["status"].iloc[1] == second_status
     assert steps["status"].iloc[0] == "done on time" and steps["done_at"].iloc[0] == OPENED + timedelta(minutes=9)
+
+
+def test_the_alerts_figures_agree_with_each_other_and_with_the_dashboards(config):
+    """The real summary of the seeded incident's spike, rendered as in Slack, against the incident page
+    and the Overview's volume data for the same window."""
+    spike = make_incident().spikes[0].model_copy(update={"window_start": OPENED - timedelta(minutes=45)})
+    incident = make_incident().model_copy(update={"spikes": [spike], "id": "aurora-air-20251105-0215-real"})
+    path = yaml.safe_load(config.read_text())["storage"]["path"]
+    with SqliteStore(path) as db:
+        summary = summarise(db, spike, {"aurora", "air"}, spike.window_start - timedelta(days=1))
+        db.save_incident(incident, [alert_for(incident).model_copy(update={
+            "payload": {"headline": HEADLINE, "summary": summary}})])
+    rendered = render(AlertMessage(kind="alert", channel="#alerts", incident=incident, headline=HEADLINE,
+                                   summary=summary))
+    fields = {f["text"].split("\n")[0].strip("*"): f["text"].split("\n")[1]
+              for f in next(b for b in rendered.blocks if "fields" in b)["fields"]}
+    split = summary["sentiment_split"]
+    scored = sum(split.values())
+    share = f"{split['negative'] / scored:.0%}"
+    assert scored >= 2
+    assert fields["Negative share in 45 min"].startswith(f"{share} ({split['negative']} of {scored})")
+    assert fields["Mentions in 45 min"] == " · ".join(
+        f"{icon} {split[label]} {label}" for icon, label in zip("😠😐🙂", ("negative", "neutral", "positive")))
+    assert "4.0×" in rendered.blocks[0]["text"]["text"] and "4.0×" in fields["Negative mentions"]
+
+    from dashboard import data
+
+    window = data.volume(data.StorageConfig(path=path).model_dump_json(), BRAND,
+                         spike.window_start, spike.window_end, spike.window_end - spike.window_start)
+    counted = window.groupby("sentiment")["count"].sum()
+    assert {label: int(counted.get(label, 0)) for label in split} == split
+
+    at = open_linked(incident.id)
+    assert metric(at, "Negative share in 45 min") == share
+    assert metric(at, "Mentions in 45 min") == f"{scored:,}"
+    assert metric(at, "Negative mentions") == "40"

@@ -12,6 +12,7 @@ import pytest
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from dashboard import outcome_data  # noqa: E402
+from dashboard.data import hour_ceiling  # noqa: E402
 from dashboard_seed import (  # noqa: E402, F401 (pytest fixtures)
     BRAND, MENTIONS, OPENED, RESOLVED, T0, chart_data, config_fixture, fresh_caches_fixture, make_incident,
     make_open_incident, metric, run_app, write_config,
@@ -30,15 +31,19 @@ def negative_share(start: datetime, end: datetime) -> float:
 
 
 def test_outcome_frame_measures_response_and_negative_share(tmp_path):
+    spike = make_incident().spikes[0].model_copy(update={"window_start": OPENED - timedelta(minutes=45)})
     with SqliteStore(tmp_path / "m.db") as store:
         store.add_mentions(MENTIONS)
-        frame = outcome_data.outcome_frame(store, [make_open_incident(), make_incident()])
+        frame = outcome_data.outcome_frame(store, [make_open_incident(), make_incident().model_copy(
+            update={"spikes": [spike]})])
     resolved, still_open = frame.iloc[0], frame.iloc[1]  # oldest first
     assert (resolved["minutes_to_acknowledge"], resolved["minutes_to_resolve"]) == (12, 180)
     assert (resolved["acknowledged_by"], resolved["resolved_by"]) == ("maria", "maria")
     assert (resolved["steps_done"], resolved["steps_on_time"]) == (2, 1)
     assert resolved["negative_before"] == pytest.approx(negative_share(OPENED - DAY, OPENED))
-    assert resolved["negative_at_alert"] == pytest.approx(0.7)
+    assert resolved["negative_at_alert"] == pytest.approx(negative_share(spike.window_start, spike.window_end))
+    closed = hour_ceiling(RESOLVED)
+    assert resolved["negative_at_close"] == pytest.approx(negative_share(closed - timedelta(hours=2), closed))
     assert resolved["negative_after"] == pytest.approx(negative_share(RESOLVED, RESOLVED + DAY))
     assert pd.isna(still_open["minutes_to_acknowledge"]) and pd.isna(still_open["negative_after"])
 
@@ -53,7 +58,8 @@ def test_playbook_summary_groups_and_takes_medians():
         "id": ["a", "b", "c"], "playbook": ["outage", "outage", ""],
         "minutes_to_acknowledge": [10.0, 30.0, None], "minutes_to_resolve": [100.0, 300.0, None],
         "steps_done": [4, 2, 0], "steps_on_time": [3, 0, 0],
-        "negative_before": [0.2, 0.4, 0.3], "negative_at_alert": [0.7, 0.9, 0.5], "negative_after": [0.2, 0.2, None],
+        "negative_before": [0.2, 0.4, 0.3], "negative_at_alert": [0.7, 0.9, 0.5], "negative_at_close": [0.5, 0.3, None],
+        "negative_after": [0.2, 0.2, None],
     })
     summary = outcome_data.playbook_summary(frame)
     assert summary["playbook"].tolist() == ["outage", "none"]

@@ -6,7 +6,9 @@ import pytest
 from click.testing import CliRunner
 
 from monitor.cli import cli
+from monitor.demo.competitors import COMPETITORS
 from monitor.demo.run import run_demo
+from monitor.store.base import MentionFilter
 from monitor.demo.scenario import generate
 
 pytestmark = pytest.mark.slow
@@ -18,8 +20,14 @@ def test_the_demo_prints_the_crisis_its_detection_playbook_and_alert(tmp_path, o
     out = "\n".join(lines)
     crisis = generate(quiet_days=4).crisis_start
     assert f"Crisis started:  {crisis:%a %Y-%m-%d %H:%M} UTC" in out
-    assert out.count("Incident opened:") == 1
+    [incident] = pipeline.store.incidents()
+    assert out.count("Incident detected at") == 1
+    assert f"Incident detected at {incident.opened_at:%a %Y-%m-%d %H:%M} UTC" in out
     assert "min after the crisis started" in out
+    assert incident.state.value == "resolved" and ", resolved it after " in out
+    rivals = {name: pipeline.store.count(MentionFilter(brands=[name])) for name in COMPETITORS}
+    assert all(rivals.values()) and f"{list(COMPETITORS)[0]} {list(rivals.values())[0]:,}" in out
+    assert "mentions/15 min" not in out and " mentions in " in out
     assert "playbook: Service outage / travel disruption" in out
     assert "holding statement:" in out and "{brand}" not in out and "Aurora Air services" in out
     assert "Slack alert to #aurora-air-alerts:" in out

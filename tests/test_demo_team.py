@@ -37,7 +37,8 @@ def test_actions_play_at_their_own_moment_once_their_time_has_come(tmp_path):
 
 def test_the_bundled_team_is_valid_and_bad_entries_are_refused():
     team = [TeamAction.parse(a) for a in load_config()["team"]]
-    assert team and {a.action for a in team} <= {"acknowledge", "mitigate", "step"}
+    assert team and {a.action for a in team} <= {"acknowledge", "mitigate", "step", "resolve"}
+    assert team[-1].action == "resolve" and team[-1].after == max(a.after for a in team)  # outcomes need an end
     with pytest.raises(ValueError):
         TeamAction.parse({"after": 1, "by": "x", "action": "dance"})
     with pytest.raises(ValueError):

@@ -115,14 +115,6 @@ def test_unmatched_incident_keeps_the_default_channel(store):
     assert incident.playbook_id is None and incident.slack_channel == "#brand-alerts"
 
 
-def test_a_viral_post_headline_speaks_of_interactions_not_mentions(engine, store):
-    viral = spike(0, kind=SpikeKind.VIRAL_POST, observed=83552).model_copy(update={"expected": 7})
-    [incident] = engine.handle([viral], T0 + BUCKET)
-    line = headline(incident, viral)
-    assert line == ("Post going viral for Aurora Air: one post has 83,552 likes, shares and replies, "
-                    "11936× the brand's usual (7)")
-
-
 class LateReader:
     """A detector that reads 'no incident yet' and only then, too late, tries to open it."""
 

@@ -57,7 +57,7 @@ def test_a_button_press_changes_the_incident_and_is_answered_in_the_thread(setup
     report = subprocess.run([sys.executable, "-m", "monitor", "report", "incidents", str(config)],
                             capture_output=True, text=True, timeout=120)
     assert report.returncode == 0, report.stderr
-    assert "state=acknowledged" in report.stdout and "minutes_to_acknowledge=12" in report.stdout
+    assert "Aurora Air: acknowledged" in report.stdout and "acknowledged after 12 min" in report.stdout
 
 
 def test_choosing_a_step_in_the_menu_marks_it_done_once_and_the_thread_shows_the_checklist(setup):

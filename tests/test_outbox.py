@@ -69,8 +69,8 @@ def test_console_copy_is_readable(tmp_path: Path) -> None:
     OutboxNotifier(tmp_path / "o.jsonl", stream=stream).send(message())
     text = stream.getvalue()
     assert "── alert to #brand-alerts · outbox-1 ──" in text
-    assert "🟠 Mention spike for Acme: 80 vs 20" in text
-    assert "Volume: 80 mentions vs 20 expected (4.0×)" in text
+    assert "🟠 Acme: mention spike about “hacked”, “password”: 80 mentions in the spike window (4.0× usual)" in text
+    assert "Mentions: 80 mentions in the spike window vs 20 expected (4.0×)" in text
     assert "My Acme account was hacked & drained" in text and "Open post (https://x.com/1)" in text
     assert "Playbook: Data breach / security incident" in text
     assert "due 2024-05-01 12:15 UTC" in text

@@ -1,6 +1,6 @@
 from datetime import datetime, timedelta, timezone
 
-from monitor.alerts.outcomes import outcome_rows, time_to
+from monitor.alerts.outcomes import outcome_rows, report_lines, time_to
 from monitor.models import Incident, IncidentState, Severity, SpikeKind, StepDone, Transition
 
 T0 = datetime(2026, 3, 23, 7, 45, tzinfo=timezone.utc)
@@ -52,3 +52,8 @@ def test_volume_and_negative_share_before_and_after(tmp_path):
     assert (row["volume_before"], row["negative_share_before"]) == (8, 0.25)
     assert (row["volume_after"], row["negative_share_after"]) == (4, 0.25)
     assert still_open["volume_after"] is None and still_open["negative_share_after"] is None
+    text = "\n".join(report_lines(row) + report_lines(still_open))
+    assert "None" not in text and "=" not in text
+    assert "resolved after 6 h" in text and "not acknowledged yet" in text
+    assert "negative share: 25% the day before it opened, 25% the day after it was resolved" in text
+    assert "the day after: once it is resolved" in text

@@ -149,6 +149,26 @@ def test_search_filters_and_full_text(store):
     assert len(store.search(MentionFilter(text="  ?! "))) == 3  # no words: no text condition
 
 
+def test_a_word_ending_in_a_star_matches_the_words_it_begins(store):
+    store.add_mentions([
+        mention(1, minutes=1, text="Flight cancelled again"),
+        mention(2, minutes=2, text="They cancel everything, app down"),
+        mention(3, minutes=3, text="Cancellation fees are a scandal, the app is dead"),
+        mention(4, minutes=4, text="Great crew, lovely flight"),
+    ])
+    assert ids(store.search(MentionFilter(text="cancel*"))) == ["twitter:3", "twitter:2", "twitter:1"]
+    assert ids(store.search(MentionFilter(text="cancel"))) == ["twitter:2"]
+    assert ids(store.search(MentionFilter(text="cancel* app"))) == ["twitter:3", "twitter:2"]
+    assert ids(store.search(MentionFilter(text="app*"))) == ["twitter:3", "twitter:2"]
+
+
+def test_most_engaged_first_over_the_whole_range(store):
+    store.add_mentions([mention(n, minutes=n, likes=likes, shares=shares)
+                        for n, likes, shares in ((1, 5, 0), (2, 50_000, 30_000), (3, 0, 0), (4, 7, 0), (5, 5, 0))])
+    assert ids(store.search(MentionFilter(most_engaged=True, limit=3))) == ["twitter:2", "twitter:4", "twitter:5"]
+    assert ids(store.search(MentionFilter(most_engaged=True, offset=3))) == ["twitter:1", "twitter:3"]
+
+
 def test_title_is_searchable(store):
     store.add_mentions([mention(1, title="Strike at Frankfurt", text="details inside"), mention(2)])
     assert ids(store.search(MentionFilter(text="frankfurt"))) == ["twitter:1"]

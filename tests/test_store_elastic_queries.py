@@ -59,6 +59,12 @@ def test_every_field_of_a_filter_becomes_a_clause():
     assert must == [{"match": {"text": {"query": "krakow lot", "operator": "and"}}}]
 
 
+def test_a_word_ending_in_a_star_becomes_a_prefix_clause():
+    must = mention_query(MentionFilter(text="Kraków cancel* app-do*"))["bool"]["must"]
+    assert must == [{"match": {"text": {"query": "krakow app", "operator": "and"}}},
+                    {"prefix": {"text": "cancel"}}, {"prefix": {"text": "do"}}]
+
+
 def test_series_request_buckets_by_fixed_interval_and_groups_missing_values():
     query, sources = series_request("Aurora Air", T0, T0 + timedelta(days=1), timedelta(minutes=15), ["sentiment"])
     assert query["bool"]["filter"][0] == {"term": {"brand": "Aurora Air"}}

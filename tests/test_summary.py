@@ -162,3 +162,51 @@ def test_a_spike_about_negativity_is_summarised_from_its_negative_posts(tmp_path
     assert {p["sentiment"] for p in negative["posts"]} == {"negative"}
     assert "flights cancelled" in negative["key_phrases"]
     assert "lounge tips" in busy["key_phrases"] and "neutral" in {p["sentiment"] for p in busy["posts"]}
+
+
+def test_the_sentiment_split_counts_the_spike_window_only_so_it_agrees_with_the_negative_share(tmp_path):
+    with SqliteStore(tmp_path / "m.db") as store:
+        store.add_mentions([post(1, "whole airport stranded", -40, label="positive")]  # before the window
+                           + [post(10 + k, f"stuck at gate {k}", k, label="negative") for k in range(6)]
+                           + [post(20 + k, f"nice crew {k}", k, label="positive") for k in range(2)]
+                           + [post(30 + k, f"quiet day {k}", -600 + k, label="neutral") for k in range(8)])
+        spike = Spike(brand="Aurora Air", kind=SpikeKind.VOLUME, window_start=T0,
+                      window_end=T0 + timedelta(minutes=15), observed=8, expected=2, score=5,
+                      severity=Severity.HIGH, negative_share=6 / 8, baseline_negative_share=0.1)
+        summary = summarise(store, spike, {"aurora", "air"}, T0 - timedelta(days=1))
+    split = summary["sentiment_split"]
+    assert split == {"negative": 6, "neutral": 0, "positive": 2}
+    assert split["negative"] / sum(split.values()) == spike.negative_share
+    assert summary["sources"] == {"twitter": 8}
+    assert summary["kind"] == "volume" and summary["window"] == [T0.isoformat(), (T0 + timedelta(minutes=15)).isoformat()]
+
+
+def test_a_viral_posts_usual_negative_share_is_the_reference_posts(tmp_path):
+    with SqliteStore(tmp_path / "m.db") as store:
+        store.add_mentions([post(1, "everyone stranded at the airport", 2, shares=5000)]
+                           + [post(100 + k, f"ordinary day {k}", -600 + k, label="negative" if k < 3 else "neutral")
+                              for k in range(12)])
+        spike = Spike(brand="Aurora Air", kind=SpikeKind.VIRAL_POST, window_start=T0,
+                      window_end=T0 + timedelta(minutes=15), observed=5000, expected=10, score=500,
+                      severity=Severity.HIGH, negative_share=1.0, sample_mention_ids=["x:1"])
+        summary = summarise(store, spike, {"aurora", "air"}, T0 - timedelta(days=1))
+    assert summary["baseline_negative_share"] == 0.25
+    assert summary["posts"][0]["source"] == "twitter"
+
+
+def test_word_pairs_are_never_made_across_punctuation_or_the_brands_name():
+    texts = [f"System failure. Thousands stuck at gate {k}, aurora air silent" for k in range(5)]
+    phrases = key_phrases(texts, ["nice flight today"] * 20, {"aurora", "air"}, top=10)
+    assert "system failure" in phrases and "thousands stuck" in phrases
+    assert not any(p in phrases for p in ("failure thousands", "gate silent"))
+    signs = key_phrases([f"IT failure = thousands stuck - gates closed {k}" for k in range(5)],
+                        ["nice flight today"] * 20, set(), top=10)
+    assert "thousands stuck" in signs and not {"failure thousands", "stuck gates"} & set(signs)
+
+
+def test_phrases_many_posts_share_come_before_what_only_the_viral_post_says():
+    viral = "Hundreds of us stranded and staff just stand there"
+    window = [f"app dead, day {k}" for k in range(6)]
+    phrases = key_phrases(window, [f"nice flight today {k}" for k in range(20)], {"aurora", "air"}, anchors=[viral])
+    assert phrases[0] == "app dead" and "hundreds" in " ".join(phrases)
+    assert phrases.index("app dead") < min(i for i, p in enumerate(phrases) if p in viral.casefold())

@@ -49,12 +49,15 @@ def test_the_same_post_judged_twice_covers_the_same_window():
     assert (first.window_start, first.window_end) == (later.window_start, later.window_end)
 
 
-def test_reposts_add_to_the_engagement_of_their_parent():
-    parent = post("parent", timedelta(minutes=30), likes=500)
+def test_collected_reposts_count_as_shares_when_the_source_reports_fewer_never_twice():
+    parent = post("parent", timedelta(minutes=30), likes=500)  # 1 share reported
     assert judge(parent) == []
     reposts = [post(f"rt-{k}", timedelta(minutes=10), repost_of="parent") for k in range(600)]
     [spike] = judge(parent, *reposts)
-    assert spike.sample_mention_ids == ["parent"] and spike.observed == 502 + 600
+    assert spike.sample_mention_ids == ["parent"] and spike.observed == 500 + 600 + 1
+    reported = parent.model_copy(update={"engagement": Engagement(likes=500, shares=900, replies=1)})
+    [spike] = judge(reported, *reposts)
+    assert spike.observed == reported.engagement.total  # the 600 collected are among the 900 reported
 
 
 def test_quotes_add_to_the_engagement_of_their_parent_and_may_go_viral_themselves():
@@ -62,7 +65,7 @@ def test_quotes_add_to_the_engagement_of_their_parent_and_may_go_viral_themselve
     quotes = [post(f"q-{k}", timedelta(minutes=10)).model_copy(update={"is_quote": True, "parent_id": "parent"})
               for k in range(600)]
     [spike] = judge(parent, *quotes)
-    assert spike.sample_mention_ids == ["parent"] and spike.observed == 502 + 600
+    assert spike.sample_mention_ids == ["parent"] and spike.observed == 500 + 600 + 1
     loud = quotes[0].model_copy(update={"engagement": Engagement(likes=9000)})
     [spike] = judge(loud)
     assert spike.sample_mention_ids == ["q-0"]

@@ -8,6 +8,8 @@ import pandas as pd
 import streamlit as st
 
 from dashboard import charts, data, incident_data
+from monitor import glossary
+from monitor.alerts.story import number, ratio_text, title
 from monitor.models import Incident
 
 CONTEXT = timedelta(hours=6)
@@ -22,8 +24,11 @@ def closed_at(incident: Incident) -> datetime | None:
 
 
 def incident_options(frame: pd.DataFrame, linked: str) -> list[str]:
-    """Incident ids in the table, with the linked one first when it belongs to this brand but not the range."""
+    """Incident ids in the table, then the brand's active ones opened before the range; the linked one
+    first when it belongs to this brand but not the range."""
     options = list(frame["id"])
+    everything = data.incidents(view.store_key, view.brand)
+    options += [i for i in everything.loc[everything["active"].astype(bool), "id"] if i not in options]
     if linked and linked not in options:
         found = data.incident(view.store_key, linked)
         if found is not None and found.brand == view.brand:
@@ -38,11 +43,13 @@ def show_timeline(story: incident_data.IncidentStory) -> None:
     spikes = pd.DataFrame([{"window_start": s.window_start, "window_end": s.window_end, "observed": s.observed}
                            for s in incident.spikes], columns=["window_start", "window_end", "observed"])
     st.altair_chart(charts.incident_timeline(series, spikes, story.events, BUCKET), width="stretch")
-    st.caption("Orange band on top: spike windows. Lines: Slack messages and state changes (hover for details).")
-    st.dataframe(story.events, hide_index=True, column_config={
-        "at": st.column_config.DatetimeColumn("at (UTC)", format="D MMM HH:mm", timezone="UTC"),
-        "detail": st.column_config.TextColumn("detail", width="large"),
-    })
+    st.caption("Orange band on top: spike windows. Lines, one colour per kind: state changes, playbook steps "
+               "done and Slack messages (hover for details).")
+    with st.expander(f"Every event ({len(story.events)})"):
+        st.dataframe(story.events, hide_index=True, column_order=["at", "event", "detail"], column_config={
+            "at": st.column_config.DatetimeColumn("at (UTC)", format="D MMM HH:mm", timezone="UTC"),
+            "detail": st.column_config.TextColumn("detail", width="large"),
+        })
 
 
 def show_playbook(incident: Incident) -> None:
@@ -70,28 +77,49 @@ def show_playbook(incident: Incident) -> None:
                f"“Mark a step done” menu in Slack, or with `monitor step {view.config_path} {incident.id} NUMBER`.")
 
 
+def show_figures(story: incident_data.IncidentStory) -> None:
+    """The alert's own figures, worded as in Slack (see the glossary)."""
+    figures = story.figures
+    size, share, split = st.columns(3)
+    if figures.observed is not None:
+        size.metric(figures.unit.capitalize(), number(figures.observed),
+                    delta=f"{ratio_text(figures.observed, figures.expected)} usual", delta_color="off",
+                    help=glossary.help_for(figures.unit))
+    if figures.negative_share is not None:
+        share.metric(f"Negative share in {figures.span}", f"{figures.negative_share:.0%}",
+                     delta=figures.negative().partition(" vs ")[2] or None, delta_color="off",
+                     help=glossary.help_for("negative share"))
+    if figures.split:
+        split.metric(f"Mentions in {figures.span}", f"{figures.scored:,}", help=glossary.help_for("mention"))
+        split.caption(figures.sentiment())
+
+
 def show_incident(incident_id: str) -> None:
-    title, spikes = data.incident_detail(view.store_key, incident_id)
     story = incident_data.story(view.store_key, incident_id)
     if story is None:
         st.warning(f"No incident `{incident_id}`.")
         return
     incident = story.incident
-    st.subheader(incident_id)
-    if title:
-        st.markdown(f"> {title}")
-    state, severity, playbook = st.columns(3)
+    st.subheader(title(incident))
+    st.markdown(f"> {story.headline}")
+    st.caption(f"Incident id `{incident_id}`")
+    playbook = incident_data.playbooks(view.playbooks_dir).get(incident.playbook_id or "")
+    state, severity, used = st.columns(3)
     state.metric("State", incident.state.value.replace("_", " "))
     severity.metric("Severity", incident.severity.word)
-    playbook.metric("Playbook", incident.playbook_id or "none")
-    st.dataframe(spikes, hide_index=True, column_config={
-        "window_start": st.column_config.DatetimeColumn("from (UTC)", format="D MMM HH:mm", timezone="UTC"),
-        "window_end": st.column_config.DatetimeColumn("to (UTC)", format="D MMM HH:mm", timezone="UTC"),
-        "expected": st.column_config.NumberColumn("expected", format="%.1f"),
-        "ratio": st.column_config.NumberColumn("ratio", format="%.1f×"),
-        "negative_share": st.column_config.NumberColumn("negative", format="percent"),
-        "score": st.column_config.NumberColumn("score", format="%.1f"),
-    })
+    used.markdown(f"Playbook  \n**{playbook.title if playbook else (incident.playbook_id or 'none')}**")
+    show_figures(story)
+    with st.expander(f"Detector details: {len(incident.spikes)} spike window(s)"):
+        st.dataframe(data.incident_spikes(view.store_key, incident_id), hide_index=True, column_config={
+            "window_start": st.column_config.DatetimeColumn("from (UTC)", format="D MMM HH:mm", timezone="UTC"),
+            "window_end": st.column_config.DatetimeColumn("to (UTC)", format="D MMM HH:mm", timezone="UTC"),
+            "observed": st.column_config.NumberColumn("observed", help="Mentions, negative mentions or, for a "
+                                                      "post going viral, its interactions: see kind."),
+            "expected": st.column_config.NumberColumn("expected", format="%.1f"),
+            "ratio": st.column_config.NumberColumn("ratio", format="%.1f×"),
+            "negative_share": st.column_config.NumberColumn("negative", format="percent"),
+            "score": st.column_config.NumberColumn("score", format="%.1f"),
+        })
     st.subheader("Timeline")
     show_timeline(story)
     said = story.said[-1]
@@ -112,10 +140,11 @@ def show_incident(incident_id: str) -> None:
         if said.posts.empty:
             st.caption("None recorded with the alert.")
         else:
-            st.dataframe(said.posts, hide_index=True, column_config={
-                "text": st.column_config.TextColumn("text", width="large"),
-                "link": st.column_config.LinkColumn("link", display_text="open"),
-            })
+            st.dataframe(said.posts, hide_index=True, column_order=["text", "sentiment", "link", "author", "language"],
+                         column_config={
+                             "text": st.column_config.TextColumn("text", width="large"),
+                             "link": st.column_config.LinkColumn("link", display_text="open"),
+                         })
     show_playbook(incident)
 
 
@@ -132,17 +161,19 @@ else:
         st.dataframe(
             frame,
             hide_index=True,
-            column_order=["opened_at", "id", "state", "severity", "kind", "topic", "playbook", "spikes", "peak"],
+            column_order=["opened_at", "title", "state", "severity", "playbook", "peak", "spikes"],
             column_config={
                 "opened_at": st.column_config.DatetimeColumn("opened (UTC)", format="D MMM YYYY, HH:mm",
                                                              timezone="UTC"),
-                "peak": st.column_config.NumberColumn("peak", help="Most mentions in one spike window", format="%d"),
+                "title": st.column_config.TextColumn("what"),
+                "peak": st.column_config.TextColumn("peak", help=glossary.help_for("peak")),
+                "spikes": st.column_config.NumberColumn("spike windows", help=glossary.help_for("spike window")),
             },
         )
-    labels = {row.id: f"{row.opened_at:%d %b %H:%M} · {row.severity} · {row.state} · {row.id}"
-              for row in frame.itertuples()}
+    labels = {row.id: f"{row.title} · detected {row.opened_at:%d %b %H:%M} UTC · {row.severity} · {row.state}"
+              for row in data.incidents(view.store_key, view.brand).itertuples()}
     chosen = st.selectbox("Incident", options, index=options.index(linked) if linked in options else 0,
                           format_func=lambda i: labels.get(i, i), key=f"incident:{linked}")
     if chosen not in set(frame["id"]):
-        st.caption("Linked incident, opened outside the selected date range.")
+        st.caption("Opened outside the selected date range (linked, or still active).")
     show_incident(chosen)

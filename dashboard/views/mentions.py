@@ -2,50 +2,56 @@
 
 from __future__ import annotations
 
-import re
-
 import streamlit as st
 
 from dashboard import data, thread_data
+from monitor import glossary
 from monitor.models import SENTIMENT_LABELS
 
 LIMIT = 1000
+ORDERS = {"Newest": False, "Most interactions": True}
+SEARCH_HELP = ("Every word must occur (any case, accents ignored). End a word with * to match the words it begins: "
+               "cancel* finds cancel, cancelled and cancellation.")
 
 view = data.current_view()
 st.title(f"{view.brand}: mentions")
 
 facets = data.facets(view.store_key, view.brand, view.start, view.end)
-search, source, language, sentiment = st.columns([2, 1, 1, 1])
-text = search.text_input("Search text", placeholder="words in the post")
+search, source, language, sentiment, order = st.columns([2, 1, 1, 1, 1])
+text = search.text_input("Search text", placeholder="words in the post, or cancel*", help=SEARCH_HELP)
 sources = source.multiselect("Source", sorted(facets["source"].unique()))
 languages = language.multiselect("Language", sorted(set(facets["language"]) - {"unknown"}))
 sentiments = sentiment.multiselect("Sentiment", list(SENTIMENT_LABELS))
+ordering = order.radio("Sort", list(ORDERS), help="Most interactions: over the whole date range, not only the "
+                                                      "newest mentions. " + glossary.help_for("interaction"))
 
 frame, matched = data.mentions(view.store_key, view.brand, view.start, view.end, text.strip(),
-                               tuple(sources), tuple(languages), tuple(sentiments), LIMIT)
+                               tuple(sources), tuple(languages), tuple(sentiments), LIMIT, ORDERS[ordering])
 if frame.empty:
-    st.info("No mentions match these filters. Clear some of them or widen the date range in the sidebar.")
+    hint = (f" Whole words only: try {text.split()[-1].rstrip('*')}* for the words it begins."
+            if text.strip() and not text.strip().endswith("*") else "")
+    st.info(f"No mentions match these filters.{hint} Clear some of them or widen the date range in the sidebar.")
 else:
-    shown = f"; showing the newest {len(frame):,}" if matched > len(frame) else ""
+    which = "most interacted with" if ORDERS[ordering] else "newest"
+    shown = f"; showing the {which} {len(frame):,}" if matched > len(frame) else ""
     st.caption(f"{matched:,} mention(s) match{shown}.")
     st.dataframe(
         frame,
         hide_index=True,
-        column_order=["time", "source", "language", "sentiment", "link", "confidence", "author", "engagement",
-                      "text"],
+        column_order=["time", "text", "author", "engagement", "followers", "sentiment", "source", "language",
+                      "link", "confidence"],
         column_config={
             "time": st.column_config.DatetimeColumn("time (UTC)", format="D MMM YYYY, HH:mm", timezone="UTC"),
             "confidence": st.column_config.ProgressColumn("confidence", format="percent", min_value=0,
                                                           max_value=1),
-            "engagement": st.column_config.NumberColumn("engagement", help="likes + shares + replies"),
+            "engagement": st.column_config.NumberColumn("interactions", help=glossary.help_for("interaction")),
             "text": st.column_config.TextColumn("text", width="large"),
             "link": st.column_config.LinkColumn("link", display_text="open"),
         },
     )
-    slug = re.sub(r"[^a-z0-9]+", "-", view.brand.casefold()).strip("-")
     st.download_button(
         "Download CSV", frame.to_csv(index=False).encode("utf-8"), mime="text/csv",
-        file_name=f"{slug}-mentions-{view.start:%Y%m%d}-{view.end:%Y%m%d}.csv",
+        file_name=data.export_name(view.brand, view.start, view.end),
         help="The rows in the table above, with every column.",
     )
     threaded = frame[frame["thread"] != ""]

@@ -31,15 +31,18 @@ else:
         "negative_before": st.column_config.NumberColumn(
             "negative before", help="Negative share in the 24 h before the incident opened.", **SHARE),
         "negative_at_alert": st.column_config.NumberColumn(
-            "negative at alert", help="Highest negative share in the incident's spike windows.", **SHARE),
+            "negative at alert", help="The negative share the alert showed: its first spike window's.", **SHARE),
+        "negative_at_close": st.column_config.NumberColumn(
+            "negative at close", help="Negative share in the two hours before resolution.", **SHARE),
         "negative_after": st.column_config.NumberColumn(
             "negative after", help="Negative share in the 24 h after resolution.", **SHARE),
         "recovered": st.column_config.TextColumn(
             "recovered", help=f"Negative share after resolution at most {outcome_data.RECOVERY_MARGIN:.0%} above "
                               "where it was before (medians)."),
     })
-    st.caption("A playbook works when the negative share after resolution is back near where it was before. "
-               "Empty cells: no incident reached that state, or no scored mentions in that window.")
+    st.caption("A playbook works when the negative share falls from the alert to the close and, the day after "
+               "resolution, is back near where it was before. Empty cells: no incident reached that state, or no "
+               "scored mentions in that window yet (the day after needs the day's data).")
     st.subheader("Incidents")
     st.dataframe(frame, hide_index=True, column_config={
         "opened_at": st.column_config.DatetimeColumn("opened (UTC)", format="D MMM YYYY, HH:mm", timezone="UTC"),
@@ -50,5 +53,6 @@ else:
                                                        help="Steps done by their deadline."),
         "negative_before": st.column_config.NumberColumn("negative before", **SHARE),
         "negative_at_alert": st.column_config.NumberColumn("negative at alert", **SHARE),
+        "negative_at_close": st.column_config.NumberColumn("negative at close", **SHARE),
         "negative_after": st.column_config.NumberColumn("negative after", **SHARE),
     })

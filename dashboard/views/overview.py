@@ -7,6 +7,7 @@ from datetime import timedelta
 import streamlit as st
 
 from dashboard import charts, data
+from monitor import glossary
 
 BUCKETS = {"15 min": timedelta(minutes=15), "1 h": timedelta(hours=1), "1 day": timedelta(days=1)}
 
@@ -65,14 +66,17 @@ scored = total - int(totals.get("unknown", 0))
 newest = data.newest_mention(view.store_key, view.brand)
 level = data.level(view.store_key, view.brand, min(view.end, newest + timedelta(seconds=1)))
 first, second, third, fourth = st.columns(4)
-first.metric("Mentions in range", f"{total:,}")
+first.metric("Mentions in range", f"{total:,}", help=glossary.help_for("mention"))
 second.metric("Negative share", f"{totals.get('negative', 0) / scored:.0%}" if scored else "n/a",
-              help="Negative mentions among those with a sentiment score.")
+              help=glossary.help_for("negative share"))
 third.metric("Last 24 h", f"{level.last_day:,}", delta=level_delta(level), delta_color="off",
              help=f"Mentions in the 24 hours up to {level.at:%d %b %H:%M} UTC, against the average day "
                   "of up to four weeks before.")
 fourth.metric("Open incidents", int(everything["active"].sum()),
               help="Open, acknowledged or mitigated, whenever they were opened.")
+for row in everything.loc[everything["active"].astype(bool)].itertuples():
+    st.page_link("views/incidents.py", icon=":material/emergency:", query_params={"incident": row.id},
+                 label=f"Active incident: {row.title} · detected {row.opened_at:%d %b %H:%M} UTC · {row.state}")
 
 if total == 0:
     st.info("No mentions in this date range. Widen it in the sidebar.")

@@ -14,8 +14,9 @@ from typing import Any
 from urllib.parse import quote, urlsplit
 
 from monitor.alerts.notifiers.base import AlertMessage
+from monitor.alerts.story import KIND_TITLE, Figures, story
 from monitor.care.masking import mask
-from monitor.models import Incident, IncidentState, Playbook, Severity, SpikeKind
+from monitor.models import Incident, IncidentState, Playbook, Severity
 
 MAX_BLOCKS = 50
 MAX_TEXT = 40000
@@ -42,11 +43,6 @@ STEP_SEPARATOR = "#"
 MAX_OPTIONS = 100
 MAX_OPTION_VALUE = 150
 SEVERITY_ICON = {Severity.LOW: "🟡", Severity.MEDIUM: "🟠", Severity.HIGH: "🔴", Severity.CRITICAL: "🚨"}
-KIND_LABEL = {
-    SpikeKind.VOLUME: "Mention volume spike",
-    SpikeKind.NEGATIVE: "Negative sentiment surge",
-    SpikeKind.VIRAL_POST: "Post going viral",
-}
 SENTIMENT_ICON = {"negative": "😠", "neutral": "😐", "positive": "🙂"}
 _CONFIRM = {
     "incident_resolve": "Mark this incident as resolved? The thread gets a final message.",
@@ -123,23 +119,6 @@ def duration(minutes: float) -> str:
     if minutes < 1440:
         return f"{minutes} min" if minutes < 60 else f"{hours} h" + (f" {rest} min" if rest else "")
     return f"{minutes / 1440:.1f}".removesuffix(".0") + " d"
-
-
-def number(value: float) -> str:
-    return f"{value:,.0f}" if value >= 10 or float(value).is_integer() else f"{value:.1f}"
-
-
-def magnitude(observed: float, expected: float, kind: SpikeKind) -> str:
-    """``312 mentions vs 40 expected (7.8×)``."""
-    unit = " interactions" if kind == SpikeKind.VIRAL_POST else " mentions"
-    if expected > 0:
-        return f"{number(observed)}{unit} vs {number(expected)} expected ({observed / expected:.1f}×)"
-    return f"{number(observed)}{unit} (no baseline yet)"
-
-
-def negative_change(share: float, baseline: float) -> str:
-    """``64% vs 12% baseline (+52 pts)``."""
-    return f"{share:.0%} vs {baseline:.0%} baseline ({(share - baseline) * 100:+.0f} pts)"
 
 
 # -- block builders -----------------------------------------------------------------------
@@ -260,45 +239,42 @@ def holding_text(playbook: Playbook, brand: str, summary: dict[str, Any]) -> str
     return "\n\n".join(parts)
 
 
-def _as_float(value: Any) -> float | None:
-    try:
-        return float(value)
-    except (TypeError, ValueError):
-        return None
-
-
-def _numbers(message: AlertMessage) -> tuple[float | None, float, float | None, float, SpikeKind]:
-    """Observed, expected, negative share, its baseline and the kind; the summary wins over the spike."""
-    summary, incident = message.summary, message.incident
-    spike = incident.spikes[-1] if incident.spikes else None
-    observed = _as_float(summary.get("observed", spike.observed if spike else None))
-    expected = _as_float(summary.get("expected", spike.expected if spike else 0.0))
-    share = _as_float(summary.get("negative_share", spike.negative_share if spike else None))
-    baseline = _as_float(summary.get("baseline_negative_share", spike.baseline_negative_share if spike else 0.0))
-    return observed, expected or 0.0, share, baseline or 0.0, spike.kind if spike else incident.kind
+def figures(message: AlertMessage) -> Figures:
+    """The message's figures: its summary's, the incident's first spike for what the summary lacks."""
+    incident = message.incident
+    return Figures.of(message.summary, incident.spikes[0] if incident.spikes else None, incident.kind)
 
 
 def facts(message: AlertMessage) -> list[str]:
-    """``*Label*\\nvalue`` pairs for the alert's fields section."""
-    incident = message.incident
-    observed, expected, share, baseline, kind = _numbers(message)
-    found = [
+    """``*Label*\\nvalue`` pairs for the alert's fields section; every figure from :func:`figures`."""
+    incident, found = message.incident, figures(message)
+    fields = [
         f"*Brand*\n{escape(incident.brand)}",
         f"*Severity*\n{SEVERITY_ICON[incident.severity]} {incident.severity.word.title()}",
-        f"*Kind*\n{KIND_LABEL[kind]}",
+        f"*Kind*\n{KIND_TITLE[found.kind]}",
     ]
-    if observed is not None:
-        found.append(f"*Volume*\n{magnitude(observed, expected, kind)}")
-    if share is not None:
-        found.append(f"*Negative share*\n{negative_change(share, baseline)}")
-    split = message.summary.get("sentiment_split") or {}
-    if split:
-        found.append("*Sentiment*\n" + " · ".join(
-            f"{SENTIMENT_ICON[label]} {_as_float(split.get(label)) or 0:,.0f} {label}" for label in SENTIMENT_ICON
-        ))
+    if found.observed is not None:
+        label = "Interactions" if found.unit == "interactions" else found.unit.capitalize()
+        fields.append(f"*{label}*\n{found.magnitude()}")
+    if found.negative():
+        fields.append(f"*Negative share in {found.span}*\n{found.negative()}")
+    if found.split:
+        fields.append(f"*Mentions in {found.span}*\n" + " · ".join(
+            f"{SENTIMENT_ICON[label]} {found.split[label]:,} {label}" for label in SENTIMENT_ICON))
     if message.playbook:
-        found.append(f"*Playbook*\n{escape(message.playbook.title)}")
-    return found
+        fields.append(f"*Playbook*\n{escape(message.playbook.title)}")
+    return fields
+
+
+def next_step_text(playbook: Playbook, incident: Incident) -> str:
+    """The playbook's first step not done yet, with its owner and deadline: what to do now."""
+    for index, step in enumerate(playbook.steps, start=1):
+        if incident.step_done(index) is None:
+            due = incident.opened_at + timedelta(minutes=step.due_minutes)
+            lead = "First step" if index == 1 else f"Next step ({index} of {len(playbook.steps)})"
+            return (f"➡️ *{lead}:* {escape(step.title)}\n      {escape(step.owner)} · due {clock(due)}"
+                    f" (+{duration(step.due_minutes)}) · playbook _{escape(playbook.title)}_")
+    return f"✅ Every step of _{escape(playbook.title)}_ is done."
 
 
 def post_text(post: dict[str, Any]) -> str:
@@ -326,14 +302,15 @@ def footer(message: AlertMessage) -> dict[str, Any]:
 def alert_blocks(message: AlertMessage) -> list[dict[str, Any]]:
     """The first message of an incident: what, how big, what people say, what to do."""
     incident, summary, playbook = message.incident, message.summary, message.playbook
-    icon = SEVERITY_ICON[incident.severity]
     blocks: list[dict[str, Any]] = [
         {"type": "header", "text": {"type": "plain_text", "emoji": True,
-                                    "text": clip_plain(" ".join(f"{icon} {message.headline}".split()), MAX_HEADER)}},
-        {"type": "section", "fields": [
-            {"type": "mrkdwn", "text": clip(f, MAX_FIELD)} for f in facts(message)[:10]
-        ]},
+                                    "text": clip_plain(" ".join(alert_headline(message).split()), MAX_HEADER)}},
     ]
+    if playbook:
+        blocks.append(_section(next_step_text(playbook, incident)))
+    blocks.append({"type": "section", "fields": [
+        {"type": "mrkdwn", "text": clip(f, MAX_FIELD)} for f in facts(message)[:10]
+    ]})
     phrases = [escape(clip_plain(str(p), 80)) for p in (summary.get("key_phrases") or []) if p][:SHOWN_PHRASES]
     if phrases:
         blocks.append(_section("*Key phrases:* " + " · ".join(f"“{p}”" for p in phrases)))
@@ -352,11 +329,10 @@ def alert_blocks(message: AlertMessage) -> list[dict[str, Any]]:
 
 def thread_blocks(message: AlertMessage) -> list[dict[str, Any]]:
     """A short reply in the incident's thread: update, escalation, reminder or resolution."""
-    incident = message.incident
-    observed, expected, share, baseline, kind = _numbers(message)
+    incident, found = message.incident, figures(message)
     numbers = [] if message.kind in ("resolved", "step") else [
-        *([magnitude(observed, expected, kind)] if observed is not None else []),
-        *([f"negative {negative_change(share, baseline)}"] if share is not None else []),
+        *([found.magnitude()] if found.observed is not None else []),
+        *([f"negative share {found.negative()}"] if found.negative() else []),
     ]
     lead = {
         "update": "🔁 *Update:*",
@@ -385,11 +361,28 @@ def thread_blocks(message: AlertMessage) -> list[dict[str, Any]]:
     return blocks
 
 
-def fallback_text(message: AlertMessage) -> str:
-    """The plain notification text (shown in pushes and where blocks cannot be)."""
+_PLAIN = str.maketrans("<>", "‹›")
+"""Angle brackets in plain text look alike but can never form a Slack mention or link."""
+
+
+def alert_headline(message: AlertMessage) -> str:
+    """The alert's first line: severity, then what happened, about what, where and how big."""
     incident = message.incident
-    prefix = {"update": "Update: ", "escalation": "Escalated: ", "reminder": "Reminder: "}.get(message.kind, "")
-    text = f"{SEVERITY_ICON[incident.severity]} [{incident.severity.word}] {prefix}{message.headline}"
+    told = story(incident, message.summary) if message.summary else message.headline
+    return f"{SEVERITY_ICON[incident.severity]} {told}".translate(_PLAIN)
+
+
+def fallback_text(message: AlertMessage) -> str:
+    """The plain notification text (shown in pushes and where blocks cannot be).
+
+    A resolved incident's message starts with ✅, not with the severity it had while active.
+    """
+    incident = message.incident
+    if message.kind in ("resolved", "step"):
+        return clip(escape(f"{'✅' if message.kind == 'resolved' else '☑️'} {message.headline}"), MAX_TEXT)
+    prefix = {"alert": "", "update": "Update: ", "escalation": "Escalated: ", "reminder": "Reminder: "}[message.kind]
+    told = story(incident, message.summary) if message.kind == "alert" and message.summary else message.headline
+    text = f"{SEVERITY_ICON[incident.severity]} [{incident.severity.word}] {prefix}{told}"
     return clip(escape(text), MAX_TEXT)
 
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import io
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 import matplotlib
@@ -12,7 +12,10 @@ matplotlib.use("Agg")
 import matplotlib.dates as mdates  # noqa: E402
 import matplotlib.pyplot as plt  # noqa: E402
 
-SENTIMENT_COLOURS = {"negative": "#d62728", "neutral": "#9e9e9e", "positive": "#2ca02c"}
+from monitor.alerts.story import SENTIMENT_COLOURS  # noqa: E402
+
+SHOWN_SPAN = timedelta(hours=6)
+"""How much before the spike window's end the chart shows: enough for the usual level, the spike still wide."""
 
 
 def series_points(summary: dict[str, Any]) -> list[dict[str, Any]]:
@@ -21,9 +24,23 @@ def series_points(summary: dict[str, Any]) -> list[dict[str, Any]]:
     return [p for p in points if isinstance(p, dict) and "t" in p] if isinstance(points, list) else []
 
 
+def shown_points(summary: dict[str, Any]) -> list[dict[str, Any]]:
+    """The series points the chart draws: those of the :data:`SHOWN_SPAN` up to the spike window's end."""
+    points = series_points(summary)
+    window = summary.get("window") or []
+    if len(window) != 2 or not points:
+        return points
+    end = datetime.fromisoformat(window[1])
+    return [p for p in points if end - SHOWN_SPAN <= datetime.fromisoformat(p["t"]) < end] or points
+
+
+def chart_title(brand: str) -> str:
+    return f"{brand}: mentions by sentiment, spike window shaded"
+
+
 def spike_chart(summary: dict[str, Any], title: str) -> bytes | None:
     """Stacked bars of mentions per bucket by sentiment, the spike's window shaded; None without data."""
-    points = series_points(summary)
+    points = shown_points(summary)
     if not points:
         return None
     times = [datetime.fromisoformat(p["t"]) for p in points]

@@ -15,6 +15,7 @@ import re
 from datetime import datetime
 from typing import Any, Callable, Sequence
 
+from monitor.alerts.story import headline
 from monitor.config import AlertsConfig
 from monitor.errors import ConflictError
 from monitor.models import Incident, IncidentState, Playbook, Spike, SpikeKind, Transition
@@ -33,25 +34,6 @@ SLUG_CHARS = 40
 
 def _slug(text: str) -> str:
     return re.sub(r"[^a-z0-9]+", "-", text.casefold())[:SLUG_CHARS].strip("-") or "brand"
-
-
-def headline(incident: Incident, spike: Spike) -> str:
-    """One line saying what is happening, for the alert and the console."""
-    what = {
-        SpikeKind.VOLUME: "Mention spike",
-        SpikeKind.NEGATIVE: "Negative sentiment surge",
-        SpikeKind.VIRAL_POST: "Post going viral",
-    }[spike.kind]
-    ratio = f"{spike.ratio:.0f}×" if spike.kind is SpikeKind.VIRAL_POST else f"{spike.ratio:.1f}×"
-    ratio = ratio if spike.expected > 0 else "from nothing"
-    if spike.kind is SpikeKind.VIRAL_POST:
-        return (f"{what} for {incident.brand}: one post has {spike.observed:,.0f} likes, shares and replies, "
-                f"{ratio} the brand's usual ({spike.expected:,.0f})")
-    counted = "negative mentions" if spike.kind is SpikeKind.NEGATIVE else "mentions"
-    return (
-        f"{what} for {incident.brand}: {spike.observed:.0f} {counted} vs {spike.expected:.0f} expected "
-        f"({ratio}), {spike.negative_share:.0%} negative"
-    )
 
 
 class IncidentEngine:

@@ -5,6 +5,8 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from typing import Any, Sequence
 
+from monitor.alerts.blocks import duration
+from monitor.alerts.story import peak_spike
 from monitor.models import Incident, IncidentState
 from monitor.store.base import Store, totals_by_bucket
 
@@ -47,7 +49,7 @@ def outcome_rows(incidents: Sequence[Incident], store: Store | None = None) -> l
     """One flat row per incident, oldest first; with a store, volume and negativity before and after."""
     rows = []
     for incident in sorted(incidents, key=lambda i: i.opened_at):
-        peak = max((s.observed for s in incident.spikes), default=0)
+        peak = peak_spike(incident)
         rows.append(
             {
                 "id": incident.id,
@@ -57,7 +59,8 @@ def outcome_rows(incidents: Sequence[Incident], store: Store | None = None) -> l
                 "playbook": incident.playbook_id or "",
                 "opened_at": incident.opened_at.isoformat(),
                 "spikes": len(incident.spikes),
-                "peak_mentions": peak,
+                "peak_mentions": peak.observed if peak else None,
+                "peak_window_minutes": _minutes(peak.window_end - peak.window_start) if peak else None,
                 "minutes_to_acknowledge": _minutes(time_to(incident, IncidentState.ACKNOWLEDGED)),
                 "minutes_to_resolve": _minutes(time_to(incident, IncidentState.RESOLVED)),
                 "steps_done": len(incident.steps_done),
@@ -66,3 +69,25 @@ def outcome_rows(incidents: Sequence[Incident], store: Store | None = None) -> l
             }
         )
     return rows
+
+
+def _share(value: float | None) -> str:
+    return f"{value:.0%}" if value is not None else "no data"
+
+
+def report_lines(row: dict[str, Any]) -> list[str]:
+    """One :func:`outcome_rows` row in plain words, without "None": for ``monitor report incidents``."""
+    opened = datetime.fromisoformat(row["opened_at"])
+    lines = [f"{opened:%Y-%m-%d %H:%M} UTC  {row['brand']}: {row['state'].replace('_', ' ')}, {row['severity']}, "
+             f"playbook {row['playbook'] or 'none'}  [{row['id']}]"]
+    times = [f"{label} after {duration(row[key])}" if row[key] is not None else f"not {label} yet"
+             for key, label in (("minutes_to_acknowledge", "acknowledged"), ("minutes_to_resolve", "resolved"))]
+    steps = f"{row['steps_done']} step(s) done, {row['steps_on_time']} on time"
+    lines.append("  " + " · ".join([*times, steps]))
+    if row.get("peak_mentions") is not None:
+        lines.append(f"  peak {row['peak_mentions']:,.0f} mentions in {duration(row['peak_window_minutes'])}")
+    if "negative_share_before" in row:
+        after = (f"{_share(row['negative_share_after'])} the day after it was resolved"
+                 if row["volume_after"] is not None else "the day after: once it is resolved")
+        lines.append(f"  negative share: {_share(row['negative_share_before'])} the day before it opened, {after}")
+    return lines

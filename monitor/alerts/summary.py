@@ -13,7 +13,7 @@ from typing import Any, Sequence
 import numpy as np
 
 from monitor.errors import NlpError
-from monitor.models import Mention, Spike, SpikeKind
+from monitor.models import SENTIMENT_LABELS, Mention, Spike, SpikeKind
 from monitor.nlp.text import cache_key
 from monitor.nlp.themes import centred, cluster, embed_texts
 from monitor.query import normalise
@@ -23,6 +23,7 @@ log = logging.getLogger(__name__)
 
 _WORD = re.compile(r"[^\W\d_][\w'’-]{2,}", re.UNICODE)
 _URL = re.compile(r"https?://\S+")
+_CLAUSE = re.compile(r"[.,;:!?…()\[\]\"“”«»/|=+&<>→\n]+|\s[-–—]+\s")
 LOOKBACK = timedelta(hours=1)
 MIN_TEXTS = 3
 """Distinct texts a key phrase must occur in."""
@@ -45,9 +46,15 @@ STOPWORDS = frozenset(
 
 
 def _tokens(text: str, ignore: set[str]) -> list[str]:
-    words = [w for w in _WORD.findall(normalise(_URL.sub(" ", text))) if w not in ignore]
-    pairs = [f"{a} {b}" for a, b in zip(words, words[1:]) if a not in STOPWORDS and b not in STOPWORDS]
-    return [w for w in words if w not in STOPWORDS] + pairs
+    """The text's words and the pairs of words next to each other in one clause (never across
+    punctuation or the brand's name; words under three letters are skipped), function words left out."""
+    words: list[str] = []
+    pairs: list[str] = []
+    for clause in _CLAUSE.split(normalise(_URL.sub(" ", text))):
+        kept = ["" if w in ignore else w for w in _WORD.findall(clause)]
+        words += [w for w in kept if w and w not in STOPWORDS]
+        pairs += [f"{a} {b}" for a, b in zip(kept, kept[1:]) if a and b and not {a, b} & STOPWORDS]
+    return words + pairs
 
 
 def _phrase_counts(texts: Sequence[str], ignore: set[str]) -> tuple[Counter[str], int]:
@@ -64,10 +71,11 @@ def key_phrases(
     Ranked by smoothed log-odds weighted by frequency, counting each distinct text once (reposts
     and copy-paste storms do not dominate; the post they copy is shown anyway), keeping phrases
     that at least :data:`MIN_TEXTS` texts share (fewer is chance in a small window) or that one
-    of the ``anchors`` says (the post that went viral: what it says is what the spike is about),
-    and dropping phrases contained in a better one.
+    of the ``anchors`` says (the post that went viral: what it says is what the spike is about;
+    after the phrases many texts share), and dropping phrases contained in a better one.
     """
     anchored = {p for t in anchors for p in _tokens(t, ignore)}
+    shared: dict[str, bool] = {}
     here, n_here = _phrase_counts([*window, *anchors], ignore)
     there, n_there = _phrase_counts(reference, ignore)
     n_here, n_there = max(n_here, 1), max(n_there, 1)
@@ -77,9 +85,10 @@ def key_phrases(
             continue
         lift = math.log((count + 0.5) / n_here) - math.log((there[phrase] + 0.5) / n_there)
         if lift > 0.5:
+            shared[phrase] = count >= MIN_TEXTS
             scored.append((lift * math.log1p(count) * (1.3 if " " in phrase else 1.0), phrase))
     chosen: list[str] = []
-    for _, phrase in sorted(scored, reverse=True):
+    for _, phrase in sorted(scored, key=lambda item: (shared[item[1]], *item), reverse=True):
         if any(phrase in c or c in phrase for c in chosen):
             continue
         chosen.append(phrase)
@@ -188,10 +197,24 @@ def reactions(window: Sequence[Mention], posts: set[str]) -> list[Mention]:
     return [m for m in window if (m.parent_id in posts and not m.is_repost) or m.reply_to in posts]
 
 
+def window_split(store: Store, spike: Spike) -> dict[str, int]:
+    """The brand's mentions in the spike window by sentiment: the counts the detector and the dashboard read."""
+    rows = store.series(spike.brand, spike.window_start, spike.window_end, spike.window_end - spike.window_start,
+                        group_by=("sentiment",))
+    split = Counter({label: 0 for label in SENTIMENT_LABELS})
+    for row in rows:
+        if row.group.get("sentiment") in split:
+            split[row.group["sentiment"]] += row.count
+    return dict(split)
+
+
 def summarise(
     store: Store, spike: Spike, brand_terms: set[str], reference_start: datetime, lookback: timedelta = LOOKBACK
 ) -> dict[str, Any]:
     """The alert summary of ``spike``: the numbers, key phrases, posts and sentiment split.
+
+    The sentiment split and the sources count the mentions of the spike window itself, so the
+    alert's negative share and split agree; a viral post's usual negative share is the reference's.
 
     Phrases and posts come from the spike's window and ``lookback`` before it, so the post
     that set things off is shown even when the spike was confirmed a little later; see
@@ -203,19 +226,26 @@ def summarise(
     reference = store.search(
         MentionFilter(brands=[spike.brand], since=reference_start, until=since, limit=4000)
     )
-    split = Counter(m.sentiment.label for m in window if m.sentiment)
+    split = window_split(store, spike)
     languages = Counter(m.language for m in window if m.language)
+    sources = Counter(m.source for m in window if spike.window_start <= m.created_at < spike.window_end)
     focus = negative_focus(spike, window)
     pinned = set(spike.sample_mention_ids)
     posts = [m for m in window if m.id in pinned]
     viral = spike.kind is SpikeKind.VIRAL_POST and bool(posts)
     others = representative_posts(reactions(window, pinned) if viral else focus)
     posts = (posts + [m for m in others if m.id not in pinned])[:3]
+    baseline_share = spike.baseline_negative_share
+    if spike.kind is SpikeKind.VIRAL_POST:
+        scored = [m.sentiment.label for m in reference if m.sentiment]
+        baseline_share = scored.count("negative") / len(scored) if scored else 0.0
     return {
+        "kind": spike.kind.value,
+        "window": [spike.window_start.isoformat(), spike.window_end.isoformat()],
         "observed": spike.observed,
         "expected": round(spike.expected, 1),
         "negative_share": round(spike.negative_share, 3),
-        "baseline_negative_share": round(spike.baseline_negative_share, 3),
+        "baseline_negative_share": round(baseline_share, 3),
         "key_phrases": key_phrases([m.text for m in focus], [m.text for m in reference], brand_terms,
                                    anchors=[m.text for m in posts if m.id in pinned]),
         "posts": [
@@ -226,10 +256,12 @@ def summarise(
                 "author": m.author.handle,
                 "language": m.language,
                 "sentiment": m.sentiment.label if m.sentiment else None,
+                "source": m.source,
             }
             for m in posts
         ],
-        "sentiment_split": {label: split.get(label, 0) for label in ("negative", "neutral", "positive")},
+        "sentiment_split": split,
+        "sources": dict(sources.most_common(6)),
         "languages": dict(languages.most_common(6)),
         "texts": [m.text for m in window[:200]],
     }

@@ -2,7 +2,8 @@
 
 A pure function: the brand's recent mentions (the candidates), older ones (the reference for
 what engagement is usual) and a clock in, spikes out. A candidate's engagement is its likes,
-shares and replies plus the reposts and quotes of it among the candidates; it fires when that is at
+shares and replies, its shares at least the reposts and quotes of it among the candidates (see
+:func:`interactions`); it fires when that is at
 least ``min_engagement``, at least ``min_ratio`` times the usual engagement (the 90th
 percentile of the reference), and has grown at ``min_rate`` per hour or faster since the post
 appeared. Positive posts are skipped unless ``skip_positive`` is off: good news going viral is
@@ -35,6 +36,14 @@ def usual_engagement(reference: Sequence[Mention]) -> float:
     return max(statistics.quantiles(totals, n=10)[-1], 1.0)
 
 
+def interactions(mention: Mention, collected: int) -> int:
+    """The post's likes, shares and replies, its shares at least the ``collected`` reposts and quotes of it:
+    a source that reports shares counts those reposts already (no double counting, and the Mentions
+    page's figure), one that does not is made up for by what was collected."""
+    counts = mention.engagement
+    return counts.likes + max(counts.shares, collected) + counts.replies
+
+
 def reach_severity(reach: int, negative: bool) -> Severity:
     level = 1 + sum(reach >= level for level in REACH_LEVELS) + negative
     return Severity(min(level, Severity.CRITICAL.value))
@@ -64,7 +73,7 @@ def detect_viral(
             continue
         if rule.skip_positive and mention.sentiment is not None and mention.sentiment.label == "positive":
             continue
-        engagement = mention.engagement.total + reposts[mention.id]
+        engagement = interactions(mention, reposts[mention.id])
         rate = engagement / (max(now - mention.created_at, MIN_AGE) / timedelta(hours=1))
         if engagement >= rule.min_engagement and engagement >= rule.min_ratio * usual and rate >= rule.min_rate:
             found.append((engagement, rate, mention))

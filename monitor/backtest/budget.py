@@ -88,7 +88,8 @@ class _Grouper:
 
 
 def _window(mentions: list[Mention], times: list[datetime], since: datetime, until: datetime) -> list[Mention]:
-    return mentions[bisect.bisect_left(times, since): bisect.bisect_right(times, until)]
+    """The mentions posted in ``[since, until)``: what a live run at ``until`` has read (as ``MentionFilter``)."""
+    return mentions[bisect.bisect_left(times, since): bisect.bisect_left(times, until)]
 
 
 def replay(brands: list[BrandHistory], detection: DetectionConfig, alerts: AlertsConfig, source: str) -> BudgetReport:
@@ -159,15 +160,20 @@ def budget_from_demo(quiet_days: int = 21, detection: DetectionConfig | None = N
 
 
 def budget_from_config(path: Path, weeks: int = 4, now: datetime | None = None) -> BudgetReport:
-    """The last ``weeks`` of the stored history of every configured brand."""
+    """The ``weeks`` of stored history of every configured brand up to ``now``, by default up to the
+    newest stored mention (a replayed or imported history ends long before the wall clock)."""
     from monitor.store import open_store
 
     config = config_lib.load(path)
     detection = config.detection
-    end = bucket_floor(utc(now or datetime.now().astimezone()) - detection.lag, detection.bucket)
-    start = end - weeks * WEEK
     store = open_store(config.storage)
     try:
+        if now is None:
+            newest = [found[0].created_at for brand in config.brands
+                      if (found := store.search(MentionFilter(brands=[brand.name], limit=1)))]
+            now = max(newest) + detection.bucket + detection.lag if newest else datetime.now().astimezone()
+        end = bucket_floor(utc(now) - detection.lag, detection.bucket)
+        start = end - weeks * WEEK
         brands = []
         for brand in config.brands:
             rows = store.series(brand.name, start, end, detection.bucket, group_by=("sentiment",))
@@ -204,7 +210,8 @@ def format_budget(report: BudgetReport) -> list[str]:
             delay = f"detected {_duration(incident.opened_at - truth)} after the crisis began"
         else:
             delay = f"alerted {_duration(incident.opened_at - incident.first_window)} after its first abnormal bucket"
-        lines.append(f"  - {incident.brand} {incident.kind.value} at {incident.opened_at:%Y-%m-%d %H:%M}: "
+        lines.append(f"  - {incident.brand} {incident.kind.value} incident detected at "
+                     f"{incident.opened_at:%Y-%m-%d %H:%M} UTC: "
                      f"{incident.severity.word}, {incident.spikes} spike(s), {delay}")
     if not report.incidents:
         lines.append("  no alerts")

@@ -9,7 +9,7 @@ import click
 from monitor.errors import ConfigError
 
 
-@click.command("backtest")
+@click.command("backtest", short_help="How many alerts the detectors would have sent.")
 @click.argument("series", required=False, type=click.Path(dir_okay=False, path_type=Path))
 @click.option("--out", type=click.Path(dir_okay=False, path_type=Path),
               help="With SERIES: write timestamp,alarm (0/1) here.")

@@ -17,26 +17,35 @@ from tqdm import tqdm
 from monitor import config as config_lib
 from monitor.alerts.notifiers.base import Notifier
 from monitor.alerts.playbooks import BUILT_IN_PLAYBOOKS
+from monitor.alerts.blocks import duration
 from monitor.alerts.steps import timing
+from monitor.alerts.story import peak_text, story, title
 from monitor.care.service import care_rows
 from monitor.care.templates import BUILT_IN_TEMPLATES, load_templates
 from monitor.demo.care import CareTeam, TeamPolicy, customer_rows, rival_brands
+from monitor.demo.competitors import COMPETITORS, competitor_rows
 from monitor.demo.scenario import Scenario, generate, load_config
 from monitor.demo.team import Team, TeamAction
-from monitor.models import Incident, IncidentState, SpikeKind
+from monitor.models import Incident, IncidentState
 from monitor.nlp.annotate import Annotator
 from monitor.pipeline import Pipeline
 from monitor.runtime import build_pipeline
 from monitor.store.base import MentionFilter
 
 PLAYBOOKS = BUILT_IN_PLAYBOOKS
+MINUTE = timedelta(minutes=1)
 SOURCE = "import"
+RIVALS = "competitors.jsonl"
+CHATTER = "chatter"
 
 
 def demo_config(workdir: Path, scenario: Scenario) -> dict:
-    """The config the demo runs with: SQLite in ``workdir``, one file-import source; competitors as brands."""
+    """The config the demo runs with: SQLite in ``workdir``, one file-import source; the competitors as
+    brands with handles, their customers' questions in the same file and their everyday chatter in a
+    file of their own (see :mod:`monitor.demo.care` and :mod:`monitor.demo.competitors`)."""
     care = load_config()["care"]
     source = {"type": "file", "name": SOURCE, "every": "15m", "path": "mentions.jsonl"}
+    chatter = {"type": "file", "name": CHATTER, "every": "1h", "path": RIVALS}
     return {
         "storage": {"backend": "sqlite", "path": "demo.db"},
         "nlp": {"backend": "auto"},
@@ -51,7 +60,7 @@ def demo_config(workdir: Path, scenario: Scenario) -> dict:
                 "competitors": [r["name"] for r in care["rivals"]],
                 "sources": [source],
             },
-            *rival_brands(care, source),
+            *({**rival, "sources": [*rival["sources"], chatter]} for rival in rival_brands(care, source)),
         ],
     }
 
@@ -67,6 +76,8 @@ class Replay:
     written: int = field(default=0, init=False)
     team: Team | None = field(default=None, init=False)
     care_team: CareTeam | None = field(default=None, init=False)
+    rivals: list[dict] = field(default_factory=list, init=False)
+    rivals_written: int = field(default=0, init=False)
 
     def __post_init__(self) -> None:
         self.workdir.mkdir(parents=True, exist_ok=True)
@@ -75,6 +86,9 @@ class Replay:
             self.config_path.write_text(yaml.safe_dump(demo_config(self.workdir, self.scenario), sort_keys=False))
         self.feed = self.workdir / "mentions.jsonl"
         self.feed.touch()
+        handles = {rival["name"]: rival["handle"] for rival in load_config()["care"]["rivals"]}
+        self.rivals = competitor_rows(self.scenario, handles)
+        (self.workdir / RIVALS).touch()
         self.config = config_lib.load(self.config_path)
         settings = load_config()
         self.templates = load_templates(self.config.care.templates_dir or BUILT_IN_TEMPLATES)
@@ -95,22 +109,17 @@ class Replay:
         return build_pipeline(self.config, notifier=notifier, annotator=annotator)
 
     def arrive(self, now: datetime) -> None:
-        """Append to the import file every row created before ``now`` (what was posted by then)."""
-        rows = self.rows
-        end = self.written
-        while end < len(rows) and _created(rows[end]) < now:
-            end += 1
-        if end > self.written:
-            with self.feed.open("a", encoding="utf-8") as handle:
-                handle.writelines(json.dumps(row, ensure_ascii=False) + "\n" for row in rows[self.written:end])
-            self.written = end
+        """Append to the import files every row created before ``now`` (what was posted by then)."""
+        self.written = _append(self.feed, self.rows, self.written, now)
+        self.rivals_written = _append(self.workdir / RIVALS, self.rivals, self.rivals_written, now)
 
     def step(self, pipeline: Pipeline, now: datetime) -> list[Incident]:
         """One tick: posts arrive, are collected and judged, the simulated teams act, alerts go out."""
         self.arrive(now)
         for brand in self.config.brands:
-            if self.due(brand.sources[0].every, now):
-                pipeline.collect(brand.name, SOURCE, now=now)
+            for source in brand.sources:
+                if self.due(source.every, now):
+                    pipeline.collect(brand.name, source.key, now=now)
         incidents = pipeline.detect(now=now)
         if self.team is None:
             self.team = Team([TeamAction.parse(a) for a in load_config().get("team", [])], pipeline.playbooks)
@@ -128,9 +137,15 @@ def _created(row: dict) -> datetime:
     return datetime.fromisoformat(row["created_at"].replace("Z", "+00:00"))
 
 
-def _peak(incident: Incident) -> float:
-    """The most mentions in one bucket (a viral post's spike counts interactions, not mentions)."""
-    return max((s.observed for s in incident.spikes if s.kind is SpikeKind.VOLUME), default=0)
+def _append(path: Path, rows: list[dict], written: int, now: datetime) -> int:
+    """Append ``rows[written:]`` created before ``now`` to ``path``; returns how many are written now."""
+    end = written
+    while end < len(rows) and _created(rows[end]) < now:
+        end += 1
+    if end > written:
+        with path.open("a", encoding="utf-8") as handle:
+            handle.writelines(json.dumps(row, ensure_ascii=False) + "\n" for row in rows[written:end])
+    return end
 
 
 def _report(replay: Replay, pipeline: Pipeline, seconds: float, echo: Callable[[str], None]) -> None:
@@ -139,9 +154,11 @@ def _report(replay: Replay, pipeline: Pipeline, seconds: float, echo: Callable[[
     incidents = sorted(store.incidents(), key=lambda i: i.opened_at)
     stored = store.count(MentionFilter(brands=[scenario.brand]))
     echo("")
-    echo(f"Replayed {len(replay.rows):,} posts over {(scenario.end - scenario.start).days} days "
+    echo(f"Replayed {len(replay.rows) + len(replay.rivals):,} posts over {(scenario.end - scenario.start).days} days "
          f"in {seconds:.0f} s; {stored:,} matched the query for {scenario.brand} and were stored "
          "(its care team's answers included).")
+    rivals = ", ".join(f"{name} {store.count(MentionFilter(brands=[name])):,}" for name in COMPETITORS)
+    echo(f"Competitors' mentions stored (share of voice on the dashboard's Overview): {rivals}.")
     echo(f"Sentiment: {pipeline.annotator.scorer_name}")
     echo(f"Crisis started:  {scenario.crisis_start:%a %Y-%m-%d %H:%M} UTC")
     if not incidents:
@@ -149,14 +166,17 @@ def _report(replay: Replay, pipeline: Pipeline, seconds: float, echo: Callable[[
         return
     for incident in incidents:
         delay = incident.opened_at - scenario.crisis_start
-        echo(f"Incident opened: {incident.opened_at:%a %Y-%m-%d %H:%M} UTC "
-             f"({delay.total_seconds() / 60:+.0f} min after the crisis started)")
-        echo(f"  id {incident.id}, severity {incident.severity.word}, state {incident.state.value}, "
-             f"{len(incident.spikes)} spike(s), peak {_peak(incident):.0f} mentions/15 min")
+        echo(f"Incident detected at {incident.opened_at:%a %Y-%m-%d %H:%M} UTC "
+             f"({delay.total_seconds() / 60:+.0f} min after the crisis started; its first spike window "
+             f"began {incident.spikes[0].window_start:%H:%M})")
+        echo(f"  {title(incident)}: id {incident.id}, severity {incident.severity.word}, "
+             f"state {incident.state.value}, {len(incident.spikes)} spike(s), peak {peak_text(incident) or 'none'}")
         acknowledged = incident.time_in(IncidentState.ACKNOWLEDGED)
+        resolved = incident.time_in(IncidentState.RESOLVED)
         if acknowledged:
-            echo(f"  the simulated team acknowledged it after {(acknowledged - incident.opened_at).seconds // 60} min "
-                 f"and marked {len(incident.steps_done)} playbook step(s) done (see `team` in scenario.yaml)")
+            echo(f"  the simulated team acknowledged it after {duration((acknowledged - incident.opened_at) / MINUTE)}"
+                 + (f", resolved it after {duration((resolved - incident.opened_at) / MINUTE)}" if resolved else "")
+                 + f" and marked {len(incident.steps_done)} playbook step(s) done (see `team` in scenario.yaml)")
         playbook = next((p for p in pipeline.playbooks if p.id == incident.playbook_id), None)
         if playbook:
             echo(f"  playbook: {playbook.title}")
@@ -172,7 +192,8 @@ def _report(replay: Replay, pipeline: Pipeline, seconds: float, echo: Callable[[
          f"({', '.join(sorted({n.kind for n in notes}))}).")
     first = next((n for n in notes if n.kind == "alert"), None)
     if first:
-        echo(f"  Slack alert to {first.channel}: {first.payload['headline']}")
+        opened = next(i for i in incidents if i.id == first.incident_id)
+        echo(f"  Slack alert to {first.channel}: {story(opened, first.payload['summary'])}")
         phrases = first.payload["summary"].get("key_phrases", [])
         if phrases:
             echo(f"  key phrases: {', '.join(phrases)}")

@@ -46,6 +46,8 @@ class MentionFilter(BaseModel):
     limit: int = 100
     offset: int = 0
     newest_first: bool = True
+    most_engaged: bool = False
+    """Order by interactions (likes + shares + replies), most first, then newest first; ignores ``newest_first``."""
 
 
 class SeriesRow(BaseModel):

@@ -40,7 +40,7 @@ from monitor.store.elastic_mapping import (
     run_document, silence_document, small_mappings,
 )
 from monitor.store.elastic_queries import (
-    MISSING_OK, PAGE, Search, composite, epoch_range, mention_query, scan, series_request, series_rows, sorted_hits,
+    ENGAGEMENT_SORT, MISSING_OK, PAGE, Search, composite, epoch_range, mention_query, scan, series_request, series_rows, sorted_hits,
 )
 from monitor.store.elastic_work import ElasticWork
 
@@ -212,9 +212,11 @@ class ElasticsearchStore(ElasticWork):
     def search(self, query: MentionFilter) -> list[Mention]:
         if query.limit <= 0:
             return []
-        order = "desc" if query.newest_first else "asc"
+        order = "desc" if query.newest_first or query.most_engaged else "asc"
+        engaged = [ENGAGEMENT_SORT] if query.most_engaged else []
         hits = sorted_hits(self._searcher(), self.mentions_alias, mention_query(query),
-                           [{"ts": order}, {"seq": order}], query.offset, query.limit, source_excludes=["text"])
+                           [*engaged, {"ts": order}, {"seq": order}], query.offset, query.limit,
+                           source_excludes=["text"])
         return [hydrate(h["_source"]) for h in hits]
 
     def count(self, query: MentionFilter) -> int:

@@ -25,8 +25,13 @@ def epoch_range(field: str, **bounds: datetime) -> dict[str, Any]:
     return {"range": {field: {"format": "epoch_second", **{k: str(epoch_seconds(v)) for k, v in bounds.items()}}}}
 
 
+ENGAGEMENT_SORT = {"_script": {"type": "number", "order": "desc", "script": {
+    "source": "doc['likes'].value + doc['shares'].value + doc['replies'].value", "lang": "painless"}}}
+"""Most interactions first (``MentionFilter.most_engaged``)."""
+
+
 def mention_query(query: MentionFilter) -> dict[str, Any]:
-    """``query`` as a bool query; the text must match every folded word."""
+    """``query`` as a bool query; the text must match every folded word, a word ending in ``*`` as a prefix."""
     filters: list[dict[str, Any]] = []
     for field, values in (
         ("brand", query.brands), ("source", query.sources), ("language", query.languages),
@@ -42,8 +47,14 @@ def mention_query(query: MentionFilter) -> dict[str, Any]:
             bounds["lt"] = query.until
         filters.append(epoch_range("ts", **bounds))
     must: list[dict[str, Any]] = []
-    if query.text and fold(query.text):
-        must.append({"match": {"text": {"query": fold(query.text), "operator": "and"}}})
+    whole: list[str] = []
+    for word in (query.text or "").split():
+        parts = fold(word).split()
+        if word.endswith("*") and parts:
+            must.append({"prefix": {"text": parts.pop()}})
+        whole += parts
+    if whole:
+        must.insert(0, {"match": {"text": {"query": " ".join(whole), "operator": "and"}}})
     return {"bool": {"filter": filters, "must": must}}
 
 

@@ -99,8 +99,9 @@ def _ts(moment: datetime) -> int:
 
 
 def _fts_phrase(text: str) -> str:
-    words = re.findall(r"\w+", text, re.UNICODE)
-    return " ".join(f'"{w}"' for w in words)
+    """Every word must occur; a word ending in ``*`` matches the words it begins (``cancel*``)."""
+    words = re.findall(r"\w+\*?", text, re.UNICODE)
+    return " ".join(f'"{w.rstrip("*")}"' + ("*" if w.endswith("*") else "") for w in words)
 
 
 class SqliteStore(SqliteWork):
@@ -242,10 +243,11 @@ class SqliteStore(SqliteWork):
 
     def search(self, query: MentionFilter) -> list[Mention]:
         where, params = self._where(query)
-        order = "DESC" if query.newest_first else "ASC"
+        order = "DESC" if query.newest_first or query.most_engaged else "ASC"
+        engaged = "m.likes + m.shares + m.replies DESC, " if query.most_engaged else ""
         rows = self._query(
             f"SELECT m.data, m.likes, m.shares, m.replies FROM mentions m{where}"
-            f" ORDER BY m.created_at {order}, m.rowid {order} LIMIT ? OFFSET ?",
+            f" ORDER BY {engaged}m.created_at {order}, m.rowid {order} LIMIT ? OFFSET ?",
             params + [query.limit, query.offset],
         )
         found = []

@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any, Sequence, TextIO
 
 from monitor.alerts.blocks import render, units
-from monitor.alerts.chart import spike_chart
+from monitor.alerts.chart import chart_title, spike_chart
 from monitor.alerts.notifiers.base import AlertMessage
 from monitor.errors import DeliveryError
 
@@ -120,7 +120,7 @@ class OutboxNotifier:
             "text": rendered.text,
             "blocks": rendered.blocks,
         }
-        chart = spike_chart(message.summary, message.headline) if message.kind == "alert" else None
+        chart = spike_chart(message.summary, chart_title(message.incident.brand)) if message.kind == "alert" else None
         if chart is not None:
             image = self.path.parent / f"{message.incident.id}-spike.png"
             try:

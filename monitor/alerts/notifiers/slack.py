@@ -11,7 +11,7 @@ from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError, SlackClientError
 
 from monitor.alerts.blocks import render
-from monitor.alerts.chart import spike_chart
+from monitor.alerts.chart import chart_title, spike_chart
 from monitor.alerts.notifiers.base import AlertMessage
 from monitor.config import SlackConfig
 from monitor.errors import ConfigError, DeliveryError
@@ -166,7 +166,7 @@ class SlackNotifier:
 
     def _attach_chart(self, message: AlertMessage, channel: str, thread_ts: str) -> None:
         """Upload the spike chart into the alert's thread; a failure is logged, never re-sends the alert."""
-        png = spike_chart(message.summary, message.headline)
+        png = spike_chart(message.summary, chart_title(message.incident.brand))
         if png is None:
             return
         try:

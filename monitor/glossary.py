@@ -1,0 +1,32 @@
+"""The words every figure uses, one meaning each: in Slack, the dashboard's tooltips, the CLI and reports.
+
+docs/glossary.md carries the same definitions (a test keeps them equal).
+"""
+
+from __future__ import annotations
+
+TERMS: dict[str, str] = {
+    "mention": "One stored post (or reply, quote or repost) that matches the brand's query.",
+    "interaction": "A like, share or reply to one post, as the source reports it (a post's shares are at "
+                   "least the reposts and quotes of it collected); a post going viral is measured in "
+                   "interactions, everything else in mentions.",
+    "spike window": "The span the detector measured a spike over: one bucket (15 min by default) or up to "
+                    "`detection.window` buckets summed, so a window can be 15, 30 or 45 min.",
+    "peak": "The spike window with the most mentions, always named with its length "
+            "(\u201c128 mentions in 30 min\u201d).",
+    "detected at": "When the detector opened the incident (the tick that judged the spike window). "
+                   "The incident id carries the start of the first spike window instead.",
+    "negative share": "Negative mentions among the mentions with a sentiment, in the same window as the "
+                      "figure beside it; \u201cusual\u201d is the same share in the seasonal baseline.",
+    "usual": "What the detector expected for the same time of week (or day) from the weeks before; for a post "
+             "going viral, the 90th percentile of the brand's posts' interactions.",
+}
+"""Each term and its definition, in the order the glossary lists them."""
+
+ALIASES = {"mentions": "mention", "interactions": "interaction", "negative mentions": "negative share"}
+
+
+def help_for(term: str) -> str:
+    """The definition of ``term`` (singular, plural or an alias) for a tooltip; "" when it is not a term."""
+    key = term.casefold()
+    return TERMS.get(ALIASES.get(key, key), "")
