@@ -210,25 +210,36 @@ def test_incidents_of_a_database_written_before_versions_get_one(tmp_path):
         assert reopened.get_incident(legacy.id).version == 2
 
 
-def _claim_in_a_process(path: str, owner: str, rounds: int) -> list[str]:
-    with SqliteStore(path) as store:
-        taken = []
-        for n in range(rounds):
-            taken += [note.key for note in store.claim_notifications(owner, T0, timedelta(minutes=1), limit=2)]
-            if store.claim(f"job{n}", owner, T0, timedelta(minutes=1)):
-                taken.append(f"job{n}")
-        return taken
+CLAIMER = """
+import json, sys
+from datetime import datetime, timedelta
+from monitor.store.sqlite import SqliteStore
+
+path, owner, at = sys.argv[1], sys.argv[2], datetime.fromisoformat(sys.argv[3])
+with SqliteStore(path) as store:
+    taken = []
+    for n in range(10):
+        taken += [note.key for note in store.claim_notifications(owner, at, timedelta(minutes=1), limit=2)]
+        if store.claim(f"job{n}", owner, at, timedelta(minutes=1)):
+            taken.append(f"job{n}")
+print(json.dumps(taken))
+"""
 
 
 def test_processes_on_one_file_take_each_piece_of_work_once(tmp_path):
-    import multiprocessing
+    import json
+    import os
+    import subprocess
+    import sys
+    from pathlib import Path
 
     path = tmp_path / "shared.db"
     with SqliteStore(path) as store:
         for n in range(30):
             store.enqueue(Notification(key=f"n{n:02}", incident_id="i", kind="alert", channel="#a", payload={},
                                        created_at=T0))
-    with multiprocessing.get_context("spawn").Pool(3) as pool:
-        results = pool.starmap(_claim_in_a_process, [(str(path), f"w{k}", 10) for k in range(3)])
-    taken = [key for result in results for key in result]
+    env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[1])}
+    processes = [subprocess.Popen([sys.executable, "-c", CLAIMER, str(path), f"w{k}", T0.isoformat()],
+                                  stdout=subprocess.PIPE, env=env) for k in range(3)]
+    taken = [key for process in processes for key in json.loads(process.communicate(timeout=120)[0])]
     assert sorted(taken) == sorted([f"n{n:02}" for n in range(30)] + [f"job{n}" for n in range(10)])
