@@ -285,3 +285,14 @@ def test_replies_link_to_their_parents_uri_on_the_page_or_looked_up(api: FakeApi
     api.queue("/api/v1/statuses", Reply(500), Reply(500), Reply(500))
     mentions, _, run = _replay(api, [far], NOW)
     assert mentions[0].reply_to is None and run.unreadable.count == 0
+
+
+def test_inflected_forms_get_full_text_searches_of_their_own(api: FakeApi, fake: FakeInstance) -> None:
+    from dataclasses import replace
+
+    from monitor.collectors.mastodon import MAX_FORM_SEARCHES
+
+    polish = replace(context("ryanair"), languages=("pl",), source="masto-forms")
+    drain(make(api, refresh_hours=0)(fast_client([])).fetch(polish, None))
+    searched = list(dict.fromkeys(r.query["q"] for r in api.hits(SEARCH)))
+    assert searched == ["ryanair", "ryanaira", "ryanairu", "ryanairowi", "ryanairem"][:1 + MAX_FORM_SEARCHES]

@@ -23,6 +23,8 @@ from monitor.models import Author, Engagement, Mention
 log = logging.getLogger(__name__)
 
 SOURCE = "mastodon"
+MAX_FORM_SEARCHES = 4
+"""Extra full-text searches for a name's inflected forms (Mastodon's search has no OR)."""
 
 
 class MastodonConfig(ApiConfig):
@@ -62,7 +64,7 @@ class MastodonCollector:
     def _searches(self, context: FetchContext) -> list[tuple[str, str, str]]:
         """``(instance, kind, value)``: kind ``tag``, ``search`` or ``account`` (an ``@handle``'s own posts)."""
         found = []
-        for group in native_query.clauses(context.query, SOURCE):
+        for group in native_query.with_forms(native_query.clauses(context.query, SOURCE), context, MAX_FORM_SEARCHES):
             tags = [t.value for t in group if t.kind == "hashtag"]
             wanted = [("tag", tags[0])] if tags else [("search", native_query.words(group, hashtags=False))]
             wanted += [("account", t.value) for t in group if t.kind == "handle" and not tags]
