@@ -172,7 +172,7 @@ def test_brand_picker_switches_brand(page, dashboard_url):
 def test_mentions_search_filter(page, dashboard_url):
     visit(page, dashboard_url + "/mentions", f"{BRAND}: mentions", "mentions", charts=0)
     assert shows(page.get_by_text(f"{COUNT:,} mention(s) match"))
-    search = page.get_by_label("Search text")
+    search = page.get_by_role("textbox", name="Search text")
     search.fill("delayed")
     search.press("Enter")
     expected = sum(1 for m in MENTIONS if "delayed" in m.text)
@@ -188,7 +188,7 @@ def test_incidents_and_slack_link(page, dashboard_url):
     visit(page, f"{dashboard_url}/?incident={incident.id}", f"{BRAND}: incidents", "incident-linked", charts=1)
     assert shows(page.get_by_role("heading", name=title(incident)))
     assert shows(page.get_by_role("heading", name="Representative posts"))
-    assert shows(page.get_by_text("Service outage / travel disruption"))
+    assert shows(page.get_by_text("Service outage / travel disruption").first)
 
 
 def test_outcomes_care_and_health(page, dashboard_url):

@@ -24,4 +24,5 @@ def test_each_competitor_gets_its_share_of_the_ordinary_chatter_matched_by_its_o
         assert abs(len(mine) / ordinary - share) < 0.05
         assert sum(1 for r in mine if query.match(r["text"])) >= 0.95 * len(mine)
         assert not any(aurora.match(r["text"]) for r in mine)
+        assert not any(other in r["text"] for r in mine for other in COMPETITORS if other != name)
     assert len({r["id"] for r in rows}) == len(rows) and not {r["id"] for r in rows} & {r["id"] for r in scenario.rows}

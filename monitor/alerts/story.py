@@ -163,7 +163,7 @@ def where(summary: dict[str, Any]) -> str:
     if summary.get("kind") == SpikeKind.VIRAL_POST.value and posts and posts[0].get("source"):
         return str(posts[0]["source"])
     sources = summary.get("sources") if isinstance(summary.get("sources"), dict) else {}
-    return str(max(sources, key=lambda s: sources[s])) if sources else ""
+    return str(min(sources, key=lambda s: (-sources[s], s))) if sources else ""
 
 
 def story(incident: Incident, summary: dict[str, Any]) -> str:

@@ -197,6 +197,11 @@ def reactions(window: Sequence[Mention], posts: set[str]) -> list[Mention]:
     return [m for m in window if (m.parent_id in posts and not m.is_repost) or m.reply_to in posts]
 
 
+def _top(counts: Counter[str], top: int = 6) -> dict[str, int]:
+    """The ``top`` most frequent, ties by name: the same whatever order the posts were stored in."""
+    return dict(sorted(counts.items(), key=lambda item: (-item[1], item[0]))[:top])
+
+
 def window_split(store: Store, spike: Spike) -> dict[str, int]:
     """The brand's mentions in the spike window by sentiment: the counts the detector and the dashboard read."""
     rows = store.series(spike.brand, spike.window_start, spike.window_end, spike.window_end - spike.window_start,
@@ -261,7 +266,7 @@ def summarise(
             for m in posts
         ],
         "sentiment_split": split,
-        "sources": dict(sources.most_common(6)),
-        "languages": dict(languages.most_common(6)),
+        "sources": _top(sources),
+        "languages": _top(languages),
         "texts": [m.text for m in window[:200]],
     }

@@ -24,9 +24,11 @@ def retold(text: str, name: str, handle: str) -> str:
 
 
 def competitor_rows(scenario: Scenario, handles: dict[str, str], seed: int = 11) -> list[dict[str, Any]]:
-    """Rows for every competitor in :data:`COMPETITORS` (``handles`` by name), sorted by ``created_at``."""
+    """Rows for every competitor in :data:`COMPETITORS` (``handles`` by name), sorted by ``created_at``;
+    each about one brand only (posts comparing airlines are left out), so no row is stored for two brands."""
     rng = random.Random(seed)
-    ordinary = [r for r in scenario.rows if scenario.kinds.get(r["id"]) == "ordinary"]
+    ordinary = [r for r in scenario.rows if scenario.kinds.get(r["id"]) == "ordinary"
+                and not any(name in r["text"] for name in COMPETITORS)]  # comparisons would name one twice
     rows = []
     for name, share in COMPETITORS.items():
         slug = name.replace(" ", "").casefold()
