@@ -99,7 +99,7 @@ def collect(path: Path, brand: str, source: str, once: bool) -> None:
                + (f", skipped {result.unreadable} unreadable item(s)" if result.unreadable else ""))
 
 
-@cli.command(short_help="Look for spikes now and send due alerts, once.")
+@cli.command(short_help="List the workers sharing the config's store.")
 @click.argument("path", type=click.Path(dir_okay=False, path_type=Path))
 def workers(path: Path) -> None:
     """List the workers (``monitor run``) on the config's store: last heartbeat, what each holds, jobs done."""
@@ -122,7 +122,7 @@ def workers(path: Path) -> None:
         click.echo("no workers have run on this store yet")
 
 
-@cli.command()
+@cli.command(short_help="Look for spikes now and send due alerts, once.")
 @click.argument("path", type=click.Path(dir_okay=False, path_type=Path))
 def detect(path: Path) -> None:
     """Look for spikes in every brand's newest complete 15-minute bucket (detection.bucket) and send the

@@ -58,7 +58,8 @@ def test_init_then_run_works_with_no_edits_and_no_network(tmp_path):
         service.send_signal(signal.SIGTERM)
         assert service.wait(timeout=60) == 0
     out = log.read_text()
-    assert "running 4 jobs from monitor.yaml" in out and out.rstrip().endswith("stopped")
+    # two sources, detect and reminders for the brand, the care digest, delivery and the heartbeat
+    assert "running 7 jobs from monitor.yaml" in out and out.rstrip().endswith("stopped")
     assert "news.example.org" in out and "Connection refused" in out
     assert "mentions.jsonl does not exist" in out
     assert "Traceback" not in out and "playbook folder" not in out
