@@ -113,7 +113,7 @@ class ElasticsearchStore(ElasticWork):
         try:
             self.es.indices.put_index_template(**mentions_template(self.prefix))
             self.es.indices.put_mapping(index=f"{self.prefix}-mentions-*", allow_no_indices=True, properties={
-                name: MENTION_MAPPING["properties"][name] for name in THREAD_FIELDS})
+                name: MENTION_MAPPING["properties"][name] for name in (*THREAD_FIELDS, "interactions")})
         except ApiError as exc:
             if transient(exc):
                 raise

@@ -58,6 +58,7 @@ def serialise(
             final[doc_id] = counters
     for doc_id, (_, doc) in batch.items():
         doc["likes"], doc["shares"], doc["replies"] = final[doc_id]
+        doc["interactions"] = sum(final[doc_id])
     return batch, final
 
 
@@ -96,7 +97,8 @@ def ingest(
                 likes, shares, replies = final[doc_id]
                 actions.append({
                     "_op_type": "update", "_index": where, "_id": doc_id, "if_seq_no": seq_no,
-                    "if_primary_term": term, "doc": {"likes": likes, "shares": shares, "replies": replies},
+                    "if_primary_term": term,
+                    "doc": {"likes": likes, "shares": shares, "replies": replies, "interactions": likes + shares + replies},
                 })
         done = set(pending) - {a["_id"] for a in actions}
         retry: set[str] = set()

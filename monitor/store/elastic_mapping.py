@@ -47,6 +47,7 @@ MENTION_MAPPING: dict[str, Any] = {
         "likes": {"type": "long"},
         "shares": {"type": "long"},
         "replies": {"type": "long"},
+        "interactions": {"type": "long"},
         "reply_to": _KEYWORD,
         "conversation": _KEYWORD,
         # Title and text, folded (see fold()) and analyzed with the standard analyzer.
@@ -152,6 +153,7 @@ def mention_document(mention: Mention, seq: int, raw: str | None = None) -> dict
         "likes": mention.engagement.likes,
         "shares": mention.engagement.shares,
         "replies": mention.engagement.replies,
+        "interactions": mention.engagement.likes + mention.engagement.shares + mention.engagement.replies,
         "reply_to": mention.reply_to,
         "conversation": mention.conversation,
         "text": fold(text),

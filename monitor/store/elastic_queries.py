@@ -25,8 +25,7 @@ def epoch_range(field: str, **bounds: datetime) -> dict[str, Any]:
     return {"range": {field: {"format": "epoch_second", **{k: str(epoch_seconds(v)) for k, v in bounds.items()}}}}
 
 
-ENGAGEMENT_SORT = {"_script": {"type": "number", "order": "desc", "script": {
-    "source": "doc['likes'].value + doc['shares'].value + doc['replies'].value", "lang": "painless"}}}
+ENGAGEMENT_SORT = {"interactions": {"order": "desc", "missing": "_last"}}
 """Most interactions first (``MentionFilter.most_engaged``)."""
 
 
