@@ -154,4 +154,5 @@ def test_a_crash_mid_collect_and_mid_delivery_loses_and_repeats_nothing(tmp_path
         assert len(keys) == len(set(keys))
         sent_top_level = Counter(m.get("thread_ts") is None for m in slack.messages)
         assert sent_top_level[True] == 1
-        assert [(m.get("thread_ts") is None, m["text"]) for m in slack.messages] == expected_messages
+        # every message of the uninterrupted run, once; replies due in the same pass may go out in another order
+        assert sorted((m.get("thread_ts") is None, m["text"]) for m in slack.messages) == sorted(expected_messages)
