@@ -35,6 +35,7 @@ from typing import Any
 
 import yaml
 
+from monitor.alerts.playbooks import BUILT_IN_PLAYBOOKS
 from monitor.store import open_store
 from monitor.config import StorageConfig
 from monitor.store.base import MentionFilter, Store
@@ -59,7 +60,7 @@ def write_sources(folder: Path, mentions: int, sources: int) -> None:
 def write_config(folder: Path, storage: dict[str, Any], sources: int, lease: int, max_batch: int = 100) -> Path:
     path = folder / "monitor.yaml"
     path.write_text(yaml.safe_dump({
-        "storage": storage, "nlp": {"backend": "offline"}, "alerts": {"notifier": "outbox", "playbooks_dir": str(ROOT / "playbooks")},
+        "storage": storage, "nlp": {"backend": "offline"}, "alerts": {"notifier": "outbox", "playbooks_dir": str(BUILT_IN_PLAYBOOKS)},
         "detection": {"every": f"{lease}s"}, "workers": {"lease": f"{lease}s", "poll": "1s"},
         "brands": [{"name": "Aurora", "query": "aurora", "sources": [
             {"type": "file", "name": f"s{k}", "path": str(folder / f"s{k}.jsonl"), "every": "1s", "max_batch": max_batch}

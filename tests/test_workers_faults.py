@@ -24,6 +24,7 @@ import pytest
 import yaml
 
 from fake_slack import FakeSlack
+from monitor.alerts.playbooks import BUILT_IN_PLAYBOOKS
 from monitor.store.base import MentionFilter, NotificationStatus, Store, bucket_floor
 from monitor.store.sqlite import SqliteStore
 
@@ -83,7 +84,7 @@ def write_config(folder: Path, storage: dict[str, Any], slack: FakeSlack, bucket
         "nlp": {"backend": "offline"},
         "detection": {"bucket": f"{int(bucket.total_seconds())}s", "lag": "0s", "every": "1s",
                       "history": f"{BASELINE_DAYS + 1}d", "warmup": f"{BASELINE_DAYS - 1}d"},
-        "alerts": {"playbooks_dir": str(REPO / "playbooks"), "notifier": "slack"},
+        "alerts": {"playbooks_dir": str(BUILT_IN_PLAYBOOKS), "notifier": "slack"},
         "slack": {"base_url": slack.base_url, "channel": "#brand-alerts"},
         "workers": {"lease": f"{LEASE_SECONDS}s", "poll": "1s", "capacity": 4},
         "brands": [{"name": brand, "query": word, "sources": [
