@@ -76,7 +76,7 @@ def test_the_demo_runs_on_elasticsearch(tmp_path, es_server, es_store_factory, o
     pipeline = run_demo(tmp_path, quiet_days=4, echo=lines.append, annotator=offline_annotator)
     out = "\n".join(lines)
     assert f"Crisis started:  {scenario.crisis_start:%a %Y-%m-%d %H:%M} UTC" in out
-    assert out.count("Incident opened:") >= 1  # how many: tests/test_demo_run.py pins that on SQLite
+    assert out.count("Incident detected at") >= 1  # how many: tests/test_demo_run.py pins that on SQLite
     assert "playbook: Service outage / travel disruption" in out
     assert "Slack alert to #aurora-air-alerts:" in out
     assert type(pipeline.store).__name__ == "ElasticsearchStore"
