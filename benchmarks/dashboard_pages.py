@@ -25,7 +25,7 @@ import streamlit as st
 import yaml
 from streamlit.testing.v1 import AppTest
 
-from monitor.alerts.playbooks import BUILT_IN_PLAYBOOKS
+from monitor.alerts.incidents.playbooks import BUILT_IN_PLAYBOOKS
 from monitor.models import (
     Author, Engagement, Incident, IncidentState, Mention, Sentiment, Severity, Spike, SpikeKind, Transition,
 )

@@ -19,7 +19,7 @@ from pathlib import Path
 
 import numpy as np
 
-from monitor.alerts.streaming import AlarmGate, SurgeDetector
+from monitor.alerts.detect.streaming import AlarmGate, SurgeDetector
 from monitor.config import SurgeRule
 
 sys.path.insert(0, str(Path(__file__).resolve().parent / "nab"))

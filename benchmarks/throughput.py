@@ -22,7 +22,7 @@ import time
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
-from monitor.alerts.spikes import BucketCounts, detect
+from monitor.alerts.detect.spikes import BucketCounts, detect
 from monitor.config import DetectionConfig, NlpConfig
 from monitor.demo.scenario import generate
 from monitor.models import Author, Engagement, Mention

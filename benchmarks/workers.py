@@ -35,9 +35,9 @@ from typing import Any
 
 import yaml
 
-from monitor.alerts.playbooks import BUILT_IN_PLAYBOOKS
-from monitor.store import open_store
+from monitor.alerts.incidents.playbooks import BUILT_IN_PLAYBOOKS
 from monitor.config import StorageConfig
+from monitor.store import open_store
 from monitor.store.base import MentionFilter, Store
 
 ROOT = Path(__file__).resolve().parents[1]

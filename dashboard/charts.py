@@ -7,7 +7,7 @@ from datetime import timedelta
 import altair as alt
 import pandas as pd
 
-from monitor.alerts.story import SENTIMENT_COLOURS
+from monitor.alerts.notify.story import SENTIMENT_COLOURS
 
 INCIDENT_COLOUR = "#333333"
 SPIKE_COLOUR = "#ff7f0e"

@@ -13,9 +13,9 @@ from datetime import datetime, timedelta
 import pandas as pd
 import streamlit as st
 
+from monitor.alerts.notify.story import peak_text, title
 from monitor.care.masking import mask
 from monitor.config import StorageConfig
-from monitor.alerts.story import peak_text, title
 from monitor.models import SENTIMENT_LABELS, Incident, Mention
 from monitor.store import open_store
 from monitor.store.base import MentionFilter, Store

@@ -11,10 +11,10 @@ import pandas as pd
 import streamlit as st
 
 from dashboard.data import TTL, store
-from monitor.alerts.playbooks import load_playbooks
-from monitor.alerts.steps import timing
-from monitor.alerts.story import Figures
-from monitor.alerts.story import story as story_line
+from monitor.alerts.incidents.playbooks import load_playbooks
+from monitor.alerts.incidents.steps import timing
+from monitor.alerts.notify.story import Figures
+from monitor.alerts.notify.story import story as story_line
 from monitor.care.masking import mask
 from monitor.errors import PlaybookError
 from monitor.models import Incident, Playbook
@@ -48,7 +48,7 @@ class IncidentStory:
 
     @property
     def figures(self) -> Figures:
-        """The alert's figures, as Slack showed them (see :class:`monitor.alerts.story.Figures`)."""
+        """The alert's figures, as Slack showed them (see :class:`monitor.alerts.notify.story.Figures`)."""
         incident = self.incident
         return Figures.of(self.alert, incident.spikes[0] if incident.spikes else None, incident.kind)
 

@@ -9,8 +9,8 @@ import streamlit as st
 
 from dashboard import charts
 from dashboard.data import TTL, hour_ceiling, store, volume
-from monitor.alerts.outcomes import outcome_rows
-from monitor.alerts.summary import window_split
+from monitor.alerts.incidents.outcomes import outcome_rows
+from monitor.alerts.notify.summary import window_split
 from monitor.models import SENTIMENT_LABELS, Incident, IncidentState
 from monitor.store.base import Store
 

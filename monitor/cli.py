@@ -47,7 +47,7 @@ def init(path: Path, force: bool) -> None:
     beside it (in playbooks/) unless that folder exists."""
     import shutil
 
-    from monitor.alerts.playbooks import BUILT_IN_PLAYBOOKS
+    from monitor.alerts.incidents.playbooks import BUILT_IN_PLAYBOOKS
 
     if path.exists() and not force:
         raise ConfigError(f"{path} already exists; use --force to overwrite it")
@@ -183,7 +183,7 @@ def playbooks() -> None:
 @click.argument("directory", default="playbooks", type=click.Path(file_okay=False, path_type=Path))
 def playbooks_validate(directory: Path) -> None:
     """Check every playbook in DIRECTORY against the schema (exit 2 on problems)."""
-    from monitor.alerts.playbooks import load_playbooks
+    from monitor.alerts.incidents.playbooks import load_playbooks
 
     loaded = load_playbooks(directory)
     for playbook in loaded:
@@ -235,8 +235,8 @@ def _now():
 @click.option("--at", "at", default=None, help="When it was done (ISO time, UTC unless a zone is given); default now.")
 def step(path: Path, incident_id: str, number: int, undo: bool, by: str, note: str, at: str | None) -> None:
     """Mark step NUMBER (from 1) of an incident's playbook done."""
-    from monitor.alerts.playbooks import load_playbooks
-    from monitor.alerts.steps import mark_step
+    from monitor.alerts.incidents.playbooks import load_playbooks
+    from monitor.alerts.incidents.steps import mark_step
     from monitor.incident_cli import parse_moment
     from monitor.store import open_store
 
@@ -262,7 +262,7 @@ def silence() -> None:
 @click.option("--by", default=lambda: os.environ.get("USER", "cli"), show_default="$USER")
 def silence_add(path: Path, brand: str, topic: str, duration: str, reason: str, by: str) -> None:
     """Silence BRAND (or one topic) starting now."""
-    from monitor.alerts import silences
+    from monitor.alerts.incidents import silences
     from monitor.store import open_store
 
     try:
@@ -295,7 +295,7 @@ def silence_list(path: Path, show_all: bool) -> None:
 @click.argument("silence_id")
 def silence_expire(path: Path, silence_id: str) -> None:
     """End a silence now; held alerts go out on the next delivery."""
-    from monitor.alerts import silences
+    from monitor.alerts.incidents import silences
 
     ended = silences.expire(_store(path), silence_id, _now())
     click.echo(f"{ended.id}: ended at {ended.ends_at:%Y-%m-%d %H:%M} UTC")
@@ -311,7 +311,7 @@ def report() -> None:
 @click.option("--csv", "csv_path", type=click.Path(dir_okay=False, path_type=Path), help="Also write CSV here.")
 def report_incidents(path: Path, csv_path: Path | None) -> None:
     """Incidents with their state, severity, playbook and response times."""
-    from monitor.alerts.outcomes import outcome_rows, report_lines
+    from monitor.alerts.incidents.outcomes import outcome_rows, report_lines
 
     store = _store(path)
     rows = outcome_rows(store.incidents(), store)

@@ -168,7 +168,7 @@ class NegativeRule(Section):
 
 
 class SurgeRule(Section):
-    """The streaming surge detector (monitor/alerts/streaming.py); see docs/detection.md."""
+    """The streaming surge detector (monitor/alerts/detect/streaming.py); see docs/detection.md."""
 
     z: float = Field(default=5.0, gt=0)
     windows: list[PositiveDuration] = Field(

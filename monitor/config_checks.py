@@ -132,7 +132,7 @@ def _plugin_names(data: dict[str, Any]) -> list[tuple[tuple[Any, ...], str, str]
 def runtime_problems(config: Config) -> list[Problem]:
     """What ``monitor run`` would refuse: playbooks or answer templates that do not load, a store
     path that cannot be created, a query a source cannot search."""
-    from monitor.alerts.playbooks import load_playbooks
+    from monitor.alerts.incidents.playbooks import load_playbooks
     from monitor.collectors.native_query import check_searchable
     from monitor.query import Query
 

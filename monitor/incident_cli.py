@@ -9,10 +9,10 @@ from pathlib import Path
 import click
 
 from monitor import config as config_lib
-from monitor.alerts.blocks import duration
-from monitor.alerts.lifecycle import Action, apply
-from monitor.alerts.outcomes import closed_at
-from monitor.alerts.story import Figures, peak_text, story, title
+from monitor.alerts.incidents.lifecycle import Action, apply
+from monitor.alerts.incidents.outcomes import closed_at
+from monitor.alerts.notify.story import duration
+from monitor.alerts.notify.story import Figures, peak_text, story, title
 from monitor.models import Incident, Playbook
 from monitor.store.base import Store
 
@@ -39,7 +39,7 @@ def parse_moment(value: str | None) -> datetime:
 
 
 def _open(path: Path) -> tuple[Store, dict[str, Playbook]]:
-    from monitor.alerts.playbooks import load_playbooks
+    from monitor.alerts.incidents.playbooks import load_playbooks
     from monitor.errors import PlaybookError
     from monitor.store import open_store
 

@@ -9,15 +9,15 @@ from datetime import datetime, timedelta, timezone
 from typing import Any, Callable, TypeVar
 
 from monitor import registry
-from monitor.alerts import playbooks as playbook_lib
-from monitor.alerts.delivery import deliver_due
-from monitor.alerts.incidents import IncidentEngine
-from monitor.alerts.notifiers.base import Notifier
-from monitor.alerts.reminders import queue_reminders
-from monitor.alerts.spikes import BucketCounts, detect, judged_bucket
-from monitor.alerts.summary import summarise
-from monitor.alerts.surge import SurgeTracker
-from monitor.alerts.viral import ViralWatch
+from monitor.alerts.detect.spikes import BucketCounts, detect, judged_bucket
+from monitor.alerts.detect.surge import SurgeTracker
+from monitor.alerts.detect.viral import ViralWatch
+from monitor.alerts.incidents import playbooks as playbook_lib
+from monitor.alerts.incidents.engine import IncidentEngine
+from monitor.alerts.incidents.reminders import queue_reminders
+from monitor.alerts.notify.base import Notifier
+from monitor.alerts.notify.delivery import deliver_due
+from monitor.alerts.notify.summary import summarise
 from monitor.care.digest import Digest, send_digests
 from monitor.collectors.base import Batch, Collector, FetchContext
 from monitor.config import BrandConfig, Config, SourceConfig

@@ -7,9 +7,9 @@ from datetime import datetime
 from typing import Callable, Sequence
 
 from monitor import registry
-from monitor.alerts.interactive import ActionHandler, InteractiveServer
-from monitor.alerts.notifiers.base import Notifier
-from monitor.alerts.playbooks import load_playbooks
+from monitor.alerts.incidents.playbooks import load_playbooks
+from monitor.alerts.notify.base import Notifier
+from monitor.alerts.notify.slack.interactive import ActionHandler, InteractiveServer
 from monitor.config import Config
 from monitor.models import Playbook
 from monitor.nlp.annotate import Annotator, build_scorer

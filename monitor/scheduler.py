@@ -26,7 +26,7 @@ from monitor.health import collect_job
 from monitor.workers import Claims, Heartbeat, new_worker_id
 
 if TYPE_CHECKING:
-    from monitor.alerts.interactive import InteractiveServer
+    from monitor.alerts.notify.slack.interactive import InteractiveServer
     from monitor.pipeline import Pipeline
 
 log = logging.getLogger(__name__)

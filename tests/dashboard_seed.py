@@ -13,7 +13,7 @@ import yaml
 from streamlit.dataframe_util import convert_arrow_bytes_to_pandas_df
 from streamlit.testing.v1 import AppTest
 
-from monitor.alerts.playbooks import BUILT_IN_PLAYBOOKS, load_playbooks
+from monitor.alerts.incidents.playbooks import BUILT_IN_PLAYBOOKS, load_playbooks
 from monitor.models import (
     Author, Engagement, Incident, IncidentState, Mention, Sentiment, Severity, Spike, SpikeKind, StepDone, Transition,
 )

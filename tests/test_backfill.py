@@ -12,7 +12,7 @@ import pytest
 
 from fake_api import FakeApi
 from monitor import config as config_lib
-from monitor.alerts.playbooks import BUILT_IN_PLAYBOOKS
+from monitor.alerts.incidents.playbooks import BUILT_IN_PLAYBOOKS
 from monitor.store import open_store
 from monitor.store.base import MentionFilter
 from test_collectors_hackernews import FakeAlgolia

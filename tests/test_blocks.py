@@ -11,7 +11,7 @@ from fake_slack import block_problems
 from hypothesis import given
 from hypothesis import strategies as st
 
-from monitor.alerts.blocks import (
+from monitor.alerts.notify.slack.blocks import (
     MAX_HEADER,
     MAX_TEXT,
     clip,
@@ -24,8 +24,8 @@ from monitor.alerts.blocks import (
     step_option,
     units,
 )
-from monitor.alerts.notifiers.base import AlertMessage
-from monitor.alerts.playbooks import BUILT_IN_PLAYBOOKS, load_playbooks
+from monitor.alerts.incidents.playbooks import BUILT_IN_PLAYBOOKS, load_playbooks
+from monitor.alerts.notify.base import AlertMessage
 from monitor.models import (
     Incident,
     IncidentState,

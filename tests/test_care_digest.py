@@ -6,7 +6,7 @@ import json
 from datetime import timedelta
 
 from monitor import config as config_lib
-from monitor.alerts.notifiers.outbox import OutboxNotifier
+from monitor.alerts.notify.slack.outbox import OutboxNotifier
 from monitor.care.digest import send_digests, slot_of
 from monitor.store.sqlite import SqliteStore
 from tests.care_posts import T0, answer, post

@@ -1,7 +1,7 @@
 from datetime import datetime, timedelta, timezone
 
-from monitor.alerts.chart import SHOWN_SPAN, series_points, shown_points, spike_chart
-from monitor.alerts.story import SENTIMENT_COLOURS
+from monitor.alerts.notify.chart import SHOWN_SPAN, series_points, shown_points, spike_chart
+from monitor.alerts.notify.story import SENTIMENT_COLOURS
 
 T0 = datetime(2026, 3, 23, 6, 0, tzinfo=timezone.utc)
 

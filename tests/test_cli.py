@@ -4,7 +4,7 @@ from pathlib import Path
 
 import yaml
 
-from monitor.alerts.playbooks import BUILT_IN_PLAYBOOKS
+from monitor.alerts.incidents.playbooks import BUILT_IN_PLAYBOOKS
 
 REPO = Path(__file__).resolve().parent.parent
 

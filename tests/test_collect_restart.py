@@ -10,8 +10,8 @@ import pytest
 
 from fake_api import FakeApi, Reply
 from monitor import config as config_lib
-from monitor.alerts.notifiers.outbox import OutboxNotifier
-from monitor.alerts.playbooks import BUILT_IN_PLAYBOOKS
+from monitor.alerts.incidents.playbooks import BUILT_IN_PLAYBOOKS
+from monitor.alerts.notify.slack.outbox import OutboxNotifier
 from monitor.errors import CollectorError
 from monitor.runtime import build_pipeline
 from monitor.store.base import MentionFilter

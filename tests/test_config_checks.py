@@ -8,7 +8,7 @@ import pytest
 import yaml
 
 from monitor import config as config_lib
-from monitor.alerts.playbooks import BUILT_IN_PLAYBOOKS
+from monitor.alerts.incidents.playbooks import BUILT_IN_PLAYBOOKS
 from monitor.config_checks import expanded_size, url_secret
 from monitor.errors import ConfigError
 

@@ -25,7 +25,7 @@ from dashboard_seed import (
     BRAND, COMPETITOR, COMPETITOR_COUNT, COUNT, FAILURE, MENTIONS, make_incident, seed, write_config,
 )
 
-from monitor.alerts.story import title
+from monitor.alerts.notify.story import title
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 

@@ -18,10 +18,10 @@ from dashboard_seed import (  # noqa: E402, F401 (pytest fixtures)
     alert_for,
     config_fixture, fresh_caches_fixture, make_incident, make_open_incident, metric, run_app,
 )
-from monitor.alerts.blocks import render  # noqa: E402
-from monitor.alerts.notifiers.base import AlertMessage  # noqa: E402
-from monitor.alerts.playbooks import load_playbooks  # noqa: E402
-from monitor.alerts.summary import summarise  # noqa: E402
+from monitor.alerts.notify.slack.blocks import render  # noqa: E402
+from monitor.alerts.notify.base import AlertMessage  # noqa: E402
+from monitor.alerts.incidents.playbooks import load_playbooks  # noqa: E402
+from monitor.alerts.notify.summary import summarise  # noqa: E402
 from monitor.models import Incident  # noqa: E402
 from monitor.store.base import Notification  # noqa: E402
 from monitor.store.sqlite import SqliteStore  # noqa: E402

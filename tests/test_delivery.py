@@ -10,11 +10,11 @@ from typing import Any, Iterator
 import pytest
 from fake_slack import DEFAULT_TOKEN, FakeSlack
 
-from monitor.alerts.delivery import DeliveryReport, RetryPolicy, deliver_due, incident_link
-from monitor.alerts.incidents import IncidentEngine
-from monitor.alerts.notifiers.base import AlertMessage
-from monitor.alerts.notifiers.slack import SlackNotifier
-from monitor.alerts.playbooks import BUILT_IN_PLAYBOOKS, load_playbooks, match
+from monitor.alerts.incidents.engine import IncidentEngine
+from monitor.alerts.incidents.playbooks import BUILT_IN_PLAYBOOKS, load_playbooks, match
+from monitor.alerts.notify.base import AlertMessage
+from monitor.alerts.notify.delivery import DeliveryReport, RetryPolicy, deliver_due, incident_link
+from monitor.alerts.notify.slack.notifier import SlackNotifier
 from monitor.config import AlertsConfig
 from monitor.models import Incident, Playbook, Severity, Spike, SpikeKind
 from monitor.store.base import Notification, NotificationStatus
@@ -307,7 +307,7 @@ class DiesBeforeSending:
 @pytest.mark.parametrize("channel", ["slack", "outbox"])
 def test_a_crash_between_posting_and_recording_never_posts_twice(store: SqliteStore, fake_slack: FakeSlack,
                                                                  tmp_path: Path, channel: str) -> None:
-    from monitor.alerts.notifiers.outbox import OutboxNotifier
+    from monitor.alerts.notify.slack.outbox import OutboxNotifier
 
     notifier = (SlackNotifier(DEFAULT_TOKEN, base_url=fake_slack.base_url, timeout=3) if channel == "slack"
                 else OutboxNotifier(tmp_path / "out.jsonl"))

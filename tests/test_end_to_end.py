@@ -10,8 +10,8 @@ import pytest
 import yaml
 
 from fake_slack import FakeSlack
-from monitor.alerts.notifiers.base import AlertMessage
-from monitor.alerts.notifiers.slack import SlackNotifier
+from monitor.alerts.notify.base import AlertMessage
+from monitor.alerts.notify.slack.notifier import SlackNotifier
 from monitor.demo.run import Replay, demo_config
 from monitor.demo.scenario import Scenario, generate
 from monitor.models import IncidentState

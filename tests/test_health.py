@@ -10,8 +10,8 @@ from pathlib import Path
 import pytest
 
 from monitor import config as config_lib
-from monitor.alerts.notifiers.outbox import OutboxNotifier
-from monitor.alerts.playbooks import BUILT_IN_PLAYBOOKS
+from monitor.alerts.incidents.playbooks import BUILT_IN_PLAYBOOKS
+from monitor.alerts.notify.slack.outbox import OutboxNotifier
 from monitor.errors import CollectorError
 from monitor.health import MAX_BACKOFF, backoff, collect_job, source_health
 from monitor.runtime import build_pipeline

@@ -2,7 +2,7 @@ from datetime import datetime, timedelta, timezone
 
 import pytest
 
-from monitor.alerts.incidents import IncidentEngine, headline
+from monitor.alerts.incidents.engine import IncidentEngine, headline
 from monitor.config import AlertsConfig
 from monitor.models import IncidentState, Playbook, PlaybookStep, Severity, Spike, SpikeKind
 from monitor.store.sqlite import SqliteStore
@@ -145,7 +145,7 @@ def test_two_detectors_opening_one_incident_at_once_open_it_once(tmp_path, engin
 
 
 def test_a_detector_and_a_button_at_once_lose_neither_change(tmp_path, engine, store):
-    from monitor.alerts.lifecycle import Action, apply
+    from monitor.alerts.incidents.lifecycle import Action, apply
 
     [opened] = engine.handle([spike(0)], T0)
     other = SqliteStore(tmp_path / "m.db")

@@ -10,9 +10,9 @@ import pytest
 import yaml
 
 from fake_slack import FakeSlack
-from monitor.alerts.delivery import deliver_due
-from monitor.alerts.interactive import ActionHandler, InteractiveServer
-from monitor.alerts.notifiers.slack import SlackNotifier
+from monitor.alerts.notify.delivery import deliver_due
+from monitor.alerts.notify.slack.interactive import ActionHandler, InteractiveServer
+from monitor.alerts.notify.slack.notifier import SlackNotifier
 from monitor.errors import ConfigError
 from monitor.models import IncidentState
 from monitor.store.base import Notification

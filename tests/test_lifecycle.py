@@ -2,7 +2,7 @@ from datetime import datetime, timedelta, timezone
 
 import pytest
 
-from monitor.alerts.lifecycle import Action, apply
+from monitor.alerts.incidents.lifecycle import Action, apply
 from monitor.errors import IncidentError
 from monitor.models import Incident, IncidentState, Severity, SpikeKind, Transition
 from monitor.store.sqlite import SqliteStore

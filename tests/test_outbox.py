@@ -12,10 +12,10 @@ from typing import Any
 import pytest
 
 from monitor import registry
-from monitor.alerts.blocks import render
-from monitor.alerts.notifiers.base import AlertMessage, Notifier
-from monitor.alerts.notifiers.outbox import OutboxNotifier, blocks_to_text, mrkdwn_to_plain
-from monitor.alerts.playbooks import BUILT_IN_PLAYBOOKS, load_playbooks
+from monitor.alerts.incidents.playbooks import BUILT_IN_PLAYBOOKS, load_playbooks
+from monitor.alerts.notify.base import AlertMessage, Notifier
+from monitor.alerts.notify.slack.blocks import render
+from monitor.alerts.notify.slack.outbox import OutboxNotifier, blocks_to_text, mrkdwn_to_plain
 from monitor.errors import DeliveryError
 from monitor.models import Incident, Severity, SpikeKind
 
@@ -79,7 +79,7 @@ def test_console_copy_is_readable(tmp_path: Path) -> None:
 
 
 def test_console_copy_goes_to_the_log_without_a_stream(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
-    caplog.set_level(logging.INFO, logger="monitor.alerts.notifiers.outbox")
+    caplog.set_level(logging.INFO, logger="monitor.alerts.notify.slack.outbox")
     OutboxNotifier(tmp_path / "o.jsonl").send(message("resolved", thread_ts="outbox-1", summary={}))
     assert "resolved to #brand-alerts (thread outbox-1)" in caplog.text
 

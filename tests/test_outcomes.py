@@ -1,6 +1,6 @@
 from datetime import datetime, timedelta, timezone
 
-from monitor.alerts.outcomes import outcome_rows, report_lines, time_to
+from monitor.alerts.incidents.outcomes import outcome_rows, report_lines, time_to
 from monitor.models import Incident, IncidentState, Severity, SpikeKind, StepDone, Transition
 
 T0 = datetime(2026, 3, 23, 7, 45, tzinfo=timezone.utc)

@@ -5,8 +5,8 @@ from pathlib import Path
 import pytest
 
 from monitor import config as config_lib
-from monitor.alerts.notifiers.outbox import OutboxNotifier
-from monitor.alerts.playbooks import BUILT_IN_PLAYBOOKS
+from monitor.alerts.incidents.playbooks import BUILT_IN_PLAYBOOKS
+from monitor.alerts.notify.slack.outbox import OutboxNotifier
 from monitor.errors import CollectorError, ConfigError, StoreError
 from monitor.models import IncidentState
 from monitor.runtime import build_pipeline

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from monitor.alerts.playbooks import BUILT_IN_PLAYBOOKS, fold, keyword_pattern, load_playbooks, match, rank, validate
+from monitor.alerts.incidents.playbooks import BUILT_IN_PLAYBOOKS, fold, keyword_pattern, load_playbooks, match, rank, validate
 from monitor.errors import PlaybookError
 from monitor.models import Incident, Playbook, PlaybookStep, PlaybookTriggers, Severity, Spike, SpikeKind
 

@@ -2,9 +2,9 @@ from datetime import timedelta
 
 import pytest
 
-from monitor.alerts.lifecycle import Action, apply
-from monitor.alerts.reminders import queue_reminders
-from monitor.alerts.steps import mark_step
+from monitor.alerts.incidents.lifecycle import Action, apply
+from monitor.alerts.incidents.reminders import queue_reminders
+from monitor.alerts.incidents.steps import mark_step
 from monitor.models import Playbook, PlaybookStep
 from monitor.store.sqlite import SqliteStore
 from test_lifecycle import T0, incident

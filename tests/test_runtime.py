@@ -3,8 +3,8 @@ import logging
 import pytest
 
 from monitor import config as config_lib
-from monitor.alerts.notifiers.outbox import OutboxNotifier
-from monitor.alerts.notifiers.slack import SlackNotifier
+from monitor.alerts.notify.slack.notifier import SlackNotifier
+from monitor.alerts.notify.slack.outbox import OutboxNotifier
 from monitor.errors import ConfigError
 from monitor.runtime import build_notifier
 

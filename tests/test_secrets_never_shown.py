@@ -14,7 +14,7 @@ import pytest
 import yaml
 
 from fake_api import FakeApi, Reply, Request
-from monitor.alerts.playbooks import BUILT_IN_PLAYBOOKS
+from monitor.alerts.incidents.playbooks import BUILT_IN_PLAYBOOKS
 
 pytestmark = pytest.mark.slow
 

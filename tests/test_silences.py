@@ -2,9 +2,9 @@ from datetime import timedelta
 
 import pytest
 
-from monitor.alerts import silences
-from monitor.alerts.delivery import deliver_due
-from monitor.alerts.notifiers.outbox import OutboxNotifier
+from monitor.alerts.incidents import silences
+from monitor.alerts.notify.delivery import deliver_due
+from monitor.alerts.notify.slack.outbox import OutboxNotifier
 from monitor.errors import IncidentError
 from monitor.models import IncidentState
 from monitor.store.base import Notification, NotificationStatus

@@ -14,10 +14,10 @@ from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
 from monitor import registry
-from monitor.alerts.blocks import Rendered
-from monitor.alerts.notifiers import slack as slack_module
-from monitor.alerts.notifiers.base import AlertMessage, Notifier
-from monitor.alerts.notifiers.slack import SlackNotifier
+from monitor.alerts.notify.base import AlertMessage, Notifier
+from monitor.alerts.notify.slack import notifier as slack_module
+from monitor.alerts.notify.slack.blocks import Rendered
+from monitor.alerts.notify.slack.notifier import SlackNotifier
 from monitor.config import SlackConfig
 from monitor.errors import ConfigError, DeliveryError
 from monitor.models import Incident, Severity, SpikeKind

@@ -4,7 +4,7 @@ from datetime import datetime, timedelta, timezone
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from monitor.alerts.spikes import BucketCounts, baseline, detect, judged_bucket
+from monitor.alerts.detect.spikes import BucketCounts, baseline, detect, judged_bucket
 from monitor.config import DetectionConfig
 from monitor.models import Severity, SpikeKind
 

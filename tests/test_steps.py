@@ -2,7 +2,7 @@ from datetime import timedelta
 
 import pytest
 
-from monitor.alerts.steps import mark_step, timing
+from monitor.alerts.incidents.steps import mark_step, timing
 from monitor.errors import IncidentError
 from monitor.store.sqlite import SqliteStore
 from test_lifecycle import T0, incident

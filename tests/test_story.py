@@ -2,7 +2,7 @@
 
 from datetime import datetime, timedelta, timezone
 
-from monitor.alerts.story import Figures, headline, peak_text, ratio_text, span_text, story, title
+from monitor.alerts.notify.story import Figures, headline, peak_text, ratio_text, span_text, story, title
 from monitor.models import Incident, Severity, Spike, SpikeKind
 
 T0 = datetime(2026, 3, 9, 7, 45, tzinfo=timezone.utc)

@@ -7,7 +7,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from monitor.alerts.streaming import AlarmGate, SurgeDetector, _RobustScale, _within_poisson
+from monitor.alerts.detect.streaming import AlarmGate, SurgeDetector, _RobustScale, _within_poisson
 from monitor.config import SurgeRule
 
 RULE = SurgeRule()

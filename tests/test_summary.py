@@ -2,7 +2,7 @@ from datetime import datetime, timedelta, timezone
 
 import numpy as np
 
-from monitor.alerts.summary import key_phrases, representative_posts, summarise
+from monitor.alerts.notify.summary import key_phrases, representative_posts, summarise
 from monitor.errors import NlpError
 from monitor.models import Author, Engagement, Mention, Sentiment, Severity, Spike, SpikeKind
 from monitor.store.sqlite import SqliteStore

@@ -2,8 +2,8 @@ from datetime import timedelta
 
 import pytest
 
-from monitor.alerts.spikes import BucketCounts
-from monitor.alerts.surge import SurgeTracker
+from monitor.alerts.detect.spikes import BucketCounts
+from monitor.alerts.detect.surge import SurgeTracker
 from monitor.config import DetectionConfig, parse
 from monitor.errors import ConfigError
 from monitor.models import Severity, SpikeKind

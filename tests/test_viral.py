@@ -3,7 +3,7 @@ from datetime import datetime, timedelta, timezone
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from monitor.alerts.viral import detect_viral, reach_severity, usual_engagement
+from monitor.alerts.detect.viral import detect_viral, reach_severity, usual_engagement
 from monitor.config import ViralRule
 from monitor.models import Author, Engagement, Mention, Sentiment, Severity, SpikeKind
 
@@ -108,7 +108,7 @@ def test_severity_grows_with_reach_and_negativity(reach, extra, negative):
 
 
 def test_the_pipeline_watch_reads_the_candidates_every_tick_and_the_reference_seldom(tmp_path):
-    from monitor.alerts.viral import REFERENCE_REFRESH, ViralWatch
+    from monitor.alerts.detect.viral import REFERENCE_REFRESH, ViralWatch
     from monitor.config import DetectionConfig, StorageConfig
     from monitor.store import open_store
 

@@ -24,7 +24,7 @@ import pytest
 import yaml
 
 from fake_slack import FakeSlack
-from monitor.alerts.playbooks import BUILT_IN_PLAYBOOKS
+from monitor.alerts.incidents.playbooks import BUILT_IN_PLAYBOOKS
 from monitor.store.base import MentionFilter, NotificationStatus, Store, bucket_floor
 from monitor.store.sqlite import SqliteStore
 

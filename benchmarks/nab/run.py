@@ -26,7 +26,7 @@ from pathlib import Path
 
 import tuning
 
-from monitor.alerts.streaming import SurgeDetector
+from monitor.alerts.detect.streaming import SurgeDetector
 from monitor.backtest.series import read_series, sampling_step
 from monitor.config import SurgeRule
 

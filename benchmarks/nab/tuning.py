@@ -17,7 +17,7 @@ from datetime import timedelta
 from pathlib import Path
 from types import ModuleType
 
-from monitor.alerts.streaming import AlarmGate, SurgeDetector
+from monitor.alerts.detect.streaming import AlarmGate, SurgeDetector
 from monitor.backtest.series import Point, read_series, sampling_step
 from monitor.config import SurgeRule
 

@@ -9,7 +9,7 @@ import streamlit as st
 
 from dashboard import charts, data, incident_data
 from monitor import glossary
-from monitor.alerts.story import number, ratio_text, title
+from monitor.alerts.notify.story import number, ratio_text, title
 from monitor.models import Incident
 
 CONTEXT = timedelta(hours=6)

@@ -2,8 +2,8 @@
 
 The replay judges every closed bucket in order, exactly as the ``detect`` job would at
 ``bucket end + lag``, with the production detectors: the volume and negative rules of
-``monitor.alerts.spikes``, the surges of ``monitor.alerts.surge`` and the viral posts of
-``monitor.alerts.viral``. Spikes are grouped into incidents with the incident engine's rules
+``monitor.alerts.detect.spikes``, the surges of ``monitor.alerts.detect.surge`` and the viral posts of
+``monitor.alerts.detect.viral``. Spikes are grouped into incidents with the incident engine's rules
 (``KIND_GROUPS`` of the engine): one fingerprint per brand, kind group and topic; an
 incident resolves after ``alerts.resolve_after`` without spikes and a spike within
 ``alerts.cooldown`` of that reopens it. Each new incident is one alert.
@@ -17,10 +17,10 @@ from datetime import datetime, timedelta
 from pathlib import Path
 
 from monitor import config as config_lib
-from monitor.alerts.incidents import KIND_GROUPS
-from monitor.alerts.spikes import BucketCounts, detect
-from monitor.alerts.surge import SurgeTracker
-from monitor.alerts.viral import detect_viral
+from monitor.alerts.detect.spikes import BucketCounts, detect
+from monitor.alerts.detect.surge import SurgeTracker
+from monitor.alerts.detect.viral import detect_viral
+from monitor.alerts.incidents.engine import KIND_GROUPS
 from monitor.config import AlertsConfig, DetectionConfig
 from monitor.models import Author, Engagement, Mention, Sentiment, Severity, Spike, SpikeKind, utc
 from monitor.store.base import MentionFilter, bucket_floor, totals_by_bucket

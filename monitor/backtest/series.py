@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
-from monitor.alerts.streaming import SurgeDetector
+from monitor.alerts.detect.streaming import SurgeDetector
 from monitor.config import SurgeRule
 from monitor.errors import SeriesError
 

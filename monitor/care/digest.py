@@ -1,4 +1,4 @@
-"""The Slack care digest: posts waiting past ``care.alert_share`` of their target, one message per channel.
+"""The care digest: posts waiting past ``care.alert_share`` of their target, one message per channel.
 
 Each run (every ``care.digest_every``) gathers, for every brand that is nobody's competitor, the
 queue's posts that have waited longer than the alert share of their target, and posts one digest
@@ -12,10 +12,9 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any, Protocol, runtime_checkable
+from typing import Protocol, runtime_checkable
 
-from monitor.alerts.blocks import MAX_BLOCKS, MAX_HEADER, MAX_SECTION, clip, clip_plain, escape, post_text
-from monitor.care.queue import QueueItem, format_left, queue
+from monitor.care.queue import QueueItem, queue
 from monitor.care.service import brand_cases
 from monitor.care.templates import BUILT_IN_TEMPLATES, load_templates
 from monitor.config import Config
@@ -25,14 +24,13 @@ log = logging.getLogger(__name__)
 
 LOOKBACK = timedelta(days=2)
 """How far back unanswered posts are still brought up."""
-SHOWN = 20
 
 
 @runtime_checkable
-class BlockPoster(Protocol):
-    """What the digest needs of a notifier: post blocks to a channel, once per key."""
+class DigestPoster(Protocol):
+    """What the digest needs of a notifier: post a digest in its channel's format, once per key."""
 
-    def post_blocks(self, channel: str, text: str, blocks: list[dict[str, Any]], key: str) -> str | None: ...
+    def post_digest(self, digest: Digest) -> str | None: ...
 
     def posted(self, channel: str, key: str) -> str | None: ...
 
@@ -53,19 +51,6 @@ class Digest:
     def text(self) -> str:
         late = sum(item.overdue for _, item in self.items)
         return f"Customer care: {len(self.items)} post(s) waiting for an answer, {late} past the target"
-
-    def blocks(self) -> list[dict[str, Any]]:
-        header = {"type": "header", "text": {"type": "plain_text", "text": clip_plain(self.text(), MAX_HEADER)}}
-        blocks: list[dict[str, Any]] = [header]
-        for brand, item in self.items[:SHOWN]:
-            post = {"text": item.text, "author": item.author, "language": item.language, "sentiment": item.sentiment,
-                    "url": item.url}
-            text = f"*{escape(brand)}* · {escape(item.source)} · {format_left(item.time_left)}\n{post_text(post)}"
-            blocks.append({"type": "section", "text": {"type": "mrkdwn", "text": clip(text, MAX_SECTION)}})
-        if len(self.items) > SHOWN:
-            more = f"and {len(self.items) - SHOWN} more: `monitor care queue` or the dashboard's Customer care page"
-            blocks.append({"type": "context", "elements": [{"type": "mrkdwn", "text": more}]})
-        return blocks[:MAX_BLOCKS]
 
 
 def _channel(config: Config, brand_channel: str | None) -> str:
@@ -96,12 +81,12 @@ def slot_of(now: datetime, every: timedelta) -> datetime:
 
 def send_digests(store: Store, config: Config, notifier: object, now: datetime) -> list[Digest]:
     """Post the digests due at ``now`` that were not posted in this slot yet; returns those posted."""
-    if not isinstance(notifier, BlockPoster):
+    if not isinstance(notifier, DigestPoster):
         log.warning("care digest: the notifier %r cannot post digests", notifier)
         return []
     sent = []
     for digest in digests(store, config, slot_of(now, config.care.digest_every), now):
         if notifier.posted(digest.channel, digest.key) is None:
-            notifier.post_blocks(digest.channel, digest.text(), digest.blocks(), digest.key)
+            notifier.post_digest(digest)
             sent.append(digest)
     return sent

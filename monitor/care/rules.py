@@ -12,7 +12,7 @@ import re
 from dataclasses import dataclass
 from typing import Mapping, Sequence
 
-from monitor.alerts.playbooks import fold, keyword_pattern
+from monitor.alerts.incidents.playbooks import fold, keyword_pattern
 from monitor.care.settings import CareRule
 from monitor.models import Mention
 

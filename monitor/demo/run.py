@@ -15,11 +15,11 @@ import yaml
 from tqdm import tqdm
 
 from monitor import config as config_lib
-from monitor.alerts.notifiers.base import Notifier
-from monitor.alerts.playbooks import BUILT_IN_PLAYBOOKS
-from monitor.alerts.blocks import duration
-from monitor.alerts.steps import timing
-from monitor.alerts.story import peak_text, story, title
+from monitor.alerts.incidents.playbooks import BUILT_IN_PLAYBOOKS
+from monitor.alerts.incidents.steps import timing
+from monitor.alerts.notify.base import Notifier
+from monitor.alerts.notify.story import duration
+from monitor.alerts.notify.story import peak_text, story, title
 from monitor.care.service import care_rows
 from monitor.care.templates import BUILT_IN_TEMPLATES, load_templates
 from monitor.demo.care import CareTeam, TeamPolicy, customer_rows, rival_brands

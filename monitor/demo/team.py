@@ -13,8 +13,8 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, Sequence
 
-from monitor.alerts.lifecycle import Action, apply
-from monitor.alerts.steps import mark_step
+from monitor.alerts.incidents.lifecycle import Action, apply
+from monitor.alerts.incidents.steps import mark_step
 from monitor.errors import IncidentError
 from monitor.models import Playbook
 from monitor.store.base import Store

@@ -7,6 +7,8 @@ like, share or reply to a post; the *spike window* is the span a spike was measu
 
 from __future__ import annotations
 
+from collections import Counter
+
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
@@ -215,3 +217,25 @@ def title(incident: Incident) -> str:
     """An incident's title by what opened it: ``Post going viral · Aurora Air · 8 Jun 07:45 UTC``."""
     kind = incident.spikes[0].kind if incident.spikes else incident.kind
     return f"{KIND_TITLE[kind]} · {incident.brand} · detected {incident.opened_at:%d %b %H:%M} UTC"
+
+
+def duration(minutes: float) -> str:
+    """``45 min``, ``2 h``, ``1 h 30 min``, ``3 d``, ``1.5 d``."""
+    minutes = int(round(minutes))
+    hours, rest = divmod(minutes, 60)
+    if minutes < 1440:
+        return f"{minutes} min" if minutes < 60 else f"{hours} h" + (f" {rest} min" if rest else "")
+    return f"{minutes / 1440:.1f}".removesuffix(".0") + " d"
+
+
+def summary_posts(summary: dict[str, Any]) -> list[dict[str, Any]]:
+    """The summary's representative posts (ignoring anything that is not a post)."""
+    return [p for p in summary.get("posts") or [] if isinstance(p, dict)]
+
+
+def summary_languages(summary: dict[str, Any]) -> list[str]:
+    """The posts' languages, most common first."""
+    counts = Counter(summary.get("languages") or {})
+    if not counts:
+        counts = Counter(p["language"] for p in summary_posts(summary) if p.get("language"))
+    return [language for language, _ in counts.most_common()]

@@ -15,7 +15,7 @@ MESSAGE_KINDS: tuple[MessageKind, ...] = ("alert", "update", "escalation", "reso
 class AlertMessage:
     """One message about one incident, ready to render.
 
-    ``summary`` follows :func:`monitor.alerts.summary.summarise`: ``observed``, ``expected``,
+    ``summary`` follows :func:`monitor.alerts.notify.summary.summarise`: ``observed``, ``expected``,
     ``negative_share``, ``baseline_negative_share``, ``key_phrases``, ``posts`` (dicts with
     ``text``, ``url``, ``author``, ``language``, ``sentiment``) and ``sentiment_split``; any
     key may be missing. ``thread_ts`` makes it a reply to the incident's first alert and

@@ -10,9 +10,11 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, Sequence, TextIO
 
-from monitor.alerts.blocks import render, units
-from monitor.alerts.chart import chart_title, spike_chart
-from monitor.alerts.notifiers.base import AlertMessage
+from monitor.alerts.notify.base import AlertMessage
+from monitor.alerts.notify.chart import chart_title, spike_chart
+from monitor.alerts.notify.slack.blocks import render, units
+from monitor.alerts.notify.slack.digest import digest_blocks
+from monitor.care.digest import Digest
 from monitor.errors import DeliveryError
 
 log = logging.getLogger(__name__)
@@ -134,13 +136,14 @@ class OutboxNotifier:
         self._show(f"── {message.kind} to {where} · {ts} ──\n{blocks_to_text(rendered.blocks)}\n")
         return ts
 
-    def post_blocks(self, channel: str, text: str, blocks: list[dict[str, Any]], key: str) -> str:
-        """Record a message that belongs to no incident (the care digest)."""
-        ts = self._locked_write({"kind": "care_digest", "channel": channel, "thread_ts": None,
-                                 "reply_broadcast": False, "incident_id": None, "key": key,
-                                 "posted_at": datetime.now(timezone.utc).isoformat(), "text": text,
+    def post_digest(self, digest: Digest) -> str:
+        """Record the care digest (a message of no incident) as Slack would show it."""
+        blocks = digest_blocks(digest)
+        ts = self._locked_write({"kind": "care_digest", "channel": digest.channel, "thread_ts": None,
+                                 "reply_broadcast": False, "incident_id": None, "key": digest.key,
+                                 "posted_at": datetime.now(timezone.utc).isoformat(), "text": digest.text(),
                                  "blocks": blocks})
-        self._show(f"── care digest to {channel} · {ts} ──\n{blocks_to_text(blocks)}\n")
+        self._show(f"── care digest to {digest.channel} · {ts} ──\n{blocks_to_text(blocks)}\n")
         return ts
 
     def posted(self, channel: str, key: str) -> str | None:

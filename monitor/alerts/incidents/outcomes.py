@@ -5,8 +5,8 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from typing import Any, Sequence
 
-from monitor.alerts.blocks import duration
-from monitor.alerts.story import peak_spike
+from monitor.alerts.notify.story import duration
+from monitor.alerts.notify.story import peak_spike
 from monitor.models import Incident, IncidentState
 from monitor.store.base import Store, totals_by_bucket
 

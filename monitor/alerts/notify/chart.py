@@ -12,7 +12,7 @@ matplotlib.use("Agg")
 import matplotlib.dates as mdates  # noqa: E402
 import matplotlib.pyplot as plt  # noqa: E402
 
-from monitor.alerts.story import SENTIMENT_COLOURS  # noqa: E402
+from monitor.alerts.notify.story import SENTIMENT_COLOURS  # noqa: E402
 
 SHOWN_SPAN = timedelta(hours=6)
 """How much before the spike window's end the chart shows: enough for the usual level, the spike still wide."""

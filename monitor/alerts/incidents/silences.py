@@ -9,7 +9,7 @@ from __future__ import annotations
 import hashlib
 from datetime import datetime, timedelta
 
-from monitor.alerts.lifecycle import thread_reply
+from monitor.alerts.incidents.lifecycle import thread_reply
 from monitor.errors import IncidentError
 from monitor.models import Incident, Silence
 from monitor.store.base import NotificationStatus, Store

@@ -26,7 +26,7 @@ log = logging.getLogger(__name__)
 Problem = tuple[str, str]
 
 SUFFIXES = (".yaml", ".yml")
-BUILT_IN_PLAYBOOKS = Path(__file__).resolve().parents[1] / "playbooks"
+BUILT_IN_PLAYBOOKS = Path(__file__).resolve().parents[2] / "playbooks"
 """The playbooks that ship with the package (``monitor init`` copies them beside a new config)."""
 KEYWORD_POINTS = 1.0
 REPEAT_POINTS = 0.1

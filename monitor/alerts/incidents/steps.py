@@ -11,9 +11,9 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from typing import Sequence
 
-from monitor.alerts.blocks import duration
-from monitor.alerts.lifecycle import thread_reply
-from monitor.alerts.playbooks import find
+from monitor.alerts.incidents.lifecycle import thread_reply
+from monitor.alerts.incidents.playbooks import find
+from monitor.alerts.notify.story import duration
 from monitor.errors import IncidentError
 from monitor.models import Incident, Playbook, StepDone
 from monitor.store.base import Notification, Store, change_incident

@@ -5,8 +5,8 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from typing import Sequence
 
-from monitor.alerts.lifecycle import thread_reply
-from monitor.alerts.playbooks import find
+from monitor.alerts.incidents.lifecycle import thread_reply
+from monitor.alerts.incidents.playbooks import find
 from monitor.models import IncidentState, Playbook
 from monitor.store.base import Notification, Store
 

@@ -22,10 +22,10 @@ from datetime import datetime, timedelta
 from typing import Any, Sequence
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
-from monitor.alerts.blocks import summary_languages, summary_posts
-from monitor.alerts.notifiers.base import MESSAGE_KINDS, AlertMessage, Notifier
-from monitor.alerts.playbooks import find, match
-from monitor.alerts.silences import covering
+from monitor.alerts.incidents.playbooks import find, match
+from monitor.alerts.incidents.silences import covering
+from monitor.alerts.notify.base import MESSAGE_KINDS, AlertMessage, Notifier
+from monitor.alerts.notify.story import summary_languages, summary_posts
 from monitor.errors import ConflictError, DeliveryError, IncidentError, PlaybookError
 from monitor.models import Incident, Playbook
 from monitor.store.base import Notification, NotificationStatus, Store, change_incident

@@ -10,8 +10,8 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from monitor.alerts.spikes import BucketCounts, baseline, judged_bucket, severity_of
-from monitor.alerts.streaming import SurgeDetector
+from monitor.alerts.detect.spikes import BucketCounts, baseline, judged_bucket, severity_of
+from monitor.alerts.detect.streaming import SurgeDetector
 from monitor.config import DetectionConfig
 from monitor.models import Spike, SpikeKind
 

@@ -15,7 +15,7 @@ import re
 from datetime import datetime
 from typing import Any, Callable, Sequence
 
-from monitor.alerts.story import headline
+from monitor.alerts.notify.story import headline
 from monitor.config import AlertsConfig
 from monitor.errors import ConflictError
 from monitor.models import Incident, IncidentState, Playbook, Spike, SpikeKind, Transition

@@ -10,9 +10,11 @@ from typing import Any
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError, SlackClientError
 
-from monitor.alerts.blocks import render
-from monitor.alerts.chart import chart_title, spike_chart
-from monitor.alerts.notifiers.base import AlertMessage
+from monitor.alerts.notify.base import AlertMessage
+from monitor.alerts.notify.chart import chart_title, spike_chart
+from monitor.alerts.notify.slack.blocks import render
+from monitor.alerts.notify.slack.digest import digest_blocks
+from monitor.care.digest import Digest
 from monitor.config import SlackConfig
 from monitor.errors import ConfigError, DeliveryError
 
@@ -141,11 +143,12 @@ class SlackNotifier:
                 return found.get("ts")
         return None
 
-    def post_blocks(self, channel: str, text: str, blocks: list[dict[str, Any]], key: str) -> str | None:
-        """Post a message that belongs to no incident (the care digest), tagged with ``key``."""
-        data = self._call("chat.postMessage", channel=channel, text=text, blocks=blocks, unfurl_links=False,
-                          unfurl_media=False, metadata={"event_type": METADATA_EVENT, "event_payload": {"key": key}})
-        log.info("posted %s to %s (ts %s)", key, channel, data.get("ts"))
+    def post_digest(self, digest: Digest) -> str | None:
+        """Post the care digest (a message of no incident) to its channel, tagged with its key."""
+        data = self._call("chat.postMessage", channel=digest.channel, text=digest.text(), blocks=digest_blocks(digest),
+                          unfurl_links=False, unfurl_media=False,
+                          metadata={"event_type": METADATA_EVENT, "event_payload": {"key": digest.key}})
+        log.info("posted %s to %s (ts %s)", digest.key, digest.channel, data.get("ts"))
         return data.get("ts")
 
     def _channel_id(self, channel: str) -> str | None:

@@ -7,14 +7,13 @@ Lengths are counted in UTF-16 code units, the strictest way Slack may count them
 
 from __future__ import annotations
 
-from collections import Counter
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 from urllib.parse import quote, urlsplit
 
-from monitor.alerts.notifiers.base import AlertMessage
-from monitor.alerts.story import KIND_TITLE, Figures, story
+from monitor.alerts.notify.base import AlertMessage
+from monitor.alerts.notify.story import KIND_TITLE, Figures, duration, story, summary_languages, summary_posts
 from monitor.care.masking import mask
 from monitor.models import Incident, IncidentState, Playbook, Severity
 
@@ -112,15 +111,6 @@ def clock(moment: datetime) -> str:
     return f"<!date^{int(moment.timestamp())}^{{date_short_pretty}} {{time}}|{moment:%Y-%m-%d %H:%M} UTC>"
 
 
-def duration(minutes: float) -> str:
-    """``45 min``, ``2 h``, ``1 h 30 min``, ``3 d``, ``1.5 d``."""
-    minutes = int(round(minutes))
-    hours, rest = divmod(minutes, 60)
-    if minutes < 1440:
-        return f"{minutes} min" if minutes < 60 else f"{hours} h" + (f" {rest} min" if rest else "")
-    return f"{minutes / 1440:.1f}".removesuffix(".0") + " d"
-
-
 # -- block builders -----------------------------------------------------------------------
 
 
@@ -211,19 +201,6 @@ def steps_text(playbook: Playbook, incident: Incident, count: int = SHOWN_STEPS)
 
 def quote_block(text: str) -> str:
     return "\n".join(f"> {line}" for line in text.strip().splitlines())
-
-
-def summary_posts(summary: dict[str, Any]) -> list[dict[str, Any]]:
-    """The summary's representative posts (ignoring anything that is not a post)."""
-    return [p for p in summary.get("posts") or [] if isinstance(p, dict)]
-
-
-def summary_languages(summary: dict[str, Any]) -> list[str]:
-    """The posts' languages, most common first."""
-    counts = Counter(summary.get("languages") or {})
-    if not counts:
-        counts = Counter(p["language"] for p in summary_posts(summary) if p.get("language"))
-    return [language for language, _ in counts.most_common()]
 
 
 def holding_text(playbook: Playbook, brand: str, summary: dict[str, Any]) -> str:

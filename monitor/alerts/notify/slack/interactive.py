@@ -3,8 +3,8 @@
 Every request must carry a valid ``X-Slack-Signature`` made with ``SLACK_SIGNING_SECRET``
 over a timestamp at most five minutes old; anything else is answered 401 and changes
 nothing. A valid press applies the button's action to its incident (see
-:mod:`monitor.alerts.lifecycle`), or marks the playbook step chosen in the steps menu done
-(:mod:`monitor.alerts.steps`); the reply reaches the alert's thread through the notification
+:mod:`monitor.alerts.incidents.lifecycle`), or marks the playbook step chosen in the steps menu done
+(:mod:`monitor.alerts.incidents.steps`); the reply reaches the alert's thread through the notification
 queue. Each press is keyed by its button, user and ``action_ts``: a replayed request, or
 Slack's own retry of it (``X-Slack-Retry-Num``), changes nothing a second time.
 """
@@ -22,10 +22,10 @@ from urllib.parse import parse_qs
 
 from slack_sdk.signature import Clock, SignatureVerifier
 
-from monitor.alerts.blocks import STEP_ACTION, parse_step_option
-from monitor.alerts.lifecycle import Action, apply
-from monitor.alerts.silences import silence_incident
-from monitor.alerts.steps import mark_step
+from monitor.alerts.incidents.lifecycle import Action, apply
+from monitor.alerts.incidents.silences import silence_incident
+from monitor.alerts.incidents.steps import mark_step
+from monitor.alerts.notify.slack.blocks import STEP_ACTION, parse_step_option
 from monitor.errors import ConfigError, IncidentError
 from monitor.models import Playbook
 from monitor.store.base import Store
