@@ -33,7 +33,7 @@ from monitor.store.base import JobRun, MentionFilter, Notification, Notification
 from monitor.store.sqlite import SqliteStore
 
 ROOT = Path(__file__).resolve().parents[1]
-APP = str(ROOT / "dashboard" / "app.py")
+APP = str(ROOT / "monitor" / "dashboard" / "app.py")
 CACHE = ROOT / ".cache"
 BRAND, COMPETITOR = "Aurora Air", "SkyLark"
 END = datetime(2026, 3, 31, tzinfo=timezone.utc)

@@ -157,14 +157,14 @@ def demo(workdir: Path | None, days: int) -> None:
               help="Address to listen on; another than loopback needs a login (MONITOR_DASHBOARD_PASSWORD or [auth]).")
 def dashboard(path: Path, port: int | None, host: str) -> None:
     """Open the Streamlit dashboard on the store the config names."""
-    from monitor.dashboard_access import check_access, link_port
+    from monitor.dashboard.access import check_access, link_port
 
     config = config_lib.load(path)
     check_access(host)
     port, mismatch = link_port(config.slack.dashboard_url, port)
     if mismatch:
         click.echo(f"note: {mismatch}", err=True)
-    app = Path(__file__).resolve().parent.parent / "dashboard" / "app.py"
+    app = Path(__file__).resolve().parent / "dashboard" / "app.py"
     env = dict(os.environ, MONITOR_CONFIG=str(Path(path).resolve()))
     command = [sys.executable, "-m", "streamlit", "run", str(app), "--server.port", str(port),
                "--server.address", host, "--server.headless", "true", "--browser.gatherUsageStats", "false",

@@ -42,7 +42,7 @@ FAILING_SOURCE = "news"
 FAILURE = "HTTP 503 from the news feed"
 
 
-APP = str(Path(__file__).resolve().parents[1] / "dashboard" / "app.py")
+APP = str(Path(__file__).resolve().parents[1] / "monitor" / "dashboard" / "app.py")
 
 
 def make_mention(n: int, brand: str = BRAND) -> Mention:

@@ -34,7 +34,7 @@ def test_the_chart_shows_the_hours_before_the_spike_so_the_spike_is_not_a_sliver
 
 
 def test_the_dashboard_and_the_alert_chart_colour_sentiment_alike():
-    from dashboard.charts import sentiment_scale
+    from monitor.dashboard.charts import sentiment_scale
 
     scale = sentiment_scale().to_dict()
     assert dict(zip(scale["domain"], scale["range"])) == SENTIMENT_COLOURS

@@ -10,7 +10,7 @@ from dashboard_seed import (  # noqa: F401 (pytest fixtures)
     BRAND, COMPETITOR, COMPETITOR_COUNT, COUNT, MENTIONS, SILENT_COMPETITOR, T0, THREAD, chart_data, config_fixture,
     fresh_caches_fixture, metric, run_app, widget, write_config,
 )
-from dashboard import data
+from monitor.dashboard import data
 from monitor.store.sqlite import SqliteStore
 
 

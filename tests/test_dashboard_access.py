@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from monitor.dashboard_access import PASSWORD_ENV, check_access, is_loopback, link_port, oidc_configured
+from monitor.dashboard.access import PASSWORD_ENV, check_access, is_loopback, link_port, oidc_configured
 from monitor.errors import ConfigError
 
 

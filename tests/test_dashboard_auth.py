@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from dashboard import auth
+from monitor.dashboard import auth
 from dashboard_seed import config_fixture, fresh_caches_fixture, run_app  # noqa: F401 (pytest fixtures)
 
 PASSWORD = "correct horse battery staple"

@@ -11,8 +11,8 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from dashboard import charts  # noqa: E402
-from dashboard.incident_data import EVENT_TYPES  # noqa: E402
+from monitor.dashboard import charts  # noqa: E402
+from monitor.dashboard.incident_data import EVENT_TYPES  # noqa: E402
 
 HOUR = timedelta(hours=1)
 

@@ -11,7 +11,7 @@ import yaml
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from dashboard.health_data import health_frame, jobs_frame  # noqa: E402
+from monitor.dashboard.health_data import health_frame, jobs_frame  # noqa: E402
 from dashboard_seed import (  # noqa: E402, F401 (pytest fixtures)
     BRAND, FAILURE, MENTIONS, T0, config_fixture, fresh_caches_fixture, metric, run_app, runs, write_config,
 )

@@ -12,7 +12,7 @@ from streamlit.testing.v1 import AppTest
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from dashboard.incident_data import step_rows, story_of  # noqa: E402
+from monitor.dashboard.incident_data import step_rows, story_of  # noqa: E402
 from dashboard_seed import (  # noqa: E402, F401 (pytest fixtures)
     APP, BRAND, COMPETITOR, HEADLINE, KEY_PHRASES, OPENED, PLAYBOOKS, POST_TEXT, POST_URL, RESOLVED, STEP_TITLES, T0,
     alert_for,
@@ -210,7 +210,7 @@ def test_the_alerts_figures_agree_with_each_other_and_with_the_dashboards(config
         f"{icon} {split[label]} {label}" for icon, label in zip("😠😐🙂", ("negative", "neutral", "positive")))
     assert "4.0×" in rendered.blocks[0]["text"]["text"] and "4.0×" in fields["Negative mentions"]
 
-    from dashboard import data
+    from monitor.dashboard import data
 
     window = data.volume(data.StorageConfig(path=path).model_dump_json(), BRAND,
                          spike.window_start, spike.window_end, spike.window_end - spike.window_start)

@@ -7,7 +7,7 @@ from typing import Iterator
 import pytest
 
 from dashboard_seed import BRAND
-from monitor.dashboard_access import PASSWORD_ENV
+from monitor.dashboard.access import PASSWORD_ENV
 from test_dashboard_browser import ARTIFACTS, IDLE, PAGE_TIMEOUT_MS, browser, running_dashboard  # noqa: F401
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]

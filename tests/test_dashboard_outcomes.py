@@ -11,8 +11,8 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from dashboard import outcome_data  # noqa: E402
-from dashboard.data import hour_ceiling  # noqa: E402
+from monitor.dashboard import outcome_data  # noqa: E402
+from monitor.dashboard.data import hour_ceiling  # noqa: E402
 from dashboard_seed import (  # noqa: E402, F401 (pytest fixtures)
     BRAND, MENTIONS, OPENED, RESOLVED, T0, chart_data, config_fixture, fresh_caches_fixture, make_incident,
     make_open_incident, metric, run_app, write_config,

@@ -8,7 +8,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from dashboard.thread_data import depths, thread_of  # noqa: E402
+from monitor.dashboard.thread_data import depths, thread_of  # noqa: E402
 from monitor.models import Mention  # noqa: E402
 from monitor.store.sqlite import SqliteStore  # noqa: E402
 

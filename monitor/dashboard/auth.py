@@ -10,7 +10,7 @@ import time
 
 import streamlit as st
 
-from monitor.dashboard_access import PASSWORD_ENV
+from monitor.dashboard.access import PASSWORD_ENV
 
 _SIGNED_IN = "signed_in"
 WRONG_PASSWORD_DELAY = 1.0

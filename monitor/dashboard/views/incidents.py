@@ -7,7 +7,7 @@ from datetime import datetime, timedelta, timezone
 import pandas as pd
 import streamlit as st
 
-from dashboard import charts, data, incident_data
+from monitor.dashboard import charts, data, incident_data
 from monitor import glossary
 from monitor.alerts.notify.story import number, ratio_text, title
 from monitor.models import Incident

@@ -10,7 +10,7 @@ from typing import Any
 import pandas as pd
 import streamlit as st
 
-from dashboard.data import TTL, store
+from monitor.dashboard.data import TTL, store
 from monitor.alerts.incidents.playbooks import load_playbooks
 from monitor.alerts.incidents.steps import timing
 from monitor.alerts.notify.story import Figures

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import streamlit as st
 
-from dashboard import charts, data, health_data
+from monitor.dashboard import charts, data, health_data
 
 view = data.current_view()
 st.title(f"{view.brand}: sources health")

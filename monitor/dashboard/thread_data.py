@@ -5,7 +5,7 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
-from dashboard.data import TTL, store
+from monitor.dashboard.data import TTL, store
 from monitor.care.masking import mask
 from monitor.models import Mention
 from monitor.store.base import MentionFilter, Store

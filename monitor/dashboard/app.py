@@ -11,14 +11,14 @@ from datetime import date, datetime, time, timedelta, timezone
 from pathlib import Path
 from typing import NoReturn
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
 import streamlit as st  # noqa: E402
 
-from dashboard import data  # noqa: E402
-from dashboard.auth import require_login  # noqa: E402
+from monitor.dashboard import data  # noqa: E402
+from monitor.dashboard.auth import require_login  # noqa: E402
 from monitor import config as config_lib  # noqa: E402
 from monitor.config import Config  # noqa: E402
 from monitor.errors import ConfigError, MonitorError  # noqa: E402

@@ -7,7 +7,7 @@ from datetime import datetime, timezone
 import pandas as pd
 import streamlit as st
 
-from dashboard.data import TTL, store
+from monitor.dashboard.data import TTL, store
 from monitor import config as config_lib
 from monitor.care.kpis import CSV_COLUMNS, CareKpis
 from monitor.care.queue import format_left, queue

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import streamlit as st
 
-from dashboard import data, outcome_data
+from monitor.dashboard import data, outcome_data
 
 SHARE = {"format": "percent"}
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
-from dashboard import care_data, charts, data, outcome_data
+from monitor.dashboard import care_data, charts, data, outcome_data
 
 view = data.current_view()
 st.title(f"{view.brand}: customer care")

@@ -7,8 +7,8 @@ from datetime import datetime, timedelta
 import pandas as pd
 import streamlit as st
 
-from dashboard import charts
-from dashboard.data import TTL, hour_ceiling, store, volume
+from monitor.dashboard import charts
+from monitor.dashboard.data import TTL, hour_ceiling, store, volume
 from monitor.alerts.incidents.outcomes import outcome_rows
 from monitor.alerts.notify.summary import window_split
 from monitor.models import SENTIMENT_LABELS, Incident, IncidentState

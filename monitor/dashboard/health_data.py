@@ -7,7 +7,7 @@ from datetime import datetime, timedelta, timezone
 import pandas as pd
 import streamlit as st
 
-from dashboard.data import TTL, store
+from monitor.dashboard.data import TTL, store
 from monitor.health import source_health
 from monitor.store.base import JobRun
 from monitor.workers import worker_statuses

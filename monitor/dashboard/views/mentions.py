@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import streamlit as st
 
-from dashboard import data, thread_data
+from monitor.dashboard import data, thread_data
 from monitor import glossary
 from monitor.models import SENTIMENT_LABELS
 
