@@ -10,19 +10,11 @@ import time
 
 import streamlit as st
 
-from monitor.dashboard.access import PASSWORD_ENV
+from monitor.dashboard.access import PASSWORD_ENV, oidc_configured
 
 _SIGNED_IN = "signed_in"
 WRONG_PASSWORD_DELAY = 1.0
 """Seconds a wrong password waits, so guessing is slow."""
-
-
-def oidc_configured() -> bool:
-    """Whether ``.streamlit/secrets.toml`` has an ``[auth]`` section for ``st.login``."""
-    try:
-        return "auth" in st.secrets
-    except (FileNotFoundError, OSError, ValueError):
-        return False
 
 
 def password_matches(given: str, expected: str) -> bool:
