@@ -11,7 +11,7 @@ variants are all accepted.
 
 from __future__ import annotations
 
-from monitor.inflection.rules import Ending, Language, Paradigm, endings
+from monitor.inflection.rules import Ending, Language, Paradigm, endings, longest_first
 
 VOWEL = "aeiouyáéíóöőúüű"
 DIGRAPHS = ("dzs", "sz", "zs", "cs", "gy", "ly", "ny", "ty", "dz")
@@ -44,12 +44,10 @@ def _double(final: str) -> str:
 def _assimilated() -> tuple[Paradigm, ...]:
     """``-val/-vel`` and ``-vá/-vé`` after each final consonant, longest digraph first."""
     paradigms = []
-    for final in (*DIGRAPHS, *CONSONANTS):
-        longer = [d for d in DIGRAPHS if d != final and d.endswith(final)]
-        guard = "".join(f"(?<!{d[: len(d) - len(final)]})" for d in longer)
+    for final, pattern in longest_first((*DIGRAPHS, *CONSONANTS)):
         doubled = _double(final)
         paradigms.append(Paradigm(
-            f"consonant stem: v assimilated to {final}", f"{guard}{final}",
+            f"consonant stem: v assimilated to {final}", pattern,
             (Ending(doubled + "al", "instrumental -val (assimilated)", True),
              Ending(doubled + "el", "instrumental -vel (assimilated)", True),
              Ending(doubled + "á", "translative -vá (assimilated)"),

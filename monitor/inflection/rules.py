@@ -9,7 +9,7 @@ that drop the changing letters and spell them anew in the ending.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 
 APOSTROPHE = "'"
@@ -65,20 +65,23 @@ class Paradigm:
             yield Form(stem + ending.suffix, language, rule, ending.common)
 
 
-def alternations(name: str, table: dict[str, str], rule: str, common: bool = False) -> tuple[Paradigm, ...]:
-    """Paradigms for a stem change: each final spelling in ``table`` is replaced by its value.
+def longest_first(finals: Iterable[str]) -> Iterator[tuple[str, str]]:
+    """Each final with the pattern that matches a word ending in it and in no longer final.
 
-    Longer finals are tried first by giving each its own paradigm; a word takes the longest
-    final that applies (``st`` before ``t``).
+    A word takes the longest final that applies (``st`` before ``t``, ``sz`` before ``z``): the
+    pattern of a final carries a look-behind for every longer final that ends in it.
     """
-    ordered = sorted(table, key=len, reverse=True)
-    paradigms = []
+    ordered = sorted(finals, key=len, reverse=True)
     for index, final in enumerate(ordered):
         longer = [f for f in ordered[:index] if f.endswith(final)]
         guard = "".join(f"(?<!{re.escape(f[: len(f) - len(final)])})" for f in longer)
-        paradigms.append(Paradigm(f"{name}: {final} → {table[final]}", f"{guard}{re.escape(final)}",
-                                  (Ending(table[final], rule, common),), drop=len(final)))
-    return tuple(paradigms)
+        yield final, f"{guard}{re.escape(final)}"
+
+
+def alternations(name: str, table: dict[str, str], rule: str, common: bool = False) -> tuple[Paradigm, ...]:
+    """Paradigms for a stem change: each final spelling in ``table`` is replaced by its value."""
+    return tuple(Paradigm(f"{name}: {final} → {table[final]}", pattern, (Ending(table[final], rule, common),),
+                          drop=len(final)) for final, pattern in longest_first(table))
 
 
 @dataclass(frozen=True)
