@@ -78,3 +78,26 @@ def _subclasses(cls: type) -> set[type]:
     for sub in cls.__subclasses__():
         found |= _subclasses(sub)
     return found
+
+
+ARCHITECTURE = (ROOT / "docs" / "architecture.md").read_text(encoding="utf-8")
+MODULE_ROWS = {row.split("`")[1]: row for row in ARCHITECTURE.splitlines() if row.startswith("| `monitor/")}
+
+
+def documented_in_architecture(module: Path) -> bool:
+    """Named by its path (from the project or from ``monitor/``), or by its file name in the row of
+    its folder or of the nearest folder above it that has a row."""
+    path = module.relative_to(ROOT).as_posix()
+    if f"`{path}`" in ARCHITECTURE or f"`{path.removeprefix('monitor/')}`" in ARCHITECTURE:
+        return True
+    for folder in module.relative_to(ROOT).parents:
+        row = MODULE_ROWS.get(f"{folder.as_posix()}/")
+        if row is not None:
+            return f"`{module.name}`" in row or f"`{module.relative_to(ROOT / folder).as_posix()}`" in row
+    return False
+
+
+@pytest.mark.parametrize("module", sorted(p.relative_to(ROOT).as_posix() for p in (ROOT / "monitor").rglob("*.py")
+                                          if p.name not in ("__init__.py", "__main__.py")))
+def test_every_module_is_in_the_architecture_doc(module):
+    assert documented_in_architecture(ROOT / module), f"docs/architecture.md does not name {module}"
