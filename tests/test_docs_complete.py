@@ -1,4 +1,4 @@
-"""The docs keep up with the code: every config key, CLI command and exit code is documented."""
+"""The docs keep up with the code: every config key, CLI command, exit code and module is documented."""
 
 from __future__ import annotations
 
