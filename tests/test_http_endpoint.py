@@ -3,6 +3,7 @@
 import hashlib
 import hmac
 import json
+import select
 import socket
 import time
 import urllib.error
@@ -24,7 +25,7 @@ from test_interactive import open_incident
 from test_reminders import PLAYBOOK
 
 SECRET = "8f742231b10e8888abcd99yyyzzz85a5"
-DEADLINE = timedelta(seconds=0.5)
+DEADLINE = timedelta(seconds=1)
 
 
 @pytest.fixture
@@ -136,7 +137,7 @@ def test_a_body_shorter_than_its_content_length_is_answered_400_at_the_deadline(
     body = b"payload=%7B%7D"
     started = time.monotonic()
     assert status(post(endpoint, body, signed(body), content_length=str(len(body) + 100))) == 400
-    assert DEADLINE.total_seconds() <= time.monotonic() - started < 3
+    assert DEADLINE.total_seconds() <= time.monotonic() - started < 4
     assert slack.press(slack.messages[0], "incident_ack", endpoint.url, SECRET) == 200
 
 
@@ -144,11 +145,14 @@ def test_a_large_body_is_refused_before_it_is_read_or_its_signature_checked(setu
     store, _, endpoint = setup
     declared = post(endpoint, b"", {}, content_length=str(MAX_BODY + 1))  # nothing sent: answered at once
     assert status(declared) == 413
-    chunk = b"x" * 65536
-    chunked = b"".join(b"%x\r\n%s\r\n" % (len(chunk), chunk) for _ in range(MAX_BODY // len(chunk) + 2)) + b"0\r\n\r\n"
-    answer = raw(endpoint, b"POST /slack/actions HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n"
-                           b"Connection: close\r\n\r\n" + chunked)
-    assert status(answer) == 413
+    chunk = b"%x\r\n%s\r\n" % (65536, b"x" * 65536)
+    with socket.create_connection(("127.0.0.1", endpoint.port), timeout=5) as sock:
+        sock.sendall(b"POST /slack/actions HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n")
+        sent = 0
+        while not select.select([sock], [], [], 0)[0]:  # chunks until the server answers
+            sock.sendall(chunk)
+            sent += 65536
+        assert status(sock.recv(65536)) == 413 and sent > MAX_BODY
     assert state(store) is IncidentState.OPEN
 
 
