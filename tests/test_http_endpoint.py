@@ -94,9 +94,11 @@ def test_unverified_presses_are_refused_and_change_nothing(setup, how):
     assert state(store) is IncidentState.OPEN
 
 
-def test_a_request_without_a_signature_is_refused(setup):
+def test_a_request_without_a_signature_or_with_a_garbled_one_is_refused(setup):
     store, _, endpoint = setup
     assert status(post(endpoint, b"payload=%7B%7D", {})) == 401
+    garbled = {"X-Slack-Request-Timestamp": "soon", "X-Slack-Signature": "v0=00"}
+    assert status(post(endpoint, b"payload=%7B%7D", garbled)) == 401
     assert state(store) is IncidentState.OPEN
 
 

@@ -67,6 +67,13 @@ async def _read_body(request: Request, limit: int) -> bytes:
     return b"".join(chunks)
 
 
+def _signed(verifier: SignatureVerifier, body: bytes, headers: dict[str, str]) -> bool:
+    try:
+        return verifier.is_valid_request(body, headers)
+    except (ValueError, TypeError):  # e.g. a timestamp that is not a number
+        return False
+
+
 def build_app(handler: ActionHandler, signing_secret: str, body_timeout: float, max_body: int = MAX_BODY) -> Starlette:
     """The ASGI app: ``POST /slack/actions`` and ``GET /healthz``."""
     verifier = SignatureVerifier(signing_secret, clock=_Clock(handler.clock))
@@ -83,7 +90,7 @@ def build_app(handler: ActionHandler, signing_secret: str, body_timeout: float, 
             return PlainTextResponse("the body did not arrive in time (shorter than its Content-Length?)", 400)
         except ClientDisconnect:
             return Response(status_code=400)
-        if not verifier.is_valid_request(body, dict(request.headers)):
+        if not _signed(verifier, body, dict(request.headers)):
             log.warning("rejected a Slack request with a missing, invalid or expired signature")
             return PlainTextResponse("invalid signature", 401)
         try:
