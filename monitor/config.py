@@ -228,8 +228,14 @@ class SlackConfig(Section):
     token_env: str = "SLACK_BOT_TOKEN"
     signing_secret_env: str = "SLACK_SIGNING_SECRET"
     dashboard_url: str = "http://localhost:8501"
+    # how button presses reach `monitor run`: auto is socket when the app-level token is set,
+    # else http when interactive_port is set, else off
+    interactivity: Literal["auto", "socket", "http", "off"] = "auto"
+    app_token_env: str = "SLACK_APP_TOKEN"
     interactive_host: str = "127.0.0.1"
-    interactive_port: int | None = Field(default=None, ge=0, le=65535)
+    interactive_port: int | None = Field(default=None, ge=0, le=65535)  # unset with http: 3000
+    interactive_max_connections: int = Field(default=100, ge=1, le=10_000)
+    interactive_timeout: PositiveDuration = timedelta(seconds=10)  # for the headers, then for the body
 
     @property
     def token(self) -> str | None:
@@ -238,6 +244,18 @@ class SlackConfig(Section):
     @property
     def signing_secret(self) -> str | None:
         return os.environ.get(self.signing_secret_env) or None
+
+    @property
+    def app_token(self) -> str | None:
+        return os.environ.get(self.app_token_env) or None
+
+    def interactivity_mode(self) -> Literal["socket", "http", "off"]:
+        """What ``interactivity`` means here, ``auto`` resolved against the environment."""
+        if self.interactivity != "auto":
+            return self.interactivity
+        if self.app_token:
+            return "socket"
+        return "http" if self.interactive_port is not None else "off"
 
 
 MIN_LEASE = timedelta(minutes=5)

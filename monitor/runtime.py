@@ -9,8 +9,9 @@ from typing import Callable, Sequence
 from monitor import registry
 from monitor.alerts.incidents.playbooks import load_playbooks
 from monitor.alerts.notify.base import Notifier
-from monitor.alerts.notify.slack.interactive import ActionHandler, InteractiveServer
+from monitor.alerts.notify.slack.interactive import ActionHandler, Interactivity
 from monitor.config import Config
+from monitor.errors import ConfigError
 from monitor.models import Playbook
 from monitor.nlp.annotate import Annotator, build_scorer
 from monitor.pipeline import Pipeline, utcnow
@@ -57,12 +58,31 @@ def build_pipeline(
     )
 
 
-def build_interactive(config: Config, store: Store, playbooks: Sequence[Playbook] = ()) -> InteractiveServer | None:
-    """The Slack button endpoint when ``slack.interactive_port`` is set (it needs the signing secret).
+HTTP_PORT = 3000
 
-    ``playbooks`` let the steps menu mark playbook steps done.
+
+def build_interactive(config: Config, store: Store, playbooks: Sequence[Playbook] = ()) -> Interactivity | None:
+    """How Slack's button presses reach this worker (``slack.interactivity``), or None when off.
+
+    Socket Mode needs the app-level token, the HTTP endpoint the signing secret (both from the
+    environment). ``playbooks`` let the steps menu mark playbook steps done.
     """
-    if config.slack.interactive_port is None:
+    slack = config.slack
+    mode = slack.interactivity_mode()
+    if mode == "off":
         return None
-    handler = ActionHandler(store, config.slack.signing_secret, playbooks=playbooks)
-    return InteractiveServer(handler, config.slack.interactive_host, config.slack.interactive_port)
+    handler = ActionHandler(store, playbooks)
+    if mode == "socket":
+        from monitor.alerts.notify.slack.socket_mode import SocketModeListener
+
+        if not slack.app_token:
+            raise ConfigError(f"slack.interactivity: socket needs the app-level token (xapp-…); set {slack.app_token_env}")
+        return SocketModeListener(handler, slack.app_token, slack.base_url)
+    from monitor.alerts.notify.slack.http_endpoint import HttpEndpoint
+
+    if not slack.signing_secret:
+        raise ConfigError(f"Slack's HTTP endpoint needs the signing secret; set {slack.signing_secret_env}")
+    port = HTTP_PORT if slack.interactive_port is None else slack.interactive_port
+    return HttpEndpoint(handler, slack.signing_secret, slack.interactive_host, port,
+                        max_connections=slack.interactive_max_connections,
+                        body_timeout=slack.interactive_timeout, header_timeout=slack.interactive_timeout)

@@ -26,7 +26,7 @@ from monitor.health import collect_job
 from monitor.workers import Claims, Heartbeat, new_worker_id
 
 if TYPE_CHECKING:
-    from monitor.alerts.notify.slack.interactive import InteractiveServer
+    from monitor.alerts.notify.slack.interactive import Interactivity
     from monitor.pipeline import Pipeline
 
 log = logging.getLogger(__name__)
@@ -37,7 +37,7 @@ BEAT = "heartbeat"  # its own thread: busy jobs must not delay the renewal of th
 class Service:
     """The long-running service behind ``monitor run``: one worker."""
 
-    def __init__(self, pipeline: Pipeline, interactive: InteractiveServer | None = None, worker: str | None = None):
+    def __init__(self, pipeline: Pipeline, interactive: Interactivity | None = None, worker: str | None = None):
         self.pipeline = pipeline
         self.worker = worker or new_worker_id()
         pipeline.worker = self.worker
@@ -102,9 +102,10 @@ class Service:
         return [job.id for job in self.scheduler.get_jobs()]
 
     def start(self) -> None:
-        self.scheduler.start()
+        """Start the Slack interactivity (first: it can fail, e.g. a port in use), then the jobs."""
         if self.interactive:
             self.interactive.start()
+        self.scheduler.start()
         log.info("monitor running %d jobs; Ctrl-C to stop", len(self.scheduler.get_jobs()))
 
     def request_stop(self) -> None:

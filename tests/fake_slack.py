@@ -8,8 +8,9 @@ Usage::
         assert slack.messages[0]["text"] == "hi"
 
 or as a fixture (``with FakeSlack() as slack: yield slack``). It speaks ``auth.test``,
-``chat.postMessage``, ``chat.update``, ``chat.postEphemeral`` and the external file upload
-flow, checks the bearer token, rejects what Slack rejects (too many blocks, long texts,
+``chat.postMessage``, ``chat.update``, ``chat.postEphemeral``, the external file upload flow
+and ``apps.connections.open`` (for ``fake_socket_mode.FakeSocketMode``), checks the bearer token
+(the app-level token for the last), rejects what Slack rejects (too many blocks, long texts,
 unknown channels when ``channels`` is given) and can be scripted to fail the next calls.
 """
 
@@ -22,12 +23,14 @@ import threading
 import time
 import urllib.error
 import urllib.request
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any, Callable, Iterable
 from urllib.parse import parse_qsl, urlencode, urlsplit
 
 DEFAULT_TOKEN = "xoxb-fake-token"
+DEFAULT_APP_TOKEN = "xapp-1-A0FAKE-1-fake"
+APP_TOKEN_METHODS = {"apps.connections.open"}
 JSON_PARAMS = ("blocks", "attachments", "files", "metadata")
 BLOCK_TYPES = {"section", "header", "divider", "context", "actions", "image", "input", "rich_text", "file", "video"}
 
@@ -121,8 +124,11 @@ def block_problems(blocks: Any) -> list[str]:
 class FakeSlack:
     """The fake server; thread-safe, records every request in :attr:`requests`."""
 
-    def __init__(self, token: str = DEFAULT_TOKEN, channels: Iterable[str] | dict[str, str] | None = None):
+    def __init__(self, token: str = DEFAULT_TOKEN, channels: Iterable[str] | dict[str, str] | None = None,
+                 app_token: str = DEFAULT_APP_TOKEN):
         self.token = token
+        self.app_token = app_token
+        self.socket_urls: Callable[[], str] | None = None  # set by a FakeSocketMode attached to this fake
         given = channels if isinstance(channels, dict) else {c: self._channel_id(c) for c in channels or ()}
         self.channels: dict[str, str] | None = None if channels is None else {
             name.lstrip("#"): cid for name, cid in given.items()
@@ -148,6 +154,7 @@ class FakeSlack:
             "conversations.list": self._list_channels,
             "conversations.history": self._history,
             "conversations.replies": self._replies,
+            "apps.connections.open": self._open_connection,
         }
 
     # -- lifecycle ------------------------------------------------------------------------
@@ -205,12 +212,10 @@ class FakeSlack:
         with self._lock:
             self._failures += [Failure(200, "", None, method, seconds) for _ in range(times)]
 
-    def press(self, message: dict[str, Any], action_id: str, request_url: str, signing_secret: str,
-              user: str = "dana", timestamp: float | None = None, tamper: bool = False,
-              option: int | None = None) -> int:
-        """Press a button of a posted ``message`` as Slack does: a signed ``block_actions`` POST
-        to the app's request URL. For a select menu, ``option`` picks the option chosen (by
-        position). Returns the HTTP status the app answered."""
+    def action_payload(self, message: dict[str, Any], action_id: str, user: str = "dana", stamp: str = "1",
+                       option: int | None = None) -> dict[str, Any]:
+        """The ``block_actions`` payload Slack sends when ``user`` presses a button of a posted
+        ``message`` (for a select menu, ``option`` picks the option chosen, by position)."""
         button, block_id = None, None
         for block in message.get("blocks") or []:
             for element in block.get("elements") or []:
@@ -218,7 +223,6 @@ class FakeSlack:
                     button, block_id = element, block.get("block_id")
         if button is None:
             raise SlackError("no_such_button", action_id)
-        stamp = str(int(timestamp if timestamp is not None else time.time()))
         if button.get("type") == "static_select":
             action = {"type": "static_select", "action_id": action_id, "block_id": block_id,
                       "selected_option": button["options"][option or 0], "placeholder": button.get("placeholder"),
@@ -226,7 +230,7 @@ class FakeSlack:
         else:
             action = {"type": "button", "action_id": action_id, "block_id": block_id, "value": button.get("value"),
                       "text": button.get("text"), "action_ts": stamp}
-        payload = {
+        return {
             "type": "block_actions", "api_app_id": "A0FAKE", "trigger_id": "1.2.3",
             "user": {"id": "U0" + user.upper(), "username": user, "name": user, "team_id": "T0FAKE"},
             "team": {"id": "T0FAKE", "domain": "fake"},
@@ -234,15 +238,25 @@ class FakeSlack:
             "channel": {"id": message["channel"]}, "message": {"ts": message["ts"], "text": message.get("text", "")},
             "response_url": f"{self.url}/actions/response", "actions": [action],
         }
+
+    def press(self, message: dict[str, Any], action_id: str, request_url: str, signing_secret: str,
+              user: str = "dana", timestamp: float | None = None, tamper: bool = False,
+              option: int | None = None, retry: int | None = None) -> int:
+        """Press a button of a posted ``message`` as Slack does over HTTP: a signed
+        ``block_actions`` POST to the app's request URL (``retry``: Slack's retry number).
+        Returns the HTTP status the app answered."""
+        stamp = str(int(timestamp if timestamp is not None else time.time()))
+        payload = self.action_payload(message, action_id, user, stamp, option)
         body = urlencode({"payload": json.dumps(payload)}).encode()
         base = b"v0:" + stamp.encode() + b":" + body
         signature = "v0=" + hmac.new(signing_secret.encode(), base, hashlib.sha256).hexdigest()
         if tamper:
             body = body.replace(b"incident", b"incidenT", 1)
-        request = urllib.request.Request(request_url, data=body, method="POST", headers={
-            "Content-Type": "application/x-www-form-urlencoded",
-            "X-Slack-Request-Timestamp": stamp, "X-Slack-Signature": signature,
-        })
+        headers = {"Content-Type": "application/x-www-form-urlencoded",
+                   "X-Slack-Request-Timestamp": stamp, "X-Slack-Signature": signature}
+        if retry is not None:
+            headers |= {"X-Slack-Retry-Num": str(retry), "X-Slack-Retry-Reason": "http_timeout"}
+        request = urllib.request.Request(request_url, data=body, method="POST", headers=headers)
         try:
             with urllib.request.urlopen(request, timeout=10) as response:
                 return response.status
@@ -361,6 +375,11 @@ class FakeSlack:
             raise SlackError("thread_not_found")
         return {"messages": [self._shown(m, metadata) for m in found], "has_more": False}
 
+    def _open_connection(self, params: dict[str, Any]) -> dict[str, Any]:
+        if self.socket_urls is None:
+            raise SlackError("socket_mode_not_enabled")
+        return {"url": self.socket_urls()}
+
     def _get_upload_url(self, params: dict[str, Any]) -> dict[str, Any]:
         if not params.get("filename") or not str(params.get("length", "")).isdigit():
             raise SlackError("invalid_arguments")
@@ -396,7 +415,10 @@ class FakeSlack:
         token = auth[7:] if auth.lower().startswith("bearer ") else params.get("token")
         if not token:
             raise SlackError("not_authed")
-        if token != self.token:
+        expected, other = (self.app_token, self.token) if method in APP_TOKEN_METHODS else (self.token, self.app_token)
+        if token == other:
+            raise SlackError("not_allowed_token_type")
+        if token != expected:
             raise SlackError("invalid_auth")
         return handler(params)
 

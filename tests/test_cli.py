@@ -211,3 +211,35 @@ def test_incident_actions_and_silences_from_the_cli(tmp_path):
     assert bad.returncode == 2 and "not a duration" in bad.stderr
     unknown = monitor("silence", "add", config, "--brand", "Nope", "--for", "1h", cwd=tmp_path)
     assert unknown.returncode == 2 and "no brand named 'Nope'" in unknown.stderr
+
+
+def test_run_receives_presses_over_socket_mode_and_stops_cleanly(tmp_path):
+    """With only the app-level token set, `monitor run` connects over Socket Mode (no port opened);
+    SIGTERM closes the connection; a token Slack refuses is exit 2."""
+    import os
+    import signal
+
+    from fake_slack import FakeSlack
+    from fake_socket_mode import FakeSocketMode
+
+    with FakeSlack() as slack, FakeSocketMode(slack) as socket:
+        (tmp_path / "monitor.yaml").write_text(yaml.safe_dump({
+            "storage": {"path": "m.db"}, "alerts": {"playbooks_dir": str(BUILT_IN_PLAYBOOKS), "notifier": "outbox"},
+            "slack": {"base_url": slack.base_url}, "brands": [{"name": "Acme", "query": "acme"}]}))
+        env = {**os.environ, "SLACK_APP_TOKEN": slack.app_token}
+        env.pop("SLACK_SIGNING_SECRET", None)
+        log = tmp_path / "run.log"
+        with log.open("w") as sink:
+            service = subprocess.Popen([sys.executable, "-m", "monitor", "run", "monitor.yaml"], cwd=tmp_path,
+                                       env=env, stdout=sink, stderr=subprocess.STDOUT)
+            try:
+                socket.wait(lambda: socket.opened == 1, timeout=120)
+                assert socket.acknowledgement(socket.send({"type": "block_actions", "actions": []}))
+            finally:
+                service.send_signal(signal.SIGTERM)
+                assert service.wait(timeout=60) == 0, log.read_text()
+        socket.wait(lambda: not socket.connected(), timeout=10)
+        assert log.read_text().rstrip().endswith("stopped") and slack.app_token not in log.read_text()
+
+        refused = monitor("run", "monitor.yaml", cwd=tmp_path, env={**env, "SLACK_APP_TOKEN": "xapp-1-revoked"})
+    assert refused.returncode == 2 and "invalid_auth" in refused.stderr and "Traceback" not in refused.stderr

@@ -6,7 +6,10 @@ import urllib.request
 from datetime import datetime, timezone
 
 import pytest
+import yaml
 
+from fake_slack import FakeSlack
+from fake_socket_mode import FakeSocketMode
 from monitor.config import parse
 from monitor.errors import CollectorError, ConfigError
 from monitor.runtime import build_interactive
@@ -118,6 +121,7 @@ def test_sigterm_stops_cleanly(tmp_path):
 
 def test_the_slack_endpoint_runs_with_the_service_and_stops_with_it(tmp_path, monkeypatch):
     monkeypatch.setenv("SLACK_SIGNING_SECRET", "s3cret")
+    monkeypatch.delenv("SLACK_APP_TOKEN", raising=False)
     config = parse("brands: [{name: Acme, query: acme}]\nslack: {interactive_port: 0}\n")
     pipeline = RecordingPipeline(tmp_path / "m.db")
     server = build_interactive(config, pipeline.store)
@@ -131,6 +135,40 @@ def test_the_slack_endpoint_runs_with_the_service_and_stops_with_it(tmp_path, mo
     monkeypatch.delenv("SLACK_SIGNING_SECRET")
     with pytest.raises(ConfigError, match="SLACK_SIGNING_SECRET"):
         build_interactive(config, pipeline.store)
+
+
+def test_socket_mode_runs_with_the_service_and_stops_with_it(tmp_path, monkeypatch):
+    pipeline = RecordingPipeline(tmp_path / "m.db")
+    with FakeSlack() as slack, FakeSocketMode(slack) as socket:
+        monkeypatch.setenv("SLACK_APP_TOKEN", slack.app_token)
+        config = parse(f"brands: [{{name: Acme, query: acme}}]\nslack: {{base_url: '{slack.base_url}'}}\n")
+        service = Service(pipeline, interactive=build_interactive(config, pipeline.store))
+        service.start()
+        assert socket.opened == 1 and socket.acknowledgement(socket.send({"type": "block_actions", "actions": []}))
+        service.stop()
+        socket.wait(lambda: not socket.connected(), timeout=5)
+    assert pipeline.closed
+
+
+@pytest.mark.parametrize("settings, environment, expected", [
+    ({}, {}, None),
+    ({}, {"SLACK_APP_TOKEN": "xapp-1"}, "SocketModeListener"),
+    ({"interactive_port": 0}, {"SLACK_APP_TOKEN": "xapp-1", "SLACK_SIGNING_SECRET": "s"}, "SocketModeListener"),
+    ({"interactive_port": 0}, {"SLACK_SIGNING_SECRET": "s"}, "HttpEndpoint"),
+    ({"interactivity": "http"}, {"SLACK_APP_TOKEN": "xapp-1", "SLACK_SIGNING_SECRET": "s"}, "HttpEndpoint"),
+    ({"interactivity": "off"}, {"SLACK_APP_TOKEN": "xapp-1", "SLACK_SIGNING_SECRET": "s"}, None),
+])
+def test_the_configured_interactivity_is_built(tmp_path, monkeypatch, settings, environment, expected):
+    for name in ("SLACK_APP_TOKEN", "SLACK_SIGNING_SECRET"):
+        monkeypatch.delenv(name, raising=False)
+    for name, value in environment.items():
+        monkeypatch.setenv(name, value)
+    config = parse(yaml.safe_dump({"brands": [{"name": "Acme", "query": "acme"}], "slack": settings}))
+    with SqliteStore(tmp_path / "m.db") as store:
+        built = build_interactive(config, store)
+    assert (type(built).__name__ if built else None) == expected
+    if expected == "HttpEndpoint" and "interactive_port" not in settings:
+        assert built.port == 3000
 
 
 TWO_SOURCES = parse("""
