@@ -21,6 +21,7 @@ from monitor.store.base import (
     NotificationStatus,
     SeriesRow,
 )
+from monitor.store.sqlite_review import CORRECTIONS_SCHEMA, SqliteReview
 from monitor.store.sqlite_work import SqliteWork
 
 _SCHEMA = """
@@ -104,7 +105,7 @@ def _fts_phrase(text: str) -> str:
     return " ".join(f'"{w.rstrip("*")}"' + ("*" if w.endswith("*") else "") for w in words)
 
 
-class SqliteStore(SqliteWork):
+class SqliteStore(SqliteReview, SqliteWork):
     """:class:`~monitor.store.base.Store` on SQLite; one connection shared under a lock."""
 
     def __init__(self, path: str | Path = "monitor.db"):
@@ -115,7 +116,7 @@ class SqliteStore(SqliteWork):
             self._db = sqlite3.connect(str(path), check_same_thread=False, isolation_level=None, timeout=30)
             self._db.execute("PRAGMA journal_mode=WAL")
             self._db.execute("PRAGMA synchronous=NORMAL")
-            self._db.executescript(_SCHEMA)
+            self._db.executescript(_SCHEMA + CORRECTIONS_SCHEMA)
         except sqlite3.Error as exc:
             raise StoreError(f"cannot open SQLite database {path}: {exc}") from exc
         self._lock = threading.RLock()
