@@ -40,6 +40,9 @@ CREATE TABLE IF NOT EXISTS mentions (
     data TEXT NOT NULL,
     reply_to TEXT,
     conversation TEXT,
+    author TEXT,
+    followers INTEGER,
+    reach INTEGER,
     UNIQUE (brand, id)
 );
 CREATE INDEX IF NOT EXISTS mentions_brand_time ON mentions (brand, created_at);
@@ -121,6 +124,7 @@ class SqliteStore(SqliteReview, SqliteWork):
             raise StoreError(f"cannot open SQLite database {path}: {exc}") from exc
         self._lock = threading.RLock()
         self._add_thread_columns()
+        self._add_review_columns()
         self._backfill_hours()
         self._add_incident_versions()
 
@@ -188,7 +192,8 @@ class SqliteStore(SqliteReview, SqliteWork):
                 m.brand, m.id, m.source, _ts(m.created_at), m.language,
                 m.sentiment.label if m.sentiment else None,
                 m.engagement.likes, m.engagement.shares, m.engagement.replies,
-                f"{m.title}\n{m.text}" if m.title else m.text, m.model_dump_json(), m.reply_to, m.conversation,
+                m.full_text, m.model_dump_json(), m.reply_to, m.conversation, m.author_name or None,
+                m.author.followers, m.estimated_reach,
             )
             for m in mentions
         ]
@@ -199,8 +204,9 @@ class SqliteStore(SqliteReview, SqliteWork):
                 if (row[0] if row else None) != cursor.expected:
                     raise ConflictError(f"the cursor of {cursor.brand}/{cursor.source} moved since it was read")
             added = db.executemany(
-                "INSERT OR IGNORE INTO mentions (brand, id, source, created_at, language, sentiment,"
-                " likes, shares, replies, text, data, reply_to, conversation) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)",
+                "INSERT OR IGNORE INTO mentions (brand, id, source, created_at, language, sentiment, likes, shares,"
+                " replies, text, data, reply_to, conversation, author, followers, reach)"
+                " VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
                 rows,
             ).rowcount
             db.executemany(

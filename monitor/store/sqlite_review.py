@@ -1,7 +1,7 @@
 """What a comms manager reviews on SQLite: a selection's totals, its authors, and sentiment corrections.
 
-Reach and authors live in each mention's JSON; they are read with ``json_extract`` over the
-selection (the brand-and-time index narrows it first).
+Each mention's author, followers and reach (views, else followers) are columns of their own, filled
+on insert and, for a file written before they existed, once from the stored JSON when it is opened.
 """
 
 from __future__ import annotations
@@ -15,9 +15,12 @@ from monitor.models import Mention, Sentiment, SentimentCorrection, SentimentLab
 from monitor.store.base import AuthorTotals, MentionFilter, Totals
 
 _INTERACTIONS = "m.likes + m.shares + m.replies"
-_REACH = "coalesce(json_extract(m.data, '$.reach'), json_extract(m.data, '$.author.followers'), 0)"
-_AUTHOR = "coalesce(json_extract(m.data, '$.author.handle'), json_extract(m.data, '$.author.name'), '')"
 _HOUR = 3600
+_FROM_JSON = {
+    "author": "coalesce(nullif(json_extract(data, '$.author.handle'), ''), nullif(json_extract(data, '$.author.name'), ''))",
+    "followers": "json_extract(data, '$.author.followers')",
+    "reach": "coalesce(json_extract(data, '$.reach'), json_extract(data, '$.author.followers'), 0)",
+}
 
 CORRECTIONS_SCHEMA = """
 CREATE TABLE IF NOT EXISTS corrections (
@@ -33,21 +36,28 @@ class SqliteReview:
     _query: Callable[..., list[tuple[Any, ...]]]
     _where: Callable[[MentionFilter], tuple[str, list[Any]]]
 
+    def _add_review_columns(self) -> None:
+        """Give a database written before totals and authors its ``author``, ``followers`` and ``reach`` columns."""
+        with self._tx() as db:
+            columns = {row[1] for row in db.execute("PRAGMA table_info(mentions)")}
+            for column, value in _FROM_JSON.items():
+                if column not in columns:
+                    db.execute(f"ALTER TABLE mentions ADD COLUMN {column} {'TEXT' if column == 'author' else 'INTEGER'}")
+                    db.execute(f"UPDATE mentions SET {column} = {value}")
+
     def totals(self, query: MentionFilter) -> Totals:
         where, params = self._where(query)
         count, interactions, reach = self._query(
-            f"SELECT count(*), coalesce(sum({_INTERACTIONS}), 0), coalesce(sum({_REACH}), 0) FROM mentions m{where}",
+            f"SELECT count(*), coalesce(sum({_INTERACTIONS}), 0), coalesce(sum(m.reach), 0) FROM mentions m{where}",
             params)[0]
         return Totals(mentions=count, interactions=interactions, reach=reach)
 
     def authors(self, query: MentionFilter) -> list[AuthorTotals]:
         where, params = self._where(query)
         rows = self._query(
-            f"SELECT author, count(*), sum(interactions), max(followers) FROM"
-            f" (SELECT {_AUTHOR} AS author, {_INTERACTIONS} AS interactions,"
-            f" coalesce(json_extract(m.data, '$.author.followers'), 0) AS followers FROM mentions m{where})"
-            " WHERE author != '' GROUP BY author ORDER BY 2 DESC, 3 DESC, author LIMIT ?",
-            params + [query.limit])
+            f"SELECT m.author, count(*), sum({_INTERACTIONS}), coalesce(max(m.followers), 0) FROM mentions m{where}"
+            f"{' AND' if where else ' WHERE'} m.author IS NOT NULL GROUP BY m.author ORDER BY 2 DESC, 3 DESC, m.author"
+            " LIMIT ?", params + [query.limit])
         return [AuthorTotals(author=a, mentions=n, interactions=i, followers=f) for a, n, i, f in rows]
 
     def correct_sentiment(self, brand: str, mention_id: str, label: SentimentLabel, by: str,

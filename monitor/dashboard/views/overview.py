@@ -18,6 +18,7 @@ POST_COLUMNS = {
     "engagement": st.column_config.NumberColumn("interactions", help=glossary.help_for("interaction")),
     "reach": st.column_config.NumberColumn("reach", help=glossary.help_for("reach")),
     "link": st.column_config.LinkColumn("link", display_text="open"),
+    "time": st.column_config.DatetimeColumn("time (UTC)", format="D MMM, HH:mm", timezone="UTC"),
 }
 
 
@@ -123,21 +124,20 @@ else:
     st.caption(f"{len(in_range)} incident(s) opened in this range (dashed lines); details on the Incidents page. "
                "Click the chart to list the mentions of a bucket.")
     show_bucket(review_data.picked_bucket(clicked), choice or default)
-    posts, authors = st.columns([3, 2])
-    with posts:
-        st.subheader("Top posts")
-        top, _ = data.mentions(view.store_key, view.brand, view.start, view.end, limit=TOP, most_engaged=True)
-        st.dataframe(top, hide_index=True, column_config=POST_COLUMNS,
-                     column_order=["text", "author", "engagement", "reach", "sentiment", "link"])
+    st.subheader("Top posts")
+    top, _ = data.mentions(view.store_key, view.brand, view.start, view.end, limit=TOP, most_engaged=True)
+    st.dataframe(top, hide_index=True, column_config=POST_COLUMNS,
+                 column_order=["time", "text", "author", "engagement", "reach", "sentiment", "link"])
+    authors, voice = st.columns(2)
     with authors:
         st.subheader("Top authors")
         st.dataframe(review_data.top_authors(view.store_key, view.brand, view.start, view.end), hide_index=True,
                      column_config={"interactions": st.column_config.NumberColumn(
                          "interactions", help=glossary.help_for("interaction"))})
-    voice, sources, languages = st.columns(3)
     with voice:
         st.subheader("Share of voice")
         show_share_of_voice()
+    sources, languages = st.columns(2)
     facets = data.facets(view.store_key, view.brand, view.start, view.end)
     with sources:
         st.subheader("Top sources")
