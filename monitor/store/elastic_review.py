@@ -68,7 +68,9 @@ class ElasticReview:
                                          language=mention.language)
         mention.sentiment = Sentiment.by_hand(label, by, mention.sentiment.model if mention.sentiment else "")
         self._retrying(self.es.update, "correct a sentiment", index=hits[0]["_index"], id=doc_id,
-                       doc={"sentiment": label, "mention": mention.model_dump_json()}, refresh=True,
+                       doc={"sentiment": label, "mention": mention.model_dump_json(),
+                            "reach": mention.estimated_reach, "followers": mention.author.followers,
+                            "author": mention.author_name or None}, refresh=True,
                        retry_on_conflict=5)
         self._retrying(self.es.index, "keep a correction", index=self._ensure("corrections"), refresh=True,
                        document={"brand": brand, "mention_id": mention_id, "seq": SEQ.next(),
