@@ -356,6 +356,11 @@ from monitor.care.cli import care_group, report_care  # noqa: E402  (monitor car
 cli.add_command(care_group)
 report.add_command(report_care)
 
+from monitor.nlp.corrections import correct, export_corrections  # noqa: E402  (monitor nlp correct / export-corrections)
+
+nlp.add_command(correct)
+nlp.add_command(export_corrections)
+
 
 def main() -> None:
     """Entry point: run the CLI and turn errors into messages and exit codes."""

@@ -10,6 +10,11 @@ TERMS: dict[str, str] = {
     "interaction": "A like, share or reply to one post, as the source reports it (a post's shares are at "
                    "least the reposts and quotes of it collected); a post going viral is measured in "
                    "interactions, everything else in mentions.",
+    "reach": "How many people a post could have been seen by: its views where the source reports them "
+             "(X, YouTube, Reddit), else its author's followers. Summed over posts, so one person may "
+             "count more than once.",
+    "corrected sentiment": "A person's sentiment label for a post, set on the Mentions page or with `monitor nlp "
+                           "correct`; it replaces the model's label in every figure (dashboard, alerts, reports).",
     "spike window": "The span the detector measured a spike over: one bucket (15 min by default) or up to "
                     "`detection.window` buckets summed, so a window can be 15, 30 or 45 min.",
     "peak": "The spike window with the most mentions, always named with its length "

@@ -52,11 +52,19 @@ class Sentiment(_Model):
     probabilities: dict[SentimentLabel, float]
     uncertain: bool = False
     model: str = ""
+    corrected_by: str | None = None
+    """Who set the label by hand (see :class:`SentimentCorrection`); None while it is the model's."""
 
     @property
     def label_id(self) -> int:
         """0 negative, 1 neutral, 2 positive (the TweetEval convention)."""
         return SENTIMENT_LABELS.index(self.label)
+
+    @classmethod
+    def by_hand(cls, label: SentimentLabel, by: str, model: str = "") -> Sentiment:
+        """A person's label: certain, with all its probability on ``label``."""
+        return cls(label=label, score=1.0, probabilities={name: float(name == label) for name in SENTIMENT_LABELS},
+                   model=model, corrected_by=by)
 
 
 class Mention(_Model):
@@ -101,6 +109,41 @@ class Mention(_Model):
     @staticmethod
     def make_id(source: str, external_id: str) -> str:
         return f"{source}:{external_id}"
+
+    @property
+    def full_text(self) -> str:
+        """The title (when there is one) and the text, as stored and searched."""
+        return f"{self.title}\n{self.text}" if self.title else self.text
+
+    @property
+    def estimated_reach(self) -> int:
+        """How many could have seen the post: its views where the source says, else its author's followers."""
+        return self.reach if self.reach is not None else self.author.followers or 0
+
+    @property
+    def author_name(self) -> str:
+        """The author's handle, else their name ("" when the source gives neither)."""
+        return self.author.handle or self.author.name or ""
+
+
+class SentimentCorrection(_Model):
+    """A person's sentiment label for one mention: it replaces the model's label in every figure, and the
+    latest one per mention is training data for the sentiment model (``monitor nlp export-corrections``)."""
+
+    brand: str
+    mention_id: str
+    label: SentimentLabel
+    previous: SentimentLabel | None = None
+    """The label the mention had before (the model's, or an earlier correction's)."""
+    by: str
+    at: datetime
+    text: str = ""
+    language: str | None = None
+
+    @field_validator("at")
+    @classmethod
+    def _aware(cls, value: datetime) -> datetime:
+        return utc(value)
 
 
 class SpikeKind(str, enum.Enum):

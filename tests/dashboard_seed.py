@@ -56,7 +56,8 @@ def make_mention(n: int, brand: str = BRAND) -> Mention:
         id=f"x:{n}", brand=brand, source="x" if n % 3 else "news", language="de" if n % 4 == 0 else "en",
         text=f"flight {n} {'delayed again' if label == 'negative' else 'was fine'}",
         created_at=created, collected_at=created, url=f"https://example.com/{n}",
-        author=Author(handle=f"@user{n % 7}"), engagement=Engagement(likes=n % 5), sentiment=sentiment,
+        author=Author(handle=f"@user{n % 7}", followers=100 * (n % 7)), engagement=Engagement(likes=n % 5),
+        sentiment=sentiment, reach=1000 + n if n % 10 == 0 else None,
     )
 
 

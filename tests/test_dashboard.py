@@ -25,7 +25,8 @@ def test_overview_shows_metrics_and_charts(config):
     assert len(at.get("vega_lite_chart")) == 4  # volume, share of voice, top sources, top languages
     assert at.radio[0].value == "1 h"  # a 7-day range defaults to hourly buckets
     assert any("2 incident(s) opened in this range" in c.value for c in at.main.caption)
-    assert [s.value for s in at.subheader] == ["Share of voice", "Top sources", "Top languages"]
+    assert [s.value for s in at.subheader] == ["Top posts", "Top authors", "Share of voice", "Top sources",
+                                               "Top languages"]
 
 
 def test_overview_level_against_baseline(config):

@@ -33,6 +33,14 @@ ARTIFACTS = Path(__file__).resolve().parents[1] / "test-artifacts" / "dashboard"
 STARTUP_SECONDS = 90
 STOP_SECONDS = 10
 PAGE_TIMEOUT_MS = 60_000
+WIDTH = 1280  # a laptop's window: nothing may run off its right edge
+OFF_THE_EDGE = """() => {
+    const main = document.querySelector('[data-testid="stMainBlockContainer"]');
+    const edge = main.getBoundingClientRect().right;
+    return [...main.querySelectorAll('[data-testid="stElementContainer"]')]
+        .filter(e => e.getBoundingClientRect().width > 0 && e.getBoundingClientRect().right > edge + 1)
+        .map(e => e.innerText.slice(0, 60));
+}"""
 IDLE = '[data-testid="stApp"][data-test-script-state="notRunning"]'
 CHARTS_DRAWN = """count => {
     const charts = [...document.querySelectorAll('[data-testid="stVegaLiteChart"]')];
@@ -122,7 +130,7 @@ def browser() -> Iterator[object]:
 
 @pytest.fixture
 def page(browser):
-    context = browser.new_context(viewport={"width": 1400, "height": 2200})
+    context = browser.new_context(viewport={"width": WIDTH, "height": 2200})
     opened = context.new_page()
     opened.set_default_timeout(PAGE_TIMEOUT_MS)
     errors: list[str] = []
@@ -189,6 +197,20 @@ def test_incidents_and_slack_link(page, dashboard_url):
     assert shows(page.get_by_role("heading", name=title(incident)))
     assert shows(page.get_by_role("heading", name="Representative posts"))
     assert shows(page.get_by_text("Service outage / travel disruption").first)
+    assert page.evaluate(OFF_THE_EDGE) == []
+    assert page.evaluate("document.documentElement.scrollWidth") <= WIDTH
+
+
+def test_clicking_the_volume_chart_lists_that_buckets_mentions(page, dashboard_url):
+    visit(page, dashboard_url, f"{BRAND}: overview", "overview", charts=4)
+    chart = page.get_by_test_id("stVegaLiteChart").first
+    box = chart.bounding_box()
+    chart.click(position={"x": box["width"] / 2, "y": box["height"] / 2})
+    page.get_by_text("mention(s) from").first.wait_for()
+    page.wait_for_selector(IDLE)
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(ARTIFACTS / "overview-bucket.png"))
+    assert page.get_by_test_id("stDataFrame").count() >= 3  # the bucket's mentions, top posts, top authors
 
 
 def test_outcomes_care_and_health(page, dashboard_url):

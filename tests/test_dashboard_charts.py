@@ -130,3 +130,15 @@ def test_source_rate_bars_mark_failing_sources_red():
     rates = pd.DataFrame({"source": ["x", "news"], "per_hour": [12.0, 0.0], "healthy": [True, False]})
     colour = charts.source_rate_bars(rates).to_dict()["encoding"]["color"]
     assert colour["value"] == charts.SENTIMENT_COLOURS["negative"] and colour["condition"]["test"] == "datum.healthy"
+
+
+def test_the_volume_chart_picks_the_nearest_bucket_on_click(series):
+    spec = charts.volume_chart(series, pd.DataFrame(columns=["id", "opened_at"]), HOUR, pick="pick").to_dict()
+    (param,) = spec["params"]
+    assert param["name"] == "pick" and param["select"] == {"type": "point", "fields": ["bucket"], "nearest": True,
+                                                           "on": "click"}
+    picker = spec["layer"][-1]
+    assert picker["mark"]["type"] == "point" and picker["encoding"]["opacity"] == {"value": 0}
+    totals = spec["datasets"][picker["data"]["name"]]
+    assert [row["count"] for row in totals] == [11, 11]  # one point per bucket, on its stacked total
+    assert "params" not in charts.volume_chart(series, pd.DataFrame(columns=["id", "opened_at"]), HOUR).to_dict()

@@ -13,11 +13,12 @@ import pytest
 
 from monitor.errors import ConflictError, StoreError
 from monitor.models import (
-    Author, Engagement, Incident, IncidentState, Mention, Sentiment, Severity, SpikeKind, Transition,
+    Author, Engagement, Incident, IncidentState, Mention, Sentiment, SentimentCorrection, Severity, SpikeKind,
+    Transition,
 )
 from monitor.store.base import (
-    CursorUpdate, JobRun, MentionFilter, Notification, NotificationStatus, Store, WorkerBeat, bucket_floor,
-    change_incident, totals_by_bucket,
+    AuthorTotals, CursorUpdate, JobRun, MentionFilter, Notification, NotificationStatus, Store, Totals, WorkerBeat,
+    bucket_floor, change_incident, totals_by_bucket,
 )
 from monitor.store.sqlite import SqliteStore
 
@@ -290,6 +291,68 @@ def test_series_over_weeks_in_small_buckets(store):
 
 
 # -- incidents and notifications -----------------------------------------------------------------
+
+
+# -- totals, authors and sentiment corrections ---------------------------------------------------
+
+
+def test_totals_add_up_interactions_and_reach_of_the_selection(store):
+    viewed = mention(1, likes=3, shares=2).model_copy(update={"reach": 5000})  # views win over followers
+    store.add_mentions([viewed, mention(20, minutes=5, replies=4), mention(7, minutes=70, likes=1),
+                        mention(9, brand="SkyLark", likes=100)])
+    hour = MentionFilter(brands=["Aurora Air"], since=T0, until=T0 + timedelta(hours=1))
+    assert store.totals(hour) == Totals(mentions=2, interactions=9, reach=5000 + 20)
+    assert store.totals(MentionFilter(brands=["Aurora Air"], limit=1)) == Totals(mentions=3, interactions=10,
+                                                                                 reach=5027)
+    store.add_mentions([mention(1, likes=10, shares=2)])  # re-collected: its interactions grew
+    assert store.totals(hour).interactions == 16
+    assert store.totals(MentionFilter(brands=["Nobody"])) == Totals()
+
+
+def test_authors_rank_by_mentions_then_interactions(store):
+    def by(n: int, handle: str | None, followers: int, likes: int = 0):
+        return mention(n, minutes=n, likes=likes).model_copy(
+            update={"author": Author(handle=handle, name=None if handle else "", followers=followers)})
+
+    store.add_mentions([by(1, "@ana", 10), by(2, "@ana", 30), by(3, "@bo", 5, likes=7), by(4, "@cy", 9, likes=2),
+                        by(5, None, 99, likes=50), by(6, "@ana", 20, likes=1)])
+    found = store.authors(MentionFilter(brands=["Aurora Air"], limit=10))
+    assert found == [AuthorTotals(author="@ana", mentions=3, interactions=1, followers=30),
+                     AuthorTotals(author="@bo", mentions=1, interactions=7, followers=5),
+                     AuthorTotals(author="@cy", mentions=1, interactions=2, followers=9)]
+    assert [a.author for a in store.authors(MentionFilter(brands=["Aurora Air"], limit=2))] == ["@ana", "@bo"]
+    late = MentionFilter(brands=["Aurora Air"], since=T0 + timedelta(minutes=3))
+    assert [a.author for a in store.authors(late)] == ["@bo", "@cy", "@ana"]
+
+
+def test_a_corrected_sentiment_counts_everywhere_and_is_kept(store):
+    store.add_mentions([mention(1, label="positive", text="Great, another cancelled flight"),
+                        mention(2, minutes=1, label="negative"), mention(3, minutes=2, label=None)])
+    at = T0 + timedelta(hours=2)
+    made = store.correct_sentiment("Aurora Air", "twitter:1", "negative", "maria", at)
+    assert made == SentimentCorrection(brand="Aurora Air", mention_id="twitter:1", label="negative",
+                                       previous="positive", by="maria", at=at,
+                                       text="Great, another cancelled flight", language="en")
+    store.correct_sentiment("Aurora Air", "twitter:3", "neutral", "jonas", at + timedelta(minutes=1))
+    assert store.correct_sentiment("Aurora Air", "twitter:404", "neutral", "jonas", at) is None
+    assert store.correct_sentiment("SkyLark", "twitter:1", "neutral", "jonas", at) is None
+
+    (corrected,) = store.search(MentionFilter(ids=["twitter:1"]))
+    assert corrected.sentiment == Sentiment.by_hand("negative", "maria", model="test")
+    assert store.count(MentionFilter(sentiments=["negative"])) == 2
+    assert store.count(MentionFilter(sentiments=["positive"])) == 0
+    for bucket in (timedelta(minutes=15), timedelta(hours=1)):  # read from mentions, and from hourly counts
+        rows = store.series("Aurora Air", T0, T0 + timedelta(hours=1), bucket, ("sentiment",))
+        assert totals_by_bucket(rows, "sentiment") == {T0: {"negative": 2, "neutral": 1}}
+    assert [(c.mention_id, c.previous, c.label) for c in store.corrections()] == [
+        ("twitter:3", None, "neutral"), ("twitter:1", "positive", "negative")]
+    assert store.corrections("SkyLark") == []
+
+    store.add_mentions([mention(1, label="positive", likes=5)])  # collected again: the person's label stays
+    assert store.search(MentionFilter(ids=["twitter:1"]))[0].sentiment.label == "negative"
+    store.correct_sentiment("Aurora Air", "twitter:1", "neutral", "jonas", at + timedelta(hours=1))
+    assert store.corrections("Aurora Air")[0].previous == "negative"
+    assert store.count(MentionFilter(sentiments=["negative"])) == 1
 
 
 def incident(opened: datetime, state=IncidentState.OPEN, *, brand="Aurora Air", fingerprint="fp") -> Incident:

@@ -210,3 +210,16 @@ def test_phrases_many_posts_share_come_before_what_only_the_viral_post_says():
     phrases = key_phrases(window, [f"nice flight today {k}" for k in range(20)], {"aurora", "air"}, anchors=[viral])
     assert phrases[0] == "app dead" and "hundreds" in " ".join(phrases)
     assert phrases.index("app dead") < min(i for i, p in enumerate(phrases) if p in viral.casefold())
+
+
+def test_the_alert_reads_the_sentiment_a_person_corrected(tmp_path):
+    with SqliteStore(tmp_path / "m.db") as store:
+        store.add_mentions([post(1, "Great, another cancelled flight. Love it", 1, label="positive")]
+                           + [post(10 + k, f"stuck at gate {k}", k, label="negative") for k in range(3)])
+        store.correct_sentiment("Aurora Air", "x:1", "negative", "maria", T0 + timedelta(hours=1))
+        spike = Spike(brand="Aurora Air", kind=SpikeKind.VOLUME, window_start=T0,
+                      window_end=T0 + timedelta(minutes=15), observed=4, expected=1, score=5,
+                      severity=Severity.HIGH, negative_share=1.0, baseline_negative_share=0.1)
+        summary = summarise(store, spike, {"aurora", "air"}, T0 - timedelta(days=1))
+    assert summary["sentiment_split"] == {"negative": 4, "neutral": 0, "positive": 0}
+    assert {p["sentiment"] for p in summary["posts"]} == {"negative"}

@@ -88,9 +88,21 @@ def incident_marks(incidents: pd.DataFrame) -> list[alt.Chart]:
     return [rule, marker]
 
 
-def volume_chart(series: pd.DataFrame, incidents: pd.DataFrame, bucket: timedelta) -> alt.LayerChart:
-    """Mention volume by sentiment over time with incidents marked where they opened."""
-    return alt.layer(volume_area(series, bucket), *incident_marks(incidents)).properties(height=360)
+def bucket_picker(series: pd.DataFrame, name: str) -> alt.Chart:
+    """Invisible points on each bucket's total: a click selects the nearest bucket (selection ``name``)."""
+    totals = series.groupby("bucket", as_index=False)["count"].sum()
+    pick = alt.selection_point(name=name, fields=["bucket"], on="click", nearest=True, empty=False)
+    return alt.Chart(totals).mark_point().encode(
+        x=_time_axis("bucket"), y=alt.Y("count:Q"), opacity=alt.value(0),
+    ).add_params(pick)
+
+
+def volume_chart(series: pd.DataFrame, incidents: pd.DataFrame, bucket: timedelta,
+                 pick: str | None = None) -> alt.LayerChart:
+    """Mention volume by sentiment over time with incidents marked where they opened; with ``pick``,
+    clicking the chart selects a bucket (see :func:`bucket_picker`)."""
+    picker = [bucket_picker(series, pick)] if pick else []
+    return alt.layer(volume_area(series, bucket), *incident_marks(incidents), *picker).properties(height=360)
 
 
 def share_bar(shares: pd.DataFrame, brand: str) -> alt.Chart:

@@ -26,8 +26,8 @@ _WHOLE = timedelta(days=36500)  # one bucket wider than any range: one series ro
 _VIEW = "monitor_view"
 BASELINE_SPAN = timedelta(days=28)
 MIN_BASELINE_DAYS = 1.0
-MENTION_COLUMNS = ("time", "source", "language", "sentiment", "confidence", "author", "followers",
-                   "engagement", "text", "link", "id", "thread")
+MENTION_COLUMNS = ("time", "source", "language", "sentiment", "confidence", "corrected_by", "author", "followers",
+                   "engagement", "reach", "text", "link", "id", "thread")
 
 
 @dataclass(frozen=True)
@@ -161,10 +161,12 @@ def _mention_row(mention: Mention) -> dict[str, object]:
         "language": mention.language or "",
         "sentiment": sentiment.label if sentiment else "unknown",
         "confidence": sentiment.score if sentiment else None,
-        "author": mention.author.handle or mention.author.name or "",
+        "corrected_by": (sentiment.corrected_by if sentiment else None) or "",
+        "author": mention.author_name,
         "followers": mention.author.followers,
         "engagement": mention.engagement.total,
-        "text": mask(f"{mention.title}\n{mention.text}" if mention.title else mention.text),
+        "reach": mention.estimated_reach,
+        "text": mask(mention.full_text),
         "link": mention.url,
         "id": mention.id,
         "thread": mention.conversation if mention.reply_to or mention.conversation not in (None, mention.id) else "",

@@ -162,3 +162,10 @@ def step_rows(playbook: Playbook, incident: Incident, closed_at: datetime | None
     for column in ("due", "done_at"):
         frame[column] = pd.to_datetime(frame[column], utc=True)
     return frame
+
+
+def step_line(step: Any) -> str:
+    """One row of :func:`step_rows` as a line of text that wraps: number and title, owner, deadline, state."""
+    done = f" by {step.done_by} at {step.done_at:%d %b %H:%M} UTC" if step.done_by else ""
+    return (f"**{step.number}. {step.step}** · {step.owner} · due {step.due:%d %b %H:%M} UTC · "
+            f"{step.status}{done}")

@@ -9,7 +9,7 @@ from typing import Any, Callable, Iterable, Protocol, Sequence, runtime_checkabl
 from pydantic import BaseModel, ConfigDict, Field
 
 from monitor.errors import ConflictError, IncidentError
-from monitor.models import Incident, Mention, SentimentLabel, Silence
+from monitor.models import Incident, Mention, SentimentCorrection, SentimentLabel, Silence
 
 GROUP_FIELDS = ("sentiment", "source", "language")
 
@@ -56,6 +56,26 @@ class SeriesRow(BaseModel):
     bucket: datetime
     group: dict[str, str] = Field(default_factory=dict)
     count: int
+
+
+class Totals(BaseModel):
+    """What a selection of mentions adds up to (:meth:`Store.totals`)."""
+
+    mentions: int = 0
+    interactions: int = 0
+    """Likes, shares and replies of all of them."""
+    reach: int = 0
+    """The sum of their :attr:`~monitor.models.Mention.estimated_reach` (views, else followers)."""
+
+
+class AuthorTotals(BaseModel):
+    """One author's mentions in a selection (:meth:`Store.authors`)."""
+
+    author: str
+    mentions: int
+    interactions: int
+    followers: int
+    """The most followers any of the author's mentions reported."""
 
 
 class NotificationStatus(str, enum.Enum):
@@ -169,6 +189,21 @@ class Store(Protocol):
 
         Buckets are aligned to the Unix epoch; empty buckets are omitted.
         """
+
+    def totals(self, query: MentionFilter) -> Totals:
+        """How many mentions match ``query`` (its limit and order ignored), with their interactions and reach."""
+
+    def authors(self, query: MentionFilter) -> list[AuthorTotals]:
+        """The authors of the mentions matching ``query``, most mentions first (then most interactions,
+        then by name), at most ``query.limit``; mentions without an author are left out."""
+
+    def correct_sentiment(self, brand: str, mention_id: str, label: SentimentLabel, by: str,
+                          at: datetime) -> SentimentCorrection | None:
+        """Give the mention the label ``label`` set by ``by`` (in searches, counts and series from now on)
+        and keep the correction; None (and no change) when there is no such mention."""
+
+    def corrections(self, brand: str | None = None) -> list[SentimentCorrection]:
+        """Every correction kept (of one brand, or all), newest first."""
 
     def save_incident(self, incident: Incident, notifications: Sequence[Notification] = ()) -> None:
         """Save ``incident`` compare-and-set and queue ``notifications`` with it.

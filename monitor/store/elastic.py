@@ -35,13 +35,14 @@ from monitor.store.elastic_client import (
 )
 from monitor.store.elastic_ingest import Counters, Entry, ingest, serialise, set_aside
 from monitor.store.elastic_mapping import (
-    INDEX_SETTINGS, MENTION_MAPPING, SEQ, THREAD_FIELDS, check_prefix, cursor_document, hydrate, incident_document,
+    INDEX_SETTINGS, MENTION_MAPPING, REVIEW_FIELDS, SEQ, THREAD_FIELDS, check_prefix, cursor_document, hydrate, incident_document,
     mention_doc_id, mention_document, mentions_template, month_index, notification_document, notification_update,
     run_document, silence_document, small_mappings,
 )
 from monitor.store.elastic_queries import (
     ENGAGEMENT_SORT, MISSING_OK, PAGE, Search, composite, epoch_range, mention_query, scan, series_request, series_rows, sorted_hits,
 )
+from monitor.store.elastic_review import ElasticReview
 from monitor.store.elastic_work import ElasticWork
 
 _ACTIVE = [s.value for s in IncidentState if s.is_active]
@@ -52,7 +53,7 @@ def _incident(hit: dict[str, Any]) -> Incident:
     return Incident.model_validate(hit["_source"]["data"]).model_copy(update={"version": hit["_version"]})
 
 
-class ElasticsearchStore(ElasticWork):
+class ElasticsearchStore(ElasticReview, ElasticWork):
     """:class:`~monitor.store.base.Store` on Elasticsearch 8.x (core features only)."""
 
     def __init__(
@@ -113,7 +114,7 @@ class ElasticsearchStore(ElasticWork):
         try:
             self.es.indices.put_index_template(**mentions_template(self.prefix))
             self.es.indices.put_mapping(index=f"{self.prefix}-mentions-*", allow_no_indices=True, properties={
-                name: MENTION_MAPPING["properties"][name] for name in (*THREAD_FIELDS, "interactions")})
+                name: MENTION_MAPPING["properties"][name] for name in (*THREAD_FIELDS, *REVIEW_FIELDS)})
         except ApiError as exc:
             if transient(exc):
                 raise

@@ -48,6 +48,9 @@ MENTION_MAPPING: dict[str, Any] = {
         "shares": {"type": "long"},
         "replies": {"type": "long"},
         "interactions": {"type": "long"},
+        "reach": {"type": "long"},
+        "followers": {"type": "long"},
+        "author": _KEYWORD,
         "reply_to": _KEYWORD,
         "conversation": _KEYWORD,
         # Title and text, folded (see fold()) and analyzed with the standard analyzer.
@@ -68,6 +71,7 @@ SMALL_MAPPINGS: dict[str, dict[str, Any]] = {
     "leases": {"name": _KEYWORD, "owner": _KEYWORD, "data": _OPAQUE},
     "workers": {"id": _KEYWORD, "beat_at": _EPOCH, "data": _OPAQUE},
     "runs": {"job": _KEYWORD, "started_at": _EPOCH, "seq": {"type": "long"}, "data": _OPAQUE},
+    "corrections": {"brand": _KEYWORD, "mention_id": _KEYWORD, "seq": {"type": "long"}, "data": _OPAQUE},
     "rejected": {"doc_id": _KEYWORD, "brand": _KEYWORD, "mention_id": _KEYWORD, "index": _KEYWORD,
                  "reason": {"type": "text"}, "at": _EPOCH, "mention": _STORED_ONLY},
 }
@@ -98,7 +102,9 @@ def mentions_template(prefix: str) -> dict[str, Any]:
 
 
 THREAD_FIELDS = ("reply_to", "conversation")
-"""Mention fields added after the first release: put on monthly indices made before them."""
+REVIEW_FIELDS = ("interactions", "reach", "followers", "author")
+"""Mention fields added after the first release: put on monthly indices made before them (their older
+documents lack the values: they count no reach and no author until collected again into a new month)."""
 
 
 def small_mappings(kind: str) -> dict[str, Any]:
@@ -141,7 +147,6 @@ SEQ = Sequence()  # breaks ties in time, like SQLite's rowid
 
 def mention_document(mention: Mention, seq: int, raw: str | None = None) -> dict[str, Any]:
     """The indexed form of ``mention``; ``raw`` is its JSON when already serialised."""
-    text = f"{mention.title}\n{mention.text}" if mention.title else mention.text
     return {
         "brand": mention.brand,
         "mention_id": mention.id,
@@ -154,9 +159,12 @@ def mention_document(mention: Mention, seq: int, raw: str | None = None) -> dict
         "shares": mention.engagement.shares,
         "replies": mention.engagement.replies,
         "interactions": mention.engagement.likes + mention.engagement.shares + mention.engagement.replies,
+        "reach": mention.estimated_reach,
+        "followers": mention.author.followers,
+        "author": mention.author_name or None,
         "reply_to": mention.reply_to,
         "conversation": mention.conversation,
-        "text": fold(text),
+        "text": fold(mention.full_text),
         "mention": raw if raw is not None else mention.model_dump_json(),
     }
 

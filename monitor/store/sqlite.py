@@ -21,6 +21,7 @@ from monitor.store.base import (
     NotificationStatus,
     SeriesRow,
 )
+from monitor.store.sqlite_review import CORRECTIONS_SCHEMA, SqliteReview
 from monitor.store.sqlite_work import SqliteWork
 
 _SCHEMA = """
@@ -39,6 +40,9 @@ CREATE TABLE IF NOT EXISTS mentions (
     data TEXT NOT NULL,
     reply_to TEXT,
     conversation TEXT,
+    author TEXT,
+    followers INTEGER,
+    reach INTEGER,
     UNIQUE (brand, id)
 );
 CREATE INDEX IF NOT EXISTS mentions_brand_time ON mentions (brand, created_at);
@@ -104,7 +108,7 @@ def _fts_phrase(text: str) -> str:
     return " ".join(f'"{w.rstrip("*")}"' + ("*" if w.endswith("*") else "") for w in words)
 
 
-class SqliteStore(SqliteWork):
+class SqliteStore(SqliteReview, SqliteWork):
     """:class:`~monitor.store.base.Store` on SQLite; one connection shared under a lock."""
 
     def __init__(self, path: str | Path = "monitor.db"):
@@ -115,11 +119,12 @@ class SqliteStore(SqliteWork):
             self._db = sqlite3.connect(str(path), check_same_thread=False, isolation_level=None, timeout=30)
             self._db.execute("PRAGMA journal_mode=WAL")
             self._db.execute("PRAGMA synchronous=NORMAL")
-            self._db.executescript(_SCHEMA)
+            self._db.executescript(_SCHEMA + CORRECTIONS_SCHEMA)
         except sqlite3.Error as exc:
             raise StoreError(f"cannot open SQLite database {path}: {exc}") from exc
         self._lock = threading.RLock()
         self._add_thread_columns()
+        self._add_review_columns()
         self._backfill_hours()
         self._add_incident_versions()
 
@@ -187,7 +192,8 @@ class SqliteStore(SqliteWork):
                 m.brand, m.id, m.source, _ts(m.created_at), m.language,
                 m.sentiment.label if m.sentiment else None,
                 m.engagement.likes, m.engagement.shares, m.engagement.replies,
-                f"{m.title}\n{m.text}" if m.title else m.text, m.model_dump_json(), m.reply_to, m.conversation,
+                m.full_text, m.model_dump_json(), m.reply_to, m.conversation, m.author_name or None,
+                m.author.followers, m.estimated_reach,
             )
             for m in mentions
         ]
@@ -198,8 +204,9 @@ class SqliteStore(SqliteWork):
                 if (row[0] if row else None) != cursor.expected:
                     raise ConflictError(f"the cursor of {cursor.brand}/{cursor.source} moved since it was read")
             added = db.executemany(
-                "INSERT OR IGNORE INTO mentions (brand, id, source, created_at, language, sentiment,"
-                " likes, shares, replies, text, data, reply_to, conversation) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)",
+                "INSERT OR IGNORE INTO mentions (brand, id, source, created_at, language, sentiment, likes, shares,"
+                " replies, text, data, reply_to, conversation, author, followers, reach)"
+                " VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
                 rows,
             ).rowcount
             db.executemany(

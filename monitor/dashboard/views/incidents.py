@@ -52,6 +52,9 @@ def show_timeline(story: incident_data.IncidentStory) -> None:
         })
 
 
+STEP_ICONS = {"done": ":material/check_circle:", "late": ":material/error:", "open": ":material/schedule:"}
+
+
 def show_playbook(incident: Incident) -> None:
     st.subheader("Playbook")
     if not incident.playbook_id:
@@ -66,13 +69,11 @@ def show_playbook(incident: Incident) -> None:
     done = int((steps["done_by"] != "").sum())
     st.markdown(f"**{playbook.title}** (`{playbook.id}`): {done} of {len(steps)} steps done")
     st.progress(done / len(steps) if len(steps) else 0.0)
-    st.dataframe(steps, hide_index=True, column_config={
-        "number": st.column_config.NumberColumn("#", format="%d"),
-        "due": st.column_config.DatetimeColumn("due (UTC)", format="D MMM HH:mm", timezone="UTC"),
-        "done_by": st.column_config.TextColumn("done by"),
-        "done_at": st.column_config.DatetimeColumn("done (UTC)", format="D MMM HH:mm", timezone="UTC"),
-        "details": st.column_config.TextColumn("details", width="large"),
-    })
+    for step in steps.itertuples():
+        icon = STEP_ICONS["done" if step.done_by else "late" if "passed" in step.status else "open"]
+        st.markdown(f"{icon} {incident_data.step_line(step)}")
+        if step.details:
+            st.caption(step.details)
     st.caption("Deadlines count from when the incident opened. Mark a step done from the alert's "
                f"“Mark a step done” menu in Slack, or with `monitor step {view.config_path} {incident.id} NUMBER`.")
 

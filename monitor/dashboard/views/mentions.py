@@ -1,10 +1,14 @@
-"""Mentions: a filterable table of stored mentions with a CSV download of the selection."""
+"""Mentions: a filterable table of stored mentions with a CSV download of the selection, and correcting a
+post's sentiment."""
 
 from __future__ import annotations
 
+from datetime import datetime, timezone
+
+import pandas as pd
 import streamlit as st
 
-from monitor.dashboard import data, thread_data
+from monitor.dashboard import data, review_data, thread_data
 from monitor import glossary
 from monitor.models import SENTIMENT_LABELS
 
@@ -12,6 +16,28 @@ LIMIT = 1000
 ORDERS = {"Newest": False, "Most interactions": True}
 SEARCH_HELP = ("Every word must occur (any case, accents ignored). End a word with * to match the words it begins: "
                "cancel* finds cancel, cancelled and cancellation.")
+
+_DONE = "correction_done"
+
+
+def show_correction(frame: pd.DataFrame) -> None:
+    """Pick one of the posts shown and give it the right sentiment; every figure counts it from then on."""
+    with st.expander("Correct a post's sentiment", expanded=_DONE in st.session_state):
+        if _DONE in st.session_state:
+            st.success(st.session_state.pop(_DONE))
+        labels = dict(zip(frame["id"], frame["sentiment"] + " · " + frame["author"] + ": "
+                          + frame["text"].str.slice(0, 90)))
+        post = st.selectbox("Post", list(labels), format_func=labels.get,
+                            help="One of the posts in the table above (filter it to find the post).")
+        label = st.radio("Right sentiment", list(SENTIMENT_LABELS), horizontal=True,
+                         help=glossary.help_for("corrected sentiment"))
+        by = st.text_input("Your name", help="Kept with the correction.")
+        if st.button("Save the correction", disabled=not by.strip(), type="primary"):
+            made = review_data.correct(view.store_key, view.brand, post, label, by.strip(), datetime.now(timezone.utc))
+            st.session_state[_DONE] = (f"Saved: {made.previous or 'no sentiment'} → {made.label}. Every figure counts "
+                                       "it from now on." if made else "That post is not stored any more.")
+            st.rerun()
+
 
 view = data.current_view()
 st.title(f"{view.brand}: mentions")
@@ -38,13 +64,15 @@ else:
     st.dataframe(
         frame,
         hide_index=True,
-        column_order=["time", "text", "author", "engagement", "followers", "sentiment", "source", "language",
-                      "link", "confidence"],
+        column_order=["time", "text", "author", "engagement", "followers", "reach", "sentiment", "corrected_by",
+                      "source", "language", "link", "confidence"],
         column_config={
             "time": st.column_config.DatetimeColumn("time (UTC)", format="D MMM YYYY, HH:mm", timezone="UTC"),
             "confidence": st.column_config.ProgressColumn("confidence", format="percent", min_value=0,
                                                           max_value=1),
             "engagement": st.column_config.NumberColumn("interactions", help=glossary.help_for("interaction")),
+            "reach": st.column_config.NumberColumn("reach", help=glossary.help_for("reach")),
+            "corrected_by": st.column_config.TextColumn("corrected by", help=glossary.help_for("corrected sentiment")),
             "text": st.column_config.TextColumn("text", width="large"),
             "link": st.column_config.LinkColumn("link", display_text="open"),
         },
@@ -54,6 +82,7 @@ else:
         file_name=data.export_name(view.brand, view.start, view.end),
         help="The rows in the table above, with every column.",
     )
+    show_correction(frame)
     threaded = frame[frame["thread"] != ""]
     if not threaded.empty:
         st.subheader("Thread")

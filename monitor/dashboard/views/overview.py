@@ -1,15 +1,25 @@
-"""Overview: headline metrics, volume by sentiment with incidents marked, share of voice, top sources and languages."""
+"""Overview: headline figures against the previous period, volume by sentiment with incidents marked (a click
+lists a bucket's mentions), top posts and authors, share of voice, top sources and languages."""
 
 from __future__ import annotations
 
 from datetime import timedelta
 
+import pandas as pd
 import streamlit as st
 
-from monitor.dashboard import charts, data
+from monitor.dashboard import charts, data, review_data
 from monitor import glossary
 
 BUCKETS = {"15 min": timedelta(minutes=15), "1 h": timedelta(hours=1), "1 day": timedelta(days=1)}
+TOP = 5
+POST_COLUMNS = {
+    "text": st.column_config.TextColumn("text", width="large"),
+    "engagement": st.column_config.NumberColumn("interactions", help=glossary.help_for("interaction")),
+    "reach": st.column_config.NumberColumn("reach", help=glossary.help_for("reach")),
+    "link": st.column_config.LinkColumn("link", display_text="open"),
+    "time": st.column_config.DatetimeColumn("time (UTC)", format="D MMM, HH:mm", timezone="UTC"),
+}
 
 
 def default_bucket(span: timedelta) -> str:
@@ -47,6 +57,25 @@ def show_share_of_voice() -> None:
                 f"voice to show. {why}")
 
 
+def show_bucket(clicked: pd.Timestamp | None, choice: str) -> None:
+    """The mentions of one bucket of the volume chart: the one clicked, or the one picked in the list."""
+    starts = list(pd.DatetimeIndex(series.loc[series["count"] > 0, "bucket"].unique()).sort_values())
+    key, seen = f"bucket_listed:{choice}", f"bucket_clicked:{choice}"
+    if clicked is not None and clicked in starts and st.session_state.get(seen) != clicked:
+        st.session_state[seen] = st.session_state[key] = clicked
+    start = st.selectbox(f"Mentions of the {choice} from", starts, index=None, key=key,
+                         format_func=lambda b: f"{b:%d %b %Y %H:%M} UTC", placeholder="click the chart, or pick a time")
+    if start is None:
+        return
+    end = (start + bucket).to_pydatetime()
+    frame, matched = data.mentions(view.store_key, view.brand, start.to_pydatetime(), end, limit=100,
+                                   most_engaged=True)
+    shown = f"; the {len(frame)} with the most interactions" if matched > len(frame) else ""
+    st.caption(f"{matched:,} mention(s) from {start:%d %b %H:%M} UTC, {choice}{shown}.")
+    st.dataframe(frame, hide_index=True, column_config=POST_COLUMNS,
+                 column_order=["time", "text", "author", "engagement", "reach", "sentiment", "source", "link"])
+
+
 view = data.current_view()
 st.title(f"{view.brand}: overview")
 st.caption(f"{view.start:%d %b %Y} to {view.end - timedelta(days=1):%d %b %Y} (UTC)")
@@ -60,33 +89,55 @@ series = data.volume(view.store_key, view.brand, view.start, view.end, bucket)
 everything = data.incidents(view.store_key, view.brand)
 in_range = everything[(everything["opened_at"] >= view.start) & (everything["opened_at"] < view.end)]
 
-totals = series.groupby("sentiment")["count"].sum()
-total = int(totals.sum())
-scored = total - int(totals.get("unknown", 0))
+now = review_data.kpis(view.store_key, view.brand, view.start, view.end)
+before_start, before_end = review_data.previous_period(view.start, view.end)
+before = review_data.kpis(view.store_key, view.brand, before_start, before_end)
+against = (f"Against the previous {(view.end - view.start).days} day(s), "
+           f"{before_start:%d %b} to {before_end - timedelta(days=1):%d %b %Y}.")
+first, second, third, fourth = st.columns(4)
+first.metric("Mentions in range", f"{now.mentions:,}", delta=review_data.change(now.mentions, before.mentions),
+             delta_color="off", help=f"{glossary.help_for('mention')} {against}")
+second.metric("Negative share", f"{now.negative_share:.0%}" if now.negative_share is not None else "n/a",
+              delta=review_data.share_change(now.negative_share, before.negative_share), delta_color="inverse",
+              help=f"{glossary.help_for('negative share')} {against}")
+third.metric("Interactions", f"{now.interactions:,}", delta=review_data.change(now.interactions, before.interactions),
+             delta_color="off", help=f"{glossary.help_for('interaction')} {against}")
+fourth.metric("Reach", f"{now.reach:,}", delta=review_data.change(now.reach, before.reach), delta_color="off",
+              help=f"{glossary.help_for('reach')} {against}")
 newest = data.newest_mention(view.store_key, view.brand)
 level = data.level(view.store_key, view.brand, min(view.end, newest + timedelta(seconds=1)))
-first, second, third, fourth = st.columns(4)
-first.metric("Mentions in range", f"{total:,}", help=glossary.help_for("mention"))
-second.metric("Negative share", f"{totals.get('negative', 0) / scored:.0%}" if scored else "n/a",
-              help=glossary.help_for("negative share"))
-third.metric("Last 24 h", f"{level.last_day:,}", delta=level_delta(level), delta_color="off",
+fifth, sixth, _, _ = st.columns(4)
+fifth.metric("Last 24 h", f"{level.last_day:,}", delta=level_delta(level), delta_color="off",
              help=f"Mentions in the 24 hours up to {level.at:%d %b %H:%M} UTC, against the average day "
                   "of up to four weeks before.")
-fourth.metric("Open incidents", int(everything["active"].sum()),
-              help="Open, acknowledged or mitigated, whenever they were opened.")
+sixth.metric("Open incidents", int(everything["active"].sum()),
+             help="Open, acknowledged or mitigated, whenever they were opened.")
 for row in everything.loc[everything["active"].astype(bool)].itertuples():
     st.page_link("views/incidents.py", icon=":material/emergency:", query_params={"incident": row.id},
                  label=f"Active incident: {row.title} · detected {row.opened_at:%d %b %H:%M} UTC · {row.state}")
 
-if total == 0:
+if now.mentions == 0:
     st.info("No mentions in this date range. Widen it in the sidebar.")
 else:
-    st.altair_chart(charts.volume_chart(series, in_range, bucket), width="stretch")
-    st.caption(f"{len(in_range)} incident(s) opened in this range (dashed lines); details on the Incidents page.")
-    voice, sources, languages = st.columns(3)
+    clicked = st.altair_chart(charts.volume_chart(series, in_range, bucket, review_data.PICK), width="stretch",
+                              on_select="rerun", key=f"volume:{choice}")
+    st.caption(f"{len(in_range)} incident(s) opened in this range (dashed lines); details on the Incidents page. "
+               "Click the chart to list the mentions of a bucket.")
+    show_bucket(review_data.picked_bucket(clicked), choice or default)
+    st.subheader("Top posts")
+    top, _ = data.mentions(view.store_key, view.brand, view.start, view.end, limit=TOP, most_engaged=True)
+    st.dataframe(top, hide_index=True, column_config=POST_COLUMNS,
+                 column_order=["time", "text", "author", "engagement", "reach", "sentiment", "link"])
+    authors, voice = st.columns(2)
+    with authors:
+        st.subheader("Top authors")
+        st.dataframe(review_data.top_authors(view.store_key, view.brand, view.start, view.end), hide_index=True,
+                     column_config={"interactions": st.column_config.NumberColumn(
+                         "interactions", help=glossary.help_for("interaction"))})
     with voice:
         st.subheader("Share of voice")
         show_share_of_voice()
+    sources, languages = st.columns(2)
     facets = data.facets(view.store_key, view.brand, view.start, view.end)
     with sources:
         st.subheader("Top sources")
