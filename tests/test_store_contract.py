@@ -774,3 +774,19 @@ def test_export_gives_every_other_record_as_the_store_reads_it(store):
     assert records(ExportKind.RUNS) == list(reversed(store.runs()))
     runs = list(store.export(ExportKind.RUNS))
     assert [e.record.job for e in store.export(ExportKind.RUNS, after=runs[0].position)] == ["j1", "j2"]
+
+
+def test_corrections_export_oldest_first_and_a_copied_one_is_kept_once(store):
+    store.add_mentions([mention(1), mention(2)])
+    at = T0 + timedelta(hours=1)
+    store.correct_sentiment("Aurora Air", "twitter:1", "negative", "maria", at)
+    store.correct_sentiment("Aurora Air", "twitter:2", "positive", "jonas", at + timedelta(minutes=1))
+    exported = [e.record for e in store.export(ExportKind.CORRECTIONS)]
+    assert exported == list(reversed(store.corrections()))
+    assert [(c.mention_id, c.label, c.previous) for c in exported] == [
+        ("twitter:1", "negative", "neutral"), ("twitter:2", "positive", "neutral")]
+    elsewhere = exported[0].model_copy(update={"mention_id": "twitter:2", "by": "lee"})
+    store.keep_correction(elsewhere, "copy-1")
+    store.keep_correction(elsewhere, "copy-1")
+    assert [c.by for c in store.corrections()] == ["lee", "jonas", "maria"]
+    assert store.search(MentionFilter(ids=["twitter:2"]))[0].sentiment.label == "positive"  # label untouched

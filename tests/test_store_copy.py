@@ -38,6 +38,7 @@ def fill(path) -> None:
         notes[0].status, notes[0].external_id = NotificationStatus.SENT, "123.456"
         db.update_notification(notes[0])
         db.save_silence(Silence(id="s1", brand="SkyLark", starts_at=T0, ends_at=T0 + timedelta(days=1)))
+        db.correct_sentiment("Aurora Air", "x:4", "negative", "maria", T0 + timedelta(days=1))
         for n in range(5):
             db.record_run(JobRun(job=f"collect-{n}", started_at=T0, finished_at=T0, ok=True, fetched=n))
 
@@ -56,6 +57,8 @@ def same_contents(source: SqliteStore, target) -> None:
     assert [n.key for n in target.due_notifications(T0)] == ["inc-1:update", "inc-1:resolved"]
     assert target.silences() == source.silences()
     assert target.runs() == source.runs()
+    assert target.corrections() == source.corrections()
+    assert target.search(MentionFilter(ids=["x:4"]))[0].sentiment.label == "negative"
 
 
 def test_copy_to_sqlite_is_complete_and_idempotent(tmp_path):
@@ -114,7 +117,7 @@ def test_copy_from_elasticsearch_back_to_sqlite_reads_only_the_protocol(tmp_path
         copy_store(source, middle, "old", batch=40, progress=False)
         counts = copy_store(middle, back, "middle", batch=40, progress=False)
         assert counts == {"mentions": COUNT, "cursors": 1, "incidents": 1, "notifications": 3, "silences": 1,
-                          "runs": 5}
+                          "corrections": 1, "runs": 5}
         same_contents(source, back)
 
 

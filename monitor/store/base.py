@@ -155,9 +155,10 @@ class ExportKind(str, enum.Enum):
     NOTIFICATIONS = "notifications"
     SILENCES = "silences"
     RUNS = "runs"
+    CORRECTIONS = "corrections"
 
 
-Record = Union[Mention, CursorUpdate, Incident, Notification, Silence, JobRun]
+Record = Union[Mention, CursorUpdate, Incident, Notification, Silence, JobRun, SentimentCorrection]
 
 
 class Exported(NamedTuple):
@@ -229,6 +230,12 @@ class Store(Protocol):
 
     def corrections(self, brand: str | None = None) -> list[SentimentCorrection]:
         """Every correction kept (of one brand, or all), newest first."""
+
+    def keep_correction(self, correction: SentimentCorrection, key: str) -> None:
+        """Keep a correction made in another store (``monitor store copy``), once per ``key``.
+
+        The mention's label is not touched: it travels with the mention.
+        """
 
     def save_incident(self, incident: Incident, notifications: Sequence[Notification] = ()) -> None:
         """Save ``incident`` compare-and-set and queue ``notifications`` with it.

@@ -9,8 +9,9 @@ they were stored, each batch saved together with a progress cursor *in the targe
 an interrupted copy resumes where it stopped when run again; a batch that was written but whose
 progress was not is simply written again, which the targets' idempotent ids make harmless. Job
 runs are resumable the same way, each written under a key made from its position (written once).
-Cursors, incidents, their notification queue (order and status kept) and silences are small and
-copied in full on every run; each write is an idempotent upsert.
+Cursors, incidents, their notification queue (order and status kept), silences and sentiment
+corrections are small and copied in full on every run; each write is an idempotent upsert (a
+correction is kept once under a key made from its position; its label travels with the mention).
 """
 
 from __future__ import annotations
@@ -25,7 +26,7 @@ import click
 
 from monitor.config import StorageConfig
 from monitor.errors import ConfigError, StoreError
-from monitor.models import Incident, Mention, Silence
+from monitor.models import Incident, Mention, SentimentCorrection, Silence
 from monitor.store import open_store
 from monitor.store.base import CursorUpdate, Exported, ExportKind, JobRun, MentionFilter, Notification, Store
 
@@ -45,7 +46,7 @@ def parse_target(spec: str, **options: Any) -> StorageConfig:
     raise ConfigError(f"{spec!r}: unknown store {backend!r} (sqlite or elasticsearch)")
 
 
-R = TypeVar("R", Mention, CursorUpdate, Incident, Notification, Silence, JobRun)
+R = TypeVar("R", Mention, CursorUpdate, Incident, Notification, Silence, JobRun, SentimentCorrection)
 
 
 def _pages(records: Iterator[Exported], size: int) -> Iterator[list[Exported]]:
@@ -123,8 +124,13 @@ def copy_store(source: Store, target: Store, origin: str, *, batch: int = 2000, 
         target.save_silence(silence)
     counts["silences"] = len(silences)
 
-    runs = _Progress(target, f"runs:{origin}")
     tag = hashlib.sha1(origin.encode()).hexdigest()[:8]
+    corrections = list(source.export(ExportKind.CORRECTIONS))
+    for entry, correction in zip(corrections, _records(corrections, SentimentCorrection)):
+        target.keep_correction(correction, f"copy-{tag}-{entry.position}")
+    counts["corrections"] = len(corrections)
+
+    runs = _Progress(target, f"runs:{origin}")
     counts["runs"] = 0
     for page in _pages(source.export(ExportKind.RUNS, runs.after), batch):
         for entry, run in zip(page, _records(page, JobRun)):
@@ -152,7 +158,7 @@ def store_group() -> None:
 @click.option("--no-progress", is_flag=True, help="No progress bar.")
 def copy_command(source: str, target: str, index_prefix: str | None, api_key_env: str | None,
                  ca_certs: Path | None, batch_size: int, no_progress: bool) -> None:
-    """Copy mentions, cursors, incidents, notifications, silences and runs; resumable."""
+    """Copy mentions, cursors, incidents, notifications, silences, corrections and runs; resumable."""
     backend, _, path = source.partition(":")
     if backend != "sqlite" or not path:
         raise ConfigError(f"--from {source!r}: write sqlite:PATH")

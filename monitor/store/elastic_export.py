@@ -11,7 +11,7 @@ from typing import Any, Callable, Iterator, TypeVar
 
 from pydantic import BaseModel
 
-from monitor.models import Incident, Silence
+from monitor.models import Incident, SentimentCorrection, Silence
 from monitor.store.base import CursorUpdate, Exported, ExportKind, JobRun, Notification, Record
 from monitor.store.elastic_mapping import hydrate
 from monitor.store.elastic_queries import scan
@@ -42,6 +42,8 @@ _READS: dict[ExportKind, tuple[str, list[dict[str, str]], Callable[[dict[str, An
     ExportKind.NOTIFICATIONS: ("notifications", [{"seq": "asc"}, {"key": "asc"}], _data(Notification)),
     ExportKind.SILENCES: ("silences", [{"starts_at": "asc"}, {"id": "asc"}], lambda hit: versioned(Silence, hit)),
     ExportKind.RUNS: ("runs", [{"seq": "asc"}, {"job": "asc"}, {"started_at": "asc"}], _data(JobRun)),
+    ExportKind.CORRECTIONS: ("corrections", [{"seq": "asc"}, {"brand": "asc"}, {"mention_id": "asc"}],
+                             _data(SentimentCorrection)),
 }
 
 

@@ -128,7 +128,7 @@ class SqliteStore(SqliteReview, SqliteWork, SqliteExport):
         self._add_review_columns()
         self._backfill_hours()
         self._add_versions()
-        self._add_run_keys()
+        self._add_keys()
 
     def _add_thread_columns(self) -> None:
         """Give a database written before replies were linked its ``reply_to`` and ``conversation`` columns."""
@@ -164,12 +164,13 @@ class SqliteStore(SqliteReview, SqliteWork, SqliteExport):
                 if "version" not in columns:
                     db.execute(f"ALTER TABLE {table} ADD COLUMN version INTEGER NOT NULL DEFAULT 1")
 
-    def _add_run_keys(self) -> None:
-        """Give the runs of a file written before idempotent runs their (optional, unique) key column."""
+    def _add_keys(self) -> None:
+        """Give the runs and corrections of a file written before copies kept them once their key column."""
         with self._tx() as db:
-            if "key" not in [row[1] for row in db.execute("PRAGMA table_info(runs)")]:
-                db.execute("ALTER TABLE runs ADD COLUMN key TEXT")
-            db.execute("CREATE UNIQUE INDEX IF NOT EXISTS runs_key ON runs (key) WHERE key IS NOT NULL")
+            for table in ("runs", "corrections"):
+                if "key" not in [row[1] for row in db.execute(f"PRAGMA table_info({table})")]:
+                    db.execute(f"ALTER TABLE {table} ADD COLUMN key TEXT")
+                db.execute(f"CREATE UNIQUE INDEX IF NOT EXISTS {table}_key ON {table} (key) WHERE key IS NOT NULL")
 
     @classmethod
     def from_config(cls, storage: Any) -> SqliteStore:

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Any, Callable, Iterator, Sequence
 
-from monitor.models import Incident, Mention, Silence
+from monitor.models import Incident, Mention, SentimentCorrection, Silence
 from monitor.store.base import CursorUpdate, Exported, ExportKind, JobRun, Notification, Record
 
 PAGE = 1000
@@ -36,6 +36,7 @@ _READS: dict[ExportKind, tuple[str, str, str, Callable[..., Record]]] = {
     ExportKind.NOTIFICATIONS: ("notifications", "seq", "data", Notification.model_validate_json),
     ExportKind.SILENCES: ("silences", "rowid", "data, version", _versioned(Silence)),
     ExportKind.RUNS: ("runs", "seq", "data", JobRun.model_validate_json),
+    ExportKind.CORRECTIONS: ("corrections", "seq", "data", SentimentCorrection.model_validate_json),
 }
 
 
