@@ -1,12 +1,17 @@
 """Several workers on one store: throughput with one and with two, claim overhead, takeover after kill -9.
 
-    python benchmarks/workers.py [--mentions 3000] [--sources 6] [--store sqlite|elasticsearch] [--es-url URL]
+    python benchmarks/workers.py [--mentions 1500] [--sources 6] [--store sqlite|elasticsearch] [--es-url URL]
 
 Writes ``--sources`` JSONL files holding ``--mentions`` mentions in all (distinct texts, so the
 offline scorer works for each), then in the same run, each on a fresh store:
 
-- throughput: ``monitor run`` with one worker, then with two, until every mention is stored
-  (collect + match + score + store, startup included), in mentions per second;
+- throughput: ``monitor run`` with one worker using every core, then two workers each using
+  every core (``nlp.threads`` unset: each scorer's OpenMP threads contend for the same cores),
+  then two workers with ``nlp.threads`` = cores / 2, until every mention is stored (collect +
+  match + score + store), in mentions per second: from the start (start-up included) and in
+  the steady state (from the first stored mention to the last), with the median collect job's
+  seconds and how many collect jobs ran at once (from the recorded job runs): a second worker
+  that doubles the jobs at once but also doubles each job's time found no idle core;
 - claim overhead: the median time of one ``claim`` + ``release`` pair (what each job costs
   on top of its work);
 - takeover: one worker collects all mentions from one source in one batch; it is killed
@@ -31,14 +36,14 @@ import time
 import uuid
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 import yaml
 
 from monitor.alerts.incidents.playbooks import BUILT_IN_PLAYBOOKS
 from monitor.config import StorageConfig
 from monitor.store import open_store
-from monitor.store.base import MentionFilter, Store
+from monitor.store.base import JobRun, MentionFilter, Store
 
 ROOT = Path(__file__).resolve().parents[1]
 WORDS = ("flight delayed cancelled crew great service seat bag lost refund airport gate late fine lounge meal staff "
@@ -57,10 +62,12 @@ def write_sources(folder: Path, mentions: int, sources: int) -> None:
         file.close()
 
 
-def write_config(folder: Path, storage: dict[str, Any], sources: int, lease: int, max_batch: int = 100) -> Path:
+def write_config(folder: Path, storage: dict[str, Any], sources: int, lease: int, max_batch: int = 100,
+                 threads: int | None = None) -> Path:
     path = folder / "monitor.yaml"
+    nlp: dict[str, Any] = {"backend": "offline", **({"threads": threads} if threads else {})}
     path.write_text(yaml.safe_dump({
-        "storage": storage, "nlp": {"backend": "offline"}, "alerts": {"notifier": "outbox", "playbooks_dir": str(BUILT_IN_PLAYBOOKS)},
+        "storage": storage, "nlp": nlp, "alerts": {"notifier": "outbox", "playbooks_dir": str(BUILT_IN_PLAYBOOKS)},
         "detection": {"every": f"{lease}s"}, "workers": {"lease": f"{lease}s", "poll": "1s"},
         "brands": [{"name": "Aurora", "query": "aurora", "sources": [
             {"type": "file", "name": f"s{k}", "path": str(folder / f"s{k}.jsonl"), "every": "1s", "max_batch": max_batch}
@@ -88,25 +95,53 @@ def drop(store: Store) -> None:
     store.close()
 
 
-def throughput(kind: str, folder: Path, es_url: str | None, args: argparse.Namespace, workers: int) -> float:
+class Rates(NamedTuple):
+    total: float
+    """mentions per second from the start"""
+    steady: float
+    """mentions per second from the first stored mention to the last"""
+    job: float
+    """median seconds of one collect job (fetch, match, score and store one batch)"""
+    parallel: float
+    """collect jobs running at once, on average, while any ran"""
+
+
+def job_figures(runs: list[JobRun]) -> tuple[float, float]:
+    """The median collect job's seconds, and how many ran at once on average (busy time / span)."""
+    jobs = [r for r in runs if r.job.startswith("collect:") and r.stored]
+    if not jobs:
+        return float("nan"), float("nan")
+    busy = sum((r.finished_at - r.started_at).total_seconds() for r in jobs)
+    span = (max(r.finished_at for r in jobs) - min(r.started_at for r in jobs)).total_seconds()
+    return statistics.median((r.finished_at - r.started_at).total_seconds() for r in jobs), busy / span
+
+
+def throughput(kind: str, folder: Path, es_url: str | None, args: argparse.Namespace, workers: int,
+               threads: int | None) -> Rates:
+    """Mentions per second (from the start and steady), and what the collect jobs did."""
     storage = fresh_storage(kind, folder, es_url)
-    config = write_config(folder, storage, args.sources, 3600)
+    config = write_config(folder, storage, args.sources, 3600, threads=threads)
     store = open_store(StorageConfig.model_validate(storage))
     began = time.monotonic()
     procs = [start(config, folder) for _ in range(workers)]
+    first: tuple[float, int] | None = None
     try:
-        while store.count(MentionFilter()) < args.mentions:
+        while (stored := store.count(MentionFilter())) < args.mentions:
             if any(proc.poll() is not None for proc in procs):
                 raise SystemExit(f"a worker exited; see its log in {folder}")
-            time.sleep(0.5)
-        took = time.monotonic() - began
+            if first is None and stored:
+                first = (time.monotonic(), stored)
+            time.sleep(0.25)
+        done = time.monotonic()
     finally:
         for proc in procs:
             proc.send_signal(signal.SIGTERM)
         for proc in procs:
             proc.wait(timeout=120)
+        job, parallel = job_figures(store.runs(limit=10_000))
         drop(store)
-    return args.mentions / took
+    steady = (args.mentions - first[1]) / (done - first[0]) if first else float("nan")
+    return Rates(args.mentions / (done - began), steady, job, parallel)
 
 
 def claim_overhead(store: Store, rounds: int = 200) -> float:
@@ -141,8 +176,8 @@ def takeover(kind: str, folder: Path, es_url: str | None, args: argparse.Namespa
         while next(l.owner for l in store.leases() if l.name == held.name) in (held.owner, None):
             time.sleep(0.05)
         took = time.monotonic() - killed
-        survivor.send_signal(signal.SIGTERM)
-        survivor.wait(timeout=120)
+        survivor.kill()  # it holds the whole source in one batch: no need to wait for a graceful stop
+        survivor.wait(timeout=30)
     finally:
         victim.wait(timeout=30)
         drop(store)
@@ -151,30 +186,36 @@ def takeover(kind: str, folder: Path, es_url: str | None, args: argparse.Namespa
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--mentions", type=int, default=3000)
+    parser.add_argument("--mentions", type=int, default=1500)
     parser.add_argument("--sources", type=int, default=6)
     parser.add_argument("--lease", type=int, default=5)
     parser.add_argument("--store", choices=["sqlite", "elasticsearch"], default="sqlite")
     parser.add_argument("--es-url", default=os.environ.get("MONITOR_ES_URL"))
     args = parser.parse_args()
+    cores = os.cpu_count() or 1
+    runs = {"one worker, every core": (1, None), "two workers, every core each": (2, None),
+            f"two workers, nlp.threads {max(1, cores // 2)} each": (2, max(1, cores // 2))}
+    rates: dict[str, Rates] = {}
     with tempfile.TemporaryDirectory() as tmp:
         folder = Path(tmp)
         write_sources(folder, args.mentions, args.sources)
-        one = throughput(args.store, folder, args.es_url, args, 1)
-        print(f"one worker: {one:,.0f} mentions/s", file=sys.stderr, flush=True)
-        two = throughput(args.store, folder, args.es_url, args, 2)
-        print(f"two workers: {two:,.0f} mentions/s", file=sys.stderr, flush=True)
+        for name, (workers, threads) in runs.items():
+            rates[name] = throughput(args.store, folder, args.es_url, args, workers, threads)
+            print(f"{name}: {rates[name]}", file=sys.stderr, flush=True)
         store = open_store(StorageConfig.model_validate(fresh_storage(args.store, folder, args.es_url)))
         overhead = claim_overhead(store)
         drop(store)
         seconds = takeover(args.store, folder, args.es_url, args)
         print(f"takeover: {seconds:.1f} s", file=sys.stderr, flush=True)
-    print(f"| measure ({args.store}, {args.mentions:,} mentions, {args.sources} sources) | value |")
-    print("| --- | ---: |")
-    print(f"| one worker, mentions/s | {one:,.0f} |")
-    print(f"| two workers, mentions/s | {two:,.0f} ({two / one:.2f}×) |")
-    print(f"| claim + release of one job, median | {overhead:.1f} ms |")
-    print(f"| kill -9 → another worker holds its job (lease {args.lease} s) | {seconds:.1f} s |")
+    base = rates["one worker, every core"]
+    print(f"| {args.store}, {args.mentions:,} mentions, {args.sources} sources, {cores} cores | mentions/s from the "
+          "start | mentions/s steady | one collect job, median | collect jobs at once |")
+    print("| --- | ---: | ---: | ---: | ---: |")
+    for name, rate in rates.items():
+        print(f"| {name} | {rate.total:,.0f} ({rate.total / base.total:.2f}×) | {rate.steady:,.0f} "
+              f"({rate.steady / base.steady:.2f}×) | {rate.job:.1f} s | {rate.parallel:.1f} |")
+    print(f"| claim + release of one job, median | {overhead:.1f} ms | | | |")
+    print(f"| kill -9 → another worker holds its job (lease {args.lease} s) | {seconds:.1f} s | | | |")
 
 
 if __name__ == "__main__":

@@ -286,6 +286,14 @@ class Silence(_Model):
     ends_at: datetime
     created_by: str = "system"
     reason: str = ""
+    # the stored version this copy was read at (0: not stored yet); set by the store, never serialised
+    version: int = Field(default=0, exclude=True)
+
+    def __eq__(self, other: object) -> bool:
+        """Equal in content, like :class:`Incident`."""
+        if not isinstance(other, Silence):
+            return NotImplemented
+        return self.model_dump() == other.model_dump()
 
     def covers(self, incident: Incident, at: datetime) -> bool:
         return (

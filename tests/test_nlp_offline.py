@@ -121,3 +121,20 @@ def test_head_round_trip(tmp_path: Path) -> None:
     features = rng.normal(size=(5, 384)).astype(np.float32)
     np.testing.assert_allclose(loaded.probabilities(features), head.probabilities(features), rtol=1e-5)
     np.testing.assert_allclose(loaded.probabilities(features).sum(axis=1), 1.0, rtol=1e-6)
+
+
+def _threads_after_embedding(threads: int) -> int:
+    """The thread count of a fresh process that loaded the embedder with ``threads`` and used it."""
+    import subprocess
+    import sys
+
+    code = ("from monitor.nlp.offline import default_embedder\n"
+            f"default_embedder({threads}).encode(['the flight was late again'] * 8)\n"
+            "print(next(l.split()[1] for l in open('/proc/self/status') if l.startswith('Threads:')))")
+    return int(subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout)
+
+
+@pytest.mark.skipif(not Path("/proc/self/status").exists(), reason="reads /proc")
+def test_the_embedder_uses_the_threads_it_is_given():
+    # several workers on one machine each get their share of the cores instead of all of them
+    assert _threads_after_embedding(2) == _threads_after_embedding(1) + 1

@@ -11,14 +11,14 @@ from datetime import datetime, timedelta, timezone
 
 import pytest
 
-from monitor.errors import ConflictError, StoreError
+from monitor.errors import ConflictError, IncidentError, StoreError
 from monitor.models import (
-    Author, Engagement, Incident, IncidentState, Mention, Sentiment, SentimentCorrection, Severity, SpikeKind,
-    Transition,
+    Author, Engagement, Incident, IncidentState, Mention, Sentiment, SentimentCorrection, Severity, Silence,
+    SpikeKind, Transition,
 )
 from monitor.store.base import (
-    AuthorTotals, CursorUpdate, JobRun, MentionFilter, Notification, NotificationStatus, Store, Totals, WorkerBeat,
-    bucket_floor, change_incident, totals_by_bucket,
+    AuthorTotals, CursorUpdate, ExportKind, JobRun, MentionFilter, Notification, NotificationStatus, Store, Totals,
+    WorkerBeat, bucket_floor, change_incident, change_silence, totals_by_bucket,
 )
 from monitor.store.sqlite import SqliteStore
 
@@ -442,25 +442,81 @@ def test_runs_are_recorded_newest_first(store):
     assert [r.job for r in store.runs(limit=2)] == ["j2", "j1"]
 
 
+def test_a_run_recorded_under_an_id_is_recorded_once(store):
+    run = JobRun(job="collect:Aurora Air:rss", started_at=T0, finished_at=T0, ok=True, fetched=3)
+    store.record_run(run, run_id="copy-1")
+    store.record_run(run.model_copy(update={"fetched": 9}), run_id="copy-1")
+    store.record_run(run)
+    store.record_run(run)
+    assert [r.fetched for r in store.runs()] == [3, 3, 3]
+
+
 # -- silences ------------------------------------------------------------------------------------
 
 
-def test_silences_are_replaced_by_id_and_filtered_by_time(store):
-    from monitor.models import Silence
-
+def test_silences_are_saved_by_id_and_filtered_by_time(store):
     early = Silence(id="s1", brand="Aurora Air", starts_at=T0, ends_at=T0 + timedelta(hours=2), reason="drill")
     late = Silence(id="s2", brand="SkyLark", topic="strike", starts_at=T0 + timedelta(hours=1),
                    ends_at=T0 + timedelta(hours=3), created_by="U1")
-    store.add_silence(early)
-    store.add_silence(late)
+    store.save_silence(early)
+    store.save_silence(late)
     assert [s.id for s in store.silences()] == ["s2", "s1"]
     assert [s.id for s in store.silences(active_at=T0)] == ["s1"]
     assert [s.id for s in store.silences(active_at=T0 + timedelta(hours=2))] == ["s2"]  # ends_at is exclusive
     assert store.silences(active_at=T0 + timedelta(hours=3)) == []
-    shortened = early.model_copy(update={"ends_at": T0 + timedelta(minutes=30)})
-    store.add_silence(shortened)
+    shortened = store.get_silence("s1")
+    shortened.ends_at = T0 + timedelta(minutes=30)
+    store.save_silence(shortened)
     assert store.silences() == [late, shortened]
     assert store.silences(active_at=T0 + timedelta(hours=1)) == [late]
+    assert store.get_silence("s3") is None
+
+
+def test_silence_saves_are_compare_and_set(store):
+    first = Silence(id="s1", brand="Aurora Air", starts_at=T0, ends_at=T0 + timedelta(hours=4))
+    store.save_silence(first)
+    assert first.version == 1
+    with pytest.raises(ConflictError):  # a second silence made under the same id
+        store.save_silence(Silence(id="s1", brand="Aurora Air", starts_at=T0, ends_at=T0 + timedelta(hours=8)))
+    mine, theirs = store.get_silence("s1"), store.get_silence("s1")
+    assert mine.version == theirs.version == 1
+    mine.ends_at = T0 + timedelta(hours=1)
+    store.save_silence(mine)
+    theirs.reason = "overwrites the shortening"
+    with pytest.raises(ConflictError):
+        store.save_silence(theirs)
+    stored = store.get_silence("s1")
+    assert (stored.ends_at, stored.reason, stored.version) == (T0 + timedelta(hours=1), "", 2)
+    assert [s.version for s in store.silences()] == [2]
+
+
+def test_change_silence_retries_until_no_update_is_lost(store):
+    store.save_silence(Silence(id="s1", brand="Aurora Air", starts_at=T0, ends_at=T0 + timedelta(hours=4)))
+    errors: list[BaseException] = []
+
+    def note(worker: int) -> None:
+        def change(found: Silence) -> bool:
+            found.reason += f" w{worker}"
+            return True
+
+        try:
+            for _ in range(5):
+                change_silence(store, "s1", change)
+        except BaseException as exc:  # pragma: no cover - reported below
+            errors.append(exc)
+
+    threads = [threading.Thread(target=note, args=(k,)) for k in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert not errors
+    stored = store.get_silence("s1")
+    assert sorted(stored.reason.split()) == sorted(f"w{k}" for k in range(4) for _ in range(5))
+    assert stored.version == 1 + 4 * 5
+    assert change_silence(store, "s1", lambda found: False).version == 1 + 4 * 5  # no change: nothing written
+    with pytest.raises(IncidentError, match="no silence 'gone'"):
+        change_silence(store, "gone", lambda found: True)
 
 
 # -- compare-and-set, claims and leases -----------------------------------------------------------
@@ -653,3 +709,84 @@ def test_the_holder_releases_even_while_its_heartbeat_renews(store):
         stop.set()
         beating.join()
     assert [(lease.owner, lease.due_at) for lease in store.leases()] == [(None, T0 + timedelta(minutes=5))]
+
+
+# -- opening and exporting -----------------------------------------------------------------------
+
+
+def test_a_store_opens_from_its_config_section(store):
+    from monitor.config import StorageConfig
+    from monitor.store import open_store
+
+    if isinstance(store, SqliteStore):
+        section = StorageConfig(backend="sqlite", path=store.path)
+    else:
+        section = StorageConfig(backend="elasticsearch", url=store.url, index_prefix=store.prefix)
+    store.add_mentions([mention(1)], CursorUpdate(brand="Aurora Air", source="twitter", value="c1"))
+    reopened = open_store(section)
+    try:
+        assert type(reopened) is type(store) and isinstance(reopened, Store)
+        assert ids(reopened.search(MentionFilter())) == ["twitter:1"]
+        assert reopened.get_cursor("Aurora Air", "twitter") == "c1"
+    finally:
+        reopened.close()
+
+
+def test_export_streams_every_mention_in_stored_order_and_resumes_after_a_position(store):
+    written = [mention(n, minutes=-n, brand=("Aurora Air", "SkyLark")[n % 2]) for n in range(1050)]
+    store.add_mentions(written[:600])
+    store.add_mentions(written[600:])
+    store.add_mentions([mention(4, minutes=-4, likes=7)])  # a refresh keeps the mention's place
+    exported = list(store.export(ExportKind.MENTIONS))
+    assert [e.record.id for e in exported] == [m.id for m in written]
+    assert exported[4].record.engagement.likes == 7
+    assert exported[5].record == store.search(MentionFilter(ids=["twitter:5"]))[0]
+    assert len({e.position for e in exported}) == 1050
+    rest = list(store.export(ExportKind.MENTIONS, after=exported[999].position))
+    assert [e.record.id for e in rest] == [m.id for m in written[1000:]]
+    assert list(store.export(ExportKind.MENTIONS, after=exported[-1].position)) == []
+
+
+def test_export_gives_every_other_record_as_the_store_reads_it(store):
+    store.add_mentions([], CursorUpdate(brand="Aurora Air", source="rss", value="c1"))
+    store.add_mentions([], CursorUpdate(brand="SkyLark", source="x", value="c2"))
+    first, second = incident(T0), incident(T0 + timedelta(hours=1), fingerprint="fp2")
+    store.save_incident(first, [alert("a", first.id), alert("b", first.id)])
+    store.save_incident(second, [alert("c", second.id)])
+    first.severity = Severity.CRITICAL
+    store.save_incident(first)
+    store.update_notification(alert("b", first.id, status=NotificationStatus.SENT, external_id="1.2"))
+    store.save_silence(Silence(id="s1", brand="Aurora Air", starts_at=T0, ends_at=T0 + timedelta(hours=2)))
+    for n in range(3):
+        store.record_run(JobRun(job=f"j{n}", started_at=T0, finished_at=T0, ok=True, fetched=n))
+
+    def records(kind: ExportKind) -> list:
+        return [e.record for e in store.export(kind)]
+
+    assert {(c.brand, c.source, c.value) for c in records(ExportKind.CURSORS)} == {
+        ("Aurora Air", "rss", "c1"), ("SkyLark", "x", "c2")}
+    exported = records(ExportKind.INCIDENTS)
+    assert sorted(exported, key=lambda i: i.id) == sorted(store.incidents(), key=lambda i: i.id)
+    assert {i.id: i.version for i in exported} == {first.id: 2, second.id: 1}
+    assert records(ExportKind.NOTIFICATIONS) == store.notifications()
+    assert [n.key for n in records(ExportKind.NOTIFICATIONS)] == ["a", "b", "c"]
+    assert [(s.id, s.version) for s in records(ExportKind.SILENCES)] == [("s1", 1)]
+    assert records(ExportKind.RUNS) == list(reversed(store.runs()))
+    runs = list(store.export(ExportKind.RUNS))
+    assert [e.record.job for e in store.export(ExportKind.RUNS, after=runs[0].position)] == ["j1", "j2"]
+
+
+def test_corrections_export_oldest_first_and_a_copied_one_is_kept_once(store):
+    store.add_mentions([mention(1), mention(2)])
+    at = T0 + timedelta(hours=1)
+    store.correct_sentiment("Aurora Air", "twitter:1", "negative", "maria", at)
+    store.correct_sentiment("Aurora Air", "twitter:2", "positive", "jonas", at + timedelta(minutes=1))
+    exported = [e.record for e in store.export(ExportKind.CORRECTIONS)]
+    assert exported == list(reversed(store.corrections()))
+    assert [(c.mention_id, c.label, c.previous) for c in exported] == [
+        ("twitter:1", "negative", "neutral"), ("twitter:2", "positive", "neutral")]
+    elsewhere = exported[0].model_copy(update={"mention_id": "twitter:2", "by": "lee"})
+    store.keep_correction(elsewhere, "copy-1")
+    store.keep_correction(elsewhere, "copy-1")
+    assert [c.by for c in store.corrections()] == ["lee", "jonas", "maria"]
+    assert store.search(MentionFilter(ids=["twitter:2"]))[0].sentiment.label == "positive"  # label untouched

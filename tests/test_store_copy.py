@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from datetime import datetime, timedelta, timezone
 
 import pytest
@@ -9,7 +10,7 @@ from click.testing import CliRunner
 
 from monitor.cli import cli
 from monitor.models import Engagement, Incident, IncidentState, Mention, Severity, Silence, SpikeKind
-from monitor.store.base import CursorUpdate, JobRun, MentionFilter, Notification, NotificationStatus
+from monitor.store.base import CursorUpdate, ExportKind, JobRun, MentionFilter, Notification, NotificationStatus
 from monitor.store.copy import PROGRESS_BRAND, copy_store
 from monitor.store.sqlite import SqliteStore
 
@@ -36,7 +37,8 @@ def fill(path) -> None:
         db.save_incident(incident, notes)
         notes[0].status, notes[0].external_id = NotificationStatus.SENT, "123.456"
         db.update_notification(notes[0])
-        db.add_silence(Silence(id="s1", brand="SkyLark", starts_at=T0, ends_at=T0 + timedelta(days=1)))
+        db.save_silence(Silence(id="s1", brand="SkyLark", starts_at=T0, ends_at=T0 + timedelta(days=1)))
+        db.correct_sentiment("Aurora Air", "x:4", "negative", "maria", T0 + timedelta(days=1))
         for n in range(5):
             db.record_run(JobRun(job=f"collect-{n}", started_at=T0, finished_at=T0, ok=True, fetched=n))
 
@@ -55,6 +57,8 @@ def same_contents(source: SqliteStore, target) -> None:
     assert [n.key for n in target.due_notifications(T0)] == ["inc-1:update", "inc-1:resolved"]
     assert target.silences() == source.silences()
     assert target.runs() == source.runs()
+    assert target.corrections() == source.corrections()
+    assert target.search(MentionFilter(ids=["x:4"]))[0].sentiment.label == "negative"
 
 
 def test_copy_to_sqlite_is_complete_and_idempotent(tmp_path):
@@ -92,18 +96,39 @@ def test_copy_to_elasticsearch_resumes_after_an_interruption(tmp_path, es_server
     target.add_mentions = flaky
     with SqliteStore(tmp_path / "old.db") as source:
         with pytest.raises(KeyboardInterrupt):
-            copy_store(source, target, batch=50, progress=False)
+            copy_store(source, target, "old", batch=50, progress=False)
         assert target.count(MentionFilter()) == 100
-        assert target.get_cursor(PROGRESS_BRAND, f"mentions:{(tmp_path / 'old.db').resolve()}") == "100"
+        assert json.loads(target.get_cursor(PROGRESS_BRAND, "mentions:old")) == {"after": "100", "done": 100}
         target.add_mentions = real
         said: list[str] = []
-        counts = copy_store(source, target, batch=50, progress=False, echo=said.append)
+        counts = copy_store(source, target, "old", batch=50, progress=False, echo=said.append)
         assert said == [f"resuming: 100 of {COUNT} mentions already copied"]
         assert counts["mentions"] == COUNT - 100
         same_contents(source, target)
-        copy_store(source, target, batch=50, progress=False)  # once more: nothing changes
+        copy_store(source, target, "old", batch=50, progress=False)  # once more: nothing changes
         same_contents(source, target)
         assert len(target.runs()) == 5
+
+
+def test_copy_from_elasticsearch_back_to_sqlite_reads_only_the_protocol(tmp_path, es_store_factory):
+    fill(tmp_path / "old.db")
+    middle = es_store_factory()
+    with SqliteStore(tmp_path / "old.db") as source, SqliteStore(tmp_path / "back.db") as back:
+        copy_store(source, middle, "old", batch=40, progress=False)
+        counts = copy_store(middle, back, "middle", batch=40, progress=False)
+        assert counts == {"mentions": COUNT, "cursors": 1, "incidents": 1, "notifications": 3, "silences": 1,
+                          "corrections": 1, "runs": 5}
+        same_contents(source, back)
+
+
+def test_a_copy_interrupted_by_an_earlier_version_resumes_from_its_bare_position(tmp_path):
+    fill(tmp_path / "old.db")
+    with SqliteStore(tmp_path / "old.db") as source, SqliteStore(tmp_path / "new.db") as target:
+        first = [e.record for e in source.export(ExportKind.MENTIONS)][:60]
+        target.add_mentions(first, CursorUpdate(brand=PROGRESS_BRAND, source="mentions:old", value="60"))
+        counts = copy_store(source, target, "old", batch=100, progress=False)
+        assert counts["mentions"] == COUNT - 60
+        same_contents(source, target)
 
 
 def test_copy_command_to_elasticsearch(tmp_path, es_server, es_store_factory):

@@ -3,8 +3,13 @@
 A file source of over 20,000 mentions for three brands, each with one scripted spike, is
 collected by real worker processes on one store (SQLite: two processes; Elasticsearch: three)
 while a loopback fake Slack records every request and answers slowly, so some kills land
-mid-delivery. Afterwards every mention is stored once, each spike opened exactly one incident,
-and every alert and update was posted exactly once.
+mid-delivery. As soon as an alert is posted, people press its buttons at the same moment:
+signed requests to the workers' own Slack endpoints, retried at another worker when one dies
+under them (as Slack retries) and replayed once more, while the workers' detect and delivery
+jobs write the same incident. The incidents left unacknowledged run past their playbook's first
+deadline, so a reminder is due while the workers keep being killed. Afterwards every mention is
+stored once, each spike opened exactly one incident, every alert, update and reminder was
+posted exactly once, and every press took effect exactly once.
 """
 
 from __future__ import annotations
@@ -12,10 +17,13 @@ from __future__ import annotations
 import json
 import os
 import random
+import re
 import signal
 import subprocess
 import sys
+import threading
 import time
+import urllib.error
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
@@ -24,7 +32,7 @@ import pytest
 import yaml
 
 from fake_slack import FakeSlack
-from monitor.alerts.incidents.playbooks import BUILT_IN_PLAYBOOKS
+from monitor.models import Incident, IncidentState, Severity
 from monitor.store.base import MentionFilter, NotificationStatus, Store, bucket_floor
 from monitor.store.sqlite import SqliteStore
 
@@ -44,6 +52,15 @@ CALM_PER_MINUTE = 1.25
 SPIKE = 1500
 BUCKETS = (40, 45, 48, 60)  # minutes, each dividing a day; the one with the most time left is used
 LEASE_SECONDS = 3
+SECRET = "fault-test-signing-secret"
+DRILL = {  # the only playbook: its first step is due a minute after an incident opens
+    "id": "drill", "title": "Drill", "crisis_type": "generic", "fallback": True,
+    "holding_statement": {"en": "We are looking into it."},
+    "steps": [{"title": "Confirm scope", "owner": "Duty manager", "due_minutes": 1},
+              {"title": "Publish the holding statement", "owner": "Head of Comms", "due_minutes": 30},
+              {"title": "Reply to top posts", "owner": "Care lead", "due_minutes": 60}],
+}
+CLICKED = "Borealis Bank"  # its alert's buttons are pressed; the other two brands wait for a reminder
 
 
 def bucket_for(now: datetime) -> timedelta:
@@ -79,13 +96,16 @@ def write_sources(folder: Path, now: datetime, bucket: timedelta, rng: random.Ra
 
 def write_config(folder: Path, storage: dict[str, Any], slack: FakeSlack, bucket: timedelta) -> Path:
     path = folder / "monitor.yaml"
+    (folder / "playbooks").mkdir()
+    (folder / "playbooks" / "drill.yaml").write_text(yaml.safe_dump(DRILL))
     path.write_text(yaml.safe_dump({
         "storage": storage,
         "nlp": {"backend": "offline"},
         "detection": {"bucket": f"{int(bucket.total_seconds())}s", "lag": "0s", "every": "1s",
                       "history": f"{BASELINE_DAYS + 1}d", "warmup": f"{BASELINE_DAYS - 1}d"},
-        "alerts": {"playbooks_dir": str(BUILT_IN_PLAYBOOKS), "notifier": "slack"},
-        "slack": {"base_url": slack.base_url, "channel": "#brand-alerts"},
+        "alerts": {"playbooks_dir": str(folder / "playbooks"), "notifier": "slack"},
+        "slack": {"base_url": slack.base_url, "channel": "#brand-alerts", "interactivity": "http",
+                  "interactive_port": 0},
         "workers": {"lease": f"{LEASE_SECONDS}s", "poll": "1s", "capacity": 4},
         "brands": [{"name": brand, "query": word, "sources": [
             {"type": "file", "name": half, "path": str(folder / f"{word}-{half}.jsonl"), "every": "1s",
@@ -99,7 +119,8 @@ class Workers:
 
     def __init__(self, config: Path, folder: Path, slack: FakeSlack, count: int):
         self.config, self.folder = config, folder
-        self.env = {**os.environ, "SLACK_BOT_TOKEN": slack.token, "PYTHONPATH": str(REPO)}
+        self.env = {**os.environ, "SLACK_BOT_TOKEN": slack.token, "SLACK_SIGNING_SECRET": SECRET,
+                    "PYTHONPATH": str(REPO)}
         self.started = 0
         self.kills = 0
         self.current: list[Path] = []
@@ -113,7 +134,7 @@ class Workers:
         else:
             self.current[slot] = path
         log = open(path, "wb")
-        return subprocess.Popen([sys.executable, "-m", "monitor", "run", str(self.config)], stdout=log,
+        return subprocess.Popen([sys.executable, "-m", "monitor", "-v", "run", str(self.config)], stdout=log,
                                 stderr=subprocess.STDOUT, env=self.env, cwd=self.folder)
 
     def kill_and_restart(self, slot: int, pause: float) -> None:
@@ -133,20 +154,101 @@ class Workers:
             proc.send_signal(signal.SIGTERM)
         return [proc.wait(timeout=60) for proc in self.procs]
 
+    def endpoints(self) -> list[str]:
+        """The Slack button URLs of the workers running now (each logs its own at start)."""
+        found = (re.search(r"Slack interactivity endpoint on (\S+)", p.read_text(errors="replace"))
+                 for p in self.current)
+        return [m.group(1) for m in found if m]
+
     def logs(self) -> str:
         return "\n".join(f"--- {p.name}\n{p.read_text(errors='replace')[-3000:]}"
                          for p in sorted(self.folder.glob("worker-*.log")))
 
 
-def settled(store: Store, total: int) -> bool:
-    """Every mention stored, an incident per brand, and nothing left to deliver."""
-    if store.count(MentionFilter()) < total or len(store.incidents()) < len(BRANDS):
+class Presses:
+    """People pressing an alert's buttons together, each press sent as Slack sends it.
+
+    A press goes to a random live worker; when that worker dies under it (no answer, or not
+    200) it is sent again, same body and signature, to another one, like Slack's retries.
+    Once answered, it is replayed at a random worker: nothing may change a second time.
+    """
+
+    PRESSES = [("incident_ack", "ana", None), ("incident_escalate", "eli", None),
+               ("incident_step", "sam", 0), ("incident_step", "kim", 1)]
+
+    def __init__(self, workers: Workers, slack: FakeSlack, alert: dict[str, Any], rng: random.Random):
+        self.workers, self.slack, self.alert = workers, slack, alert
+        self.seed = rng.randrange(1 << 30)
+        self.failures: list[str] = []
+        self.threads = [threading.Thread(target=self._press, args=(n, *press), daemon=True)
+                        for n, press in enumerate(self.PRESSES)]
+        for thread in self.threads:
+            thread.start()
+
+    def _send(self, rng: random.Random, action: str, user: str, option: int | None, stamp: float,
+              retry: int) -> bool:
+        urls = self.workers.endpoints()
+        if not urls:
+            return False
+        try:
+            return self.slack.press(self.alert, action, rng.choice(urls), SECRET, user=user, timestamp=stamp,
+                                    option=option, retry=retry or None) == 200
+        except (urllib.error.URLError, OSError):
+            return False
+
+    def _press(self, n: int, action: str, user: str, option: int | None) -> None:
+        rng = random.Random(self.seed + n)
+        stamp = time.time()
+        for _ in range(2):  # the press, then its replay
+            for retry in range(240):
+                if self._send(rng, action, user, option, stamp, retry):
+                    break
+                time.sleep(0.25)
+            else:
+                self.failures.append(f"{action} by {user} never answered")
+                return
+
+    def done(self) -> bool:
+        return not any(thread.is_alive() for thread in self.threads)
+
+
+def reminded(store: Store, incident: Incident) -> bool:
+    return any(n.key == f"{incident.id}:reminder:0" for n in store.notifications(incident.id))
+
+
+def settled(store: Store, total: int, presses: Presses | None, reminders: bool) -> bool:
+    """Every mention stored, an incident per brand, every press answered, reminders due queued, all delivered."""
+    incidents = store.incidents()
+    if store.count(MentionFilter()) < total or len(incidents) < len(BRANDS) or presses is None or not presses.done():
+        return False
+    if reminders and not all(reminded(store, i) for i in incidents if i.state is IncidentState.OPEN):
         return False
     notes = store.notifications()
     return bool(notes) and all(n.status is NotificationStatus.SENT for n in notes)
 
 
-def chaos(store: Store, folder: Path, slack: FakeSlack, storage: dict[str, Any], processes: int, seed: int) -> None:
+def alert_of(slack: FakeSlack, incident_id: str) -> dict[str, Any] | None:
+    return next((m for m in slack.messages if m["metadata"]["event_payload"]["key"] == f"{incident_id}:alert"), None)
+
+
+def check_presses(store: Store, slack: FakeSlack, presses: Presses, severity: Severity) -> None:
+    """Each press took effect once, survived the other writers, and was answered in the thread once."""
+    assert not presses.failures, presses.failures
+    clicked = next(i for i in store.incidents() if i.brand == CLICKED)
+    assert clicked.state is IncidentState.ACKNOWLEDGED
+    by = [t.by for t in clicked.transitions]
+    assert by.count("ana") == 1 and by.count("eli") == (1 if severity < Severity.CRITICAL else 0), by
+    assert clicked.severity >= (Severity(severity + 1) if severity < Severity.CRITICAL else severity)
+    assert sorted((d.number, d.by) for d in clicked.steps_done) == [(1, "sam"), (2, "kim")]
+    assert clicked.slack_ts == alert_of(slack, clicked.id)["ts"]  # the delivery's write is kept too
+    users = {user for _, user, _ in Presses.PRESSES}
+    kinds = sorted(n.key.split(":")[1] for n in store.notifications(clicked.id) if n.payload.get("by") in users)
+    assert kinds == sorted(["acknowledge", "step", "step"] + (["escalate"] if severity < Severity.CRITICAL else []))
+    assert not reminded(store, clicked)  # acknowledged before its deadline
+
+
+def chaos(store: Store, folder: Path, slack: FakeSlack, storage: dict[str, Any], processes: int, seed: int,
+          reminders: bool) -> None:
     rng = random.Random(seed)
     now = datetime.now(timezone.utc)
     bucket = bucket_for(now)
@@ -156,16 +258,26 @@ def chaos(store: Store, folder: Path, slack: FakeSlack, storage: dict[str, Any],
     slack.delay_next(0.6, times=1000, method="chat.postMessage")  # slow posts: kills land mid-delivery
     workers = Workers(write_config(folder, storage, slack, bucket), folder, slack, processes)
     kills_during_delivery = 0
+    presses: Presses | None = None
+    severity = Severity.LOW
     try:
-        deadline = time.monotonic() + 240
+        deadline = time.monotonic() + 300
         chaos_until = time.monotonic() + 25
-        while time.monotonic() < deadline and not (time.monotonic() > chaos_until and settled(store, total)):
+        while time.monotonic() < deadline and not (time.monotonic() > chaos_until
+                                                   and settled(store, total, presses, reminders)):
             time.sleep(rng.uniform(0.5, 2.5))
-            if time.monotonic() < chaos_until or (workers.kills < 6 and not settled(store, total)):
-                delivering = bool(slack.calls("chat.postMessage")) and not settled(store, total)
+            if presses is None:
+                clicked = next((i for i in store.incidents() if i.brand == CLICKED), None)
+                alert = alert_of(slack, clicked.id) if clicked else None
+                if alert is not None:
+                    severity = store.get_incident(clicked.id).severity
+                    presses = Presses(workers, slack, alert, rng)
+            busy = time.monotonic() < chaos_until or presses is None or not presses.done()
+            if busy or (not settled(store, total, presses, reminders) and (workers.kills < 6 or rng.random() < 0.15)):
+                delivering = bool(slack.calls("chat.postMessage")) and not settled(store, total, presses, reminders)
                 workers.kill_and_restart(rng.randrange(processes), rng.uniform(0.1, 1.5))
                 kills_during_delivery += delivering
-        assert settled(store, total), "the workers did not finish:\n" + workers.logs()
+        assert settled(store, total, presses, reminders), "the workers did not finish:\n" + workers.logs()
     finally:
         codes = workers.stop()
     assert codes == [0] * processes, workers.logs()
@@ -177,7 +289,7 @@ def chaos(store: Store, folder: Path, slack: FakeSlack, storage: dict[str, Any],
     # exactly one incident per spike
     incidents = store.incidents()
     assert sorted(i.brand for i in incidents) == sorted(BRANDS)
-    # every alert and update posted exactly once
+    # every alert, update and reminder posted exactly once
     posted = [m["metadata"]["event_payload"]["key"] for m in slack.messages]
     assert len(posted) == len(set(posted)), sorted(posted)
     notes = store.notifications()
@@ -185,27 +297,33 @@ def chaos(store: Store, folder: Path, slack: FakeSlack, storage: dict[str, Any],
     assert all(n.status is NotificationStatus.SENT for n in notes)
     assert {n.key.split(":")[0] for n in notes if n.kind == "alert"} == {i.id for i in incidents}
     for incident in incidents:  # every reply threads under its alert
-        alert = next(m for m in slack.messages if m["metadata"]["event_payload"]["key"] == f"{incident.id}:alert")
+        alert = alert_of(slack, incident.id)
         assert incident.slack_ts == alert["ts"]
         replies = [m for m in slack.messages if m["metadata"]["event_payload"]["key"].startswith(incident.id)
                    and m is not alert]
         assert all(m.get("thread_ts") == alert["ts"] for m in replies)
+    # every press took effect once; the unacknowledged incidents were reminded once
+    check_presses(store, slack, presses, severity)
+    if reminders:
+        left_open = [i for i in incidents if i.state is IncidentState.OPEN]
+        assert sorted(i.brand for i in left_open) == sorted(b for b in BRANDS if b != CLICKED)
+        assert sorted(n.key for n in notes if n.kind == "reminder") == sorted(f"{i.id}:reminder:0" for i in left_open)
     # the workers stopped gracefully handed back every claim (a killed one's lapse with their lease)
     stopped = {w.id for w in store.workers() if w.stopped}
     assert len(stopped) == processes
     assert not [lease.name for lease in store.leases() if lease.owner in stopped]
 
 
-@pytest.mark.parametrize("seed", [1, 2])
-def test_two_workers_on_one_sqlite_file_survive_kill_9(tmp_path, seed):
+@pytest.mark.parametrize(("seed", "reminders"), [(1, True), (2, False)])
+def test_two_workers_on_one_sqlite_file_survive_kill_9(tmp_path, seed, reminders):
     db = tmp_path / "m.db"
     with FakeSlack() as slack, SqliteStore(db) as store:
-        chaos(store, tmp_path, slack, {"path": str(db)}, processes=2, seed=seed)
+        chaos(store, tmp_path, slack, {"path": str(db)}, processes=2, seed=seed, reminders=reminders)
 
 
-@pytest.mark.parametrize("seed", [1, 2])
-def test_three_workers_on_elasticsearch_survive_kill_9(tmp_path, es_store_factory, es_server, seed):
+@pytest.mark.parametrize(("seed", "reminders"), [(1, True), (2, False)])
+def test_three_workers_on_elasticsearch_survive_kill_9(tmp_path, es_store_factory, es_server, seed, reminders):
     store = es_store_factory()
     with FakeSlack() as slack:
         chaos(store, tmp_path, slack, {"backend": "elasticsearch", "url": es_server, "index_prefix": store.prefix},
-              processes=3, seed=seed)
+              processes=3, seed=seed, reminders=reminders)

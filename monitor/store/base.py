@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import enum
 from datetime import datetime, timedelta
-from typing import Any, Callable, Iterable, Protocol, Sequence, runtime_checkable
+from typing import Any, Callable, Iterable, Iterator, NamedTuple, Protocol, Sequence, TypeVar, Union, runtime_checkable
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -146,6 +146,28 @@ class Lease(BaseModel):
         return self.due_at <= now and (self.owner is None or self.lease_until is None or self.lease_until <= now)
 
 
+class ExportKind(str, enum.Enum):
+    """What :meth:`Store.export` reads, each in the order it was stored."""
+
+    MENTIONS = "mentions"
+    CURSORS = "cursors"
+    INCIDENTS = "incidents"
+    NOTIFICATIONS = "notifications"
+    SILENCES = "silences"
+    RUNS = "runs"
+    CORRECTIONS = "corrections"
+
+
+Record = Union[Mention, CursorUpdate, Incident, Notification, Silence, JobRun, SentimentCorrection]
+
+
+class Exported(NamedTuple):
+    """One stored record and its position: ``export(kind, after=position)`` goes on after it."""
+
+    position: str
+    record: Record
+
+
 class WorkerBeat(BaseModel):
     """A worker's heartbeat: who it is, when it last beat, which config it runs and what it holds."""
 
@@ -163,6 +185,10 @@ class WorkerBeat(BaseModel):
 @runtime_checkable
 class Store(Protocol):
     """Persistence for mentions, cursors, incidents, notifications and job runs."""
+
+    @classmethod
+    def from_config(cls, storage: Any) -> Store:
+        """Open the store a validated ``storage`` section describes."""
 
     def add_mentions(self, mentions: Sequence[Mention], cursor: CursorUpdate | None = None) -> int:
         """Insert mentions not stored yet (by brand and id) and save ``cursor`` atomically.
@@ -205,6 +231,12 @@ class Store(Protocol):
     def corrections(self, brand: str | None = None) -> list[SentimentCorrection]:
         """Every correction kept (of one brand, or all), newest first."""
 
+    def keep_correction(self, correction: SentimentCorrection, key: str) -> None:
+        """Keep a correction made in another store (``monitor store copy``), once per ``key``.
+
+        The mention's label is not touched: it travels with the mention.
+        """
+
     def save_incident(self, incident: Incident, notifications: Sequence[Notification] = ()) -> None:
         """Save ``incident`` compare-and-set and queue ``notifications`` with it.
 
@@ -243,8 +275,10 @@ class Store(Protocol):
 
     def notifications(self, incident_id: str | None = None) -> list[Notification]: ...
 
-    def add_silence(self, silence: Silence) -> None:
-        """Insert or replace a silence (by id)."""
+    def save_silence(self, silence: Silence) -> None:
+        """Save ``silence`` compare-and-set, as :meth:`save_incident` saves an incident (``silence.version``)."""
+
+    def get_silence(self, silence_id: str) -> Silence | None: ...
 
     def silences(self, active_at: datetime | None = None) -> list[Silence]:
         """All silences, newest first, or only those in force at ``active_at``."""
@@ -266,16 +300,43 @@ class Store(Protocol):
     def workers(self) -> list[WorkerBeat]:
         """Every worker's latest heartbeat, newest beat first."""
 
-    def record_run(self, run: JobRun) -> None: ...
+    def record_run(self, run: JobRun, run_id: str | None = None) -> None:
+        """Append ``run``; with ``run_id`` the write is idempotent (a run already recorded under it stays)."""
 
     def runs(self, limit: int = 200) -> list[JobRun]: ...
 
     def brands(self) -> list[str]: ...
 
+    def export(self, kind: ExportKind, after: str | None = None) -> Iterator[Exported]:
+        """Every record of ``kind`` in the order it was stored, from just after position ``after``.
+
+        Read page by page, so a store of any size streams out; what ``monitor store copy`` reads.
+        Mentions come with their current engagement, incidents and silences at their version.
+        """
+
     def close(self) -> None: ...
 
 
 CAS_ATTEMPTS = 20
+Versioned = TypeVar("Versioned", Incident, Silence)
+
+
+def _change(read: Callable[[], Versioned | None], change: Callable[[Versioned], Any],
+            save: Callable[[Versioned, Any], None], what: str) -> Versioned:
+    """Read, let ``change`` edit, save compare-and-set; on a conflict, all over again."""
+    for _ in range(CAS_ATTEMPTS):
+        found = read()
+        if found is None:
+            raise IncidentError(f"no {what}")
+        edit = change(found)
+        if edit is None:
+            return found
+        try:
+            save(found, edit)
+        except ConflictError:
+            continue
+        return found
+    raise ConflictError(f"{what} kept changing under {CAS_ATTEMPTS} attempts to update it")
 
 
 def change_incident(store: Store, incident_id: str,
@@ -285,19 +346,14 @@ def change_incident(store: Store, incident_id: str,
     ``change`` returns the notifications to queue with the edit, or ``None`` when it changes
     nothing (then nothing is written). Raises :class:`IncidentError` when there is no such incident.
     """
-    for _ in range(CAS_ATTEMPTS):
-        incident = store.get_incident(incident_id)
-        if incident is None:
-            raise IncidentError(f"no incident {incident_id!r}")
-        queued = change(incident)
-        if queued is None:
-            return incident
-        try:
-            store.save_incident(incident, queued)
-        except ConflictError:
-            continue
-        return incident
-    raise ConflictError(f"incident {incident_id} kept changing under {CAS_ATTEMPTS} attempts to update it")
+    return _change(lambda: store.get_incident(incident_id), change, store.save_incident,
+                   f"incident {incident_id!r}")
+
+
+def change_silence(store: Store, silence_id: str, change: Callable[[Silence], bool]) -> Silence:
+    """Like :func:`change_incident` for a silence: ``change`` edits it and says whether it changed it."""
+    return _change(lambda: store.get_silence(silence_id), lambda found: True if change(found) else None,
+                   lambda found, _: store.save_silence(found), f"silence {silence_id!r}")
 
 
 def totals_by_bucket(rows: Iterable[SeriesRow], field: str | None = None) -> dict[datetime, dict[str, int]]:

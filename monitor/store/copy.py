@@ -2,28 +2,33 @@
 
     monitor store copy --from sqlite:monitor.db --to elasticsearch:https://es.example.com:9200
 
-Mentions go over in batches, in the order they were stored, each batch saved together with a
-progress cursor *in the target* (brand ``monitor-store-copy``, source ``mentions:<source file>``),
-so an interrupted copy resumes where it stopped when run again; a batch that was written but whose
-progress was not is simply written again, which the targets' idempotent ids make harmless. Job runs
-are resumable the same way. Cursors, incidents, their notification queue (order and status kept)
-and silences are small and copied in full on every run; each write is an idempotent upsert.
+Everything is read through :meth:`~monitor.store.base.Store.export` and written through the
+``Store`` protocol, so any store copies into any other. Mentions go over in batches, in the order
+they were stored, each batch saved together with a progress cursor *in the target* (brand
+``monitor-store-copy``, source ``mentions:<origin>``: the last position copied and how many), so
+an interrupted copy resumes where it stopped when run again; a batch that was written but whose
+progress was not is simply written again, which the targets' idempotent ids make harmless. Job
+runs are resumable the same way, each written under a key made from its position (written once).
+Cursors, incidents, their notification queue (order and status kept), silences and sentiment
+corrections are small and copied in full on every run; each write is an idempotent upsert (a
+correction is kept once under a key made from its position; its label travels with the mention).
 """
 
 from __future__ import annotations
 
-import inspect
+import hashlib
+import json
+from itertools import islice
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any, Iterable, Iterator, TypeVar
 
 import click
 
 from monitor.config import StorageConfig
-from monitor.errors import ConfigError
-from monitor.models import Incident, Mention, Silence
+from monitor.errors import ConfigError, StoreError
+from monitor.models import Incident, Mention, SentimentCorrection, Silence
 from monitor.store import open_store
-from monitor.store.base import CursorUpdate, JobRun, Notification, Store
-from monitor.store.sqlite import SqliteStore
+from monitor.store.base import CursorUpdate, Exported, ExportKind, JobRun, MentionFilter, Notification, Store
 
 PROGRESS_BRAND = "monitor-store-copy"
 
@@ -41,77 +46,97 @@ def parse_target(spec: str, **options: Any) -> StorageConfig:
     raise ConfigError(f"{spec!r}: unknown store {backend!r} (sqlite or elasticsearch)")
 
 
-def _rows(source: SqliteStore, sql: str, after: int, batch: int) -> Iterator[list[tuple[Any, ...]]]:
-    """``sql`` (selecting the key first, with ``key > ?`` and ``LIMIT ?``) page by page."""
-    while True:
-        rows = source._query(sql, (after, batch))
-        if not rows:
-            return
-        yield rows
-        after = rows[-1][0]
+R = TypeVar("R", Mention, CursorUpdate, Incident, Notification, Silence, JobRun, SentimentCorrection)
 
 
-def copy_store(source: SqliteStore, target: Store, *, batch: int = 2000, progress: bool = True,
+def _pages(records: Iterator[Exported], size: int) -> Iterator[list[Exported]]:
+    while page := list(islice(records, size)):
+        yield page
+
+
+def _records(entries: Iterable[Exported], model: type[R]) -> list[R]:
+    """The records of ``entries``, which ``export`` gave as ``model``s."""
+    found = [e.record for e in entries]
+    wrong = next((r for r in found if not isinstance(r, model)), None)
+    if wrong is not None:
+        raise StoreError(f"export gave a {type(wrong).__name__} where a {model.__name__} belongs")
+    return found  # type: ignore[return-value]
+
+
+class _Progress:
+    """How far one kind was copied: a cursor in the target holding the last position and a count."""
+
+    def __init__(self, target: Store, name: str):
+        self.target, self.key = target, CursorUpdate(brand=PROGRESS_BRAND, source=name, value="")
+        saved = json.loads(target.get_cursor(PROGRESS_BRAND, name) or "null")
+        if isinstance(saved, int):  # written by an earlier version: the bare SQLite position
+            saved = {"after": str(saved), "done": 0}
+        self.after: str | None = saved["after"] if saved else None
+        self.done: int = saved["done"] if saved else 0
+
+    def mark(self, page: list[Exported]) -> CursorUpdate:
+        """The progress after ``page``, to save with it."""
+        self.after, self.done = page[-1].position, self.done + len(page)
+        return self.key.model_copy(update={"value": json.dumps({"after": self.after, "done": self.done})})
+
+
+def copy_store(source: Store, target: Store, origin: str, *, batch: int = 2000, progress: bool = True,
                echo: Any = click.echo) -> dict[str, int]:
-    """Copy everything in ``source`` into ``target``; resumable. Returns counts per kind."""
+    """Copy everything in ``source`` (named ``origin`` in the progress cursors) into ``target``; resumable.
+
+    Returns counts per kind.
+    """
     from tqdm import tqdm
 
-    origin = str(source.path.resolve()) if str(source.path) != ":memory:" else ":memory:"
-    mention_key = CursorUpdate(brand=PROGRESS_BRAND, source=f"mentions:{origin}", value="0")
-    done = int(target.get_cursor(mention_key.brand, mention_key.source) or 0)
-    total = source._query("SELECT count(*) FROM mentions")[0][0]
-    left = source._query("SELECT count(*) FROM mentions WHERE rowid > ?", (done,))[0][0]
+    mentions = _Progress(target, f"mentions:{origin}")
+    total = source.count(MentionFilter())
     counts = {"mentions": 0}
-    if done:
-        echo(f"resuming: {total - left} of {total} mentions already copied")
-    with tqdm(total=total, initial=total - left, unit="mention", disable=not progress, desc="mentions") as bar:
-        sql = ("SELECT rowid, data, likes, shares, replies FROM mentions WHERE rowid > ? ORDER BY rowid LIMIT ?")
-        for rows in _rows(source, sql, done, batch):
-            mentions = []
-            for _, data, likes, shares, replies in rows:
-                mention = Mention.model_validate_json(data)
-                mention.engagement.likes, mention.engagement.shares, mention.engagement.replies = likes, shares, replies
-                mentions.append(mention)
-            target.add_mentions(mentions, mention_key.model_copy(update={"value": str(rows[-1][0])}))
-            counts["mentions"] += len(rows)
-            bar.update(len(rows))
+    if mentions.done:
+        echo(f"resuming: {mentions.done} of {total} mentions already copied")
+    with tqdm(total=total, initial=mentions.done, unit="mention", disable=not progress, desc="mentions") as bar:
+        for page in _pages(source.export(ExportKind.MENTIONS, mentions.after), batch):
+            target.add_mentions(_records(page, Mention), mentions.mark(page))
+            counts["mentions"] += len(page)
+            bar.update(len(page))
 
-    cursors = source._query("SELECT brand, source, value FROM cursors WHERE brand != ?", (PROGRESS_BRAND,))
-    for brand, name, value in cursors:
-        target.add_mentions([], CursorUpdate(brand=brand, source=name, value=value))
+    cursors = [c for c in _records(source.export(ExportKind.CURSORS), CursorUpdate) if c.brand != PROGRESS_BRAND]
+    for cursor in cursors:
+        target.add_mentions([], cursor)
     counts["cursors"] = len(cursors)
 
-    incidents = [Incident.model_validate_json(r[0]) for r in source._query("SELECT data FROM incidents")]
+    incidents = _records(source.export(ExportKind.INCIDENTS), Incident)
     for incident in incidents:
         copied = target.get_incident(incident.id)  # copied before: replace it with the source's
         incident.version = copied.version if copied is not None else 0
         target.save_incident(incident)
     counts["incidents"] = len(incidents)
 
-    notes = [Notification.model_validate_json(r[0]) for r in source._query("SELECT data FROM notifications ORDER BY seq")]
+    notes = _records(source.export(ExportKind.NOTIFICATIONS), Notification)
     for note in notes:
         if not target.enqueue(note):
             target.update_notification(note)  # copied before: bring its status up to date
     counts["notifications"] = len(notes)
 
-    silences = [Silence.model_validate_json(r[0]) for r in source._query("SELECT data FROM silences")]
+    silences = _records(source.export(ExportKind.SILENCES), Silence)
     for silence in silences:
-        target.add_silence(silence)
+        earlier = target.get_silence(silence.id)
+        silence.version = earlier.version if earlier is not None else 0
+        target.save_silence(silence)
     counts["silences"] = len(silences)
 
-    run_key = CursorUpdate(brand=PROGRESS_BRAND, source=f"runs:{origin}", value="0")
-    after = int(target.get_cursor(run_key.brand, run_key.source) or 0)
+    tag = hashlib.sha1(origin.encode()).hexdigest()[:8]
+    corrections = list(source.export(ExportKind.CORRECTIONS))
+    for entry, correction in zip(corrections, _records(corrections, SentimentCorrection)):
+        target.keep_correction(correction, f"copy-{tag}-{entry.position}")
+    counts["corrections"] = len(corrections)
+
+    runs = _Progress(target, f"runs:{origin}")
     counts["runs"] = 0
-    keyed = "run_id" in inspect.signature(target.record_run).parameters
-    for rows in _rows(source, "SELECT seq, data FROM runs WHERE seq > ? ORDER BY seq LIMIT ?", after, batch):
-        for seq, data in rows:
-            run = JobRun.model_validate_json(data)
-            if keyed:  # an idempotent write: a re-run after a crash cannot duplicate it
-                target.record_run(run, run_id=f"copy-{seq}")  # type: ignore[call-arg]
-            else:
-                target.record_run(run)
-        target.add_mentions([], run_key.model_copy(update={"value": str(rows[-1][0])}))
-        counts["runs"] += len(rows)
+    for page in _pages(source.export(ExportKind.RUNS, runs.after), batch):
+        for entry, run in zip(page, _records(page, JobRun)):
+            target.record_run(run, run_id=f"copy-{tag}-{entry.position}")
+        target.add_mentions([], runs.mark(page))
+        counts["runs"] += len(page)
     return counts
 
 
@@ -133,17 +158,21 @@ def store_group() -> None:
 @click.option("--no-progress", is_flag=True, help="No progress bar.")
 def copy_command(source: str, target: str, index_prefix: str | None, api_key_env: str | None,
                  ca_certs: Path | None, batch_size: int, no_progress: bool) -> None:
-    """Copy mentions, cursors, incidents, notifications, silences and runs; resumable."""
+    """Copy mentions, cursors, incidents, notifications, silences, corrections and runs; resumable."""
     backend, _, path = source.partition(":")
     if backend != "sqlite" or not path:
         raise ConfigError(f"--from {source!r}: write sqlite:PATH")
     if not Path(path).is_file():
         raise ConfigError(f"--from {source!r}: no such database file")
     settings = parse_target(target, index_prefix=index_prefix, api_key_env=api_key_env, ca_certs=ca_certs)
-    with SqliteStore(path) as origin:
+    origin = open_store(StorageConfig(backend="sqlite", path=Path(path)))
+    try:
         destination = open_store(settings)
         try:
-            counts = copy_store(origin, destination, batch=batch_size, progress=not no_progress)
+            counts = copy_store(origin, destination, str(Path(path).resolve()), batch=batch_size,
+                                progress=not no_progress)
         finally:
             destination.close()
+    finally:
+        origin.close()
     click.echo("copied " + ", ".join(f"{n} {kind}" for kind, n in counts.items()) + f" to {target}")

@@ -42,18 +42,14 @@ from monitor.store.elastic_mapping import (
 from monitor.store.elastic_queries import (
     ENGAGEMENT_SORT, MISSING_OK, PAGE, Search, composite, epoch_range, mention_query, scan, series_request, series_rows, sorted_hits,
 )
+from monitor.store.elastic_export import ElasticExport, versioned
 from monitor.store.elastic_review import ElasticReview
 from monitor.store.elastic_work import ElasticWork
 
 _ACTIVE = [s.value for s in IncidentState if s.is_active]
 
 
-def _incident(hit: dict[str, Any]) -> Incident:
-    """The incident of a stored document, at the document's version."""
-    return Incident.model_validate(hit["_source"]["data"]).model_copy(update={"version": hit["_version"]})
-
-
-class ElasticsearchStore(ElasticReview, ElasticWork):
+class ElasticsearchStore(ElasticReview, ElasticWork, ElasticExport):
     """:class:`~monitor.store.base.Store` on Elasticsearch 8.x (core features only)."""
 
     def __init__(
@@ -270,7 +266,7 @@ class ElasticsearchStore(ElasticReview, ElasticWork):
 
     def get_incident(self, incident_id: str) -> Incident | None:
         found = self._get("read an incident", "incidents", incident_id)
-        return _incident(found) if found is not None else None
+        return versioned(Incident, found) if found is not None else None
 
     def _incident_hits(self, filters: list[dict[str, Any]], size: int | None = None) -> list[Incident]:
         """Incidents matching ``filters``, newest opened first (the id breaks ties)."""
@@ -280,7 +276,7 @@ class ElasticsearchStore(ElasticReview, ElasticWork):
             hits: Iterable[dict[str, Any]] = sorted_hits(self._searcher(), index, query, sort, 0, size, version=True)
         else:
             hits = scan(self._searcher(), index, query, sort, version=True)
-        return [_incident(h) for h in hits]
+        return [versioned(Incident, h) for h in hits]
 
     def active_incident(self, fingerprint: str) -> Incident | None:
         found = self._incident_hits([{"term": {"fingerprint": fingerprint}}, {"terms": {"state": _ACTIVE}}], 1)
@@ -329,22 +325,35 @@ class ElasticsearchStore(ElasticReview, ElasticWork):
 
     # -- silences and runs -------------------------------------------------------------------
 
-    def add_silence(self, silence: Silence) -> None:
-        self._retrying(self.es.index, "save a silence", index=self._ensure("silences"), id=silence.id,
-                       document=silence_document(silence), refresh=True)
+    def save_silence(self, silence: Silence) -> None:
+        """Save ``silence`` compare-and-set: its version is the document's external version."""
+        action = {"_op_type": "index", "_index": self._ensure("silences"), "_id": silence.id,
+                  "_source": silence_document(silence), "version": silence.version + 1, "version_type": "external"}
+        if not self._retrying(bulk_small, "save a silence", self.es, [action])[0]:
+            raise ConflictError(f"silence {silence.id} changed since version {silence.version}")
+        silence.version += 1
+
+    def get_silence(self, silence_id: str) -> Silence | None:
+        found = self._get("read a silence", "silences", silence_id)
+        return versioned(Silence, found) if found is not None else None
 
     def silences(self, active_at: datetime | None = None) -> list[Silence]:
         filters: list[dict[str, Any]] = []
         if active_at is not None:
             filters = [epoch_range("starts_at", lte=active_at), epoch_range("ends_at", gt=active_at)]
         hits = scan(self._searcher(), self._index("silences"), {"bool": {"filter": filters}},
-                    [{"starts_at": "desc"}, {"id": "asc"}])
-        return [Silence.model_validate(h["_source"]["data"]) for h in hits]
+                    [{"starts_at": "desc"}, {"id": "asc"}], version=True)
+        return [versioned(Silence, h) for h in hits]
 
     def record_run(self, run: JobRun, run_id: str | None = None) -> None:
-        """Append ``run``; ``run_id`` (used by ``monitor store copy``) makes the write idempotent."""
-        self._retrying(self.es.index, "record a run", index=self._ensure("runs"), id=run_id,
-                       document=run_document(run, SEQ.next()), refresh=True)
+        """Append ``run``; under ``run_id`` it is created once (a second write of it is a no-op)."""
+        if run_id is None:
+            self._retrying(self.es.index, "record a run", index=self._ensure("runs"),
+                           document=run_document(run, SEQ.next()), refresh=True)
+            return
+        self._retrying(bulk_small, "record a run", self.es, [
+            {"_op_type": "create", "_index": self._ensure("runs"), "_id": run_id,
+             "_source": run_document(run, SEQ.next())}])
 
     def runs(self, limit: int = 200) -> list[JobRun]:
         hits = sorted_hits(self._searcher(), self._index("runs"), {"match_all": {}}, [{"seq": "desc"}], 0, limit)

@@ -114,9 +114,8 @@ def sorted_hits(search: Search, index: str, query: dict[str, Any], sort: list[di
 
 
 def scan(search: Search, index: str, query: dict[str, Any], sort: list[dict[str, Any]],
-         **options: Any) -> Iterator[dict[str, Any]]:
-    """Every hit of ``query`` in ``sort`` order, page by page (``search_after``)."""
-    after: list[Any] | None = None
+         after: list[Any] | None = None, **options: Any) -> Iterator[dict[str, Any]]:
+    """Every hit of ``query`` in ``sort`` order (past the sort values ``after``), page by page."""
     while True:
         page = search(index=index, query=query, sort=sort, size=PAGE, track_total_hits=False, search_after=after,
                       **MISSING_OK, **options)

@@ -14,7 +14,7 @@ from typing import Any, Callable
 
 from monitor.models import Mention, Sentiment, SentimentCorrection, SentimentLabel
 from monitor.store.base import AuthorTotals, MentionFilter, Totals
-from monitor.store.elastic_client import Elasticsearch
+from monitor.store.elastic_client import Elasticsearch, bulk_small
 from monitor.store.elastic_mapping import SEQ, mention_doc_id
 from monitor.store.elastic_queries import MISSING_OK, mention_query, scan
 
@@ -76,6 +76,12 @@ class ElasticReview:
                        document={"brand": brand, "mention_id": mention_id, "seq": SEQ.next(),
                                  "data": correction.model_dump(mode="json")})
         return correction
+
+    def keep_correction(self, correction: SentimentCorrection, key: str) -> None:
+        self._retrying(bulk_small, "keep a correction", self.es, [
+            {"_op_type": "create", "_index": self._ensure("corrections"), "_id": key,
+             "_source": {"brand": correction.brand, "mention_id": correction.mention_id, "seq": SEQ.next(),
+                         "data": correction.model_dump(mode="json")}}])
 
     def corrections(self, brand: str | None = None) -> list[SentimentCorrection]:
         query: dict[str, Any] = {"term": {"brand": brand}} if brand is not None else {"match_all": {}}

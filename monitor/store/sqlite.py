@@ -21,6 +21,7 @@ from monitor.store.base import (
     NotificationStatus,
     SeriesRow,
 )
+from monitor.store.sqlite_export import SqliteExport
 from monitor.store.sqlite_review import CORRECTIONS_SCHEMA, SqliteReview
 from monitor.store.sqlite_work import SqliteWork
 
@@ -108,7 +109,7 @@ def _fts_phrase(text: str) -> str:
     return " ".join(f'"{w.rstrip("*")}"' + ("*" if w.endswith("*") else "") for w in words)
 
 
-class SqliteStore(SqliteReview, SqliteWork):
+class SqliteStore(SqliteReview, SqliteWork, SqliteExport):
     """:class:`~monitor.store.base.Store` on SQLite; one connection shared under a lock."""
 
     def __init__(self, path: str | Path = "monitor.db"):
@@ -126,7 +127,8 @@ class SqliteStore(SqliteReview, SqliteWork):
         self._add_thread_columns()
         self._add_review_columns()
         self._backfill_hours()
-        self._add_incident_versions()
+        self._add_versions()
+        self._add_keys()
 
     def _add_thread_columns(self) -> None:
         """Give a database written before replies were linked its ``reply_to`` and ``conversation`` columns."""
@@ -154,12 +156,21 @@ class SqliteStore(SqliteReview, SqliteWork):
             )
             db.execute(f"PRAGMA user_version = {_HOURS_VERSION}")
 
-    def _add_incident_versions(self) -> None:
-        """Give the incidents of a file written before compare-and-set their version column (once)."""
+    def _add_versions(self) -> None:
+        """Give the incidents and silences of a file written before compare-and-set their version column."""
         with self._tx() as db:
-            columns = [row[1] for row in db.execute("PRAGMA table_info(incidents)")]
-            if "version" not in columns:
-                db.execute("ALTER TABLE incidents ADD COLUMN version INTEGER NOT NULL DEFAULT 1")
+            for table in ("incidents", "silences"):
+                columns = [row[1] for row in db.execute(f"PRAGMA table_info({table})")]
+                if "version" not in columns:
+                    db.execute(f"ALTER TABLE {table} ADD COLUMN version INTEGER NOT NULL DEFAULT 1")
+
+    def _add_keys(self) -> None:
+        """Give the runs and corrections of a file written before copies kept them once their key column."""
+        with self._tx() as db:
+            for table in ("runs", "corrections"):
+                if "key" not in [row[1] for row in db.execute(f"PRAGMA table_info({table})")]:
+                    db.execute(f"ALTER TABLE {table} ADD COLUMN key TEXT")
+                db.execute(f"CREATE UNIQUE INDEX IF NOT EXISTS {table}_key ON {table} (key) WHERE key IS NOT NULL")
 
     @classmethod
     def from_config(cls, storage: Any) -> SqliteStore:
@@ -300,12 +311,18 @@ class SqliteStore(SqliteReview, SqliteWork):
             for row in rows
         ]
 
+    @staticmethod
+    def _check_version(db: sqlite3.Connection, table: str, record: Incident | Silence) -> int:
+        """The stored version of ``record``, which must be the one it was read at (else ConflictError)."""
+        row = db.execute(f"SELECT version FROM {table} WHERE id=?", (record.id,)).fetchone()
+        stored = row[0] if row else 0
+        if stored != record.version:
+            raise ConflictError(f"{table[:-1]} {record.id} is at version {stored}, not {record.version}")
+        return stored
+
     def save_incident(self, incident: Incident, notifications: Sequence[Notification] = ()) -> None:
         with self._tx() as db:
-            row = db.execute("SELECT version FROM incidents WHERE id=?", (incident.id,)).fetchone()
-            stored = row[0] if row else 0
-            if stored != incident.version:
-                raise ConflictError(f"incident {incident.id} is at version {stored}, not {incident.version}")
+            stored = self._check_version(db, "incidents", incident)
             for notification in notifications:
                 self._enqueue(db, notification)
             db.execute(
@@ -390,24 +407,35 @@ class SqliteStore(SqliteReview, SqliteWork):
             sql, params = sql + " WHERE incident_id=?", [incident_id]
         return [Notification.model_validate_json(r[0]) for r in self._query(sql + " ORDER BY seq", params)]
 
-    def add_silence(self, silence: Silence) -> None:
+    def save_silence(self, silence: Silence) -> None:
         with self._tx() as db:
+            stored = self._check_version(db, "silences", silence)
             db.execute(
-                "INSERT OR REPLACE INTO silences (id, starts_at, ends_at, data) VALUES (?,?,?,?)",
-                (silence.id, _ts(silence.starts_at), _ts(silence.ends_at), silence.model_dump_json()),
+                "INSERT INTO silences (id, starts_at, ends_at, data, version) VALUES (?,?,?,?,?)"
+                " ON CONFLICT (id) DO UPDATE SET starts_at=excluded.starts_at, ends_at=excluded.ends_at,"
+                " data=excluded.data, version=excluded.version",
+                (silence.id, _ts(silence.starts_at), _ts(silence.ends_at), silence.model_dump_json(), stored + 1),
             )
+        silence.version = stored + 1
+
+    def _silences(self, where: str, params: Sequence[Any]) -> list[Silence]:
+        rows = self._query(f"SELECT data, version FROM silences WHERE {where} ORDER BY starts_at DESC, id", params)
+        return [Silence.model_validate_json(data).model_copy(update={"version": version}) for data, version in rows]
+
+    def get_silence(self, silence_id: str) -> Silence | None:
+        found = self._silences("id=?", (silence_id,))
+        return found[0] if found else None
 
     def silences(self, active_at: datetime | None = None) -> list[Silence]:
-        sql, params = "SELECT data FROM silences", []
-        if active_at is not None:
-            sql, params = sql + " WHERE starts_at<=? AND ends_at>?", [_ts(active_at), _ts(active_at)]
-        return [Silence.model_validate_json(r[0]) for r in self._query(sql + " ORDER BY starts_at DESC", params)]
+        if active_at is None:
+            return self._silences("1=1", ())
+        return self._silences("starts_at<=? AND ends_at>?", (_ts(active_at), _ts(active_at)))
 
-    def record_run(self, run: JobRun) -> None:
+    def record_run(self, run: JobRun, run_id: str | None = None) -> None:
         with self._tx() as db:
             db.execute(
-                "INSERT INTO runs (job, started_at, data) VALUES (?,?,?)",
-                (run.job, _ts(run.started_at), run.model_dump_json()),
+                "INSERT OR IGNORE INTO runs (job, started_at, data, key) VALUES (?,?,?,?)",
+                (run.job, _ts(run.started_at), run.model_dump_json(), run_id),
             )
 
     def runs(self, limit: int = 200) -> list[JobRun]:

@@ -91,6 +91,11 @@ class SqliteReview:
         db.execute("INSERT INTO mention_hours (brand, hour, sentiment, source, language, n) VALUES (?,?,?,?,?,1)"
                    " ON CONFLICT DO UPDATE SET n = n + 1", (brand, hour, new, source, language))
 
+    def keep_correction(self, correction: SentimentCorrection, key: str) -> None:
+        with self._tx() as db:
+            db.execute("INSERT OR IGNORE INTO corrections (brand, mention_id, data, key) VALUES (?,?,?,?)",
+                       (correction.brand, correction.mention_id, correction.model_dump_json(), key))
+
     def corrections(self, brand: str | None = None) -> list[SentimentCorrection]:
         sql, params = "SELECT data FROM corrections", []
         if brand is not None:

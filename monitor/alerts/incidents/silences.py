@@ -10,9 +10,9 @@ import hashlib
 from datetime import datetime, timedelta
 
 from monitor.alerts.incidents.lifecycle import thread_reply
-from monitor.errors import IncidentError
+from monitor.errors import ConflictError, IncidentError
 from monitor.models import Incident, Silence
-from monitor.store.base import NotificationStatus, Store
+from monitor.store.base import NotificationStatus, Store, change_silence
 
 SLACK_SILENCE = timedelta(hours=4)
 
@@ -25,24 +25,36 @@ def _id(brand: str, topic: str, now: datetime, request: str | None = None) -> st
 
 def add(store: Store, brand: str, duration: timedelta, now: datetime, *, topic: str = "", by: str = "system",
         reason: str = "", request: str | None = None) -> Silence:
-    """Silence ``brand`` (and ``topic`` when given) from ``now`` for ``duration``."""
+    """Silence ``brand`` (and ``topic`` when given) from ``now`` for ``duration``.
+
+    The silence is created, never written over: asked for again by the same ``request`` (a
+    replay, or two deliveries of one click racing), the silence made first is returned.
+    """
     if duration <= timedelta(0):
         raise IncidentError(f"a silence needs a positive duration, not {duration}")
     silence = Silence(id=_id(brand, topic, now, request), brand=brand, topic=topic, starts_at=now,
                       ends_at=now + duration, created_by=by, reason=reason)
-    store.add_silence(silence)
+    try:
+        store.save_silence(silence)
+    except ConflictError:
+        made = store.get_silence(silence.id)
+        if made is None:
+            raise
+        return made
     return silence
 
 
 def expire(store: Store, silence_id: str, now: datetime) -> Silence:
     """End a silence now; its held messages go out on the next delivery run."""
-    found = next((s for s in store.silences() if s.id == silence_id), None)
-    if found is None:
-        raise IncidentError(f"no silence {silence_id!r}")
-    ended = found.model_copy(update={"ends_at": min(found.ends_at, now)})
-    store.add_silence(ended)
+    def end(found: Silence) -> bool:
+        ends_at = min(found.ends_at, now)
+        changed = ends_at != found.ends_at
+        found.ends_at = ends_at
+        return changed
+
+    ended = change_silence(store, silence_id, end)
     for held in store.notifications():
-        if held.status is NotificationStatus.PENDING and (held.error or "").startswith(f"silenced by {found.id} "):
+        if held.status is NotificationStatus.PENDING and (held.error or "").startswith(f"silenced by {ended.id} "):
             store.update_notification(held.model_copy(update={"not_before": ended.ends_at}))
     return ended
 
@@ -64,8 +76,7 @@ def silence_incident(store: Store, incident_id: str, by: str, now: datetime,
     if incident is None:
         raise IncidentError(f"no incident {incident_id!r}")
     if request is not None:
-        silence_id = _id(incident.brand, incident.topic, now, request)
-        made = next((s for s in store.silences() if s.id == silence_id), None)
+        made = store.get_silence(_id(incident.brand, incident.topic, now, request))
         if made is not None:
             return made
     silence = add(store, incident.brand, duration, now, topic=incident.topic, by=by,
