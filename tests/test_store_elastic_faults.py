@@ -120,15 +120,6 @@ def test_unreachable_server_is_a_store_error_and_keeps_the_cursor(es_store_facto
         ElasticsearchStore("http://127.0.0.1:9", index_prefix="never", retry_for=0.5, request_timeout=1)
 
 
-def test_old_months_are_dropped_whole(es_store_factory):
-    store = es_store_factory()
-    store.add_mentions([mention(0), mention(60 * 24 * 3), mention(60 * 24 * 40)])  # Jan, Feb, Mar 2026
-    assert [name.rsplit("-", 1)[1] for name in store.mention_indices()] == ["2026.01", "2026.02", "2026.03"]
-    assert store.drop_mentions_before(datetime(2026, 2, 15, tzinfo=timezone.utc)) == [f"{store.prefix}-mentions-2026.01"]
-    assert store.count(MentionFilter()) == 2
-    assert store.add_mentions([mention(60 * 24 * 3)]) == 0  # the rest is untouched and still deduplicated
-
-
 def test_months_indexed_before_threads_get_their_fields(es_store_factory):
     store = es_store_factory()
     old_mapping = {**MENTION_MAPPING, "properties": {
