@@ -13,6 +13,7 @@ import pytest
 from monitor.models import Engagement, Mention
 from monitor.store.base import CursorUpdate, MentionFilter
 from monitor.store.elastic_mapping import MENTION_MAPPING, THREAD_FIELDS
+from monitor.store.elastic_setup import month_indices
 
 SCRIPT = Path(__file__).resolve().parents[1] / "scripts" / "elasticsearch.sh"
 T0 = datetime(2026, 1, 30, 12, 0, tzinfo=timezone.utc)  # batches cross into February's index
@@ -67,7 +68,7 @@ def test_restart_mid_ingest_loses_and_duplicates_nothing(es_server, es_store_fac
     seen = store.es.search(index=store.mentions_alias, size=0, aggs={
         "dupes": {"terms": {"field": "mention_id", "min_doc_count": 2, "size": 10}}})
     assert seen["aggregations"]["dupes"]["buckets"] == []
-    assert len(store.mention_indices()) == 2
+    assert len(month_indices(store.es, store.prefix)) == 2
     # Engagement refreshes sent around the restart were applied, and only upwards.
     last = store.search(MentionFilter(ids=[f"feed:{(batches - 2) * size}"]))[0]
     assert last.engagement.likes == batches - 1
