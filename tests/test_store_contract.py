@@ -738,7 +738,7 @@ def test_a_store_opens_from_its_config_section(store):
     if isinstance(store, SqliteStore):
         section = StorageConfig(backend="sqlite", path=store.path)
     else:
-        section = StorageConfig(backend="elasticsearch", url=store.url, index_prefix=store.prefix)
+        section = StorageConfig(backend="elasticsearch", url=store.where, index_prefix=store.prefix)
     store.add_mentions([mention(1)], CursorUpdate(brand="Aurora Air", source="twitter", value="c1"))
     reopened = open_store(section)
     try:
