@@ -11,7 +11,7 @@ import pytest
 
 from monitor.models import Mention, Silence
 from monitor.store.base import JobRun, MentionFilter
-from monitor.store.elastic_setup import TemplateSettings
+from monitor.store.elastic_setup import TemplateSettings, ensure_template
 from tests.es_proxy import EsProxy
 
 T0 = datetime(2026, 1, 10, 8, 0, tzinfo=timezone.utc)
@@ -47,6 +47,10 @@ def test_the_template_is_created_from_the_config_when_missing(es_store_factory):
     store.add_mentions([mention(1)])
     month = index_settings(store, store.month_index(T0))
     assert (month["number_of_shards"], month["number_of_replicas"], month["refresh_interval"]) == ("2", "0", "5000ms")
+    assert ensure_template(store.es, store.prefix, TemplateSettings(shards=5)) == "kept"
+    assert template_settings(store)["number_of_shards"] == "2"
+    store.es.indices.delete_index_template(name=store.mentions_alias)
+    assert ensure_template(store.es, store.prefix, TemplateSettings(shards=5)) == "created"
 
 
 def test_an_operators_template_survives_a_restart(es_store_factory):
