@@ -331,8 +331,11 @@ from monitor.backfill import backfill  # noqa: E402 - registered after the built
 cli.add_command(backfill)
 
 
+from monitor.store.commands import prune_command, setup_command  # noqa: E402  (monitor store setup/prune)
 from monitor.store.copy import store_group  # noqa: E402  (monitor store copy)
 
+store_group.add_command(setup_command)
+store_group.add_command(prune_command)
 cli.add_command(store_group)
 
 

@@ -15,6 +15,7 @@ from pydantic import (AfterValidator, BaseModel, BeforeValidator, ConfigDict, Fi
 from monitor import config_checks
 from monitor.care.settings import CareConfig
 from monitor.errors import ConfigError
+from monitor.storage_settings import StorageConfig
 
 _DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(s|m|h|d|w)\s*$")
 _UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
@@ -119,19 +120,6 @@ class BrandConfig(Section):
         positive = " OR ".join(parts) or f'"{self.name}"'
         negative = " ".join(f'-"{e}"' if " " in e else f"-{e}" for e in self.exclusions)
         return f"{positive} {negative}".strip()
-
-
-class StorageConfig(Section):
-    backend: str = "sqlite"
-    path: Path = Path("monitor.db")
-    # Elasticsearch (backend: elasticsearch); the API key is read from the variable named here.
-    url: str | None = None
-    index_prefix: str = Field(default="monitor", pattern=r"^[a-z0-9][a-z0-9_.-]*$")
-    api_key_env: str = "MONITOR_ES_API_KEY"
-    verify_certs: bool = True
-    ca_certs: Path | None = None
-    request_timeout: float = Field(default=30.0, gt=0)
-    retry_for: float = Field(default=120.0, ge=0)
 
 
 class NlpConfig(Section):
@@ -297,10 +285,7 @@ class Config(Section):
 
     def resolve_paths(self, base: Path) -> Config:
         """Make relative file paths relative to the config file's folder."""
-        if not self.storage.path.is_absolute():
-            self.storage.path = base / self.storage.path
-        if self.storage.ca_certs and not self.storage.ca_certs.is_absolute():
-            self.storage.ca_certs = base / self.storage.ca_certs
+        self.storage.resolve_paths(base)
         if not self.alerts.playbooks_dir.is_absolute():
             self.alerts.playbooks_dir = base / self.alerts.playbooks_dir
         if not self.alerts.outbox.is_absolute():

@@ -143,6 +143,13 @@ def runtime_problems(config: Config) -> list[Problem]:
         problems.append((("alerts", "playbooks_dir"), str(exc)))
     if config.storage.backend == "sqlite" and (why := _unwritable(config.storage.path)):
         problems.append((("storage", "path"), why))
+    if config.storage.backend == "elasticsearch":
+        from monitor.store.elastic_auth import connection_from_config
+
+        try:
+            connection_from_config(config.storage).client_options()
+        except ConfigError as exc:
+            problems.append((("storage",), str(exc)))
     if config.care.templates_dir is not None:
         from monitor.care.templates import load_templates
 

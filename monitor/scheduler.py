@@ -1,4 +1,5 @@
-"""APScheduler wiring: one job per (brand, source), detect and reminders per brand, the care digest, delivery.
+"""APScheduler wiring: one job per (brand, source), detect and reminders per brand, the care digest,
+retention (daily, with ``storage.retention``), delivery.
 
 The service is one worker of any number on one store (see :mod:`monitor.workers`): every
 ``workers.poll`` it tries to claim each job that is due, runs the ones it got (at most
@@ -23,6 +24,7 @@ from apscheduler.triggers.interval import IntervalTrigger
 
 from monitor.errors import MonitorError
 from monitor.health import collect_job
+from monitor.store import retention
 from monitor.workers import Claims, Heartbeat, new_worker_id
 
 if TYPE_CHECKING:
@@ -82,6 +84,8 @@ class Service:
                       lambda b=brand.name: self.pipeline.detect_brand(b))
             self._add(f"reminders:{brand.name}", config.detection.every, lambda b=brand.name: self.pipeline.remind(b))
         self._add("care-digest", config.care.digest_every, self.pipeline.care_digest)
+        if config.storage.retention is not None:
+            self._add(retention.JOB, retention.EVERY, self._prune)
         self.scheduler.add_job(self._guarded("deliver", self.pipeline.deliver), IntervalTrigger(
             seconds=poll.total_seconds()), id="deliver", name="deliver", next_run_time=self._first_run())
         beat = max(config.lease.total_seconds() / 3, 1.0)
@@ -94,6 +98,11 @@ class Service:
         self.scheduler.add_job(self._guarded(name, lambda: self.claims.run(name, every, work)),
                                IntervalTrigger(seconds=seconds, jitter=min(seconds * 0.1, 30)),
                                id=name, name=name, next_run_time=self._first_run())
+
+    def _prune(self) -> None:
+        """Delete mentions older than ``storage.retention`` (recorded as job ``retention``)."""
+        before = self.pipeline.clock() - self.pipeline.config.storage.retention
+        self.pipeline.recorded(retention.JOB, None, lambda: retention.prune(self.pipeline.store, before))
 
     def _first_run(self) -> Any:
         return self.pipeline.clock()

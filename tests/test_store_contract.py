@@ -290,6 +290,23 @@ def test_series_over_weeks_in_small_buckets(store):
     assert rows == sorted(rows, key=lambda r: r.bucket)
 
 
+# -- retention -----------------------------------------------------------------------------------
+
+
+def test_pruning_deletes_old_mentions_everywhere_and_keeps_recent_ones(store):
+    old = [mention(1, minutes=-62 * 24 * 60), mention(2, minutes=-61 * 24 * 60, label="negative")]  # December
+    store.add_mentions([*old, mention(3), mention(4, minutes=5)])
+    pruned = store.prune_mentions(T0 - timedelta(days=20))  # 10 February: December lies wholly before it
+    assert pruned.mentions == 2
+    assert ids(store.search(MentionFilter(newest_first=False))) == ["twitter:3", "twitter:4"]
+    assert store.count(MentionFilter(text="post")) == 2
+    rows = store.series("Aurora Air", T0 - timedelta(days=70), T0 + timedelta(days=1), timedelta(hours=1))
+    assert sum(r.count for r in rows) == 2
+    assert store.prune_mentions(T0 - timedelta(days=20)).mentions == 0
+    assert store.add_mentions(old) == 2  # gone for good: they can be stored again, and found once each
+    assert store.count(MentionFilter(text="post")) == 4
+
+
 # -- incidents and notifications -----------------------------------------------------------------
 
 
@@ -721,7 +738,7 @@ def test_a_store_opens_from_its_config_section(store):
     if isinstance(store, SqliteStore):
         section = StorageConfig(backend="sqlite", path=store.path)
     else:
-        section = StorageConfig(backend="elasticsearch", url=store.url, index_prefix=store.prefix)
+        section = StorageConfig(backend="elasticsearch", url=store.where, index_prefix=store.prefix)
     store.add_mentions([mention(1)], CursorUpdate(brand="Aurora Air", source="twitter", value="c1"))
     reopened = open_store(section)
     try:

@@ -13,6 +13,7 @@ import pytest
 from monitor.models import Engagement, Mention
 from monitor.store.base import CursorUpdate, MentionFilter
 from monitor.store.elastic_mapping import MENTION_MAPPING, THREAD_FIELDS
+from monitor.store.elastic_setup import month_indices
 
 SCRIPT = Path(__file__).resolve().parents[1] / "scripts" / "elasticsearch.sh"
 T0 = datetime(2026, 1, 30, 12, 0, tzinfo=timezone.utc)  # batches cross into February's index
@@ -67,7 +68,7 @@ def test_restart_mid_ingest_loses_and_duplicates_nothing(es_server, es_store_fac
     seen = store.es.search(index=store.mentions_alias, size=0, aggs={
         "dupes": {"terms": {"field": "mention_id", "min_doc_count": 2, "size": 10}}})
     assert seen["aggregations"]["dupes"]["buckets"] == []
-    assert len(store.mention_indices()) == 2
+    assert len(month_indices(store.es, store.prefix)) == 2
     # Engagement refreshes sent around the restart were applied, and only upwards.
     last = store.search(MentionFilter(ids=[f"feed:{(batches - 2) * size}"]))[0]
     assert last.engagement.likes == batches - 1
@@ -118,15 +119,6 @@ def test_unreachable_server_is_a_store_error_and_keeps_the_cursor(es_store_facto
     assert store.get_cursor("Aurora Air", "feed") == "1"
     with pytest.raises(StoreError, match="unavailable"):
         ElasticsearchStore("http://127.0.0.1:9", index_prefix="never", retry_for=0.5, request_timeout=1)
-
-
-def test_old_months_are_dropped_whole(es_store_factory):
-    store = es_store_factory()
-    store.add_mentions([mention(0), mention(60 * 24 * 3), mention(60 * 24 * 40)])  # Jan, Feb, Mar 2026
-    assert [name.rsplit("-", 1)[1] for name in store.mention_indices()] == ["2026.01", "2026.02", "2026.03"]
-    assert store.drop_mentions_before(datetime(2026, 2, 15, tzinfo=timezone.utc)) == [f"{store.prefix}-mentions-2026.01"]
-    assert store.count(MentionFilter()) == 2
-    assert store.add_mentions([mention(60 * 24 * 3)]) == 0  # the rest is untouched and still deduplicated
 
 
 def test_months_indexed_before_threads_get_their_fields(es_store_factory):

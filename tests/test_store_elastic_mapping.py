@@ -14,8 +14,8 @@ from monitor.models import (
 from monitor.store.base import CursorUpdate, JobRun, Notification, NotificationStatus
 from monitor.store.elastic_mapping import (
     MENTION_MAPPING, SMALL_MAPPINGS, Sequence, check_prefix, cursor_document, fold, hydrate, incident_document,
-    mention_doc_id, mention_document, mentions_template, month_index, notification_document, notification_update,
-    run_document, silence_document, small_mappings,
+    is_month_index, mention_doc_id, mention_document, mentions_template, month_index, notification_document,
+    notification_update, run_document, silence_document, small_mappings,
 )
 
 T0 = datetime(2026, 3, 2, 8, 0, tzinfo=timezone.utc)
@@ -62,12 +62,18 @@ def test_invalid_prefixes_are_a_store_error(prefix):
 
 
 def test_the_template_covers_every_month_behind_the_alias():
-    template = mentions_template("p")
-    assert template["name"] == "p-mentions"
+    template = mentions_template("p", {"number_of_shards": 2})
+    assert template["name"] == "p-mentions" and template["template"]["settings"] == {"number_of_shards": 2}
     assert template["index_patterns"] == ["p-mentions-*"]
     assert template["template"]["aliases"] == {"p-mentions": {}}
     assert template["template"]["mappings"]["dynamic"] == "strict"
     assert small_mappings("runs") == {"dynamic": "strict", "properties": SMALL_MAPPINGS["runs"]}
+
+
+@pytest.mark.parametrize("name, month", [("p-mentions-2026.01", True), ("p-mentions-x-2026.01", False),
+                                         ("p-mentions-2026.1", False), ("q-mentions-2026.01", False)])
+def test_only_the_prefixs_own_months_count_as_months(name, month):
+    assert is_month_index("p", name) is month
 
 
 def test_a_mention_document_fits_the_mapping_and_hydrates_back():

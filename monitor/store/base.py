@@ -182,6 +182,14 @@ class WorkerBeat(BaseModel):
     stopped: bool = False
 
 
+class Pruned(BaseModel):
+    """What :meth:`Store.prune_mentions` deleted."""
+
+    mentions: int
+    indices: list[str] = Field(default_factory=list)
+    """Elasticsearch: the monthly indices deleted."""
+
+
 @runtime_checkable
 class Store(Protocol):
     """Persistence for mentions, cursors, incidents, notifications and job runs."""
@@ -302,6 +310,13 @@ class Store(Protocol):
 
     def record_run(self, run: JobRun, run_id: str | None = None) -> None:
         """Append ``run``; with ``run_id`` the write is idempotent (a run already recorded under it stays)."""
+
+    def prune_mentions(self, before: datetime) -> Pruned:
+        """Delete mentions created before ``before`` (retention); those created since stay.
+
+        SQLite deletes exactly those; Elasticsearch deletes each monthly index whose whole month
+        lies before ``before``, so mentions of the cutoff's own month stay until it has passed.
+        """
 
     def runs(self, limit: int = 200) -> list[JobRun]: ...
 

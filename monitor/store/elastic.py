@@ -22,21 +22,23 @@ cursor are saved.
 
 from __future__ import annotations
 
-import os
 from datetime import datetime, timedelta
 from functools import partial
 from typing import Any, Iterable, Sequence
 
 from monitor.errors import ConflictError, StoreError
 from monitor.models import Incident, IncidentState, Mention, Silence
-from monitor.store.base import CursorUpdate, JobRun, MentionFilter, Notification, NotificationStatus, SeriesRow
+from monitor.store.base import (
+    CursorUpdate, JobRun, MentionFilter, Notification, NotificationStatus, Pruned, SeriesRow,
+)
+from monitor.store.elastic_auth import Connection, connection_from_config
 from monitor.store.elastic_client import (
     ApiError, Elasticsearch, NotFoundError, bulk_small, connect, retry, transient,
 )
 from monitor.store.elastic_ingest import Counters, Entry, ingest, serialise, set_aside
 from monitor.store.elastic_mapping import (
     INDEX_SETTINGS, MENTION_MAPPING, REVIEW_FIELDS, SEQ, THREAD_FIELDS, check_prefix, cursor_document, hydrate, incident_document,
-    mention_doc_id, mention_document, mentions_template, month_index, notification_document, notification_update,
+    mention_doc_id, mention_document, month_index, notification_document, notification_update,
     run_document, silence_document, small_mappings,
 )
 from monitor.store.elastic_queries import (
@@ -44,6 +46,7 @@ from monitor.store.elastic_queries import (
 )
 from monitor.store.elastic_export import ElasticExport, versioned
 from monitor.store.elastic_review import ElasticReview
+from monitor.store.elastic_setup import TemplateSettings, apply_template, drop_months, ensure_template
 from monitor.store.elastic_work import ElasticWork
 
 _ACTIVE = [s.value for s in IncidentState if s.is_active]
@@ -54,44 +57,37 @@ class ElasticsearchStore(ElasticReview, ElasticWork, ElasticExport):
 
     def __init__(
         self,
-        url: str = "http://127.0.0.1:9200",
+        url: str | Connection = "http://127.0.0.1:9200",
         *,
         index_prefix: str = "monitor",
-        api_key: str | None = None,
-        verify_certs: bool = True,
-        ca_certs: str | None = None,
         request_timeout: float = 30.0,
         retry_for: float = 120.0,
-        chunk_size: int = 1000,
+        bulk_size: int = 1000,
+        bulk_bytes: int = 10_000_000,
+        template: TemplateSettings = TemplateSettings(),
         client: Elasticsearch | None = None,
     ):
         check_prefix(index_prefix)
-        self.url = url
+        connection = url if isinstance(url, Connection) else Connection(hosts=(url,), request_timeout=request_timeout)
+        self.where = connection.where
         self.prefix = index_prefix
         self.retry_for = retry_for
-        self.chunk_size = chunk_size
+        self.bulk_size, self.bulk_bytes = bulk_size, bulk_bytes
+        self.template = template
         self.last_rejected: list[tuple[str, str]] = []
-        self.es = client or connect(url, api_key=api_key, verify_certs=verify_certs, ca_certs=ca_certs,
-                                    request_timeout=request_timeout)
+        self.es = client or connect(connection)
         self._known_indices: set[str] = set()
         self._retrying(self._setup, "prepare indices")
 
     @classmethod
     def from_config(cls, storage: Any) -> ElasticsearchStore:
-        api_key = None
-        env = getattr(storage, "api_key_env", None)
-        if env:
-            api_key = os.environ.get(env) or None
-        url = storage.url or "http://127.0.0.1:9200"
-        ca = getattr(storage, "ca_certs", None)
         return cls(
-            url,
+            connection_from_config(storage),
             index_prefix=storage.index_prefix,
-            api_key=api_key,
-            verify_certs=getattr(storage, "verify_certs", True),
-            ca_certs=str(ca) if ca else None,
-            request_timeout=getattr(storage, "request_timeout", 30.0),
-            retry_for=getattr(storage, "retry_for", 120.0),
+            retry_for=storage.retry_for,
+            bulk_size=storage.bulk_size,
+            bulk_bytes=int(storage.bulk_bytes),
+            template=TemplateSettings.from_config(storage),
         )
 
     # -- names, setup and retries ------------------------------------------------------------
@@ -107,22 +103,27 @@ class ElasticsearchStore(ElasticReview, ElasticWork, ElasticExport):
         return month_index(self.prefix, moment)
 
     def _setup(self) -> None:
+        """Create the template when missing (else leave it alone); add later fields to existing months."""
         try:
-            self.es.indices.put_index_template(**mentions_template(self.prefix))
+            ensure_template(self.es, self.prefix, self.template)
             self.es.indices.put_mapping(index=f"{self.prefix}-mentions-*", allow_no_indices=True, properties={
                 name: MENTION_MAPPING["properties"][name] for name in (*THREAD_FIELDS, *REVIEW_FIELDS)})
         except ApiError as exc:
             if transient(exc):
                 raise
-            raise StoreError(f"cannot prepare Elasticsearch indices at {self.url}: {exc}") from exc
+            raise StoreError(f"cannot prepare Elasticsearch indices at {self.where}: {exc}") from exc
+
+    def apply_template(self) -> list[str]:
+        """``monitor store setup``: put the config's template; returns the existing months it updated."""
+        return self._retrying(apply_template, "set up the index template", self.es, self.prefix, self.template)
 
     def _create_index(self, name: str, settings: dict[str, Any] | None = None,
-                      mappings: dict[str, Any] | None = None) -> None:
-        """Create index ``name`` once (a monthly one gets settings, mappings and alias from the template)."""
+                      mappings: dict[str, Any] | None = None, aliases: dict[str, Any] | None = None) -> None:
+        """Create index ``name`` once (a monthly one gets its settings from the template)."""
         if name in self._known_indices:
             return
         try:
-            self.es.indices.create(index=name, settings=settings, mappings=mappings)
+            self.es.indices.create(index=name, settings=settings, mappings=mappings, aliases=aliases)
         except ApiError as exc:
             if exc.error != "resource_already_exists_exception":
                 raise
@@ -136,24 +137,16 @@ class ElasticsearchStore(ElasticReview, ElasticWork, ElasticExport):
         return name
 
     def _retrying(self, call: Any, what: str, *args: Any, **kwargs: Any) -> Any:
-        return retry(partial(call, *args, **kwargs), what, url=self.url, retry_for=self.retry_for)
+        return retry(partial(call, *args, **kwargs), what, where=self.where, retry_for=self.retry_for)
 
     def _searcher(self, what: str = "search") -> Search:
         return partial(self._retrying, self.es.search, what)
 
-    def mention_indices(self) -> list[str]:
-        """The monthly mention indices, oldest first."""
-        found = self.es.indices.get_alias(name=self.mentions_alias, ignore_unavailable=True)
-        return sorted(found.body if hasattr(found, "body") else found)
-
-    def drop_mentions_before(self, cutoff: datetime) -> list[str]:
-        """Delete every monthly index whose whole month lies before ``cutoff``; returns their names."""
-        keep_from = self.month_index(cutoff)
-        dropped = [name for name in self.mention_indices() if name < keep_from]
-        for name in dropped:
-            self.es.indices.delete(index=name)
-            self._known_indices.discard(name)
-        return dropped
+    def prune_mentions(self, before: datetime) -> Pruned:
+        """Delete every monthly index whose whole month lies before ``before``."""
+        pruned = self._retrying(drop_months, "delete old months", self.es, self.prefix, before)
+        self._known_indices.difference_update(pruned.indices)
+        return pruned
 
     # -- mentions ----------------------------------------------------------------------------
 
@@ -183,8 +176,11 @@ class ElasticsearchStore(ElasticReview, ElasticWork, ElasticExport):
     def _ingest(self, batch: dict[str, Entry], final: dict[str, Counters]) -> int:
         reject = partial(set_aside, self.es, rejected_index=partial(self._ensure, "rejected"),
                          rejected=self.last_rejected)
-        return ingest(self.es, batch, final, alias=self.mentions_alias, chunk_size=self.chunk_size,
-                      create_index=self._create_index, reject=reject)
+        return ingest(self.es, batch, final, alias=self.mentions_alias, chunk_size=self.bulk_size,
+                      chunk_bytes=self.bulk_bytes, create_index=self._create_month, reject=reject)
+
+    def _create_month(self, name: str) -> None:
+        self._create_index(name, mappings=MENTION_MAPPING, aliases={self.mentions_alias: {}})
 
     def rejected(self) -> list[dict[str, Any]]:
         """Mentions Elasticsearch refused, newest first: mention id, brand, reason."""
@@ -256,7 +252,7 @@ class ElasticsearchStore(ElasticReview, ElasticWork, ElasticExport):
             for notification, new in zip(notifications, created):
                 if new:
                     self._retrying(self.es.delete, "withdraw a notification", index=self._index("notifications"),
-                                   id=notification.key, refresh=True)
+                                   id=notification.key, refresh="wait_for")
             raise ConflictError(f"incident {incident.id} changed since version {incident.version}")
         incident.version += 1
 
@@ -312,7 +308,7 @@ class ElasticsearchStore(ElasticReview, ElasticWork, ElasticExport):
             return
         try:
             self._retrying(self.es.update, "update a notification", index=self._index("notifications"),
-                           id=notification.key, doc=notification_update(notification), refresh=True,
+                           id=notification.key, doc=notification_update(notification), refresh="wait_for",
                            retry_on_conflict=3)
         except StoreError as exc:
             if not isinstance(exc.__cause__, NotFoundError):
@@ -349,13 +345,14 @@ class ElasticsearchStore(ElasticReview, ElasticWork, ElasticExport):
         """Append ``run``; under ``run_id`` it is created once (a second write of it is a no-op)."""
         if run_id is None:
             self._retrying(self.es.index, "record a run", index=self._ensure("runs"),
-                           document=run_document(run, SEQ.next()), refresh=True)
+                           document=run_document(run, SEQ.next()))  # no wait: runs() refreshes when it reads
             return
         self._retrying(bulk_small, "record a run", self.es, [
             {"_op_type": "create", "_index": self._ensure("runs"), "_id": run_id,
              "_source": run_document(run, SEQ.next())}])
 
     def runs(self, limit: int = 200) -> list[JobRun]:
+        self._refresh("runs")  # written every job, read rarely: refreshed when read, not per write
         hits = sorted_hits(self._searcher(), self._index("runs"), {"match_all": {}}, [{"seq": "desc"}], 0, limit)
         return [JobRun.model_validate(h["_source"]["data"]) for h in hits]
 

@@ -12,6 +12,7 @@ import time
 from typing import Any, Callable, TypeVar
 
 from monitor.errors import StoreError
+from monitor.store.elastic_auth import Connection
 
 try:  # the client is a dependency, but keep the import error readable
     from elasticsearch import ApiError, Elasticsearch, NotFoundError, TransportError, helpers
@@ -27,20 +28,9 @@ log = logging.getLogger(__name__)
 T = TypeVar("T")
 
 
-def connect(url: str, *, api_key: str | None, verify_certs: bool, ca_certs: str | None,
-            request_timeout: float) -> Elasticsearch:
-    options: dict[str, Any] = {
-        "request_timeout": request_timeout,
-        "retry_on_timeout": True,
-        "max_retries": 3,
-    }
-    if api_key:
-        options["api_key"] = api_key
-    if url.startswith("https"):
-        options["verify_certs"] = verify_certs
-        if ca_certs:
-            options["ca_certs"] = ca_certs
-    return Elasticsearch(url, **options)
+def connect(connection: Connection) -> Elasticsearch:
+    """A client for ``connection`` (several nodes are tried in turn; a dead one is left out a while)."""
+    return Elasticsearch(**connection.client_options())
 
 
 def transient(exc: BaseException) -> bool:
@@ -50,7 +40,7 @@ def transient(exc: BaseException) -> bool:
     return isinstance(exc, (EsConnectionError, TransportError))
 
 
-def retry(call: Callable[[], T], what: str, *, url: str, retry_for: float) -> T:
+def retry(call: Callable[[], T], what: str, *, where: str, retry_for: float) -> T:
     """``call()``, retried while it fails transiently, for at most ``retry_for`` seconds.
 
     ``what`` completes the error message ("could not ``what``"). A ``StoreError`` from ``call``
@@ -69,20 +59,20 @@ def retry(call: Callable[[], T], what: str, *, url: str, retry_for: float) -> T:
                     raise StoreError(f"Elasticsearch refused to {what}: {exc}") from exc
                 raise
             if time.monotonic() + delay > deadline:
-                raise StoreError(f"Elasticsearch at {url} unavailable; could not {what}: {exc}") from exc
+                raise StoreError(f"Elasticsearch at {where} unavailable; could not {what}: {exc}") from exc
             log.warning("Elasticsearch unavailable (%s); retrying in %.1fs", exc, delay)
             time.sleep(delay)
             delay = min(delay * 2, 10.0)
 
 
 def bulk_small(es: Elasticsearch, actions: list[dict[str, Any]]) -> list[bool]:
-    """Bulk-write ``actions`` with refresh; returns per action whether it was created/written.
+    """Bulk-write ``actions``, waiting for them to be searchable; returns per action whether it was created/written.
 
     A create conflict (409) is ``False``; a 429 or 5xx raises ``TransportError`` (to retry), any
     other item error :class:`StoreError`.
     """
     outcome: list[bool] = []
-    for ok, item in helpers.streaming_bulk(es, actions, refresh=True, max_retries=8, initial_backoff=0.5,
+    for ok, item in helpers.streaming_bulk(es, actions, refresh="wait_for", max_retries=8, initial_backoff=0.5,
                                            raise_on_error=False, raise_on_exception=True):
         _, result = next(iter(item.items()))
         if ok:

@@ -69,6 +69,7 @@ def ingest(
     *,
     alias: str,
     chunk_size: int,
+    chunk_bytes: int,
     create_index: Callable[[str], None],
     reject: Callable[[str, Entry, Any], None],
 ) -> int:
@@ -103,8 +104,8 @@ def ingest(
         done = set(pending) - {a["_id"] for a in actions}
         retry: set[str] = set()
         for ok, item in helpers.streaming_bulk(
-            es, actions, chunk_size=chunk_size, max_retries=8, initial_backoff=0.5,
-            max_backoff=10, raise_on_error=False, raise_on_exception=True,
+            es, actions, chunk_size=chunk_size, max_chunk_bytes=chunk_bytes, max_retries=8,
+            initial_backoff=0.5, max_backoff=10, raise_on_error=False, raise_on_exception=True,
         ):
             op, result = next(iter(item.items()))
             doc_id = result.get("_id")

@@ -3,8 +3,9 @@
 Layout (``P`` is the index prefix):
 
 * ``P-mentions-YYYY.MM``: one index per calendar month of ``created_at`` (UTC), all behind the
-  read alias ``P-mentions``; the index template ``P-mentions`` gives every month the same strict
-  mapping, so dropping an old month is one index deletion.
+  read alias ``P-mentions``, each created with the same strict mapping; the index template
+  ``P-mentions`` gives them their settings (see :mod:`~monitor.store.elastic_setup`). Dropping an
+  old month is one index deletion.
 * ``P-cursors``, ``P-incidents``, ``P-notifications``, ``P-silences``, ``P-runs``, ``P-leases``,
   ``P-workers``: small plain indices.
 * ``P-rejected``: documents Elasticsearch refused (mapping conflict, ...), with the reason.
@@ -32,7 +33,9 @@ _EPOCH = {"type": "date", "format": "epoch_second"}
 _OPAQUE = {"type": "object", "enabled": False}
 _STORED_ONLY = {"type": "keyword", "index": False, "doc_values": False}
 
-INDEX_SETTINGS: dict[str, Any] = {"number_of_shards": 1, "auto_expand_replicas": "0-1"}
+INDEX_SETTINGS: dict[str, Any] = {"number_of_shards": 1, "auto_expand_replicas": "0-1", "refresh_interval": "250ms"}
+"""The small indices': a short refresh interval bounds the wait of their ``refresh=wait_for`` writes (a
+refresh of an index that did not change costs nothing)."""
 
 MENTION_MAPPING: dict[str, Any] = {
     "dynamic": "strict",
@@ -90,14 +93,19 @@ def month_index(prefix: str, moment: datetime) -> str:
     return f"{prefix}-mentions-{moment.astimezone(timezone.utc):%Y.%m}"
 
 
-def mentions_template(prefix: str) -> dict[str, Any]:
-    """``put_index_template`` arguments giving every monthly index its settings, mapping and alias."""
+def is_month_index(prefix: str, name: str) -> bool:
+    """Whether ``name`` is one of the monthly mention indices of ``prefix``."""
+    return re.fullmatch(rf"{re.escape(prefix)}-mentions-\d{{4}}\.\d{{2}}", name) is not None
+
+
+def mentions_template(prefix: str, settings: dict[str, Any]) -> dict[str, Any]:
+    """``put_index_template`` arguments giving every monthly index ``settings``, the mapping and the alias."""
     alias = f"{prefix}-mentions"
     return {
         "name": alias,
         "index_patterns": [f"{prefix}-mentions-*"],
         "priority": 200,
-        "template": {"settings": INDEX_SETTINGS, "mappings": MENTION_MAPPING, "aliases": {alias: {}}},
+        "template": {"settings": settings, "mappings": MENTION_MAPPING, "aliases": {alias: {}}},
     }
 
 

@@ -70,9 +70,9 @@ class ElasticReview:
         self._retrying(self.es.update, "correct a sentiment", index=hits[0]["_index"], id=doc_id,
                        doc={"sentiment": label, "mention": mention.model_dump_json(),
                             "reach": mention.estimated_reach, "followers": mention.author.followers,
-                            "author": mention.author_name or None}, refresh=True,
+                            "author": mention.author_name or None}, refresh="wait_for",
                        retry_on_conflict=5)
-        self._retrying(self.es.index, "keep a correction", index=self._ensure("corrections"), refresh=True,
+        self._retrying(self.es.index, "keep a correction", index=self._ensure("corrections"), refresh="wait_for",
                        document={"brand": brand, "mention_id": mention_id, "seq": SEQ.next(),
                                  "data": correction.model_dump(mode="json")})
         return correction

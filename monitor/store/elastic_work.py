@@ -4,6 +4,11 @@ Every claim is an optimistic-concurrency write (``if_seq_no`` / ``if_primary_ter
 just read, or a ``create`` for a document that does not exist yet): of two workers racing for the
 same document exactly one write succeeds, the other gets 409 and leaves the work to the winner.
 Reads go through real-time GETs, so a claim never acts on a stale search hit.
+
+Writes that a frequent search must find next (notification claims) wait for the index's next
+refresh (``refresh=wait_for``) rather than force one. Leases, cursors and heartbeats (and job runs)
+are written often and read back by GET or rarely listed: they are written without waiting, and
+their listings refresh the small index first.
 """
 
 from __future__ import annotations
@@ -17,6 +22,9 @@ from monitor.store.elastic_client import ApiError, Elasticsearch, NotFoundError
 from monitor.store.elastic_mapping import epoch_seconds, notification_update
 from monitor.store.elastic_queries import epoch_range, sorted_hits
 
+READ_BY_GET = ("cursors", "leases")
+"""Small indices whose compare-and-set writes need not wait for a refresh."""
+
 
 class ElasticWork:
     """Leases, notification claims and heartbeats for :class:`~monitor.store.elastic.ElasticsearchStore`."""
@@ -26,6 +34,10 @@ class ElasticWork:
     _ensure: Callable[[str], str]
     _retrying: Callable[..., Any]
     _searcher: Callable[..., Any]
+
+    def _refresh(self, kind: str) -> None:
+        """Make the small index ``kind``'s writes searchable (before listing one of :data:`READ_BY_GET`)."""
+        self._retrying(self.es.indices.refresh, f"refresh {kind}", index=self._index(kind), ignore_unavailable=True)
 
     # -- compare-and-set on one document ------------------------------------------------------
 
@@ -38,11 +50,12 @@ class ElasticWork:
 
     def _write_if(self, kind: str, doc_id: str, document: dict[str, Any], read: dict[str, Any] | None) -> bool:
         """Write ``document`` only if it is still as ``read`` (absent when ``None``); False when it was not."""
+        refresh = None if kind in READ_BY_GET else "wait_for"
         try:
             if read is None:
-                self.es.create(index=self._ensure(kind), id=doc_id, document=document, refresh=True)
+                self.es.create(index=self._ensure(kind), id=doc_id, document=document, refresh=refresh)
             else:
-                self.es.index(index=self._index(kind), id=doc_id, document=document, refresh=True,
+                self.es.index(index=self._index(kind), id=doc_id, document=document, refresh=refresh,
                               if_seq_no=read["_seq_no"], if_primary_term=read["_primary_term"])
         except ApiError as exc:
             if exc.meta.status == 409:
@@ -86,6 +99,7 @@ class ElasticWork:
                                   if current is not None and current.owner == owner else None)
 
     def leases(self) -> list[Lease]:
+        self._refresh("leases")
         hits = sorted_hits(self._searcher(), self._index("leases"), {"match_all": {}}, [{"name": "asc"}], 0, 10_000)
         return [Lease.model_validate(h["_source"]["data"]) for h in hits]
 
@@ -126,9 +140,10 @@ class ElasticWork:
     def heartbeat(self, beat: WorkerBeat) -> None:
         self._retrying(self.es.index, "record a heartbeat", index=self._ensure("workers"), id=beat.id,
                        document={"id": beat.id, "beat_at": epoch_seconds(beat.beat_at),
-                                 "data": beat.model_dump(mode="json")}, refresh=True)
+                                 "data": beat.model_dump(mode="json")})
 
     def workers(self) -> list[WorkerBeat]:
+        self._refresh("workers")
         hits = sorted_hits(self._searcher(), self._index("workers"), {"match_all": {}},
                            [{"beat_at": "desc"}, {"id": "asc"}], 0, 10_000)
         return [WorkerBeat.model_validate(h["_source"]["data"]) for h in hits]

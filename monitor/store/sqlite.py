@@ -22,6 +22,7 @@ from monitor.store.base import (
     SeriesRow,
 )
 from monitor.store.sqlite_export import SqliteExport
+from monitor.store.sqlite_prune import SqlitePrune
 from monitor.store.sqlite_review import CORRECTIONS_SCHEMA, SqliteReview
 from monitor.store.sqlite_work import SqliteWork
 
@@ -109,7 +110,7 @@ def _fts_phrase(text: str) -> str:
     return " ".join(f'"{w.rstrip("*")}"' + ("*" if w.endswith("*") else "") for w in words)
 
 
-class SqliteStore(SqliteReview, SqliteWork, SqliteExport):
+class SqliteStore(SqliteReview, SqliteWork, SqliteExport, SqlitePrune):
     """:class:`~monitor.store.base.Store` on SQLite; one connection shared under a lock."""
 
     def __init__(self, path: str | Path = "monitor.db"):
