@@ -48,7 +48,7 @@ def test_every_dashboard_page_shows_the_same_on_both_stores(tmp_path, monkeypatc
     sqlite_config = write_config(tmp_path, db)
     target = es_store_factory()
     with SqliteStore(db) as source:
-        copy_store(source, target, progress=False)
+        copy_store(source, target, str(db), progress=False)
     elastic_config = es_config(sqlite_config, tmp_path / "es", es_server, target.prefix)
     for page in PAGES:
         shown = {}
