@@ -79,7 +79,7 @@ class LiveSource:
         tally = Tally(started=utcnow())
         try:
             for batch in self.collector.stream(context, cursor, stop):
-                self._write(batch, cursor, tally)
+                self.write(batch, cursor, tally)
                 cursor = batch.cursor or cursor
                 if tally.written:
                     self.pipeline.on_arrival(brand.name, tally.written)
@@ -91,7 +91,7 @@ class LiveSource:
             raise
         self._record(tally, context, None)
 
-    def _write(self, batch: StreamBatch, cursor: str | None, tally: Tally) -> None:
+    def write(self, batch: StreamBatch, cursor: str | None, tally: Tally) -> None:
         """Store one batch: matched new posts, engagement of stored posts, the cursor (one store call)."""
         brand = self.brand.name
         new = self.pipeline.matched(self.brand, batch.mentions)
