@@ -163,3 +163,23 @@ def test_a_post_going_viral_on_the_stream_is_alerted_at_once(tmp_path, pipeline_
     assert incidents[0].spikes[0].sample_mention_ids == [f"bluesky:{hot}"]
     assert len(alerts) == 1 and alerts[0]["channel"]
     assert not pipeline.store.due_notifications(NOW + timedelta(minutes=1))
+
+
+def test_a_burst_of_ten_thousand_likes_on_one_post_is_counted_exactly(tmp_path, pipeline_for):
+    target = uri_of("did:plc:author", "burst")
+    events = [like(T0 + k, target, did=f"did:plc:fan{k}") for k in range(10_000)]
+    with FakeJetstream(events, plans=[Plan(cut_after=4_321)]) as server:
+        pipeline = pipeline_for(server.url)
+        pipeline.store.add_mentions([stored_post("burst", "Acme burst", NOW - timedelta(hours=1), likes=7)])
+        assert not run_until(pipeline, lambda: pipeline.store.get_cursor("Acme", "jetstream") == str(T0 + 9_999),
+                             limit=60)
+    [stored] = pipeline.store.search(MentionFilter(brands=["Acme"]))
+    assert stored.engagement == Engagement(likes=10_007)
+
+
+def test_an_idle_stream_still_beats_on_the_sources_health_page(tmp_path, pipeline_for):
+    with FakeJetstream() as server:
+        pipeline = pipeline_for(server.url)
+        runs = lambda: [r for r in pipeline.store.runs() if r.job == "collect:Acme:jetstream"]  # noqa: E731
+        run_until(pipeline, lambda: len(runs()) >= 2, heartbeat=timedelta(seconds=0.1))
+    assert len(runs()) >= 2 and all(r.ok and r.fetched == 0 for r in runs())

@@ -10,29 +10,22 @@ one, add to its engagement. Posts get the same ids as the ``bluesky`` search col
 from __future__ import annotations
 
 import json
-import logging
 import threading
-import time
 from datetime import datetime, timezone
 from typing import Any, Iterator
 from urllib.parse import urlencode
 
 from pydantic import Field
-from websockets.exceptions import WebSocketException
-from websockets.sync.client import ClientConnection, connect
+from websockets.sync.client import ClientConnection
 
 from monitor.collectors.api import language, parse_time
 from monitor.collectors.base import ITEM_ERRORS, Batch, FetchContext
 from monitor.collectors.bluesky import QUOTE_EMBEDS
-from monitor.collectors.stream import Backoff, Bumps, StreamBatch, StreamConfig, refuse_polling
+from monitor.collectors.stream import Bumps, StreamBatch, StreamConfig, hold, refuse_polling
 from monitor.models import Author, Mention
-
-log = logging.getLogger(__name__)
 
 SOURCE = "bluesky"
 POST, LIKE, REPOST = "app.bsky.feed.post", "app.bsky.feed.like", "app.bsky.feed.repost"
-RECV_SLICE = 0.5
-"""Longest block on the socket, so a stop request is seen within this many seconds."""
 
 
 class JetstreamConfig(StreamConfig):
@@ -41,10 +34,6 @@ class JetstreamConfig(StreamConfig):
     url: str = Field(default="wss://jetstream2.us-east.bsky.network/subscribe", description="the subscribe endpoint")
     collections: list[str] = Field(default_factory=lambda: [POST, LIKE, REPOST], min_length=1,
                                    description="wantedCollections asked for")
-
-
-class Stalled(Exception):
-    """The server sent nothing for ``stall_seconds``."""
 
 
 def subscribe_url(base: str, collections: list[str], cursor: int | None) -> str:
@@ -60,9 +49,17 @@ def _uri(value: Any) -> str | None:
 class EventReader:
     """Reads Jetstream events into a pending :class:`StreamBatch`; skips events at or before ``last``."""
 
-    def __init__(self, context: FetchContext, last: int = 0):
+    def __init__(self, context: FetchContext, last: int = 0, config: JetstreamConfig | None = None):
         self.context, self.last = context, last
+        self.config = config or JetstreamConfig()
         self.pending = StreamBatch()
+
+    def url(self) -> str:
+        """The subscription, resuming after the last event read (live when there is none yet)."""
+        return subscribe_url(self.config.url, self.config.collections, self.last or None)
+
+    def opened(self, socket: ClientConnection) -> None:
+        """Nothing to send: the subscription is in the URL."""
 
     def take(self, error: str | None = None) -> StreamBatch:
         """The pending batch (its cursor the last event read), and a fresh one started."""
@@ -157,35 +154,5 @@ class JetstreamCollector:
         refuse_polling(context.source)
 
     def stream(self, context: FetchContext, cursor: str | None, stop: threading.Event) -> Iterator[StreamBatch]:
-        reader = EventReader(context, int(cursor) if cursor and cursor.isdigit() else 0)
-        backoff = Backoff(self.config.backoff_initial, self.config.backoff_max)
-        while not stop.is_set():
-            url = subscribe_url(self.config.url, self.config.collections, reader.last or None)
-            error = None
-            try:
-                with connect(url, open_timeout=self.config.open_timeout, close_timeout=1) as socket:
-                    log.info("%s: streaming %s for %s", context.source, url, context.brand)
-                    backoff.reset()
-                    yield from self._read(socket, reader, stop)
-            except (OSError, WebSocketException, Stalled) as exc:
-                error = f"{context.source}: stream {self.config.url} ended: {type(exc).__name__}: {exc}"
-                log.warning("%s", error)
-            batch = reader.take(error)
-            if batch.events or batch.error:
-                yield batch
-            if not stop.is_set():
-                stop.wait(backoff.next())
-
-    def _read(self, socket: ClientConnection, reader: EventReader, stop: threading.Event) -> Iterator[StreamBatch]:
-        flushed = heard = time.monotonic()
-        while not stop.is_set():
-            try:
-                reader.read(socket.recv(timeout=RECV_SLICE))
-                heard = time.monotonic()
-            except TimeoutError:
-                if time.monotonic() - heard > self.config.stall_seconds:
-                    raise Stalled(f"nothing for {self.config.stall_seconds:g} s") from None
-            full = reader.pending.events >= self.config.flush_events
-            if full or (reader.pending.events and time.monotonic() - flushed >= self.config.flush_seconds):
-                yield reader.take()
-                flushed = time.monotonic()
+        reader = EventReader(context, int(cursor) if cursor and cursor.isdigit() else 0, self.config)
+        yield from hold(self.config, reader, stop, context.source)

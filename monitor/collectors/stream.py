@@ -11,15 +11,24 @@ from an older position doubles nothing.
 
 from __future__ import annotations
 
+import logging
 import random
 import threading
+import time
 from dataclasses import dataclass, field
 from typing import ClassVar, Iterator, NoReturn, Protocol, runtime_checkable
 
 from pydantic import BaseModel, ConfigDict, Field
+from websockets.exceptions import WebSocketException
+from websockets.sync.client import ClientConnection, connect
 
 from monitor.collectors.base import Batch, FetchContext
 from monitor.errors import CollectorError
+
+log = logging.getLogger(__name__)
+
+RECV_SLICE = 0.5
+"""Longest block on the socket, so a stop request is seen within this many seconds."""
 
 
 class StreamConfig(BaseModel):
@@ -101,6 +110,69 @@ class StreamCollector(Protocol):
 def is_stream(collector: object) -> bool:
     """Whether a collector plugin (class or instance) is a streaming source."""
     return bool(getattr(collector, "streams", False))
+
+
+class Stalled(Exception):
+    """The server sent nothing for ``stall_seconds``."""
+
+
+class EventReader(Protocol):
+    """What :func:`hold` needs from a stream's reader: where to connect, what to do once connected,
+    how to read one message into the pending batch, and how to hand that batch over."""
+
+    pending: StreamBatch
+
+    def url(self) -> str: ...
+
+    def opened(self, socket: ClientConnection) -> None: ...
+
+    def read(self, raw: str | bytes) -> None: ...
+
+    def take(self, error: str | None = None) -> StreamBatch: ...
+
+
+def hold(config: StreamConfig, reader: EventReader, stop: threading.Event, name: str,
+         headers: dict[str, str] | None = None) -> Iterator[StreamBatch]:
+    """Keep a WebSocket open until ``stop``: batches every ``flush_events`` events or ``flush_seconds``
+    (an empty one when idle, so the caller can beat), reconnecting with :class:`Backoff`.
+
+    A dropped, refused or stalled connection (or a failed catch-up in ``reader.opened``) ends with
+    a batch of what was read, its ``error`` saying why, then a wait and a new connection.
+    """
+    backoff = Backoff(config.backoff_initial, config.backoff_max)
+    while not stop.is_set():
+        url = reader.url()
+        error = None
+        try:
+            with connect(url, open_timeout=config.open_timeout, close_timeout=1,
+                         additional_headers=headers) as socket:
+                log.info("%s: streaming from %s", name, url.split("?")[0])
+                backoff.reset()
+                reader.opened(socket)
+                yield from _read(config, socket, reader, stop)
+        except (OSError, WebSocketException, Stalled, CollectorError) as exc:
+            error = f"{name}: stream {url.split('?')[0]} ended: {type(exc).__name__}: {exc}"
+            log.warning("%s", error)
+        batch = reader.take(error)
+        if batch.events or batch.error or batch.mentions:
+            yield batch
+        if not stop.is_set():
+            stop.wait(backoff.next())
+
+
+def _read(config: StreamConfig, socket: ClientConnection, reader: EventReader,
+          stop: threading.Event) -> Iterator[StreamBatch]:
+    flushed = heard = time.monotonic()
+    while not stop.is_set():
+        try:
+            reader.read(socket.recv(timeout=RECV_SLICE))
+            heard = time.monotonic()
+        except TimeoutError:
+            if time.monotonic() - heard > config.stall_seconds:
+                raise Stalled(f"nothing for {config.stall_seconds:g} s") from None
+        if reader.pending.events >= config.flush_events or time.monotonic() - flushed >= config.flush_seconds:
+            yield reader.take()
+            flushed = time.monotonic()
 
 
 def refuse_polling(source: str) -> NoReturn:
