@@ -35,6 +35,7 @@ from monitor.workers import Claims, Heartbeat, new_worker_id
 
 if TYPE_CHECKING:
     from monitor.alerts.notify.slack.interactive import Interactivity
+    from monitor.config import BrandConfig, SourceConfig
     from monitor.pipeline import Pipeline
 
 log = logging.getLogger(__name__)
@@ -56,11 +57,13 @@ class Service:
         self.failures: Counter[str] = Counter()
         self.successes: Counter[str] = Counter()
         self.streams_stop = threading.Event()
+        self._streaming: set[str] = set()
+        self._streams_lock = threading.Lock()
         streams = [(b.name, s.key) for b in config.brands for s in b.sources
                    if s.enabled and is_stream(registry.load(registry.COLLECTORS, s.type))]
         self.scheduler = BackgroundScheduler(
             executors={"default": ThreadPoolExecutor(config.workers.capacity), BEAT: ThreadPoolExecutor(1),
-                       STREAMS: ThreadPoolExecutor(max(len(streams), 1))},
+                       STREAMS: ThreadPoolExecutor(max(2 * len(streams), 1))},
             job_defaults={"coalesce": True, "max_instances": 1, "misfire_grace_time": 300},
             timezone="UTC",
         )
@@ -89,9 +92,7 @@ class Service:
         for brand in config.brands:
             for source in brand.sources:
                 if (brand.name, source.key) in streams:
-                    self._add(collect_job(brand.name, source.key), source.every,
-                              lambda b=brand, s=source: LiveSource(self.pipeline, b, s).run(self.streams_stop),
-                              executor=STREAMS)
+                    self._add_stream(brand, source)
                 elif source.enabled:
                     self._add(collect_job(brand.name, source.key), source.every,
                               lambda b=brand.name, s=source.key: self.pipeline.collect(b, s))
@@ -107,12 +108,32 @@ class Service:
         self.scheduler.add_job(self._guarded("heartbeat", self.heartbeat), IntervalTrigger(seconds=beat),
                                id="heartbeat", name="heartbeat", next_run_time=self._first_run(), executor=BEAT)
 
-    def _add(self, name: str, every: timedelta, work: Callable[[], Any], executor: str = "default") -> None:
+    def _add(self, name: str, every: timedelta, work: Callable[[], Any]) -> None:
         """Try to claim job ``name`` every poll (or every ``every``, when shorter)."""
         seconds = min(every, self.pipeline.config.workers.poll).total_seconds()
         self.scheduler.add_job(self._guarded(name, lambda: self.claims.run(name, every, work)),
                                IntervalTrigger(seconds=seconds, jitter=min(seconds * 0.1, 30)),
-                               id=name, name=name, next_run_time=self._first_run(), executor=executor)
+                               id=name, name=name, next_run_time=self._first_run())
+
+    def _add_stream(self, brand: BrandConfig, source: SourceConfig) -> None:
+        """A streaming source's job: held for as long as it runs; the polls meanwhile return at once."""
+        name = collect_job(brand.name, source.key)
+
+        def hold() -> bool:
+            with self._streams_lock:
+                if name in self._streaming:
+                    return False
+                self._streaming.add(name)
+            try:
+                return self.claims.run(name, source.every, lambda: LiveSource(self.pipeline, brand, source).run(
+                    self.streams_stop))
+            finally:
+                with self._streams_lock:
+                    self._streaming.discard(name)
+
+        seconds = min(source.every, self.pipeline.config.workers.poll).total_seconds()
+        self.scheduler.add_job(self._guarded(name, hold), IntervalTrigger(seconds=seconds), id=name, name=name,
+                               next_run_time=self._first_run(), executor=STREAMS, max_instances=2)
 
     def _prune(self) -> None:
         """Delete mentions older than ``storage.retention`` (recorded as job ``retention``)."""
