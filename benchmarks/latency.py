@@ -40,8 +40,9 @@ from monitor.store.sqlite import SqliteStore  # noqa: E402
 from tests.fake_slack import DEFAULT_TOKEN, FakeSlack  # noqa: E402
 from tests.jetstream_fake import LIKE, POST, REPOST, FakeJetstream, commit  # noqa: E402
 
-NAMES = ["Aurelia", "Borealis", "Cobalto", "Dunmore", "Elstree", "Fenwick", "Galloway", "Harrowby", "Islay", "Jorvik",
-         "Kestrel", "Lindqvist", "Marlowe", "Norcross", "Ossian", "Pemberly", "Quillon", "Rosmund", "Sterling", "Tamsin"]
+NAMES = ["Aurelia", "Borealis", "Cobalto", "Dunmore", "Elstree", "Fenwick", "Galloway", "Harrowby", "Islay",
+         "Jorvik", "Kestrel", "Lindqvist", "Marlowe", "Norcross", "Ossian", "Pemberly", "Quillon", "Rosmund",
+         "Sterling", "Tamsin"]
 ANGRY = "{name} cancelled my flight, stranded with two kids and no help at all, worst service ever"
 HISTORY = 30
 

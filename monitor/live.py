@@ -54,7 +54,8 @@ def with_bumps(mention: Mention, bump: list[int] | None) -> Mention:
     if not bump:
         return mention
     counts = mention.engagement
-    engagement = Engagement(likes=min(counts.likes + bump[0], MAX_COUNT), shares=min(counts.shares + bump[1], MAX_COUNT),
+    engagement = Engagement(likes=min(counts.likes + bump[0], MAX_COUNT),
+                            shares=min(counts.shares + bump[1], MAX_COUNT),
                             replies=min(counts.replies + bump[2], MAX_COUNT))
     return mention.model_copy(update={"engagement": engagement})
 

@@ -55,7 +55,8 @@ def test_subscribe_url_asks_for_the_collections_and_resumes_by_cursor():
     url = subscribe_url("wss://host/subscribe", [POST, LIKE], 1725911162329308)
     assert url == ("wss://host/subscribe?wantedCollections=app.bsky.feed.post"
                    "&wantedCollections=app.bsky.feed.like&cursor=1725911162329308")
-    assert subscribe_url("wss://host/subscribe?compress=false", [POST], None).endswith("?compress=false&wantedCollections=app.bsky.feed.post")
+    assert subscribe_url("wss://host/subscribe?compress=false", [POST], None).endswith(
+        "?compress=false&wantedCollections=app.bsky.feed.post")
 
 
 def test_recorded_posts_get_the_ids_the_search_collector_gives_them():
@@ -97,7 +98,8 @@ def test_likes_reposts_replies_and_quotes_count_towards_the_post_they_refer_to()
         reader.read(json.dumps(event))
     batch = reader.take()
     assert [m.id for m in batch.mentions] == [f"bluesky:{target}"]
-    assert batch.bumps.counts == {f"bluesky:{target}": [2, 2, 1], f"bluesky:{uri_of('did:plc:other', 'cold')}": [1, 0, 0]}
+    other = f"bluesky:{uri_of('did:plc:other', 'cold')}"
+    assert batch.bumps.counts == {f"bluesky:{target}": [2, 2, 1], other: [1, 0, 0]}
     assert batch.events == 8 and batch.cursor == str(T0 + 7)
 
 

@@ -1,12 +1,12 @@
-"""What streaming sources share: the ``StreamCollector`` protocol, its batches, and reconnect backoff.
+"""What streaming sources share: the ``StreamCollector`` protocol, its batches, the WebSocket loop.
 
 A streaming source holds one long connection instead of being polled. Its collector matches
-the brand query locally on every event, and yields :class:`StreamBatch`\\ es: the new posts
-that matched, the engagement the stream added to posts (likes, reposts, quotes and replies
-of them; the pipeline applies it to the posts already stored), and the cursor after them. The pipeline stores each batch with
-its cursor in one write (see :mod:`monitor.live`), so a restart resumes after the last
-stored batch; events at or before a stored cursor are skipped, so a server that replays
-from an older position doubles nothing.
+the brand query locally on every event and yields :class:`StreamBatch`\\ es: the new posts
+that matched, the engagement the stream added to posts (likes, reposts, quotes and replies of
+them; the pipeline applies it to the posts already stored), and the cursor after them. The
+pipeline stores each batch with its cursor in one write (see :mod:`monitor.live`), so a
+restart resumes after the last stored batch. :func:`hold` is the connection loop they share:
+batches by count or time, stall detection, reconnects with :class:`Backoff`.
 """
 
 from __future__ import annotations

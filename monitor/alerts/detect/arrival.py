@@ -5,8 +5,9 @@ time a brand is judged, then kept up to date with every post or engagement chang
 stores) go through :func:`~monitor.alerts.detect.viral.detect_viral` after every stored batch;
 a spike is returned only when a post is newly viral. The posts already viral when the state is
 read from the store (after a restart; before the first batch is judged) are taken as judged,
-so a restart raises no alert the detect tick did not raise already. The surge detector (shared with the detect tick, so each
-bucket is fed once) judges each bucket as soon as it closes.
+so a restart raises no alert the detect tick did not raise already. The surge detector
+(shared with the detect tick, so each bucket is fed once) judges each bucket as soon as it
+closes.
 """
 
 from __future__ import annotations
