@@ -41,7 +41,7 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 BEAT = "heartbeat"  # its own thread: busy jobs must not delay the renewal of their leases
-STREAMS = "streams"  # one thread per streaming source, so a held stream never takes a job's place
+STREAMS = "streams"  # threads of their own for streaming sources, so a held stream never takes a job's place
 
 
 class Service:
