@@ -4,7 +4,7 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 PIP := $(PY) -m pip install --quiet --disable-pip-version-check
 
-.PHONY: demo test install dev browser dashboard benchmark benchmark-query benchmark-stores benchmark-nlp nab es-start es-stop clean
+.PHONY: demo test install dev browser dashboard benchmark benchmark-query benchmark-stores benchmark-nlp benchmark-firehose benchmark-latency nab es-start es-stop clean
 
 $(PY):
 	$(PYTHON) -m venv $(VENV)
@@ -55,6 +55,14 @@ nab: install
 
 benchmark-stores: install
 	$(PY) benchmarks/store_backends.py
+
+# Jetstream events per second on one core (parse + match + engagement update) against parse only.
+benchmark-firehose: install
+	$(PY) benchmarks/firehose.py
+
+# Time to alert: viral posts on a loopback Jetstream-like stream through `monitor run` to a fake Slack.
+benchmark-latency: install
+	$(PY) benchmarks/latency.py
 
 # Sentiment throughput (XLM-R base, random weights; offline backend), offline accuracy, language id.
 benchmark-nlp: dev

@@ -19,6 +19,7 @@ from tqdm import tqdm
 from monitor import config as config_lib
 from monitor import registry
 from monitor.collectors.base import FetchContext
+from monitor.collectors.stream import is_stream
 from monitor.config import BrandConfig, SourceConfig, parse_duration
 from monitor.query import Query
 
@@ -78,6 +79,9 @@ def backfill(path: Path, since_text: str, brand_name: str | None, source_key: st
     for brand in brands:
         sources = [pipeline.source_config(brand, source_key)] if source_key else [s for s in brand.sources if s.enabled]
         for source in sources:
+            if not source_key and is_stream(registry.load(registry.COLLECTORS, source.type)):
+                click.echo(f"{brand.name}/{source.key}: a stream, read live by `monitor run`; skipped")
+                continue
             total = since / timedelta(hours=1)
             with tqdm(total=total, desc=f"{brand.name}/{source.key}", unit="h", bar_format=BAR) as bar:
                 result = backfill_source(pipeline, brand, source, since, now, bar)

@@ -9,6 +9,7 @@ from datetime import datetime, timedelta, timezone
 from typing import Any, Callable, TypeVar
 
 from monitor import registry
+from monitor.alerts.detect.arrival import ArrivalWatch
 from monitor.alerts.detect.spikes import BucketCounts, detect, judged_bucket
 from monitor.alerts.detect.surge import SurgeTracker
 from monitor.alerts.detect.viral import ViralWatch
@@ -84,6 +85,7 @@ class Pipeline:
         self._queries = {b.name: Query.parse(b.query_text()) for b in config.brands}
         self.surge = SurgeTracker(config.detection)
         self.viral = ViralWatch(store, config.detection)
+        self.arrival = ArrivalWatch(store, config.detection, self.surge, self.viral, self.counts)
         self.engine = IncidentEngine(
             store,
             config.alerts,
@@ -92,6 +94,10 @@ class Pipeline:
             match_playbook=lambda incident, texts: playbook_lib.match(incident, self.playbooks, texts=texts),
         )
 
+    def query(self, brand: str) -> Query:
+        """The brand's parsed query."""
+        return self._queries[brand]
+
     def source_config(self, brand: BrandConfig, key: str) -> SourceConfig:
         for source in brand.sources:
             if source.key == key:
@@ -99,7 +105,8 @@ class Pipeline:
         known = ", ".join(s.key for s in brand.sources) or "none"
         raise ConfigError(f"brand {brand.name!r} has no source {key!r} (configured: {known})")
 
-    def _collector(self, brand: BrandConfig, source: SourceConfig) -> Collector:
+    def collector(self, brand: BrandConfig, source: SourceConfig) -> Collector:
+        """The source's collector plugin (built once)."""
         key = (brand.name, source.key)
         if key not in self._collectors:
             plugin = registry.load(registry.COLLECTORS, source.type)
@@ -130,7 +137,7 @@ class Pipeline:
         error: str | None = None
         try:
             cursor = self.store.get_cursor(brand.name, source.key)
-            for batch in self._collector(brand, source).fetch(context, cursor):
+            for batch in self.collector(brand, source).fetch(context, cursor):
                 self.store_batch(brand, source, batch, result, save_cursor=True, expected=cursor)
                 cursor = batch.cursor or cursor
         except Exception as exc:
@@ -194,11 +201,21 @@ class Pipeline:
         The cursor is saved compare-and-set: only while the stored one is still ``expected``
         (a worker whose claim lapsed cannot move a source's cursor under the one now holding it).
         """
-        query = self._queries[brand.name]
         result.fetched += len(batch.mentions)
+        annotated = self.matched(brand, batch.mentions)
+        result.matched += len(annotated)
+        update = None
+        if save_cursor and batch.cursor:
+            update = CursorUpdate(brand=brand.name, source=source.key, value=batch.cursor, expected=expected,
+                                  checked=True)
+        result.stored += self.store.add_mentions(annotated, update)
+
+    def matched(self, brand: BrandConfig, mentions: list[Mention]) -> list[Mention]:
+        """The mentions the brand query matches (in each post's language), annotated, in the brand's languages."""
+        query = self._queries[brand.name]
         matched = []
         candidates = brand.languages or getattr(self.annotator, "languages", None)
-        for mention in batch.mentions:
+        for mention in mentions:
             identified: dict[str, str | None] = {}
 
             def languages(mention: Mention = mention) -> list[str]:
@@ -211,12 +228,7 @@ class Pipeline:
         annotated = self.annotator.annotate(matched) if matched else []
         if brand.languages:
             annotated = [m for m in annotated if m.language is None or m.language in brand.languages]
-        result.matched += len(annotated)
-        update = None
-        if save_cursor and batch.cursor:
-            update = CursorUpdate(brand=brand.name, source=source.key, value=batch.cursor, expected=expected,
-                                  checked=True)
-        result.stored += self.store.add_mentions(annotated, update)
+        return annotated
 
     def counts(self, brand: str, now: datetime) -> list[BucketCounts]:
         """Closed buckets of the detection history for ``brand`` at ``now``."""
@@ -266,6 +278,15 @@ class Pipeline:
         spikes += self.surge.spikes(series, now, brand)
         spikes += self.viral.spikes(brand, now)
         return self.engine.handle(spikes, now) + self.engine.resolve_quiet(brand, now)
+
+    def on_arrival(self, brand: str, changed: list[Mention], now: datetime | None = None) -> list[Incident]:
+        """Judge what a stream just stored (see :mod:`monitor.alerts.detect.arrival`); deliver any alert at once."""
+        now = now or self.clock()
+        spikes = self.arrival.spikes(brand, changed, now)
+        touched = self.engine.handle(spikes, now) if spikes else []
+        if touched:
+            self.deliver(now)
+        return touched
 
     def remind(self, brand: str, now: datetime | None = None) -> Any:
         """Queue the brand's overdue playbook reminders (recorded as ``reminders:BRAND`` when some were due)."""

@@ -1,6 +1,9 @@
 """APScheduler wiring: one job per (brand, source), detect and reminders per brand, the care digest,
 retention (daily, with ``storage.retention``), delivery.
 
+A streaming source's job holds its stream (:class:`~monitor.live.LiveSource`) for as long as
+this worker holds its claim, on a thread of its own; a stop ends the streams first.
+
 The service is one worker of any number on one store (see :mod:`monitor.workers`): every
 ``workers.poll`` it tries to claim each job that is due, runs the ones it got (at most
 ``workers.capacity`` at once) and releases them; delivery runs on every worker, each claiming
@@ -22,18 +25,23 @@ from apscheduler.executors.pool import ThreadPoolExecutor
 from apscheduler.schedulers.background import BackgroundScheduler
 from apscheduler.triggers.interval import IntervalTrigger
 
+from monitor import registry
+from monitor.collectors.stream import is_stream
 from monitor.errors import MonitorError
 from monitor.health import collect_job
+from monitor.live import LiveSource
 from monitor.store import retention
 from monitor.workers import Claims, Heartbeat, new_worker_id
 
 if TYPE_CHECKING:
     from monitor.alerts.notify.slack.interactive import Interactivity
+    from monitor.config import BrandConfig, SourceConfig
     from monitor.pipeline import Pipeline
 
 log = logging.getLogger(__name__)
 
 BEAT = "heartbeat"  # its own thread: busy jobs must not delay the renewal of their leases
+STREAMS = "streams"  # threads of their own for streaming sources, so a held stream never takes a job's place
 
 
 class Service:
@@ -48,15 +56,21 @@ class Service:
         self.heartbeat = Heartbeat(pipeline.store, self.claims, config, config.workers.capacity)
         self.failures: Counter[str] = Counter()
         self.successes: Counter[str] = Counter()
+        self.streams_stop = threading.Event()
+        self._streaming: set[str] = set()
+        self._streams_lock = threading.Lock()
+        streams = [(b.name, s.key) for b in config.brands for s in b.sources
+                   if s.enabled and is_stream(registry.load(registry.COLLECTORS, s.type))]
         self.scheduler = BackgroundScheduler(
-            executors={"default": ThreadPoolExecutor(config.workers.capacity), BEAT: ThreadPoolExecutor(1)},
+            executors={"default": ThreadPoolExecutor(config.workers.capacity), BEAT: ThreadPoolExecutor(1),
+                       STREAMS: ThreadPoolExecutor(max(2 * len(streams), 1))},
             job_defaults={"coalesce": True, "max_instances": 1, "misfire_grace_time": 300},
             timezone="UTC",
         )
         self._stopped = False
         self.interactive = interactive
         self._shutdown = threading.Event()
-        self._add_jobs()
+        self._add_jobs(streams)
 
     def _guarded(self, name: str, work: Callable[[], Any]) -> Callable[[], None]:
         def run() -> None:
@@ -72,12 +86,14 @@ class Service:
 
         return run
 
-    def _add_jobs(self) -> None:
+    def _add_jobs(self, streams: list[tuple[str, str]]) -> None:
         config = self.pipeline.config
         poll = config.workers.poll
         for brand in config.brands:
             for source in brand.sources:
-                if source.enabled:
+                if (brand.name, source.key) in streams:
+                    self._add_stream(brand, source)
+                elif source.enabled:
                     self._add(collect_job(brand.name, source.key), source.every,
                               lambda b=brand.name, s=source.key: self.pipeline.collect(b, s))
             self._add(f"detect:{brand.name}", config.detection.every,
@@ -98,6 +114,26 @@ class Service:
         self.scheduler.add_job(self._guarded(name, lambda: self.claims.run(name, every, work)),
                                IntervalTrigger(seconds=seconds, jitter=min(seconds * 0.1, 30)),
                                id=name, name=name, next_run_time=self._first_run())
+
+    def _add_stream(self, brand: BrandConfig, source: SourceConfig) -> None:
+        """A streaming source's job: held for as long as it runs; the polls meanwhile return at once."""
+        name = collect_job(brand.name, source.key)
+
+        def hold() -> bool:
+            with self._streams_lock:
+                if name in self._streaming:
+                    return False
+                self._streaming.add(name)
+            try:
+                return self.claims.run(name, source.every, lambda: LiveSource(self.pipeline, brand, source).run(
+                    self.streams_stop))
+            finally:
+                with self._streams_lock:
+                    self._streaming.discard(name)
+
+        seconds = min(source.every, self.pipeline.config.workers.poll).total_seconds()
+        self.scheduler.add_job(self._guarded(name, hold), IntervalTrigger(seconds=seconds), id=name, name=name,
+                               next_run_time=self._first_run(), executor=STREAMS, max_instances=2)
 
     def _prune(self) -> None:
         """Delete mentions older than ``storage.retention`` (recorded as job ``retention``)."""
@@ -127,6 +163,7 @@ class Service:
             return
         self._stopped = True
         log.info("stopping: waiting for running jobs to finish")
+        self.streams_stop.set()
         if self.interactive:
             self.interactive.stop()
         self.scheduler.shutdown(wait=True)

@@ -10,11 +10,15 @@ import yaml
 
 from fake_slack import FakeSlack
 from fake_socket_mode import FakeSocketMode
+from monitor.alerts.incidents.playbooks import BUILT_IN_PLAYBOOKS
+from monitor.alerts.notify.slack.outbox import OutboxNotifier
 from monitor.config import parse
 from monitor.errors import CollectorError, ConfigError
-from monitor.runtime import build_interactive
+from monitor.runtime import build_interactive, build_pipeline
 from monitor.scheduler import Service
+from monitor.store.base import MentionFilter
 from monitor.store.sqlite import SqliteStore
+from tests.jetstream_fake import FakeJetstream, post
 
 CONFIG = parse("""
 detection: {every: 1s}
@@ -210,3 +214,39 @@ def test_two_workers_on_one_store_share_the_jobs_and_hand_them_back_on_stop(tmp_
     with SqliteStore(tmp_path / "m.db") as store:
         assert all(lease.owner is None for lease in store.leases())  # every claim handed back
         assert all(w.stopped and w.holds == [] for w in store.workers())
+
+
+def test_a_streaming_source_is_held_by_one_worker_and_stops_with_it(tmp_path, offline_annotator):
+    with FakeJetstream([post(1_774_267_000_000_000, "Aurora Air cancelled my flight")]) as server:
+        config = parse(f"""
+storage: {{path: "{tmp_path / 'm.db'}"}}
+nlp: {{backend: offline}}
+alerts: {{outbox: "{tmp_path / 'out.jsonl'}", playbooks_dir: "{BUILT_IN_PLAYBOOKS}"}}
+detection: {{every: 1s}}
+workers: {{poll: 1s, lease: 5s, capacity: 1}}
+brands:
+  - name: Aurora Air
+    query: '"aurora air"'
+    sources:
+      - {{type: jetstream, every: 1s, url: "{server.url}", flush_seconds: 0.05}}
+""")
+        pipelines = [build_pipeline(config, annotator=offline_annotator, notifier=OutboxNotifier(tmp_path / "o.jsonl"))
+                     for _ in range(2)]
+        services = [Service(p) for p in pipelines]
+        for service in services:
+            service.start()
+        deadline = time.monotonic() + 20
+        while pipelines[0].store.count(MentionFilter()) < 1 and time.monotonic() < deadline:
+            time.sleep(0.05)
+        holders = [s.claims.held() for s in services]
+        started = time.monotonic()
+        for service in services:
+            service.stop()
+        stopped_in = time.monotonic() - started
+    assert sorted(holders, key=len) == [[], ["collect:Aurora Air:jetstream"]]
+    assert len(server.connections) == 1 and stopped_in < 5
+    store = SqliteStore(tmp_path / "m.db")
+    assert [m.text for m in store.search(MentionFilter())] == ["Aurora Air cancelled my flight"]
+    assert all(lease.owner is None for lease in store.leases() if lease.name.startswith("collect:"))
+    runs = [r for r in store.runs() if r.job == "collect:Aurora Air:jetstream"]
+    assert runs and all(r.ok for r in runs)

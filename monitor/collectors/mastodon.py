@@ -111,7 +111,7 @@ class MastodonCollector:
                     statuses = found.get("statuses") if isinstance(found, dict) else None
                 if not isinstance(statuses, list):
                     raise CollectorError(f"{SOURCE}: {instance} answered without a list of statuses")
-                mentions, newest = self._mentions(statuses, context, instance)
+                mentions, newest = self.mentions(statuses, context, instance)
                 if newest is not None:
                     sweep.since = str(max(newest, int(sweep.since or 0)))
                 sweep.remember(((f"{instance} {m.local_id}", m.mention.created_at) for m in mentions), context.now,
@@ -135,11 +135,11 @@ class MastodonCollector:
             except CollectorError as exc:
                 log.warning("%s: engagement refresh on %s failed (%s)", SOURCE, instance, exc)
                 continue
-            mentions, _ = self._mentions(statuses if isinstance(statuses, list) else [], context, instance)
+            mentions, _ = self.mentions(statuses if isinstance(statuses, list) else [], context, instance)
             if mentions:
                 yield Batch([m.mention for m in mentions], dump_sweeps(sweeps))
 
-    def _mentions(self, statuses: list[Any], context: FetchContext, instance: str) -> tuple[list[_Mapped], int | None]:
+    def mentions(self, statuses: list[Any], context: FetchContext, instance: str) -> tuple[list[_Mapped], int | None]:
         """The statuses as mentions, then the originals of boosts; replies linked by their parent's uri."""
         mapped: list[_Mapped] = []
         newest: int | None = None
@@ -182,7 +182,7 @@ _QUOTE_LINE = re.compile(r'<p class="quote-inline">.*?</p>', re.DOTALL)
 """The "RE: url" paragraph Mastodon puts before a quote's own text, for clients that show no quotes."""
 
 
-def _text(status: dict[str, Any]) -> str:
+def status_text(status: dict[str, Any]) -> str:
     """Content warning and text; a status just deleted has its plain source in ``text`` instead of ``content``."""
     content = status.get("content")
     content = _QUOTE_LINE.sub("", content) if isinstance(content, str) else status.get("text")
@@ -197,7 +197,7 @@ def _mention(status: dict[str, Any], context: FetchContext, parents: dict[str, s
         raise ValueError("a uri")
     reblog = status.get("reblog")
     shown = reblog if isinstance(reblog, dict) else status
-    text = _text(shown)
+    text = status_text(shown)
     if not text:
         raise ValueError("a text")
     account = status.get("account") or {}

@@ -8,6 +8,7 @@ a volume spike when the bucket also passes the volume rule's count and negativit
 
 from __future__ import annotations
 
+import threading
 from datetime import datetime
 
 from monitor.alerts.detect.spikes import BucketCounts, baseline, judged_bucket, severity_of
@@ -23,9 +24,15 @@ class SurgeTracker:
         self.config = config
         self._detectors: dict[str, SurgeDetector] = {}
         self._next: dict[str, datetime] = {}
+        self._lock = threading.Lock()
 
     def spikes(self, series: list[BucketCounts], now: datetime, brand: str) -> list[Spike]:
-        """A volume spike if the bucket judged at ``now`` is a surge, else nothing."""
+        """A volume spike if the bucket judged at ``now`` is a surge, else nothing (the detect tick and
+        detection on arrival may ask from two threads; each bucket is still fed once)."""
+        with self._lock:
+            return self._spikes(series, now, brand)
+
+    def _spikes(self, series: list[BucketCounts], now: datetime, brand: str) -> list[Spike]:
         start, end = judged_bucket(now, self.config)
         table = {b.start: b for b in series if b.start <= start}
         if not table:

@@ -112,11 +112,16 @@ class ViralWatch:
         if not rule.enabled:
             return []
         since = now - rule.lookback
+        candidates = self.store.search(MentionFilter(brands=[brand], since=since, until=now, limit=rule.sample * 5))
+        return detect_viral(candidates, self.reference(brand, now), now, rule, brand, self.detection.bucket)
+
+    def reference(self, brand: str, now: datetime) -> list[Mention]:
+        """The brand's posts older than the lookback: what engagement is usual (re-read every few hours)."""
+        rule = self.detection.viral
         read_at, reference = self._reference.get(brand, (None, []))
         if read_at is None or not timedelta(0) <= now - read_at < REFERENCE_REFRESH:
             reference = self.store.search(
-                MentionFilter(brands=[brand], since=now - rule.history, until=since, limit=rule.sample)
+                MentionFilter(brands=[brand], since=now - rule.history, until=now - rule.lookback, limit=rule.sample)
             )
             self._reference[brand] = (now, reference)
-        candidates = self.store.search(MentionFilter(brands=[brand], since=since, until=now, limit=rule.sample * 5))
-        return detect_viral(candidates, reference, now, rule, brand, self.detection.bucket)
+        return reference

@@ -1,0 +1,185 @@
+import json
+import threading
+import time
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+
+import pytest
+
+from monitor import config as config_lib
+from monitor.alerts.incidents.playbooks import BUILT_IN_PLAYBOOKS
+from monitor.alerts.notify.slack.outbox import OutboxNotifier
+from monitor.errors import ConfigError, ConflictError
+from monitor.live import LiveSource
+from monitor.models import Author, Engagement, Mention
+from monitor.runtime import build_pipeline
+from monitor.store.base import CursorUpdate, MentionFilter
+from tests.jetstream_fake import FakeJetstream, Plan, like, post, repost, uri_of
+
+NOW = datetime(2026, 3, 23, 12, 0, tzinfo=timezone.utc)
+T0 = 1_774_267_000_000_000
+VIRAL = {"min_engagement": 6, "min_ratio": 3, "min_rate": 1, "min_history": 3}
+
+
+def write_config(tmp_path: Path, url: str, **detection) -> Path:
+    config = {
+        "storage": {"path": str(tmp_path / "m.db")},
+        "nlp": {"backend": "offline"},
+        "detection": {"warmup": "1d", **detection},
+        "alerts": {"playbooks_dir": str(BUILT_IN_PLAYBOOKS), "outbox": str(tmp_path / "out.jsonl")},
+        "brands": [{"name": "Acme", "query": "acme",
+                    "sources": [{"type": "jetstream", "url": url, "flush_seconds": 0.05, "backoff_initial": 0.01,
+                                 "backoff_max": 0.05, "stall_seconds": 30},
+                                {"type": "file", "path": str(tmp_path / "feed.jsonl")}]}],
+    }
+    path = tmp_path / "monitor.yaml"
+    path.write_text(json.dumps(config))
+    return path
+
+
+@pytest.fixture
+def pipeline_for(tmp_path, offline_annotator):
+    def build(url: str, **detection):
+        config = config_lib.load(write_config(tmp_path, url, **detection))
+        return build_pipeline(config, annotator=offline_annotator, notifier=OutboxNotifier(tmp_path / "out.jsonl"),
+                              clock=lambda: NOW)
+    return build
+
+
+def stored_post(rkey: str, text: str, at: datetime, likes: int = 0) -> Mention:
+    uri = uri_of("did:plc:author", rkey)
+    return Mention(id=f"bluesky:{uri}", brand="Acme", source="bluesky", text=text, created_at=at, collected_at=at,
+                   author=Author(handle="author.bsky.social"), engagement=Engagement(likes=likes))
+
+
+def run_until(pipeline, done, heartbeat=timedelta(0), limit=15.0):
+    """Run the stream on a thread until ``done()`` holds, then stop it; what it raised, if anything."""
+    brand = pipeline.config.brand("Acme")
+    live = LiveSource(pipeline, brand, pipeline.source_config(brand, "jetstream"), heartbeat=heartbeat)
+    stop = threading.Event()
+    raised = []
+
+    def work():
+        try:
+            live.run(stop)
+        except Exception as exc:
+            raised.append(exc)
+
+    thread = threading.Thread(target=work)
+    thread.start()
+    deadline = time.monotonic() + limit
+    while not done() and thread.is_alive() and time.monotonic() < deadline:
+        time.sleep(0.02)
+    stop.set()
+    thread.join(5)
+    assert not thread.is_alive()
+    return raised
+
+
+def test_posts_are_matched_and_stored_and_engagement_raised_only_on_stored_posts(tmp_path, pipeline_for):
+    known = uri_of("did:plc:author", "known")
+    events = [post(T0, "Acme refunded me in a day"), post(T0 + 1, "nothing about brands"),
+              like(T0 + 2, known), like(T0 + 3, known), repost(T0 + 4, known),
+              post(T0 + 5, "replying", reply_to=known), post(T0 + 6, "quoting", quote=known),
+              like(T0 + 7, uri_of("did:plc:nobody", "never-stored")), like(T0 + 8, uri_of("did:plc:author", f"p{T0}"))]
+    with FakeJetstream(events) as server:
+        pipeline = pipeline_for(server.url)
+        pipeline.store.add_mentions([stored_post("known", "Acme old post", NOW - timedelta(hours=1), likes=10)])
+        assert not run_until(pipeline, lambda: pipeline.store.get_cursor("Acme", "jetstream") == str(T0 + 8))
+    found = {m.text: m for m in pipeline.store.search(MentionFilter(brands=["Acme"]))}
+    assert set(found) == {"Acme refunded me in a day", "Acme old post"}
+    assert found["Acme old post"].engagement == Engagement(likes=12, shares=2, replies=1)
+    assert found["Acme refunded me in a day"].engagement == Engagement(likes=1)
+    assert found["Acme refunded me in a day"].sentiment is not None
+    assert pipeline.store.count(MentionFilter(ids=[f"bluesky:{uri_of('did:plc:nobody', 'never-stored')}"])) == 0
+    runs = [r for r in pipeline.store.runs() if r.job == "collect:Acme:jetstream"]
+    assert runs and all(r.ok for r in runs) and sum(r.fetched for r in runs) == 9 and sum(r.stored for r in runs) == 1
+
+
+def test_a_restart_resumes_from_the_stored_cursor_without_doubling_engagement(tmp_path, pipeline_for):
+    target = uri_of("did:plc:author", "target")
+    events = [like(T0 + k, target) for k in range(30)] + [post(T0 + 30, "Acme again")]
+    with FakeJetstream(events[:12], plans=[Plan(), Plan(rewind_us=10)]) as server:
+        first = pipeline_for(server.url)
+        first.store.add_mentions([stored_post("target", "Acme target", NOW - timedelta(hours=1))])
+        run_until(first, lambda: first.store.get_cursor("Acme", "jetstream") == str(T0 + 11))
+        first.store.close()
+        server.publish(*events[12:])
+        second = pipeline_for(server.url)
+        assert not run_until(second, lambda: second.store.get_cursor("Acme", "jetstream") == str(T0 + 30))
+    stored = {m.text: m for m in second.store.search(MentionFilter(brands=["Acme"]))}
+    assert stored["Acme target"].engagement.likes == 30 and "Acme again" in stored
+    assert int(server.connections[1]["cursor"][0]) == T0 + 11
+
+
+def test_a_worker_whose_cursor_moved_underneath_stops_and_records_the_conflict(tmp_path, pipeline_for):
+    with FakeJetstream([post(T0, "Acme one")]) as server:
+        pipeline = pipeline_for(server.url)
+        pipeline.store.add_mentions([], CursorUpdate(brand="Acme", source="jetstream", value=str(T0 - 5)))
+        original = pipeline.store.get_cursor
+
+        def moved(brand, source):
+            value = original(brand, source)
+            pipeline.store.add_mentions([], CursorUpdate(brand=brand, source=source, value=str(T0 - 2)))
+            return value
+
+        pipeline.store.get_cursor = moved
+        raised = run_until(pipeline, lambda: False, limit=3)
+    assert len(raised) == 1 and isinstance(raised[0], ConflictError)
+    assert pipeline.store.get_cursor("Acme", "jetstream") == str(T0 - 2)
+    runs = [r for r in pipeline.store.runs() if r.job == "collect:Acme:jetstream"]
+    assert not runs[0].ok and "cursor" in runs[0].error
+
+
+def test_a_dropped_connection_is_recorded_for_the_sources_health_page(tmp_path, pipeline_for):
+    with FakeJetstream([post(T0 + k, f"Acme {k}") for k in range(6)], plans=[Plan(cut_after=3)]) as server:
+        pipeline = pipeline_for(server.url)
+        run_until(pipeline, lambda: pipeline.store.count(MentionFilter()) == 6, heartbeat=timedelta(hours=1))
+    runs = sorted((r for r in pipeline.store.runs() if r.job == "collect:Acme:jetstream"), key=lambda r: r.started_at)
+    assert [r.ok for r in runs] == [False, True]
+    assert "ended" in runs[0].error and runs[0].fetched == 3 and runs[1].fetched == 3
+
+
+def test_only_streaming_sources_can_be_streamed(tmp_path, pipeline_for):
+    pipeline = pipeline_for("ws://127.0.0.1:9/subscribe")
+    brand = pipeline.config.brand("Acme")
+    with pytest.raises(ConfigError, match="not a streaming source"):
+        LiveSource(pipeline, brand, pipeline.source_config(brand, "file"))
+
+
+def test_a_post_going_viral_on_the_stream_is_alerted_at_once(tmp_path, pipeline_for):
+    hot = uri_of("did:plc:angry", "hot")
+    events = [post(T0, "Acme lost my luggage and the staff were rude, worst airline ever", did="did:plc:angry",
+                   rkey="hot")] + [like(T0 + k, hot) for k in range(1, 9)]
+    with FakeJetstream(events) as server:
+        pipeline = pipeline_for(server.url, viral=VIRAL)
+        pipeline.store.add_mentions([stored_post(f"old{k}", f"Acme flight {k} was on time", NOW - timedelta(hours=6),
+                                                 likes=1) for k in range(4)])
+        outbox = tmp_path / "out.jsonl"
+        assert not run_until(pipeline, lambda: outbox.exists() and outbox.read_text().strip())
+    alerts = [json.loads(line) for line in outbox.read_text().splitlines()]
+    incidents = pipeline.store.incidents("Acme")
+    assert len(incidents) == 1 and incidents[0].spikes[0].kind == "viral_post"
+    assert incidents[0].spikes[0].sample_mention_ids == [f"bluesky:{hot}"]
+    assert len(alerts) == 1 and alerts[0]["channel"]
+    assert not pipeline.store.due_notifications(NOW + timedelta(minutes=1))
+
+
+def test_a_burst_of_ten_thousand_likes_on_one_post_is_counted_exactly(tmp_path, pipeline_for):
+    target = uri_of("did:plc:author", "burst")
+    events = [like(T0 + k, target, did=f"did:plc:fan{k}") for k in range(10_000)]
+    with FakeJetstream(events, plans=[Plan(cut_after=4_321)]) as server:
+        pipeline = pipeline_for(server.url)
+        pipeline.store.add_mentions([stored_post("burst", "Acme burst", NOW - timedelta(hours=1), likes=7)])
+        assert not run_until(pipeline, lambda: pipeline.store.get_cursor("Acme", "jetstream") == str(T0 + 9_999),
+                             limit=60)
+    [stored] = pipeline.store.search(MentionFilter(brands=["Acme"]))
+    assert stored.engagement == Engagement(likes=10_007)
+
+
+def test_an_idle_stream_still_beats_on_the_sources_health_page(tmp_path, pipeline_for):
+    with FakeJetstream() as server:
+        pipeline = pipeline_for(server.url)
+        runs = lambda: [r for r in pipeline.store.runs() if r.job == "collect:Acme:jetstream"]  # noqa: E731
+        run_until(pipeline, lambda: len(runs()) >= 2, heartbeat=timedelta(seconds=0.1))
+    assert len(runs()) >= 2 and all(r.ok and r.fetched == 0 for r in runs())
