@@ -1,4 +1,9 @@
-"""SLA reminders: when a playbook step's deadline passes, the step is not done and nobody has acknowledged."""
+"""SLA reminders: when a playbook step's deadline passes, the step is not done and nobody has acknowledged.
+
+A reminder is judged twice: when it is queued, and again by the delivery worker just before it
+is sent (:func:`no_longer_due`), so one queued before someone acknowledged the incident or did
+the step is dropped instead of posted.
+"""
 
 from __future__ import annotations
 
@@ -7,7 +12,7 @@ from typing import Sequence
 
 from monitor.alerts.incidents.lifecycle import thread_reply
 from monitor.alerts.incidents.playbooks import find
-from monitor.models import IncidentState, Playbook
+from monitor.models import Incident, IncidentState, Playbook
 from monitor.store.base import Notification, Store
 
 
@@ -31,7 +36,18 @@ def queue_reminders(store: Store, playbooks: Sequence[Playbook], brand: str, now
         due = incident.opened_at + timedelta(minutes=step.due_minutes)
         reminder = thread_reply(incident, f"{incident.id}:reminder:{index}", "reminder",
                                 f"step {index + 1} “{step.title}” ({step.owner}) was due at {due:%H:%M} UTC "
-                                "and nobody has acknowledged the incident", now)
+                                "and nobody has acknowledged the incident", now, step=index + 1)
         if store.enqueue(reminder):
             queued.append(reminder)
     return queued
+
+
+def no_longer_due(incident: Incident, reminder: Notification) -> str | None:
+    """Why a queued reminder no longer holds for ``incident`` as it is now (it left ``open``, or its step was done)."""
+    if incident.state is not IncidentState.OPEN:
+        return f"incident {incident.id} is {incident.state.value.replace('_', ' ')}"
+    step = reminder.payload.get("step")
+    done = incident.step_done(step) if isinstance(step, int) else None
+    if done is not None:
+        return f"step {step} was done by {done.by} at {done.at:%Y-%m-%d %H:%M} UTC"
+    return None

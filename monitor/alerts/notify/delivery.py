@@ -23,6 +23,7 @@ from typing import Any, Sequence
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 from monitor.alerts.incidents.playbooks import find, match
+from monitor.alerts.incidents.reminders import no_longer_due
 from monitor.alerts.incidents.silences import covering
 from monitor.alerts.notify.base import MESSAGE_KINDS, AlertMessage, Notifier
 from monitor.alerts.notify.story import summary_languages, summary_posts
@@ -238,6 +239,20 @@ class _Run:
         self.save(notification)
         return True
 
+    def stale(self, notification: Notification, incident: Incident) -> bool:
+        """Drop a reminder whose condition no longer holds (acknowledged, or its step done since it was queued)."""
+        if notification.kind != "reminder" or notification.status is not NotificationStatus.PENDING:
+            return False  # one left ``sending`` may have gone out already: it is looked up, not dropped
+        reason = no_longer_due(incident, notification)
+        if reason is None:
+            return False
+        notification.status = NotificationStatus.SKIPPED
+        notification.error = f"not sent: {reason}"
+        self.save(notification)
+        self.report.skipped.append(notification.key)
+        log.info("reminder %s dropped: %s", notification.key, reason)
+        return True
+
     def deliver(self, notification: Notification) -> bool:
         """Handle one notification; False when the channel asked to slow down.
 
@@ -259,7 +274,7 @@ class _Run:
         if notification.kind not in MESSAGE_KINDS:
             self.fail(notification, f"unknown notification kind {notification.kind!r}")
             return True
-        if self.held(notification, incident):
+        if self.held(notification, incident) or self.stale(notification, incident):
             return True
         message = self.message(notification, incident)
         if message is None:
