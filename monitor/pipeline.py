@@ -20,6 +20,7 @@ from monitor.alerts.notify.base import Notifier
 from monitor.alerts.notify.delivery import deliver_due
 from monitor.alerts.notify.summary import summarise
 from monitor.care.digest import Digest, send_digests
+from monitor.daily.digest import DailyDigest, send_daily_digests
 from monitor.collectors.base import Batch, Collector, FetchContext
 from monitor.config import BrandConfig, Config, SourceConfig
 from monitor.errors import ConfigError, MonitorError
@@ -299,6 +300,13 @@ class Pipeline:
         recorded as ``care-digest`` when one was sent)."""
         return self.recorded("care-digest", None,
                              lambda: send_digests(self.store, self.config, self.notifier, now or self.clock()),
+                             idle=lambda sent: not sent)
+
+    def daily_digest(self, now: datetime | None = None) -> list[DailyDigest]:
+        """Post each brand's daily digest once its local hour has come (monitor.daily.digest; recorded as
+        ``daily-digest`` when one was sent)."""
+        return self.recorded("daily-digest", None,
+                             lambda: send_daily_digests(self.store, self.config, self.notifier, now or self.clock()),
                              idle=lambda sent: not sent)
 
     def deliver(self, now: datetime | None = None) -> Any:
