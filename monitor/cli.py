@@ -310,13 +310,17 @@ def report() -> None:
 @click.argument("path", type=click.Path(dir_okay=False, path_type=Path))
 @click.option("--csv", "csv_path", type=click.Path(dir_okay=False, path_type=Path), help="Also write CSV here.")
 def report_incidents(path: Path, csv_path: Path | None) -> None:
-    """Incidents with their state, severity, playbook and response times."""
+    """Incidents with their state, severity, playbook and response times (times in the configured timezone;
+    the CSV's in UTC)."""
     from monitor.alerts.incidents.outcomes import outcome_rows, report_lines
 
-    store = _store(path)
+    from monitor.store import open_store
+
+    config = config_lib.load(path)
+    store = open_store(config.storage)
     rows = outcome_rows(store.incidents(), store)
     for row in rows:
-        click.echo("\n".join(report_lines(row)))
+        click.echo("\n".join(report_lines(row, config.zone(row["brand"]))))
     if not rows:
         click.echo("no incidents yet")
     if csv_path:

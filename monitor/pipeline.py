@@ -292,7 +292,8 @@ class Pipeline:
     def remind(self, brand: str, now: datetime | None = None) -> Any:
         """Queue the brand's overdue playbook reminders (recorded as ``reminders:BRAND`` when some were due)."""
         return self.recorded(f"reminders:{brand}", brand,
-                             lambda: queue_reminders(self.store, self.playbooks, brand, now or self.clock()),
+                             lambda: queue_reminders(self.store, self.playbooks, brand, now or self.clock(),
+                                                     self.config.zone(brand)),
                              idle=lambda queued: not queued)
 
     def care_digest(self, now: datetime | None = None) -> list[Digest]:
@@ -315,4 +316,4 @@ class Pipeline:
         lease = self.config.lease
         return self.recorded("deliver", None, lambda: deliver_due(
             self.store, self.notifier, self.playbooks, now or self.clock(), self.config.slack.dashboard_url,
-            owner=self.worker, lease=lease), idle=lambda report: not report)
+            owner=self.worker, lease=lease, zones=self.config.zone), idle=lambda report: not report)

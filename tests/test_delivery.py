@@ -19,6 +19,7 @@ from monitor.alerts.notify.base import AlertMessage
 from monitor.alerts.notify.delivery import DeliveryReport, RetryPolicy, deliver_due, incident_link
 from monitor.alerts.notify.slack.notifier import SlackNotifier
 from monitor.config import AlertsConfig
+from monitor.localtime import zone
 from monitor.models import Incident, Playbook, Severity, Spike, SpikeKind
 from monitor.store.base import Notification, NotificationStatus
 from monitor.store.sqlite import SqliteStore
@@ -93,6 +94,14 @@ def test_alert_is_sent_and_its_ts_saved_on_the_incident(store: SqliteStore, slac
     assert actions["elements"][-1]["url"] == f"{DASHBOARD}?incident={incident.id}"
     assert "Service outage" in str(posted["blocks"])
     assert run(store, slack).sent == [] and len(fake_slack.messages) == 1
+
+
+def test_messages_write_times_in_the_zone_of_the_incidents_brand(store: SqliteStore, slack: SlackNotifier,
+                                                                  fake_slack: FakeSlack) -> None:
+    make_incident(store, "alert")
+    zones = {"Acme": zone("Asia/Tokyo")}
+    assert len(run(store, slack, zones=zones.__getitem__).sent) == 1
+    assert "|2024-05-01 21:00 JST>" in str(fake_slack.messages[0]["blocks"])  # opened 12:00 UTC
 
 
 def test_replies_are_threaded_and_escalations_broadcast(store: SqliteStore, slack: SlackNotifier,

@@ -5,6 +5,7 @@ import pytest
 from monitor.alerts.incidents.lifecycle import Action, apply
 from monitor.alerts.incidents.reminders import no_longer_due, queue_reminders
 from monitor.alerts.incidents.steps import mark_step
+from monitor.localtime import zone
 from monitor.models import Playbook, PlaybookStep
 from monitor.store.sqlite import SqliteStore
 from test_lifecycle import T0, incident
@@ -54,3 +55,9 @@ def test_a_queued_reminder_is_judged_again_against_the_incident_as_it_is_now(sto
     assert no_longer_due(store.get_incident("aurora-air-1"), reminder).startswith("step 1 was done by dana")
     apply(store, "aurora-air-1", Action.ACKNOWLEDGE, by="dana", now=T0 + timedelta(minutes=12))
     assert no_longer_due(store.get_incident("aurora-air-1"), reminder) == "incident aurora-air-1 is acknowledged"
+
+
+
+def test_the_deadline_is_written_in_the_brands_zone(store):
+    [reminder] = queue_reminders(store, [PLAYBOOK], "Aurora Air", T0 + timedelta(minutes=10), zone("America/New_York"))
+    assert "was due at 05:00 EDT and nobody" in reminder.payload["headline"]

@@ -9,15 +9,19 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 from typing import Sequence
+from zoneinfo import ZoneInfo
 
 from monitor.alerts.incidents.lifecycle import thread_reply
 from monitor.alerts.incidents.playbooks import find
+from monitor.localtime import shown, zone
 from monitor.models import Incident, IncidentState, Playbook
 from monitor.store.base import Notification, Store
 
 
-def queue_reminders(store: Store, playbooks: Sequence[Playbook], brand: str, now: datetime) -> list[Notification]:
-    """Queue one thread reminder per overdue, not yet done step of each unacknowledged incident of ``brand``.
+def queue_reminders(store: Store, playbooks: Sequence[Playbook], brand: str, now: datetime,
+                    tz: ZoneInfo | None = None) -> list[Notification]:
+    """Queue one thread reminder per overdue, not yet done step of each unacknowledged incident of ``brand``
+    (its deadline written in ``tz``, UTC when None).
 
     When several deadlines passed since the last run, only the latest is announced; keys are
     per step, so a step is never announced twice.
@@ -35,7 +39,7 @@ def queue_reminders(store: Store, playbooks: Sequence[Playbook], brand: str, now
         index, step = overdue[-1]
         due = incident.opened_at + timedelta(minutes=step.due_minutes)
         reminder = thread_reply(incident, f"{incident.id}:reminder:{index}", "reminder",
-                                f"step {index + 1} “{step.title}” ({step.owner}) was due at {due:%H:%M} UTC "
+                                f"step {index + 1} “{step.title}” ({step.owner}) was due at {shown(due, tz or zone(None), '%H:%M')} "
                                 "and nobody has acknowledged the incident", now, step=index + 1)
         if store.enqueue(reminder):
             queued.append(reminder)
