@@ -177,7 +177,7 @@ class SlackNotifier:
 
     def _attach_chart(self, message: AlertMessage, channel: str, thread_ts: str) -> None:
         """Upload the spike chart into the alert's thread; a failure is logged, never re-sends the alert."""
-        png = spike_chart(message.summary, chart_title(message.incident.brand))
+        png = spike_chart(message.summary, chart_title(message.incident.brand), message.zone)
         if png is None:
             return
         try:

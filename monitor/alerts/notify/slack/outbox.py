@@ -124,7 +124,7 @@ class OutboxNotifier:
             "text": rendered.text,
             "blocks": rendered.blocks,
         }
-        chart = spike_chart(message.summary, chart_title(message.incident.brand)) if message.kind == "alert" else None
+        chart = spike_chart(message.summary, chart_title(message.incident.brand), message.zone) if message.kind == "alert" else None
         if chart is not None:
             image = self.path.parent / f"{message.incident.id}-spike.png"
             try:
