@@ -177,6 +177,11 @@ def test_the_text_comes_second_and_the_csv_is_named_by_the_range_shown(config):
     first = datetime.combine(start, time.min, tzinfo=timezone.utc)
     after = datetime.combine(end + timedelta(days=1), time.min, tzinfo=timezone.utc)
     assert data.export_name(BRAND, first, after) == f"aurora-air-mentions-{start:%Y%m%d}-{end:%Y%m%d}.csv"
+    prague = ZoneInfo("Europe/Prague")  # local days begin at 23:00 or 22:00 UTC the day before
+    local_first, local_after = (datetime.combine(day, time.min, tzinfo=prague)
+                                for day in (start, end + timedelta(days=1)))
+    assert data.export_name(BRAND, local_first.astimezone(timezone.utc), local_after.astimezone(timezone.utc),
+                            "Europe/Prague") == f"aurora-air-mentions-{start:%Y%m%d}-{end:%Y%m%d}.csv"
 
 
 def test_mentions_filter_without_matches_says_what_to_do(config):

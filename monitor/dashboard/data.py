@@ -175,10 +175,12 @@ def _mention_row(mention: Mention) -> dict[str, object]:
     }
 
 
-def export_name(brand: str, start: datetime, end: datetime) -> str:
-    """``aurora-air-mentions-20260303-20260309.csv`` for ``[start, end)``: named by the first and last day shown."""
+def export_name(brand: str, start: datetime, end: datetime, zone_name: str = "UTC") -> str:
+    """``aurora-air-mentions-20260303-20260309.csv`` for ``[start, end)``: named by the first and last day shown
+    (local days of ``zone_name``)."""
     slug = re.sub(r"[^a-z0-9]+", "-", brand.casefold()).strip("-")
-    return f"{slug}-mentions-{start:%Y%m%d}-{end - timedelta(microseconds=1):%Y%m%d}.csv"
+    tz, last = zone(zone_name), end - timedelta(microseconds=1)
+    return f"{slug}-mentions-{start.astimezone(tz):%Y%m%d}-{last.astimezone(tz):%Y%m%d}.csv"
 
 
 @st.cache_data(ttl=TTL, show_spinner=False)

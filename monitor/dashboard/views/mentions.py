@@ -79,7 +79,7 @@ else:
     )
     st.download_button(
         "Download CSV", frame.to_csv(index=False).encode("utf-8"), mime="text/csv",
-        file_name=data.export_name(view.brand, view.start, view.end),
+        file_name=data.export_name(view.brand, view.start, view.end, view.zone),
         help="The rows in the table above, with every column.",
     )
     show_correction(frame)
