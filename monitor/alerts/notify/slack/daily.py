@@ -19,7 +19,7 @@ from monitor.alerts.notify.slack.blocks import (
 from monitor.alerts.notify.story import title
 from monitor.daily.digest import DailyDigest
 from monitor.localtime import shown
-from monitor.models import Mention
+from monitor.models import Incident, Mention
 
 
 def _sentiment_line(digest: DailyDigest) -> str:
@@ -38,8 +38,7 @@ def _post(mention: Mention) -> str:
     return f"*{mention.engagement.total:,} interactions* · {escape(mention.source)}\n{post_text(post)}"
 
 
-def _incident(digest: DailyDigest, index: int) -> str:
-    incident = digest.open_incidents[index]
+def _incident(incident: Incident, digest: DailyDigest) -> str:
     label = escape(title(incident, digest.zone))
     url = incident_link(digest.dashboard_url, incident.id)
     state = incident.state.value.replace("_", " ")
@@ -59,7 +58,7 @@ def daily_blocks(digest: DailyDigest) -> list[dict[str, Any]]:
         blocks += [{"type": "section", "text": {"type": "mrkdwn", "text": clip(_post(m), MAX_SECTION)}}
                    for m in digest.top_posts]
     if digest.open_incidents:
-        lines = [_incident(digest, i) for i in range(len(digest.open_incidents))]
+        lines = [_incident(incident, digest) for incident in digest.open_incidents]
         text = f"*Open incidents ({len(lines)})*\n" + "\n".join(lines)
     else:
         text = "*Open incidents*: none"
