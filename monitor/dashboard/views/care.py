@@ -37,7 +37,8 @@ if waiting.empty:
     st.info(f"No post is waiting for an answer (as of {shown(now, zone(view.zone), '%d %b %Y %H:%M')}).")
 else:
     late = int(waiting["overdue"].sum())
-    st.caption(f"{len(waiting)} post(s) waiting, {late} past the target, as of {shown(now, zone(view.zone), '%d %b %Y %H:%M')}; oldest first. "
+    as_of = shown(now, zone(view.zone), "%d %b %Y %H:%M")
+    st.caption(f"{len(waiting)} post(s) waiting, {late} past the target, as of {as_of}; oldest first. "
                "Personal data is masked; such posts get the move-to-private-messages answer.")
     st.dataframe(waiting, hide_index=True, column_config={
         "posted": st.column_config.DatetimeColumn(f"posted ({view.zone})", format="D MMM, HH:mm", timezone=view.zone),

@@ -70,7 +70,8 @@ def show_bucket(clicked: pd.Timestamp | None, choice: str) -> None:
     if clicked is not None and clicked in starts and st.session_state.get(seen) != clicked:
         st.session_state[seen] = st.session_state[key] = clicked
     start = st.selectbox(f"Mentions of the {choice} from", starts, index=None, key=key,
-                         format_func=lambda b: shown(b, zone(view.zone), "%d %b %Y %H:%M"), placeholder="click the chart, or pick a time")
+                         format_func=lambda b: shown(b, zone(view.zone), "%d %b %Y %H:%M"),
+                         placeholder="click the chart, or pick a time")
     if start is None:
         return
     end = (start + bucket).to_pydatetime()
@@ -101,7 +102,8 @@ before_start, before_end = review_data.previous_period(view.start, view.end)
 before = review_data.kpis(view.store_key, view.brand, before_start, before_end)
 local = zone(view.zone)
 against = (f"Against the previous {round((view.end - view.start) / timedelta(days=1))} day(s), "
-           f"{before_start.astimezone(local):%d %b} to {(before_end - timedelta(seconds=1)).astimezone(local):%d %b %Y}.")
+           f"{before_start.astimezone(local):%d %b} to "
+           f"{(before_end - timedelta(seconds=1)).astimezone(local):%d %b %Y}.")
 first, second, third, fourth = st.columns(4)
 first.metric("Mentions in range", f"{now.mentions:,}", delta=review_data.change(now.mentions, before.mentions),
              delta_color="off", help=f"{glossary.help_for('mention')} {against}")
@@ -122,12 +124,13 @@ sixth.metric("Open incidents", int(everything["active"].sum()),
              help="Open, acknowledged or mitigated, whenever they were opened.")
 for row in everything.loc[everything["active"].astype(bool)].itertuples():
     st.page_link("views/incidents.py", icon=":material/emergency:", query_params={"incident": row.id},
-                 label=f"Active incident: {row.title} · detected {shown(row.opened_at, zone(view.zone))} · {row.state}")
+                 label=f"Active incident: {row.title} · detected {shown(row.opened_at, local)} · {row.state}")
 
 if now.mentions == 0:
     st.info("No mentions in this date range. Widen it in the sidebar.")
 else:
-    clicked = st.altair_chart(charts.volume_chart(series, in_range, bucket, review_data.PICK, view.zone), width="stretch",
+    clicked = st.altair_chart(charts.volume_chart(series, in_range, bucket, review_data.PICK, view.zone),
+                              width="stretch",
                               on_select="rerun", key=f"volume:{choice}")
     st.caption(f"{len(in_range)} incident(s) opened in this range (dashed lines); details on the Incidents page. "
                "Click the chart to list the mentions of a bucket.")
