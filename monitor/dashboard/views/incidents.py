@@ -102,7 +102,7 @@ def show_incident(incident_id: str) -> None:
         st.warning(f"No incident `{incident_id}`.")
         return
     incident = story.incident
-    st.subheader(title(incident))
+    st.subheader(title(incident, zone(view.zone)))
     st.markdown(f"> {story.headline}")
     st.caption(f"Incident id `{incident_id}`")
     playbook = incident_data.playbooks(view.playbooks_dir).get(incident.playbook_id or "")
