@@ -13,6 +13,7 @@ import click
 
 from monitor import config as config_lib
 from monitor.errors import ConfigError, MonitorError
+from monitor.localtime import shown
 
 log = logging.getLogger("monitor")
 
@@ -273,7 +274,7 @@ def silence_add(path: Path, brand: str, topic: str, duration: str, reason: str, 
     name = config.brand(brand).name
     added = silences.add(open_store(config.storage), name, length, _now(), topic=topic, by=by, reason=reason)
     click.echo(f"{added.id}: {added.brand}{' / ' + added.topic if added.topic else ''} silenced until "
-               f"{added.ends_at:%Y-%m-%d %H:%M} UTC")
+               f"{shown(added.ends_at, config.zone(name), '%Y-%m-%d %H:%M')}")
 
 
 @silence.command("list")
@@ -281,10 +282,15 @@ def silence_add(path: Path, brand: str, topic: str, duration: str, reason: str, 
 @click.option("--all", "show_all", is_flag=True, help="Include expired silences.")
 def silence_list(path: Path, show_all: bool) -> None:
     """The silences in force (or all of them)."""
-    found = _store(path).silences(active_at=None if show_all else _now())
+    from monitor.store import open_store
+
+    config = config_lib.load(path)
+    found = open_store(config.storage).silences(active_at=None if show_all else _now())
     for item in found:
+        tz = config.zone(item.brand)
         click.echo(f"{item.id}  {item.brand}{' / ' + item.topic if item.topic else ''}  "
-                   f"{item.starts_at:%Y-%m-%d %H:%M} → {item.ends_at:%Y-%m-%d %H:%M} UTC  by {item.created_by}"
+                   f"{shown(item.starts_at, tz, '%Y-%m-%d %H:%M')} → {shown(item.ends_at, tz, '%Y-%m-%d %H:%M')}  "
+                   f"by {item.created_by}"
                    f"{'  (' + item.reason + ')' if item.reason else ''}")
     if not found:
         click.echo("no silences")
@@ -297,8 +303,11 @@ def silence_expire(path: Path, silence_id: str) -> None:
     """End a silence now; held alerts go out on the next delivery."""
     from monitor.alerts.incidents import silences
 
-    ended = silences.expire(_store(path), silence_id, _now())
-    click.echo(f"{ended.id}: ended at {ended.ends_at:%Y-%m-%d %H:%M} UTC")
+    from monitor.store import open_store
+
+    config = config_lib.load(path)
+    ended = silences.expire(open_store(config.storage), silence_id, _now())
+    click.echo(f"{ended.id}: ended at {shown(ended.ends_at, config.zone(ended.brand), '%Y-%m-%d %H:%M')}")
 
 
 @cli.group(short_help="Reports on past incidents.")
@@ -310,13 +319,17 @@ def report() -> None:
 @click.argument("path", type=click.Path(dir_okay=False, path_type=Path))
 @click.option("--csv", "csv_path", type=click.Path(dir_okay=False, path_type=Path), help="Also write CSV here.")
 def report_incidents(path: Path, csv_path: Path | None) -> None:
-    """Incidents with their state, severity, playbook and response times."""
+    """Incidents with their state, severity, playbook and response times (times in the configured timezone;
+    the CSV's in UTC)."""
     from monitor.alerts.incidents.outcomes import outcome_rows, report_lines
 
-    store = _store(path)
+    from monitor.store import open_store
+
+    config = config_lib.load(path)
+    store = open_store(config.storage)
     rows = outcome_rows(store.incidents(), store)
     for row in rows:
-        click.echo("\n".join(report_lines(row)))
+        click.echo("\n".join(report_lines(row, config.zone(row["brand"]))))
     if not rows:
         click.echo("no incidents yet")
     if csv_path:

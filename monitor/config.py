@@ -7,6 +7,7 @@ import re
 from datetime import timedelta
 from pathlib import Path
 from typing import Annotated, Any, Literal
+from zoneinfo import ZoneInfo
 
 import yaml
 from pydantic import (AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, ValidationError, ValidationInfo, field_validator,
@@ -14,7 +15,9 @@ from pydantic import (AfterValidator, BaseModel, BeforeValidator, ConfigDict, Fi
 
 from monitor import config_checks
 from monitor.care.settings import CareConfig
+from monitor.daily.settings import DailyDigestConfig
 from monitor.errors import ConfigError
+from monitor.localtime import ZoneName, zone
 from monitor.storage_settings import StorageConfig
 
 _DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(s|m|h|d|w)\s*$")
@@ -84,6 +87,7 @@ class BrandConfig(Section):
     languages: list[str] = Field(default_factory=list)
     competitors: list[str] = Field(default_factory=list)
     slack_channel: str | None = None
+    timezone: ZoneName | None = None
     sources: list[SourceConfig] = Field(default_factory=list)
 
     @field_validator("sources")
@@ -262,6 +266,7 @@ class WorkersConfig(Section):
 
 
 class Config(Section):
+    timezone: ZoneName = "UTC"
     storage: StorageConfig = Field(default_factory=StorageConfig)
     workers: WorkersConfig = Field(default_factory=WorkersConfig)
     nlp: NlpConfig = Field(default_factory=NlpConfig)
@@ -269,12 +274,18 @@ class Config(Section):
     alerts: AlertsConfig = Field(default_factory=AlertsConfig)
     slack: SlackConfig = Field(default_factory=SlackConfig)
     care: CareConfig = Field(default_factory=CareConfig)
+    daily_digest: DailyDigestConfig = Field(default_factory=DailyDigestConfig)
     brands: list[BrandConfig] = Field(min_length=1)
 
     @property
     def lease(self) -> timedelta:
         """The lease every claim is taken with (``workers.lease``, or its default)."""
         return self.workers.lease or max([MIN_LEASE, *config_checks.job_intervals(self).values()])
+
+    def zone(self, brand: str | None = None) -> ZoneInfo:
+        """The time zone times are shown in: the brand's ``timezone``, else the global one."""
+        found = next((b for b in self.brands if brand and b.name.casefold() == brand.casefold()), None)
+        return zone(found.timezone if found and found.timezone else self.timezone)
 
     def brand(self, name: str) -> BrandConfig:
         for brand in self.brands:

@@ -20,7 +20,7 @@ TERMS: dict[str, str] = {
     "peak": "The spike window with the most mentions, always named with its length "
             "(\u201c128 mentions in 30 min\u201d).",
     "detected at": "When the detector opened the incident (the tick that judged the spike window). "
-                   "The incident id carries the start of the first spike window instead.",
+                   "Every time shown for an incident is this one; its id names no time.",
     "negative share": "Negative mentions among the mentions with a sentiment, in the same window as the "
                       "figure beside it; \u201cusual\u201d is the same share in the seasonal baseline.",
     "usual": "What the detector expected for the same time of week (or day) from the weeks before; for a post "

@@ -5,6 +5,8 @@ from __future__ import annotations
 import os
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
+from typing import Callable
+from zoneinfo import ZoneInfo
 
 import click
 
@@ -13,6 +15,7 @@ from monitor.alerts.incidents.lifecycle import Action, apply
 from monitor.alerts.incidents.outcomes import closed_at
 from monitor.alerts.notify.story import duration
 from monitor.alerts.notify.story import Figures, peak_text, story, title
+from monitor.localtime import shown
 from monitor.models import Incident, Playbook
 from monitor.store.base import Store
 
@@ -38,7 +41,11 @@ def parse_moment(value: str | None) -> datetime:
     return moment if moment.tzinfo else moment.replace(tzinfo=timezone.utc)
 
 
-def _open(path: Path) -> tuple[Store, dict[str, Playbook]]:
+Zones = Callable[[str], ZoneInfo]
+"""The time zone of a brand's readers (:meth:`monitor.config.Config.zone`)."""
+
+
+def _open(path: Path) -> tuple[Store, dict[str, Playbook], Zones]:
     from monitor.alerts.incidents.playbooks import load_playbooks
     from monitor.errors import PlaybookError
     from monitor.store import open_store
@@ -48,24 +55,24 @@ def _open(path: Path) -> tuple[Store, dict[str, Playbook]]:
         playbooks = {p.id: p for p in load_playbooks(config.alerts.playbooks_dir)}
     except PlaybookError:
         playbooks = {}
-    return open_store(config.storage), playbooks
+    return open_store(config.storage), playbooks, config.zone
 
 
-def list_line(incident: Incident) -> str:
-    """``09 Mar 08:05 UTC  resolved      critical  Post going viral · peak …  id``."""
+def list_line(incident: Incident, tz: ZoneInfo) -> str:
+    """``09 Mar 09:05 CET  resolved      critical  Post going viral · peak …  id`` (times in ``tz``)."""
     what = title(incident).split(" · ")[0]
-    peak = peak_text(incident)
-    return (f"{incident.opened_at:%d %b %H:%M} UTC  {incident.state.value.replace('_', ' '):<12}  "
+    peak = peak_text(incident, tz)
+    return (f"{shown(incident.opened_at, tz)}  {incident.state.value.replace('_', ' '):<12}  "
             f"{incident.severity.word:<8}  {incident.brand}: {what}" + (f", peak {peak}" if peak else "")
             + f"  [{incident.id}]")
 
 
-def show_lines(incident: Incident, store: Store, playbooks: dict[str, Playbook]) -> list[str]:
-    """An incident in plain words: what, how big, state and times, the playbook's steps."""
+def show_lines(incident: Incident, store: Store, playbooks: dict[str, Playbook], tz: ZoneInfo) -> list[str]:
+    """An incident in plain words: what, how big, state and times (in ``tz``), the playbook's steps."""
     alert = next((n.payload.get("summary") for n in store.notifications(incident.id) if n.kind == "alert"), None)
     summary = alert if isinstance(alert, dict) else {}
     figures = Figures.of(summary, incident.spikes[0] if incident.spikes else None, incident.kind)
-    lines = [title(incident), f"  {story(incident, summary)}", f"  id {incident.id}"]
+    lines = [title(incident, tz), f"  {story(incident, summary)}", f"  id {incident.id}"]
     ended = closed_at(incident)
     lines.append(f"  state {incident.state.value.replace('_', ' ')}, severity {incident.severity.word}"
                  + (f", closed after {duration((ended - incident.opened_at) / timedelta(minutes=1))}" if ended else ""))
@@ -74,19 +81,19 @@ def show_lines(incident: Incident, store: Store, playbooks: dict[str, Playbook])
     if figures.negative():
         lines.append(f"  negative share in {figures.span}: {figures.negative()}")
     if peak_text(incident):
-        lines.append(f"  peak: {peak_text(incident)}; {len(incident.spikes)} spike window(s) in all")
+        lines.append(f"  peak: {peak_text(incident, tz)}; {len(incident.spikes)} spike window(s) in all")
     phrases = [str(p) for p in summary.get("key_phrases") or []]
     if phrases:
         lines.append(f"  key phrases: {', '.join(phrases)}")
     for change in incident.transitions:
-        lines.append(f"  {change.at:%d %b %H:%M} UTC  {change.state.value.replace('_', ' ')}"
+        lines.append(f"  {shown(change.at, tz)}  {change.state.value.replace('_', ' ')}"
                      f" by {change.by}" + (f": {change.note}" if change.note else ""))
     playbook = playbooks.get(incident.playbook_id or "")
     if playbook:
         lines.append(f"  playbook: {playbook.title}")
         for number, step in enumerate(playbook.steps, start=1):
             done = incident.step_done(number)
-            mark = f"done by {done.by} at {done.at:%H:%M}" if done else "not done"
+            mark = f"done by {done.by} at {shown(done.at, tz, '%H:%M')}" if done else "not done"
             lines.append(f"    {number}. {step.title} ({step.owner}): {mark}")
     elif incident.playbook_id:
         lines.append(f"  playbook: {incident.playbook_id} (not in the playbooks folder)")
@@ -104,11 +111,11 @@ def incident_group() -> None:
 @click.option("--brand", default=None, help="Only this brand's.")
 def list_incidents(path: Path, show_all: bool, brand: str | None) -> None:
     """The active incidents (or all), newest first: when detected, state, severity, what, the peak and the id."""
-    store, _ = _open(path)
+    store, _, zones = _open(path)
     found = sorted((i for i in store.incidents(brand=brand) if show_all or i.state.is_active),
                    key=lambda i: i.opened_at, reverse=True)
     for incident in found:
-        click.echo(list_line(incident))
+        click.echo(list_line(incident, zones(incident.brand)))
     if not found:
         click.echo("no incidents" if show_all else "no active incidents (--all lists the closed ones too)")
 
@@ -120,11 +127,11 @@ def show_incident(path: Path, incident_id: str) -> None:
     """What happened, how big, who did what when, and the playbook's steps."""
     from monitor.errors import IncidentError
 
-    store, playbooks = _open(path)
+    store, playbooks, zones = _open(path)
     incident = store.get_incident(incident_id)
     if incident is None:
         raise IncidentError(f"no incident {incident_id!r} (`monitor incident list {path} --all` lists them)")
-    for line in show_lines(incident, store, playbooks):
+    for line in show_lines(incident, store, playbooks, zones(incident.brand)):
         click.echo(line)
 
 
@@ -136,7 +143,7 @@ def _action_command(action: Action) -> click.Command:
     @click.option("--at", "at", default=None, help="When it happened (ISO time, UTC unless a zone is given); "
                                                    "default now. Use it on replayed or imported data.")
     def act(path: Path, incident_id: str, by: str, note: str, at: str | None) -> None:
-        store, _ = _open(path)
+        store, _, _ = _open(path)
         changed = apply(store, incident_id, action.value, by=by, now=parse_moment(at), note=note)
         click.echo(f"{changed.id}: {changed.state.value.replace('_', ' ')}, severity {changed.severity.word}. "
                    + DELIVERY)

@@ -20,6 +20,7 @@ from monitor.alerts.notify.base import Notifier
 from monitor.alerts.notify.delivery import deliver_due
 from monitor.alerts.notify.summary import summarise
 from monitor.care.digest import Digest, send_digests
+from monitor.daily.digest import DailyDigest, send_daily_digests
 from monitor.collectors.base import Batch, Collector, FetchContext
 from monitor.config import BrandConfig, Config, SourceConfig
 from monitor.errors import ConfigError, MonitorError
@@ -291,7 +292,8 @@ class Pipeline:
     def remind(self, brand: str, now: datetime | None = None) -> Any:
         """Queue the brand's overdue playbook reminders (recorded as ``reminders:BRAND`` when some were due)."""
         return self.recorded(f"reminders:{brand}", brand,
-                             lambda: queue_reminders(self.store, self.playbooks, brand, now or self.clock()),
+                             lambda: queue_reminders(self.store, self.playbooks, brand, now or self.clock(),
+                                                     self.config.zone(brand)),
                              idle=lambda queued: not queued)
 
     def care_digest(self, now: datetime | None = None) -> list[Digest]:
@@ -301,10 +303,17 @@ class Pipeline:
                              lambda: send_digests(self.store, self.config, self.notifier, now or self.clock()),
                              idle=lambda sent: not sent)
 
+    def daily_digest(self, now: datetime | None = None) -> list[DailyDigest]:
+        """Post each brand's daily digest once its local hour has come (monitor.daily.digest; recorded as
+        ``daily-digest`` when one was sent)."""
+        return self.recorded("daily-digest", None,
+                             lambda: send_daily_digests(self.store, self.config, self.notifier, now or self.clock()),
+                             idle=lambda sent: not sent)
+
     def deliver(self, now: datetime | None = None) -> Any:
         """Send the queued notifications that are due, claimed for this worker (recorded as ``deliver``
         when something was due)."""
         lease = self.config.lease
         return self.recorded("deliver", None, lambda: deliver_due(
             self.store, self.notifier, self.playbooks, now or self.clock(), self.config.slack.dashboard_url,
-            owner=self.worker, lease=lease), idle=lambda report: not report)
+            owner=self.worker, lease=lease, zones=self.config.zone), idle=lambda report: not report)

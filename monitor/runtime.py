@@ -71,7 +71,7 @@ def build_interactive(config: Config, store: Store, playbooks: Sequence[Playbook
     mode = slack.interactivity_mode()
     if mode == "off":
         return None
-    handler = ActionHandler(store, playbooks)
+    handler = ActionHandler(store, playbooks, zones=config.zone)
     if mode == "socket":
         from monitor.alerts.notify.slack.socket_mode import SocketModeListener
 

@@ -1,4 +1,4 @@
-"""APScheduler wiring: one job per (brand, source), detect and reminders per brand, the care digest,
+"""APScheduler wiring: one job per (brand, source), detect and reminders per brand, the digests,
 retention (daily, with ``storage.retention``), delivery.
 
 A streaming source's job holds its stream (:class:`~monitor.live.LiveSource`) for as long as
@@ -102,6 +102,8 @@ class Service:
         self._add("care-digest", config.care.digest_every, self.pipeline.care_digest)
         if config.storage.retention is not None:
             self._add(retention.JOB, retention.EVERY, self._prune)
+        if config.daily_digest.enabled:
+            self._add("daily-digest", config.detection.every, self.pipeline.daily_digest)
         self.scheduler.add_job(self._guarded("deliver", self.pipeline.deliver), IntervalTrigger(
             seconds=poll.total_seconds()), id="deliver", name="deliver", next_run_time=self._first_run())
         beat = max(config.lease.total_seconds() / 3, 1.0)

@@ -26,6 +26,7 @@ from monitor.alerts.notify.slack.blocks import (
 )
 from monitor.alerts.incidents.playbooks import BUILT_IN_PLAYBOOKS, load_playbooks
 from monitor.alerts.notify.base import AlertMessage
+from monitor.localtime import zone
 from monitor.models import (
     Incident,
     IncidentState,
@@ -149,6 +150,14 @@ def test_alert_shows_first_three_steps_with_deadlines_and_holding_statement() ->
     assert "Holding statement (en)" in text and "problems with Acme Air services" in text
     assert "{brand}" not in text
     assert "When to move to DMs" in text
+
+
+def test_the_times_written_out_for_slack_are_in_the_brands_zone_and_name_it() -> None:
+    text = all_text(render(message(zone=zone("Europe/Prague"))).blocks)
+    assert "|2024-05-01 14:00 CEST>" in text and "opened <!date^" in text and "|2024-05-01 13:50 CEST>" in text
+    assert " UTC>" not in text
+    winter = make_incident(opened_at=datetime(2024, 1, 10, 8, 0, tzinfo=timezone.utc))
+    assert "|2024-01-10 09:10 CET>" in all_text(render(message(incident=winter, zone=zone("Europe/Prague"))).blocks)
 
 
 def test_holding_statement_follows_the_posts_language() -> None:

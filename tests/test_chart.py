@@ -38,3 +38,20 @@ def test_the_dashboard_and_the_alert_chart_colour_sentiment_alike():
 
     scale = sentiment_scale().to_dict()
     assert dict(zip(scale["domain"], scale["range"])) == SENTIMENT_COLOURS
+
+
+def test_the_chart_writes_its_times_in_the_brands_zone_and_names_it():
+    import matplotlib.dates as mdates
+    import matplotlib.pyplot as plt
+
+    from monitor.alerts.notify.chart import draw
+    from monitor.localtime import zone
+
+    for tz, label, clock in ((zone("Asia/Tokyo"), "time (Asia/Tokyo)", "15:00"), (None, "time (UTC)", "06:00")):
+        figure = draw(summary(), "Aurora Air", tz)
+        try:
+            axes = figure.axes[0]
+            assert axes.get_xlabel() == label
+            assert axes.xaxis.get_major_formatter()(mdates.date2num(T0)) == clock
+        finally:
+            plt.close(figure)

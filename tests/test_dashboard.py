@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 from datetime import datetime, time, timedelta, timezone
+from zoneinfo import ZoneInfo
 
 import pytest
 
 from dashboard_seed import (  # noqa: F401 (pytest fixtures)
     BRAND, COMPETITOR, COMPETITOR_COUNT, COUNT, MENTIONS, SILENT_COMPETITOR, T0, THREAD, chart_data, config_fixture,
-    fresh_caches_fixture, metric, run_app, widget, write_config,
+    fresh_caches_fixture, metric, run_app, seed, widget, write_config,
 )
 from monitor.dashboard import data
 from monitor.store.sqlite import SqliteStore
@@ -77,6 +78,22 @@ def test_default_range_ends_at_the_newest_mention_not_today(config):
     start, end = at.sidebar.date_input[0].value
     newest = MENTIONS[-1].created_at.date()
     assert end == newest and (end - start).days == 6
+
+
+def test_a_brands_zone_sets_the_days_and_names_itself(tmp_path, monkeypatch):
+    db = tmp_path / "monitor.db"
+    seed(db)
+    brands = [{"name": BRAND, "timezone": "Asia/Tokyo", "competitors": [COMPETITOR]}, {"name": COMPETITOR}]
+    monkeypatch.setenv("MONITOR_CONFIG", str(write_config(tmp_path, db, brands=brands)))
+    at = run_app()
+    picker = at.sidebar.date_input[0]
+    tokyo = ZoneInfo("Asia/Tokyo")
+    newest = MENTIONS[-1].created_at.astimezone(tokyo)
+    assert picker.label == "Date range (Asia/Tokyo)" and picker.value[1] == newest.date()
+    assert any(c.value == f"Newest mention: {newest:%d %b %Y %H:%M} JST" for c in at.sidebar.caption)
+    first = datetime.combine(picker.value[0], time.min, tzinfo=tokyo)
+    after = datetime.combine(picker.value[1] + timedelta(days=1), time.min, tzinfo=tokyo)
+    assert metric(at, "Mentions in range") == str(sum(1 for m in MENTIONS if first <= m.created_at < after))
 
 
 def test_narrower_range_changes_counts_and_bucket(config):
@@ -160,6 +177,11 @@ def test_the_text_comes_second_and_the_csv_is_named_by_the_range_shown(config):
     first = datetime.combine(start, time.min, tzinfo=timezone.utc)
     after = datetime.combine(end + timedelta(days=1), time.min, tzinfo=timezone.utc)
     assert data.export_name(BRAND, first, after) == f"aurora-air-mentions-{start:%Y%m%d}-{end:%Y%m%d}.csv"
+    prague = ZoneInfo("Europe/Prague")  # local days begin at 23:00 or 22:00 UTC the day before
+    local_first, local_after = (datetime.combine(day, time.min, tzinfo=prague)
+                                for day in (start, end + timedelta(days=1)))
+    assert data.export_name(BRAND, local_first.astimezone(timezone.utc), local_after.astimezone(timezone.utc),
+                            "Europe/Prague") == f"aurora-air-mentions-{start:%Y%m%d}-{end:%Y%m%d}.csv"
 
 
 def test_mentions_filter_without_matches_says_what_to_do(config):

@@ -101,6 +101,23 @@ def test_top_bar_keeps_the_largest_values_split_by_sentiment():
     assert spec["encoding"]["color"]["scale"]["range"] == list(charts.SENTIMENT_COLOURS.values())
 
 
+def test_charts_draw_the_wall_clock_of_the_configured_zone_and_name_it(series, incidents):
+    spec = charts.volume_chart(series, incidents, HOUR, "pick", zone_name="Europe/Prague").to_dict()
+    assert spec["layer"][0]["encoding"]["x"]["title"] == "time (Europe/Prague)"
+    rows = [r for data in spec["datasets"].values() for r in data]
+    assert {r["bucket"][:19] for r in rows if "sentiment" in r} == {"2025-11-03T01:00:00", "2025-11-03T02:00:00"}
+    assert {r["opened_at"][:19] for r in rows if "opened_at" in r} == {"2025-11-03T01:30:00"}
+    picker = spec["layer"][-1]
+    assert picker["encoding"]["x"]["field"] == "at" and spec["params"][0]["select"]["fields"] == ["bucket"]
+    picked = [r for r in rows if "at" in r]  # drawn at the local time, picked by the UTC start of the bucket
+    assert [(r["at"][:19], r["bucket"][:19]) for r in picked] == [("2025-11-03T01:00:00", "2025-11-03T00:00:00"),
+                                                                   ("2025-11-03T02:00:00", "2025-11-03T01:00:00")]
+    assert charts.wall_clock(series, ("bucket",), "UTC") is series
+    cells = pd.DataFrame({"weekday": ["Mon"], "hour": [9], "mentions": [3.0]})
+    assert charts.hour_of_week_heatmap(cells, "Asia/Tokyo").to_dict()["encoding"]["x"]["title"] == \
+        "hour of day (Asia/Tokyo)"
+
+
 def test_heatmap_orders_weekdays_monday_first():
     cells = pd.DataFrame({"weekday": ["Mon", "Sun"], "hour": [9, 20], "mentions": [3.0, 1.5]})
     spec = charts.hour_of_week_heatmap(cells).to_dict()

@@ -89,6 +89,17 @@ def test_hour_of_week_averages_hours_and_counts_silent_ones_as_zero():
     assert outcome_data.hour_of_week(series.iloc[0:0]).empty
 
 
+def test_hour_of_week_counts_in_local_hours_across_the_clock_change():
+    """Europe/Prague leaves summer time on Sun 26 Oct 2025: 07:00 UTC is 09:00 the Saturday before, 08:00 after."""
+    saturday, monday = pd.Timestamp("2025-10-25T07:00Z"), pd.Timestamp("2025-10-27T07:00Z")
+    series = pd.DataFrame({"bucket": [saturday, monday], "sentiment": ["neutral", "neutral"], "count": [4, 6]})
+    cells = outcome_data.hour_of_week(series, "Europe/Prague")
+    local = {(row.weekday, row.hour): row.mentions for row in cells.itertuples() if row.mentions}
+    assert local == {("Sat", 9): 4, ("Mon", 8): 6}
+    repeated = cells[(cells["weekday"] == "Sun") & (cells["hour"] == 2)]
+    assert len(repeated) == 1  # the hour lived twice that night is one cell, averaged over both
+
+
 def test_outcomes_page_lists_playbooks(config):
     at = run_app(OUTCOMES)
     summary = at.dataframe[0].value

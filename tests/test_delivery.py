@@ -11,11 +11,15 @@ import pytest
 from fake_slack import DEFAULT_TOKEN, FakeSlack
 
 from monitor.alerts.incidents.engine import IncidentEngine
+from monitor.alerts.incidents.lifecycle import Action, apply
 from monitor.alerts.incidents.playbooks import BUILT_IN_PLAYBOOKS, load_playbooks, match
+from monitor.alerts.incidents.reminders import queue_reminders
+from monitor.alerts.incidents.steps import mark_step
 from monitor.alerts.notify.base import AlertMessage
 from monitor.alerts.notify.delivery import DeliveryReport, RetryPolicy, deliver_due, incident_link
 from monitor.alerts.notify.slack.notifier import SlackNotifier
 from monitor.config import AlertsConfig
+from monitor.localtime import zone
 from monitor.models import Incident, Playbook, Severity, Spike, SpikeKind
 from monitor.store.base import Notification, NotificationStatus
 from monitor.store.sqlite import SqliteStore
@@ -92,6 +96,14 @@ def test_alert_is_sent_and_its_ts_saved_on_the_incident(store: SqliteStore, slac
     assert run(store, slack).sent == [] and len(fake_slack.messages) == 1
 
 
+def test_messages_write_times_in_the_zone_of_the_incidents_brand(store: SqliteStore, slack: SlackNotifier,
+                                                                  fake_slack: FakeSlack) -> None:
+    make_incident(store, "alert")
+    zones = {"Acme": zone("Asia/Tokyo")}
+    assert len(run(store, slack, zones=zones.__getitem__).sent) == 1
+    assert "|2024-05-01 21:00 JST>" in str(fake_slack.messages[0]["blocks"])  # opened 12:00 UTC
+
+
 def test_replies_are_threaded_and_escalations_broadcast(store: SqliteStore, slack: SlackNotifier,
                                                         fake_slack: FakeSlack) -> None:
     make_incident(store, "alert", "update", "escalation", "resolved")
@@ -125,6 +137,37 @@ def test_reply_goes_to_the_channel_when_the_alert_failed_for_good(store: SqliteS
     store.enqueue(notification(incident.id, "escalation", 1))
     assert len(run(store, slack).sent) == 1
     assert "thread_ts" not in fake_slack.messages[0]
+
+
+def test_a_reminder_queued_before_the_acknowledgement_is_dropped_when_sent(store: SqliteStore, slack: SlackNotifier,
+                                                                           fake_slack: FakeSlack) -> None:
+    """The demo's case: reminder queued, incident acknowledged and the step done, then delivery runs."""
+    incident = make_incident(store, "alert")
+    run(store, slack)
+    [reminder] = queue_reminders(store, PLAYBOOKS, "Acme", NOW + timedelta(minutes=15))
+    apply(store, incident.id, Action.ACKNOWLEDGE, by="dana", now=NOW + timedelta(minutes=17))
+    mark_step(store, PLAYBOOKS, incident.id, 2, by="dana", now=NOW + timedelta(minutes=19))
+    report = run(store, slack, NOW + timedelta(minutes=20))
+    assert report.skipped == [reminder.key] and len(report.sent) == 2
+    assert not any("nobody has acknowledged" in str(m) for m in fake_slack.messages)
+    dropped = next(n for n in store.notifications(incident.id) if n.key == reminder.key)
+    assert dropped.status is NotificationStatus.SKIPPED and dropped.sent_at is None
+    assert dropped.error == f"not sent: incident {incident.id} is acknowledged"
+
+
+def test_a_reminder_whose_step_was_done_is_dropped_and_a_due_one_is_sent(store: SqliteStore, slack: SlackNotifier,
+                                                                          fake_slack: FakeSlack) -> None:
+    incident = make_incident(store, "alert")
+    run(store, slack)
+    [done_since] = queue_reminders(store, PLAYBOOKS, "Acme", NOW + timedelta(minutes=10))
+    mark_step(store, PLAYBOOKS, incident.id, 1, by="ola", now=NOW + timedelta(minutes=11))
+    [still_due] = queue_reminders(store, PLAYBOOKS, "Acme", NOW + timedelta(minutes=15))
+    report = run(store, slack, NOW + timedelta(minutes=16))
+    assert report.skipped == [done_since.key] and still_due.key in report.sent
+    reminders = [m for m in fake_slack.messages if "nobody has acknowledged" in str(m)]
+    assert len(reminders) == 1 and "step 2" in str(reminders[0]) and "step 1" not in str(reminders[0])
+    dropped = next(n for n in store.notifications(incident.id) if n.key == done_since.key)
+    assert dropped.error == "not sent: step 1 was done by ola at 2024-05-01 12:11 UTC"
 
 
 def test_rate_limit_waits_retry_after_and_defers_the_rest(store: SqliteStore, slack: SlackNotifier,

@@ -8,7 +8,8 @@ from click.testing import CliRunner
 from monitor.cli import cli
 from monitor.demo.competitors import COMPETITORS
 from monitor.demo.run import run_demo
-from monitor.store.base import MentionFilter
+from monitor.models import IncidentState
+from monitor.store.base import MentionFilter, NotificationStatus
 from monitor.demo.scenario import generate
 
 pytestmark = pytest.mark.slow
@@ -35,7 +36,12 @@ def test_the_demo_prints_the_crisis_its_detection_playbook_and_alert(tmp_path, o
     assert f"monitor dashboard --config {tmp_path / 'monitor.yaml'}" in out
     outbox = [json.loads(line) for line in (tmp_path / "outbox.jsonl").read_text().splitlines()]
     assert outbox and outbox[0]["kind"] == "alert"
-    assert len(outbox) == len(pipeline.store.notifications())
+    notifications = pipeline.store.notifications()
+    assert len(outbox) == sum(n.status is NotificationStatus.SENT for n in notifications)
+    skipped = [n for n in notifications if n.status is not NotificationStatus.SENT]
+    assert all(n.kind == "reminder" and n.status is NotificationStatus.SKIPPED for n in skipped)
+    acknowledged = incident.time_in(IncidentState.ACKNOWLEDGED)
+    assert all(n.sent_at < acknowledged for n in notifications if n.kind == "reminder" and n.sent_at)
 
 
 def test_after_the_demo_care_figures_and_queue_are_real(tmp_path, offline_annotator):

@@ -1,3 +1,4 @@
+import re
 from datetime import datetime, timedelta, timezone
 
 import pytest
@@ -160,3 +161,15 @@ def test_a_detector_and_a_button_at_once_lose_neither_change(tmp_path, engine, s
     assert final.severity is Severity.CRITICAL and len(final.spikes) == 2
     assert sorted(kinds(store)) == ["alert", "escalation", "update"]
     other.close()
+
+
+def test_the_id_names_no_time_and_a_repeated_tick_finds_the_same_one(engine, store, tmp_path):
+    detected = T0 + BUCKET + timedelta(minutes=5)
+    [incident] = engine.handle([spike(0)], detected)
+    assert re.fullmatch(r"aurora-air-[0-9a-f]{8}", incident.id)
+    assert incident.opened_at == detected
+    with SqliteStore(tmp_path / "again.db") as again:
+        engine_again = IncidentEngine(again, AlertsConfig(), channel_for=lambda brand: "#brand-alerts",
+                                      summarise=lambda s: {}, match_playbook=lambda incident, texts: None)
+        [repeated] = engine_again.handle([spike(0)], detected + timedelta(minutes=5))
+    assert repeated.id == incident.id

@@ -1,6 +1,7 @@
 from datetime import datetime, timedelta, timezone
 
 from monitor.alerts.incidents.outcomes import outcome_rows, report_lines, time_to
+from monitor.localtime import zone
 from monitor.models import Incident, IncidentState, Severity, SpikeKind, StepDone, Transition
 
 T0 = datetime(2026, 3, 23, 7, 45, tzinfo=timezone.utc)
@@ -52,7 +53,10 @@ def test_volume_and_negative_share_before_and_after(tmp_path):
     assert (row["volume_before"], row["negative_share_before"]) == (8, 0.25)
     assert (row["volume_after"], row["negative_share_after"]) == (4, 0.25)
     assert still_open["volume_after"] is None and still_open["negative_share_after"] is None
-    text = "\n".join(report_lines(row) + report_lines(still_open))
+    prague = zone("Europe/Prague")
+    text = "\n".join(report_lines(row, prague) + report_lines(still_open, zone("UTC")))
+    assert text.startswith(f"{T0.astimezone(prague):%Y-%m-%d %H:%M} {T0.astimezone(prague).tzname()}  ")
+    assert f"\n{T0:%Y-%m-%d %H:%M} UTC  " in text
     assert "None" not in text and "=" not in text
     assert "resolved after 6 h" in text and "not acknowledged yet" in text
     assert "negative share: 25% the day before it opened, 25% the day after it was resolved" in text

@@ -171,3 +171,20 @@ def test_the_first_error_is_the_one_raised_and_recorded_even_when_recording_fail
     collect, detect = sorted(pipeline.store.runs(), key=lambda r: r.job)
     assert (collect.job, collect.ok, collect.error) == ("collect:Acme:export", False, "cannot save the cursor: disk full")
     assert (detect.job, detect.ok, detect.worker) == ("detect:Acme", True, pipeline.worker)
+
+
+def test_the_daily_digest_job_posts_yesterday_once_and_is_recorded(tmp_path, offline_annotator):
+    config = config_lib.load(write_config(tmp_path, timezone="Pacific/Auckland"))
+    config.daily_digest.enabled, config.daily_digest.hour = True, 9
+    pipeline = build_pipeline(config, annotator=offline_annotator, notifier=OutboxNotifier(tmp_path / "out.jsonl"),
+                              clock=lambda: NOW)  # 01:00 on 24 Mar in Auckland: yesterday is the 23rd there
+    append(tmp_path, rows("Acme lost my bag", "acme is fine", at=NOW - timedelta(hours=3)))
+    pipeline.collect("Acme", "export")
+    assert pipeline.daily_digest() == []  # not 09:00 in Auckland yet
+    config.daily_digest.hour = 1
+    [digest] = pipeline.daily_digest()
+    assert digest.day.isoformat() == "2026-03-23" and digest.mentions == 2
+    assert pipeline.daily_digest() == []
+    assert [r.job for r in pipeline.store.runs() if r.job == "daily-digest"] == ["daily-digest"]
+    [posted] = [json.loads(line) for line in (tmp_path / "out.jsonl").read_text().splitlines()]
+    assert posted["kind"] == "daily_digest" and "(Pacific/Auckland): 2 mentions" in posted["text"]

@@ -3,8 +3,9 @@ from datetime import timedelta
 import pytest
 
 from monitor.alerts.incidents.lifecycle import Action, apply
-from monitor.alerts.incidents.reminders import queue_reminders
+from monitor.alerts.incidents.reminders import no_longer_due, queue_reminders
 from monitor.alerts.incidents.steps import mark_step
+from monitor.localtime import zone
 from monitor.models import Playbook, PlaybookStep
 from monitor.store.sqlite import SqliteStore
 from test_lifecycle import T0, incident
@@ -44,3 +45,19 @@ def test_a_step_already_done_is_not_reminded(store):
     mark_step(store, [PLAYBOOK], "aurora-air-1", 3, by="dana", now=T0 + timedelta(minutes=40))
     [reminder] = queue_reminders(store, [PLAYBOOK], "Aurora Air", T0 + timedelta(minutes=50))
     assert reminder.key == "aurora-air-1:reminder:1" and "step 2" in reminder.payload["headline"]
+
+
+def test_a_queued_reminder_is_judged_again_against_the_incident_as_it_is_now(store):
+    [reminder] = queue_reminders(store, [PLAYBOOK], "Aurora Air", T0 + timedelta(minutes=10))
+    assert reminder.payload["step"] == 1
+    assert no_longer_due(store.get_incident("aurora-air-1"), reminder) is None
+    mark_step(store, [PLAYBOOK], "aurora-air-1", 1, by="dana", now=T0 + timedelta(minutes=11))
+    assert no_longer_due(store.get_incident("aurora-air-1"), reminder).startswith("step 1 was done by dana")
+    apply(store, "aurora-air-1", Action.ACKNOWLEDGE, by="dana", now=T0 + timedelta(minutes=12))
+    assert no_longer_due(store.get_incident("aurora-air-1"), reminder) == "incident aurora-air-1 is acknowledged"
+
+
+
+def test_the_deadline_is_written_in_the_brands_zone(store):
+    [reminder] = queue_reminders(store, [PLAYBOOK], "Aurora Air", T0 + timedelta(minutes=10), zone("America/New_York"))
+    assert "was due at 05:00 EDT and nobody" in reminder.payload["headline"]

@@ -71,6 +71,9 @@ class RecordingPipeline:
     def care_digest(self):
         self._count("care-digest")
 
+    def daily_digest(self):
+        self._count("daily-digest")
+
 class ClosingStore(SqliteStore):
     def __init__(self, path, pipeline):
         super().__init__(path)
@@ -91,6 +94,16 @@ def test_one_job_per_enabled_source_plus_detect_deliver_and_the_care_digest(tmp_
     for job in service.scheduler.get_jobs():
         assert job.max_instances == 1 and job.coalesce
     assert service.scheduler.get_job("collect:Aurora Air:news").trigger.jitter == 0.1
+    service.stop()
+
+
+def test_the_daily_digest_is_a_claimed_job_once_enabled(tmp_path):
+    config = CONFIG.model_copy(update={"daily_digest": CONFIG.daily_digest.model_copy(update={"enabled": True})})
+    service = Service(RecordingPipeline(tmp_path / "m.db", config))
+    assert "daily-digest" in service.job_names()
+    assert service.claims.run("daily-digest", config.detection.every, service.pipeline.daily_digest)
+    assert service.pipeline.calls["daily-digest"] == 1
+    service.scheduler.start(paused=True)
     service.stop()
 
 

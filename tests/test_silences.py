@@ -3,6 +3,7 @@ from datetime import timedelta
 import pytest
 
 from monitor.alerts.incidents import silences
+from monitor.localtime import zone
 from monitor.alerts.notify.delivery import deliver_due
 from monitor.alerts.notify.slack.outbox import OutboxNotifier
 from monitor.errors import IncidentError
@@ -67,3 +68,9 @@ def test_silencing_from_an_incident_tells_the_thread_despite_the_silence(store, 
     report = deliver_due(store, outbox(tmp_path), [], T0 + timedelta(minutes=5), "")
     assert len(report.sent) == 1
     assert "dana silenced alerts for Aurora Air for 4 h" in store.notifications()[-1].payload["headline"]
+
+
+def test_the_silence_notice_writes_its_end_in_the_brands_zone(store):
+    silences.silence_incident(store, "aurora-air-1", by="dana", now=T0, zones=lambda brand: zone("Asia/Kolkata"))
+    headline = store.notifications()[-1].payload["headline"]
+    assert f"(until {(T0 + timedelta(hours=4)).astimezone(zone('Asia/Kolkata')):%H:%M} IST)" in headline

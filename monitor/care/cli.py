@@ -10,6 +10,7 @@ import click
 
 from monitor.care.kpis import CSV_COLUMNS
 from monitor.config import BrandConfig, Config
+from monitor.localtime import shown
 from monitor.store.base import Store
 
 DEFAULT_SPAN = timedelta(days=30)
@@ -54,13 +55,14 @@ def care_queue(path: Path, brand: str | None, days: int) -> None:
 
     config, brands, store, now = _setup(path, brand)
     templates = load_templates(config.care.templates_dir or BUILT_IN_TEMPLATES)
-    click.echo(f"as of {now:%Y-%m-%d %H:%M} UTC")
+    click.echo(f"as of {shown(now, config.zone(brand), '%Y-%m-%d %H:%M')}")
     for chosen in brands:
+        tz = config.zone(chosen.name)
         items = queue(brand_cases(store, config, chosen, now - timedelta(days=days), now), chosen.name,
                       templates, now)
         click.echo(f"{chosen.name}: {len(items)} post(s) awaiting an answer")
         for item in items:
-            click.echo(f"- {item.created_at:%Y-%m-%d %H:%M}  {format_left(item.time_left)}  {item.source}  "
+            click.echo(f"- {shown(item.created_at, tz, '%Y-%m-%d %H:%M')}  {format_left(item.time_left)}  {item.source}  "
                        f"{item.language or '?'}  {item.sentiment or '?'}  @{item.author}  [{item.tag or 'other'}]")
             click.echo(f"  {item.text}")
             if item.url:
@@ -84,7 +86,8 @@ def report_care(path: Path, brand: str | None, since: datetime | None, until: da
     end = _utc(until) or now
     start = _utc(since) or end - DEFAULT_SPAN
     rows = [k.row() for k in care_rows(store, config, brands, start, end)]
-    click.echo(f"posts from {start:%Y-%m-%d %H:%M} to {end:%Y-%m-%d %H:%M} UTC")
+    tz = config.zone(brand)
+    click.echo(f"posts from {shown(start, tz, '%Y-%m-%d %H:%M')} to {shown(end, tz, '%Y-%m-%d %H:%M')}")
     for row in rows:
         click.echo("  ".join(f"{k}={v}" for k, v in row.items()))
     if csv_path:

@@ -7,9 +7,10 @@ from __future__ import annotations
 
 import os
 import sys
-from datetime import date, datetime, time, timedelta, timezone
+from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import NoReturn
+from zoneinfo import ZoneInfo
 
 ROOT = Path(__file__).resolve().parents[2]
 if str(ROOT) not in sys.path:
@@ -22,6 +23,7 @@ from monitor.dashboard.auth import require_login  # noqa: E402
 from monitor import config as config_lib  # noqa: E402
 from monitor.config import Config  # noqa: E402
 from monitor.errors import ConfigError, MonitorError  # noqa: E402
+from monitor.localtime import day_span, local_day, shown  # noqa: E402
 from monitor.models import Incident  # noqa: E402
 
 START_HINT = "Start the dashboard with `monitor dashboard --config monitor.yaml`."
@@ -71,17 +73,17 @@ def load_config() -> tuple[str, Config]:
     return str(Path(path).resolve()), config
 
 
-def date_range(brand: str, newest: datetime) -> tuple[datetime, datetime]:
-    """Sidebar date range, defaulting to the last seven days that hold data (not the wall clock)."""
-    last = newest.astimezone(timezone.utc).date()
+def date_range(brand: str, newest: datetime, tz: ZoneInfo) -> tuple[datetime, datetime]:
+    """Sidebar date range in local days of ``tz`` (as UTC instants), defaulting to the last seven days that hold
+    data (not the wall clock)."""
+    last = local_day(newest, tz)
     picked = st.sidebar.date_input(
-        "Date range (UTC)", value=(last - timedelta(days=DEFAULT_DAYS - 1), last), key=f"range:{brand}",
+        f"Date range ({tz.key})", value=(last - timedelta(days=DEFAULT_DAYS - 1), last), key=f"range:{brand}",
         help="Defaults to the seven days up to the newest stored mention.",
     )
     days: tuple[date, ...] = tuple(picked) if isinstance(picked, (tuple, list)) else (picked,)
     first, final = (days[0], days[-1]) if days else (last, last)
-    start = datetime.combine(first, time.min, tzinfo=timezone.utc)
-    return start, datetime.combine(final + timedelta(days=1), time.min, tzinfo=timezone.utc)
+    return day_span(first, tz)[0], day_span(final, tz)[1]
 
 
 def linked_incident(store_key: str) -> Incident | None:
@@ -120,13 +122,14 @@ def main() -> None:
             "and open it with `monitor dashboard --config demo/monitor.yaml`."
         )
         return
-    start, end = date_range(brand, newest)
-    st.sidebar.caption(f"Newest mention: {newest:%d %b %Y %H:%M} UTC")
+    tz = config.zone(brand)
+    start, end = date_range(brand, newest, tz)
+    st.sidebar.caption(f"Newest mention: {shown(newest, tz, '%d %b %Y %H:%M')}")
     chosen = next(b for b in config.brands if b.name == brand)
     sources = tuple((s.key, s.every.total_seconds()) for s in chosen.sources if s.enabled)
     data.set_view(data.View(config_path=config_path, store_key=store_key, brand=brand, start=start, end=end,
                             competitors=tuple(chosen.competitors), playbooks_dir=str(config.alerts.playbooks_dir),
-                            sources=sources))
+                            sources=sources, zone=tz.key))
     page.run()
 
 

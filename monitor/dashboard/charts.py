@@ -35,28 +35,44 @@ def sentiment_scale() -> alt.Scale:
     return alt.Scale(domain=list(SENTIMENT_COLOURS), range=list(SENTIMENT_COLOURS.values()))
 
 
-def _time_axis(field: str) -> alt.X:
+def wall_clock(frame: pd.DataFrame, columns: tuple[str, ...], zone_name: str) -> pd.DataFrame:
+    """``frame`` with its UTC time ``columns`` moved to the wall-clock time of ``zone_name``.
+
+    Vega-Lite draws times in UTC or in the browser's zone only; a chart shows the configured zone
+    by drawing, on its UTC scale, the local wall-clock time of each instant.
+    """
+    if zone_name == "UTC" or frame.empty:
+        return frame
+    moved = frame.copy()
+    for column in columns:
+        moved[column] = pd.to_datetime(moved[column], utc=True).dt.tz_convert(zone_name).dt.tz_localize(None) \
+            .dt.tz_localize("UTC")
+    return moved
+
+
+def _time_axis(field: str, zone_name: str) -> alt.X:
     """The shared x axis; every layer declares it the same way so Vega-Lite merges them."""
-    return alt.X(f"{field}:T", title="time (UTC)", scale=alt.Scale(type="utc"), axis=alt.Axis(format=_TIME_FORMAT))
+    return alt.X(f"{field}:T", title=f"time ({zone_name})", scale=alt.Scale(type="utc"),
+                 axis=alt.Axis(format=_TIME_FORMAT))
 
 
-def volume_area(series: pd.DataFrame, bucket: timedelta) -> alt.Chart:
-    """Stacked area of mentions per bucket by sentiment (negative at the bottom).
+def volume_area(series: pd.DataFrame, bucket: timedelta, zone_name: str = "UTC") -> alt.Chart:
+    """Stacked area of mentions per bucket by sentiment (negative at the bottom), times in ``zone_name``.
 
     ``series`` has columns ``bucket`` (datetime), ``sentiment`` and ``count``.
     """
     order = ", ".join(f"'{s}'" for s in SENTIMENT_COLOURS)
     return (
-        alt.Chart(series)
+        alt.Chart(wall_clock(series, ("bucket",), zone_name))
         .transform_calculate(stack_order=f"indexof([{order}], datum.sentiment)")
         .mark_area(interpolate="step-after", opacity=0.9)
         .encode(
-            x=_time_axis("bucket"),
+            x=_time_axis("bucket", zone_name),
             y=alt.Y("count:Q", stack="zero", title=f"mentions per {bucket_label(bucket)}"),
             color=alt.Color("sentiment:N", scale=sentiment_scale(), title="sentiment"),
             order=alt.Order("stack_order:Q"),
             tooltip=[
-                alt.Tooltip("bucket:T", title="from (UTC)", format="%d %b %Y %H:%M"),
+                alt.Tooltip("bucket:T", title=f"from ({zone_name})", format="%d %b %Y %H:%M"),
                 alt.Tooltip("sentiment:N"),
                 alt.Tooltip("count:Q", title="mentions"),
             ],
@@ -64,7 +80,7 @@ def volume_area(series: pd.DataFrame, bucket: timedelta) -> alt.Chart:
     )
 
 
-def incident_marks(incidents: pd.DataFrame) -> list[alt.Chart]:
+def incident_marks(incidents: pd.DataFrame, zone_name: str = "UTC") -> list[alt.Chart]:
     """A dashed vertical rule at each incident's ``opened_at`` and a marker on top, both with tooltips.
 
     ``incidents`` has columns ``id``, ``opened_at``, ``severity``, ``state`` and ``playbook``.
@@ -73,36 +89,40 @@ def incident_marks(incidents: pd.DataFrame) -> list[alt.Chart]:
         return []
     tooltip = [
         alt.Tooltip("id:N", title="incident"),
-        alt.Tooltip("opened_at:T", title="opened (UTC)", format="%d %b %Y %H:%M"),
+        alt.Tooltip("opened_at:T", title=f"opened ({zone_name})", format="%d %b %Y %H:%M"),
         alt.Tooltip("severity:N"),
         alt.Tooltip("state:N"),
         alt.Tooltip("playbook:N"),
     ]
-    base = alt.Chart(incidents[["id", "opened_at", "severity", "state", "playbook"]])
+    base = alt.Chart(wall_clock(incidents[["id", "opened_at", "severity", "state", "playbook"]], ("opened_at",),
+                                zone_name))
     rule = base.mark_rule(color=INCIDENT_COLOUR, strokeDash=[6, 4], strokeWidth=2).encode(
-        x=_time_axis("opened_at"), tooltip=tooltip
+        x=_time_axis("opened_at", zone_name), tooltip=tooltip
     )
     marker = base.mark_point(shape="triangle-down", size=140, filled=True, color=INCIDENT_COLOUR).encode(
-        x=_time_axis("opened_at"), y=alt.value(6), tooltip=tooltip
+        x=_time_axis("opened_at", zone_name), y=alt.value(6), tooltip=tooltip
     )
     return [rule, marker]
 
 
-def bucket_picker(series: pd.DataFrame, name: str) -> alt.Chart:
-    """Invisible points on each bucket's total: a click selects the nearest bucket (selection ``name``)."""
+def bucket_picker(series: pd.DataFrame, name: str, zone_name: str = "UTC") -> alt.Chart:
+    """Invisible points on each bucket's total: a click selects the nearest bucket (selection ``name``), by its
+    UTC start whichever zone the chart draws in."""
     totals = series.groupby("bucket", as_index=False)["count"].sum()
+    totals["at"] = wall_clock(totals, ("bucket",), zone_name)["bucket"]
     pick = alt.selection_point(name=name, fields=["bucket"], on="click", nearest=True, empty=False)
     return alt.Chart(totals).mark_point().encode(
-        x=_time_axis("bucket"), y=alt.Y("count:Q"), opacity=alt.value(0),
+        x=_time_axis("at", zone_name), y=alt.Y("count:Q"), opacity=alt.value(0),
     ).add_params(pick)
 
 
 def volume_chart(series: pd.DataFrame, incidents: pd.DataFrame, bucket: timedelta,
-                 pick: str | None = None) -> alt.LayerChart:
-    """Mention volume by sentiment over time with incidents marked where they opened; with ``pick``,
-    clicking the chart selects a bucket (see :func:`bucket_picker`)."""
-    picker = [bucket_picker(series, pick)] if pick else []
-    return alt.layer(volume_area(series, bucket), *incident_marks(incidents), *picker).properties(height=360)
+                 pick: str | None = None, zone_name: str = "UTC") -> alt.LayerChart:
+    """Mention volume by sentiment over time with incidents marked where they opened (times in ``zone_name``);
+    with ``pick``, clicking the chart selects a bucket (see :func:`bucket_picker`)."""
+    picker = [bucket_picker(series, pick, zone_name)] if pick else []
+    return alt.layer(volume_area(series, bucket, zone_name), *incident_marks(incidents, zone_name),
+                     *picker).properties(height=360)
 
 
 def share_bar(shares: pd.DataFrame, brand: str) -> alt.Chart:
@@ -148,8 +168,8 @@ def top_bar(counts: pd.DataFrame, field: str, top: int = 8) -> alt.Chart:
     )
 
 
-def hour_of_week_heatmap(cells: pd.DataFrame) -> alt.Chart:
-    """Average mentions per hour for each weekday and UTC hour.
+def hour_of_week_heatmap(cells: pd.DataFrame, zone_name: str = "UTC") -> alt.Chart:
+    """Average mentions per hour for each weekday and local hour of ``zone_name``.
 
     ``cells`` has columns ``weekday`` (Mon..Sun), ``hour`` (0-23) and ``mentions``.
     """
@@ -157,10 +177,10 @@ def hour_of_week_heatmap(cells: pd.DataFrame) -> alt.Chart:
         alt.Chart(cells)
         .mark_rect()
         .encode(
-            x=alt.X("hour:O", title="hour of day (UTC)"),
+            x=alt.X("hour:O", title=f"hour of day ({zone_name})"),
             y=alt.Y("weekday:O", sort=list(WEEKDAYS), title=None),
             color=alt.Color("mentions:Q", title="mentions per hour", scale=alt.Scale(scheme="blues")),
-            tooltip=[alt.Tooltip("weekday:O"), alt.Tooltip("hour:O", title="hour (UTC)"),
+            tooltip=[alt.Tooltip("weekday:O"), alt.Tooltip("hour:O", title=f"hour ({zone_name})"),
                      alt.Tooltip("mentions:Q", title="mentions per hour", format=".1f")],
         )
         .properties(height=alt.Step(26))
@@ -168,31 +188,34 @@ def hour_of_week_heatmap(cells: pd.DataFrame) -> alt.Chart:
 
 
 def incident_timeline(series: pd.DataFrame, spikes: pd.DataFrame, events: pd.DataFrame,
-                      bucket: timedelta) -> alt.LayerChart:
-    """Volume by sentiment around an incident, spike windows as a band on top, alerts and state changes as rules.
+                      bucket: timedelta, zone_name: str = "UTC") -> alt.LayerChart:
+    """Volume by sentiment around an incident, spike windows as a band on top, alerts and state changes as rules
+    (times in ``zone_name``).
 
     ``spikes`` has ``window_start`` and ``window_end``; ``events`` has ``at``, ``type``, ``event`` and ``detail``.
     """
     layers: list[alt.Chart] = []
     if not spikes.empty:
         top = float(series.groupby("bucket")["count"].sum().max()) if not series.empty else 1.0
-        band = spikes[["window_start", "window_end", "observed"]].assign(low=top * 1.04, high=top * 1.1)
+        band = wall_clock(spikes[["window_start", "window_end", "observed"]], ("window_start", "window_end"),
+                          zone_name).assign(low=top * 1.04, high=top * 1.1)
         layers.append(
             alt.Chart(band)
             .mark_rect(color=SPIKE_COLOUR, opacity=0.8)
-            .encode(x=_time_axis("window_start"), x2="window_end:T", y="low:Q", y2="high:Q",
-                    tooltip=[alt.Tooltip("window_start:T", title="spike from (UTC)", format="%d %b %H:%M"),
+            .encode(x=_time_axis("window_start", zone_name), x2="window_end:T", y="low:Q", y2="high:Q",
+                    tooltip=[alt.Tooltip("window_start:T", title=f"spike from ({zone_name})", format="%d %b %H:%M"),
                              alt.Tooltip("observed:Q", title="mentions")])
         )
-    layers.append(volume_area(series, bucket))
+    layers.append(volume_area(series, bucket, zone_name))
     if not events.empty:
         layers.append(
-            alt.Chart(events[["at", "type", "event", "detail"]])
+            alt.Chart(wall_clock(events[["at", "type", "event", "detail"]], ("at",), zone_name))
             .mark_rule(strokeWidth=2)
-            .encode(x=_time_axis("at"),
+            .encode(x=_time_axis("at", zone_name),
                     color=alt.Color("type:N", title="event",
                                     scale=alt.Scale(domain=list(EVENT_COLOURS), range=list(EVENT_COLOURS.values()))),
-                    tooltip=[alt.Tooltip("at:T", title="at (UTC)", format="%d %b %H:%M"), "event:N", "detail:N"])
+                    tooltip=[alt.Tooltip("at:T", title=f"at ({zone_name})", format="%d %b %H:%M"), "event:N",
+                             "detail:N"])
         )
     return alt.layer(*layers).resolve_scale(color="independent").properties(height=320)
 

@@ -16,6 +16,7 @@ import streamlit as st
 from monitor.alerts.notify.story import peak_text, title
 from monitor.care.masking import mask
 from monitor.config import StorageConfig
+from monitor.localtime import zone
 from monitor.models import SENTIMENT_LABELS, Incident, Mention
 from monitor.store import open_store
 from monitor.store.base import MentionFilter, Store
@@ -42,6 +43,7 @@ class View:
     competitors: tuple[str, ...] = ()
     playbooks_dir: str = "playbooks"
     sources: tuple[tuple[str, float], ...] = ()  # (name, seconds between runs) of the brand's enabled sources
+    zone: str = "UTC"  # the brand's time zone (IANA name): every time is shown in it
 
 
 def set_view(view: View) -> None:
@@ -173,10 +175,12 @@ def _mention_row(mention: Mention) -> dict[str, object]:
     }
 
 
-def export_name(brand: str, start: datetime, end: datetime) -> str:
-    """``aurora-air-mentions-20260303-20260309.csv`` for ``[start, end)``: named by the first and last day shown."""
+def export_name(brand: str, start: datetime, end: datetime, zone_name: str = "UTC") -> str:
+    """``aurora-air-mentions-20260303-20260309.csv`` for ``[start, end)``: named by the first and last day shown
+    (local days of ``zone_name``)."""
     slug = re.sub(r"[^a-z0-9]+", "-", brand.casefold()).strip("-")
-    return f"{slug}-mentions-{start:%Y%m%d}-{end - timedelta(microseconds=1):%Y%m%d}.csv"
+    tz, last = zone(zone_name), end - timedelta(microseconds=1)
+    return f"{slug}-mentions-{start.astimezone(tz):%Y%m%d}-{last.astimezone(tz):%Y%m%d}.csv"
 
 
 @st.cache_data(ttl=TTL, show_spinner=False)
@@ -195,15 +199,17 @@ def mentions(store_key: str, brand: str, start: datetime, end: datetime, text: s
 
 @st.cache_data(ttl=TTL, show_spinner=False)
 def incidents(store_key: str, brand: str, start: datetime | None = None,
-              end: datetime | None = None) -> pd.DataFrame:
-    """The brand's incidents opened in ``[start, end)`` (all when unbounded), newest first."""
+              end: datetime | None = None, zone_name: str = "UTC") -> pd.DataFrame:
+    """The brand's incidents opened in ``[start, end)`` (all when unbounded), newest first; the peak's times
+    in ``zone_name``."""
     found = [i for i in store(store_key).incidents(brand=brand, since=start) if end is None or i.opened_at < end]
     frame = pd.DataFrame(
         [
             {
                 "id": i.id, "opened_at": i.opened_at, "state": i.state.value, "active": i.state.is_active,
                 "severity": i.severity.word, "kind": i.kind.value, "title": title(i).split(" · ")[0],
-                "topic": i.topic, "playbook": i.playbook_id or "", "spikes": len(i.spikes), "peak": peak_text(i),
+                "topic": i.topic, "playbook": i.playbook_id or "", "spikes": len(i.spikes),
+                "peak": peak_text(i, zone(zone_name)),
                 "last_spike_at": i.last_spike_at,
             }
             for i in found

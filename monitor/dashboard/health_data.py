@@ -9,6 +9,7 @@ import streamlit as st
 
 from monitor.dashboard.data import TTL, store
 from monitor.health import source_health
+from monitor.localtime import shown, zone
 from monitor.store.base import JobRun
 from monitor.workers import worker_statuses
 
@@ -27,7 +28,8 @@ def _status(runs: list[JobRun], failures: int, healthy: bool, retry_at: str) -> 
     return f"unhealthy: {failures} failures in a row, paused until {retry_at}"
 
 
-def health_frame(runs: list[JobRun], brand: str, sources: dict[str, timedelta]) -> pd.DataFrame:
+def health_frame(runs: list[JobRun], brand: str, sources: dict[str, timedelta],
+                 zone_name: str = "UTC") -> pd.DataFrame:
     """One row per configured (or recorded) source of ``brand``, failing ones first.
 
     ``sources`` maps each configured source to how often it runs (for the retry time);
@@ -44,7 +46,7 @@ def health_frame(runs: list[JobRun], brand: str, sources: dict[str, timedelta]) 
         failed = [r for r in found if not r.ok]
         span = max(found[-1].finished_at - found[0].started_at, timedelta(hours=1)) if found else timedelta(hours=1)
         stored = sum(r.stored for r in found)
-        retry = f"{health.retry_at:%d %b %H:%M} UTC" if health.retry_at else "the next run"
+        retry = shown(health.retry_at, zone(zone_name)) if health.retry_at else "the next run"
         rows.append({
             "source": source, "status": _status(found, health.failures, health.healthy, retry),
             "last_run": found[-1].finished_at if found else None,
@@ -63,10 +65,11 @@ def health_frame(runs: list[JobRun], brand: str, sources: dict[str, timedelta]) 
 
 
 @st.cache_data(ttl=TTL, show_spinner=False)
-def source_health_frame(store_key: str, brand: str, sources: tuple[tuple[str, float], ...]) -> pd.DataFrame:
+def source_health_frame(store_key: str, brand: str, sources: tuple[tuple[str, float], ...],
+                        zone_name: str = "UTC") -> pd.DataFrame:
     """:func:`health_frame` over the most recent collector runs; ``sources`` as (name, seconds between runs)."""
     runs = [r for r in store(store_key).runs(limit=RUNS) if r.job.startswith("collect:")]
-    return health_frame(runs, brand, {name: timedelta(seconds=every) for name, every in sources})
+    return health_frame(runs, brand, {name: timedelta(seconds=every) for name, every in sources}, zone_name)
 
 
 WORKER_COLUMNS = ["worker", "state", "last_beat", "config", "jobs_last_hour", "holds"]

@@ -6,6 +6,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import pandas as pd
 import streamlit as st
@@ -17,6 +18,7 @@ from monitor.alerts.notify.story import Figures
 from monitor.alerts.notify.story import story as story_line
 from monitor.care.masking import mask
 from monitor.errors import PlaybookError
+from monitor.localtime import shown, zone
 from monitor.models import Incident, Playbook
 from monitor.store.base import Notification
 
@@ -67,14 +69,14 @@ def _post_rows(summary: dict[str, Any]) -> pd.DataFrame:
     )
 
 
-def _said(incident: Incident, notifications: list[Notification]) -> list[Said]:
+def _said(incident: Incident, notifications: list[Notification], tz: ZoneInfo) -> list[Said]:
     """The summaries the incident's alert and updates carried, oldest first; without any, the
     spikes' top terms."""
     said = []
     for notification in sorted(notifications, key=lambda n: n.created_at):
         summary = notification.payload.get("summary")
         if notification.kind in ("alert", "update") and isinstance(summary, dict) and summary:
-            label = f"{notification.kind}, {notification.created_at:%d %b %H:%M} UTC"
+            label = f"{notification.kind}, {shown(notification.created_at, tz)}"
             said.append(Said(label, [str(p) for p in summary.get("key_phrases") or []], _post_rows(summary)))
     if said and not said[0].key_phrases:
         said[0] = Said(said[0].label, _spike_terms(incident), said[0].posts)
@@ -105,24 +107,25 @@ def _event_rows(incident: Incident, notifications: list[Notification]) -> list[d
     return rows
 
 
-def story_of(incident: Incident, notifications: list[Notification]) -> IncidentStory:
-    """Events oldest first; key phrases and representative posts of the alert and each update."""
+def story_of(incident: Incident, notifications: list[Notification], zone_name: str = "UTC") -> IncidentStory:
+    """Events oldest first; key phrases and representative posts of the alert and each update (labelled with
+    their time in ``zone_name``)."""
     events = pd.DataFrame(_event_rows(incident, notifications), columns=EVENT_COLUMNS)
     events["at"] = pd.to_datetime(events["at"], utc=True)
     events = events.sort_values("at", kind="stable").reset_index(drop=True)
     alert = next((n.payload.get("summary") for n in notifications if n.kind == "alert"), None)
-    return IncidentStory(incident=incident, events=events, said=_said(incident, notifications),
+    return IncidentStory(incident=incident, events=events, said=_said(incident, notifications, zone(zone_name)),
                          alert=alert if isinstance(alert, dict) else {})
 
 
 @st.cache_data(ttl=TTL, show_spinner=False)
-def story(store_key: str, incident_id: str) -> IncidentStory | None:
-    """The incident's story, or None when there is no such incident."""
+def story(store_key: str, incident_id: str, zone_name: str = "UTC") -> IncidentStory | None:
+    """The incident's story (times in ``zone_name``), or None when there is no such incident."""
     db = store(store_key)
     incident = db.get_incident(incident_id)
     if incident is None:
         return None
-    return story_of(incident, db.notifications(incident_id))
+    return story_of(incident, db.notifications(incident_id), zone_name)
 
 
 @st.cache_data(ttl=300, show_spinner=False)
@@ -164,8 +167,9 @@ def step_rows(playbook: Playbook, incident: Incident, closed_at: datetime | None
     return frame
 
 
-def step_line(step: Any) -> str:
-    """One row of :func:`step_rows` as a line of text that wraps: number and title, owner, deadline, state."""
-    done = f" by {step.done_by} at {step.done_at:%d %b %H:%M} UTC" if step.done_by else ""
-    return (f"**{step.number}. {step.step}** · {step.owner} · due {step.due:%d %b %H:%M} UTC · "
-            f"{step.status}{done}")
+def step_line(step: Any, zone_name: str = "UTC") -> str:
+    """One row of :func:`step_rows` as a line of text that wraps: number and title, owner, deadline (in
+    ``zone_name``), state."""
+    tz = zone(zone_name)
+    done = f" by {step.done_by} at {shown(step.done_at, tz)}" if step.done_by else ""
+    return f"**{step.number}. {step.step}** · {step.owner} · due {shown(step.due, tz)} · {step.status}{done}"

@@ -117,21 +117,24 @@ def playbook_summary(frame: pd.DataFrame) -> pd.DataFrame:
     return summary.reset_index().sort_values(["incidents", "playbook"], ascending=[False, True])[SUMMARY_COLUMNS]
 
 
-def hour_of_week(series: pd.DataFrame) -> pd.DataFrame:
-    """Average mentions per hour by weekday and UTC hour, from an hourly ``volume`` frame.
+def hour_of_week(series: pd.DataFrame, zone_name: str = "UTC") -> pd.DataFrame:
+    """Average mentions per hour by weekday and local hour of ``zone_name``, from an hourly ``volume`` frame.
 
-    Hours without mentions count as zero; cells the range never covered are left out.
+    Hours without mentions count as zero; cells the range never covered are left out. Each UTC hour
+    falls in the local hour it was on the clock then (the hour the clocks skip has no cell that day,
+    the repeated one gets both).
     """
     if series.empty:
         return pd.DataFrame(columns=["weekday", "hour", "mentions"])
     hourly = series.groupby("bucket")["count"].sum()
     hours = pd.date_range(hourly.index.min(), hourly.index.max(), freq="h")
     hourly = hourly.reindex(hours, fill_value=0)
-    frame = pd.DataFrame({"weekday": [charts.WEEKDAYS[d] for d in hourly.index.day_of_week],
-                          "hour": hourly.index.hour, "mentions": hourly.to_numpy()})
+    local = hourly.index.tz_convert(zone_name)
+    frame = pd.DataFrame({"weekday": [charts.WEEKDAYS[d] for d in local.day_of_week],
+                          "hour": local.hour, "mentions": hourly.to_numpy()})
     return frame.groupby(["weekday", "hour"], as_index=False)["mentions"].mean()
 
 
-def weekly_volume(store_key: str, brand: str, start: datetime, end: datetime) -> pd.DataFrame:
-    """:func:`hour_of_week` over the brand's mentions in ``[start, end)``."""
-    return hour_of_week(volume(store_key, brand, start, end, timedelta(hours=1)))
+def weekly_volume(store_key: str, brand: str, start: datetime, end: datetime, zone_name: str = "UTC") -> pd.DataFrame:
+    """:func:`hour_of_week` over the brand's mentions in ``[start, end)``, in local hours of ``zone_name``."""
+    return hour_of_week(volume(store_key, brand, start, end, timedelta(hours=1)), zone_name)

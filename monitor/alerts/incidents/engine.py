@@ -10,6 +10,7 @@ incident is opened twice.
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import re
 from datetime import datetime
@@ -34,6 +35,13 @@ SLUG_CHARS = 40
 
 def _slug(text: str) -> str:
     return re.sub(r"[^a-z0-9]+", "-", text.casefold())[:SLUG_CHARS].strip("-") or "brand"
+
+
+def incident_id(spike: Spike, fingerprint: str) -> str:
+    """``aurora-air-3f2a1c9e``: the brand and a code derived from what was detected, so a repeated tick
+    finds the same id. It names no time: the time an incident is known by is when it was detected."""
+    code = hashlib.sha256(f"{fingerprint}\x1f{spike.window_start.isoformat()}".encode()).hexdigest()[:8]
+    return f"{_slug(spike.brand)}-{code}"
 
 
 class IncidentEngine:
@@ -97,7 +105,7 @@ class IncidentEngine:
 
     def _open(self, fingerprint: str, kind: SpikeKind, spike: Spike, now: datetime) -> Incident:
         incident = Incident(
-            id=f"{_slug(spike.brand)}-{spike.window_start:%Y%m%d-%H%M}-{fingerprint[:6]}",
+            id=incident_id(spike, fingerprint),
             fingerprint=fingerprint,
             brand=spike.brand,
             kind=kind,

@@ -4,9 +4,11 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 from typing import Any, Sequence
+from zoneinfo import ZoneInfo
 
 from monitor.alerts.notify.story import duration
 from monitor.alerts.notify.story import peak_spike
+from monitor.localtime import shown
 from monitor.models import Incident, IncidentState
 from monitor.store.base import Store, totals_by_bucket
 
@@ -75,10 +77,11 @@ def _share(value: float | None) -> str:
     return f"{value:.0%}" if value is not None else "no data"
 
 
-def report_lines(row: dict[str, Any]) -> list[str]:
-    """One :func:`outcome_rows` row in plain words, without "None": for ``monitor report incidents``."""
+def report_lines(row: dict[str, Any], tz: ZoneInfo) -> list[str]:
+    """One :func:`outcome_rows` row in plain words, without "None", its time in ``tz``: for ``monitor report
+    incidents``."""
     opened = datetime.fromisoformat(row["opened_at"])
-    lines = [f"{opened:%Y-%m-%d %H:%M} UTC  {row['brand']}: {row['state'].replace('_', ' ')}, {row['severity']}, "
+    lines = [f"{shown(opened, tz, '%Y-%m-%d %H:%M')}  {row['brand']}: {row['state'].replace('_', ' ')}, {row['severity']}, "
              f"playbook {row['playbook'] or 'none'}  [{row['id']}]"]
     times = [f"{label} after {duration(row[key])}" if row[key] is not None else f"not {label} yet"
              for key, label in (("minutes_to_acknowledge", "acknowledged"), ("minutes_to_resolve", "resolved"))]

@@ -8,9 +8,12 @@ from __future__ import annotations
 
 import hashlib
 from datetime import datetime, timedelta
+from typing import Callable
+from zoneinfo import ZoneInfo
 
 from monitor.alerts.incidents.lifecycle import thread_reply
 from monitor.errors import ConflictError, IncidentError
+from monitor.localtime import shown, zone
 from monitor.models import Incident, Silence
 from monitor.store.base import NotificationStatus, Store, change_silence
 
@@ -66,8 +69,10 @@ def covering(store: Store, incident: Incident, now: datetime) -> Silence | None:
 
 
 def silence_incident(store: Store, incident_id: str, by: str, now: datetime,
-                     duration: timedelta = SLACK_SILENCE, request: str | None = None) -> Silence:
-    """Silence the brand and topic of an incident; the thread hears about it (past the silence).
+                     duration: timedelta = SLACK_SILENCE, request: str | None = None,
+                     zones: Callable[[str], ZoneInfo] | None = None) -> Silence:
+    """Silence the brand and topic of an incident; the thread hears about it (past the silence), its end
+    written in the brand's zone (``zones``; UTC without it).
 
     ``request`` identifies the request asking for it: asked again, the silence it made is
     returned unchanged.
@@ -84,6 +89,7 @@ def silence_incident(store: Store, incident_id: str, by: str, now: datetime,
     hours = duration.total_seconds() / 3600
     notice = thread_reply(incident, f"{incident.id}:{silence.id}", "update",
                           f"{by} silenced alerts for {incident.brand} for {hours:g} h (until "
-                          f"{silence.ends_at:%H:%M} UTC)", now, bypass_silence=True)
+                          f"{shown(silence.ends_at, zones(incident.brand) if zones else zone(None), '%H:%M')})",
+                          now, bypass_silence=True)
     store.enqueue(notice)
     return silence

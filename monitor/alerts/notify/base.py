@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from typing import Any, Literal, Protocol, runtime_checkable
+from zoneinfo import ZoneInfo
 
+from monitor.localtime import zone
 from monitor.models import Incident, Playbook
 
 MessageKind = Literal["alert", "update", "escalation", "resolved", "reminder", "step"]
@@ -20,7 +22,8 @@ class AlertMessage:
     ``text``, ``url``, ``author``, ``language``, ``sentiment``) and ``sentiment_split``; any
     key may be missing. ``thread_ts`` makes it a reply to the incident's first alert and
     ``broadcast`` also shows that reply in the channel (used for escalations). ``key`` is the
-    notification's unique key, carried with the message so a resend can be recognised.
+    notification's unique key, carried with the message so a resend can be recognised; ``zone`` the
+    brand's configured time zone.
     """
 
     kind: MessageKind
@@ -33,6 +36,8 @@ class AlertMessage:
     dashboard_url: str = ""
     broadcast: bool = False
     key: str = ""
+    zone: ZoneInfo = field(default_factory=lambda: zone(None))
+    """The readers' time zone: of the times written out where Slack cannot show its own (fallbacks)."""
 
     def __post_init__(self) -> None:
         if self.kind not in MESSAGE_KINDS:

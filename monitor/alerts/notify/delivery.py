@@ -19,14 +19,17 @@ import random
 import time
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Any, Sequence
+from typing import Any, Callable, Sequence
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
+from zoneinfo import ZoneInfo
 
 from monitor.alerts.incidents.playbooks import find, match
+from monitor.alerts.incidents.reminders import no_longer_due
 from monitor.alerts.incidents.silences import covering
 from monitor.alerts.notify.base import MESSAGE_KINDS, AlertMessage, Notifier
 from monitor.alerts.notify.story import summary_languages, summary_posts
 from monitor.errors import ConflictError, DeliveryError, IncidentError, PlaybookError
+from monitor.localtime import zone
 from monitor.models import Incident, Playbook
 from monitor.store.base import Notification, NotificationStatus, Store, change_incident
 from monitor.workers import DEFAULT_LEASE, PROCESS_WORKER
@@ -112,8 +115,9 @@ class _Run:
     """One pass over the notifications this worker claimed."""
 
     def __init__(self, store: Store, notifier: Notifier, playbooks: Sequence[Playbook], now: datetime,
-                 dashboard_url: str, policy: RetryPolicy, rng: random.Random, owner: str, lease: timedelta):
-        self.store, self.notifier, self.playbooks = store, notifier, playbooks
+                 dashboard_url: str, policy: RetryPolicy, rng: random.Random, owner: str, lease: timedelta,
+                 zones: Callable[[str], ZoneInfo]):
+        self.store, self.notifier, self.playbooks, self.zones = store, notifier, playbooks, zones
         self.now, self.dashboard_url, self.policy, self.rng = now, dashboard_url, policy, rng
         self.owner, self.lease = owner, lease
         self.started = time.monotonic()
@@ -158,6 +162,7 @@ class _Run:
             dashboard_url=incident_link(self.dashboard_url, incident.id),
             broadcast=notification.kind == "escalation",
             key=notification.key,
+            zone=self.zones(incident.brand),
         )
 
     def sent(self, notification: Notification, message: AlertMessage, external_id: str | None) -> None:
@@ -238,6 +243,20 @@ class _Run:
         self.save(notification)
         return True
 
+    def stale(self, notification: Notification, incident: Incident) -> bool:
+        """Drop a reminder whose condition no longer holds (acknowledged, or its step done since it was queued)."""
+        if notification.kind != "reminder" or notification.status is not NotificationStatus.PENDING:
+            return False  # one left ``sending`` may have gone out already: it is looked up, not dropped
+        reason = no_longer_due(incident, notification)
+        if reason is None:
+            return False
+        notification.status = NotificationStatus.SKIPPED
+        notification.error = f"not sent: {reason}"
+        self.save(notification)
+        self.report.skipped.append(notification.key)
+        log.info("reminder %s dropped: %s", notification.key, reason)
+        return True
+
     def deliver(self, notification: Notification) -> bool:
         """Handle one notification; False when the channel asked to slow down.
 
@@ -259,7 +278,7 @@ class _Run:
         if notification.kind not in MESSAGE_KINDS:
             self.fail(notification, f"unknown notification kind {notification.kind!r}")
             return True
-        if self.held(notification, incident):
+        if self.held(notification, incident) or self.stale(notification, incident):
             return True
         message = self.message(notification, incident)
         if message is None:
@@ -299,15 +318,17 @@ def deliver_due(
     limit: int = 100,
     owner: str = PROCESS_WORKER,
     lease: timedelta = DEFAULT_LEASE,
+    zones: Callable[[str], ZoneInfo] | None = None,
 ) -> DeliveryReport:
     """Claim the notifications due at ``now`` for ``owner`` and send them; replies thread under the alert.
 
     The claim on each notification is renewed for ``lease`` just before it is sent, so ``lease``
     must outlast sending one message. When the channel rate-limits, the rest of the batch is
-    handed back for the next run.
+    handed back for the next run. ``zones`` gives a brand's time zone (:meth:`monitor.config.Config.zone`;
+    UTC without it), in which messages write out times.
     """
     run = _Run(store, notifier, playbooks, now, dashboard_url, policy or RetryPolicy(), rng or random.Random(), owner,
-               lease)
+               lease, zones or (lambda brand: zone(None)))
     due = store.claim_notifications(owner, now, lease, limit=limit)
     for index, notification in enumerate(due):
         if not run.deliver(notification):

@@ -12,7 +12,9 @@ from collections import Counter
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
+from zoneinfo import ZoneInfo
 
+from monitor.localtime import shown, zone
 from monitor.models import SENTIMENT_LABELS, Incident, Spike, SpikeKind
 
 KIND_TITLE = {
@@ -204,19 +206,23 @@ def peak_spike(incident: Incident) -> Spike | None:
     return max(volume, key=lambda s: s.observed) if volume else None
 
 
-def peak_text(incident: Incident) -> str:
-    """``128 mentions in 30 min (09:45–10:15 UTC)``, or "" without a counted spike (see the glossary)."""
+def peak_text(incident: Incident, tz: ZoneInfo | None = None) -> str:
+    """``128 mentions in 30 min (09:45–10:15 UTC)``, or "" without a counted spike (see the glossary).
+
+    Times are in ``tz`` (UTC when None), its zone named."""
     top = peak_spike(incident)
     if top is None:
         return ""
+    tz = tz or zone(None)
     return (f"{number(top.observed)} {UNIT[top.kind]} in {span_text(top.window_start, top.window_end)} "
-            f"({top.window_start:%H:%M}–{top.window_end:%H:%M} UTC)")
+            f"({top.window_start.astimezone(tz):%H:%M}–{shown(top.window_end, tz, '%H:%M')})")
 
 
-def title(incident: Incident) -> str:
-    """An incident's title by what opened it: ``Post going viral · Aurora Air · 8 Jun 07:45 UTC``."""
+def title(incident: Incident, tz: ZoneInfo | None = None) -> str:
+    """An incident's title by what opened it: ``Post going viral · Aurora Air · detected 08 Jun 07:45 UTC``
+    (in ``tz``, UTC when None)."""
     kind = incident.spikes[0].kind if incident.spikes else incident.kind
-    return f"{KIND_TITLE[kind]} · {incident.brand} · detected {incident.opened_at:%d %b %H:%M} UTC"
+    return f"{KIND_TITLE[kind]} · {incident.brand} · detected {shown(incident.opened_at, tz or zone(None))}"
 
 
 def duration(minutes: float) -> str:

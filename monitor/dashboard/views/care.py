@@ -6,6 +6,7 @@ import pandas as pd
 import streamlit as st
 
 from monitor.dashboard import care_data, charts, data, outcome_data
+from monitor.localtime import shown, zone
 
 view = data.current_view()
 st.title(f"{view.brand}: customer care")
@@ -33,13 +34,14 @@ st.caption(f"The same figures: `monitor report care {view.config_path} --brand \
 st.subheader("Care queue")
 waiting, now = care_data.care_queue(view.store_key, view.config_path, view.brand, view.start, view.end)
 if waiting.empty:
-    st.info(f"No post is waiting for an answer (as of {now:%d %b %Y %H:%M} UTC).")
+    st.info(f"No post is waiting for an answer (as of {shown(now, zone(view.zone), '%d %b %Y %H:%M')}).")
 else:
     late = int(waiting["overdue"].sum())
-    st.caption(f"{len(waiting)} post(s) waiting, {late} past the target, as of {now:%d %b %Y %H:%M} UTC; oldest first. "
+    as_of = shown(now, zone(view.zone), "%d %b %Y %H:%M")
+    st.caption(f"{len(waiting)} post(s) waiting, {late} past the target, as of {as_of}; oldest first. "
                "Personal data is masked; such posts get the move-to-private-messages answer.")
     st.dataframe(waiting, hide_index=True, column_config={
-        "posted": st.column_config.DatetimeColumn("posted (UTC)", format="D MMM, HH:mm", timezone="UTC"),
+        "posted": st.column_config.DatetimeColumn(f"posted ({view.zone})", format="D MMM, HH:mm", timezone=view.zone),
         "link": st.column_config.LinkColumn("link", display_text="open"),
         "suggested_answer": st.column_config.TextColumn("suggested answer", width="large"),
     })
@@ -83,17 +85,18 @@ else:
         column_order=["opened_at", "id", "severity", "state", "minutes_to_acknowledge", "acknowledged_by",
                       "minutes_to_resolve", "resolved_by"],
         column_config={
-            "opened_at": st.column_config.DatetimeColumn("opened (UTC)", format="D MMM YYYY, HH:mm",
-                                                         timezone="UTC"),
+            "opened_at": st.column_config.DatetimeColumn(f"opened ({view.zone})", format="D MMM YYYY, HH:mm",
+                                                         timezone=view.zone),
             "minutes_to_acknowledge": st.column_config.NumberColumn("first response", format="%.0f min"),
             "minutes_to_resolve": st.column_config.NumberColumn("resolution", format="%.0f min"),
         },
     )
 
 st.subheader("Volume per hour of the week")
-cells = outcome_data.weekly_volume(view.store_key, view.brand, view.start, view.end)
+cells = outcome_data.weekly_volume(view.store_key, view.brand, view.start, view.end, view.zone)
 if cells.empty:
     st.info("No mentions in this date range. Widen it in the sidebar to see when people talk about the brand.")
 else:
-    st.altair_chart(charts.hour_of_week_heatmap(cells), width="stretch")
-    st.caption("Average mentions per hour over the date range, by weekday and hour (UTC): staff the darker cells.")
+    st.altair_chart(charts.hour_of_week_heatmap(cells, view.zone), width="stretch")
+    st.caption("Average mentions per hour over the date range, by weekday and local hour "
+               f"({view.zone}): staff the darker cells.")

@@ -9,7 +9,7 @@ from monitor.dashboard import charts, data, health_data
 view = data.current_view()
 st.title(f"{view.brand}: sources health")
 
-frame = health_data.source_health_frame(view.store_key, view.brand, view.sources)
+frame = health_data.source_health_frame(view.store_key, view.brand, view.sources, view.zone)
 ran = frame[frame["runs"] > 0]
 if ran.empty:
     st.info(f"No collector runs recorded for {view.brand} yet. They are recorded by the scheduler: start it with "
@@ -25,8 +25,8 @@ if not frame.empty:
     if len(failing):
         st.error("Failing: " + "; ".join(f"**{r.source}**: {r.last_error}" for r in failing.itertuples()))
     st.dataframe(frame.drop(columns=["healthy"]), hide_index=True, column_config={
-        "last_run": st.column_config.DatetimeColumn("last run (UTC)", format="D MMM HH:mm", timezone="UTC"),
-        "last_ok": st.column_config.DatetimeColumn("last success (UTC)", format="D MMM HH:mm", timezone="UTC"),
+        "last_run": st.column_config.DatetimeColumn(f"last run ({view.zone})", format="D MMM HH:mm", timezone=view.zone),
+        "last_ok": st.column_config.DatetimeColumn(f"last success ({view.zone})", format="D MMM HH:mm", timezone=view.zone),
         "failures_in_row": st.column_config.NumberColumn("failures in a row"),
         "unreadable": st.column_config.NumberColumn(
             "skipped items", help="Items a collector could not read (logged with where they came from), skipped."),
@@ -45,7 +45,7 @@ if not jobs.empty:
     if len(failing_jobs):
         st.error("Failing: " + "; ".join(f"**{r.job}**: {r.last_error}" for r in failing_jobs.itertuples()))
     st.dataframe(jobs.drop(columns=["failing"]), hide_index=True, column_config={
-        "last_run": st.column_config.DatetimeColumn("last run (UTC)", format="D MMM HH:mm", timezone="UTC"),
+        "last_run": st.column_config.DatetimeColumn(f"last run ({view.zone})", format="D MMM HH:mm", timezone=view.zone),
         "last_error": st.column_config.TextColumn("last error", width="large"),
     })
 
@@ -58,7 +58,7 @@ else:
     if len(odd):
         st.warning("Running with a different config than this one: " + ", ".join(odd["worker"]))
     st.dataframe(workers, hide_index=True, column_config={
-        "last_beat": st.column_config.DatetimeColumn("last heartbeat (UTC)", format="D MMM HH:mm:ss", timezone="UTC"),
+        "last_beat": st.column_config.DatetimeColumn(f"last heartbeat ({view.zone})", format="D MMM HH:mm:ss", timezone=view.zone),
         "jobs_last_hour": st.column_config.NumberColumn("jobs in the last hour"),
         "holds": st.column_config.TextColumn("holds", width="large"),
     })

@@ -11,6 +11,7 @@ from monitor.dashboard import charts, data, incident_data
 from monitor import glossary
 from monitor.alerts.notify.story import number, ratio_text, title
 from monitor.models import Incident
+from monitor.localtime import shown, zone
 
 CONTEXT = timedelta(hours=6)
 BUCKET = timedelta(minutes=15)
@@ -27,7 +28,7 @@ def incident_options(frame: pd.DataFrame, linked: str) -> list[str]:
     """Incident ids in the table, then the brand's active ones opened before the range; the linked one
     first when it belongs to this brand but not the range."""
     options = list(frame["id"])
-    everything = data.incidents(view.store_key, view.brand)
+    everything = data.incidents(view.store_key, view.brand, zone_name=view.zone)
     options += [i for i in everything.loc[everything["active"].astype(bool), "id"] if i not in options]
     if linked and linked not in options:
         found = data.incident(view.store_key, linked)
@@ -42,12 +43,12 @@ def show_timeline(story: incident_data.IncidentStory) -> None:
     series = data.volume(view.store_key, view.brand, incident.opened_at - CONTEXT, end, BUCKET)
     spikes = pd.DataFrame([{"window_start": s.window_start, "window_end": s.window_end, "observed": s.observed}
                            for s in incident.spikes], columns=["window_start", "window_end", "observed"])
-    st.altair_chart(charts.incident_timeline(series, spikes, story.events, BUCKET), width="stretch")
+    st.altair_chart(charts.incident_timeline(series, spikes, story.events, BUCKET, view.zone), width="stretch")
     st.caption("Orange band on top: spike windows. Lines, one colour per kind: state changes, playbook steps "
                "done and Slack messages (hover for details).")
     with st.expander(f"Every event ({len(story.events)})"):
         st.dataframe(story.events, hide_index=True, column_order=["at", "event", "detail"], column_config={
-            "at": st.column_config.DatetimeColumn("at (UTC)", format="D MMM HH:mm", timezone="UTC"),
+            "at": st.column_config.DatetimeColumn(f"at ({view.zone})", format="D MMM HH:mm", timezone=view.zone),
             "detail": st.column_config.TextColumn("detail", width="large"),
         })
 
@@ -71,7 +72,7 @@ def show_playbook(incident: Incident) -> None:
     st.progress(done / len(steps) if len(steps) else 0.0)
     for step in steps.itertuples():
         icon = STEP_ICONS["done" if step.done_by else "late" if "passed" in step.status else "open"]
-        st.markdown(f"{icon} {incident_data.step_line(step)}")
+        st.markdown(f"{icon} {incident_data.step_line(step, view.zone)}")
         if step.details:
             st.caption(step.details)
     st.caption("Deadlines count from when the incident opened. Mark a step done from the alert's "
@@ -96,12 +97,12 @@ def show_figures(story: incident_data.IncidentStory) -> None:
 
 
 def show_incident(incident_id: str) -> None:
-    story = incident_data.story(view.store_key, incident_id)
+    story = incident_data.story(view.store_key, incident_id, view.zone)
     if story is None:
         st.warning(f"No incident `{incident_id}`.")
         return
     incident = story.incident
-    st.subheader(title(incident))
+    st.subheader(title(incident, zone(view.zone)))
     st.markdown(f"> {story.headline}")
     st.caption(f"Incident id `{incident_id}`")
     playbook = incident_data.playbooks(view.playbooks_dir).get(incident.playbook_id or "")
@@ -112,8 +113,8 @@ def show_incident(incident_id: str) -> None:
     show_figures(story)
     with st.expander(f"Detector details: {len(incident.spikes)} spike window(s)"):
         st.dataframe(data.incident_spikes(view.store_key, incident_id), hide_index=True, column_config={
-            "window_start": st.column_config.DatetimeColumn("from (UTC)", format="D MMM HH:mm", timezone="UTC"),
-            "window_end": st.column_config.DatetimeColumn("to (UTC)", format="D MMM HH:mm", timezone="UTC"),
+            "window_start": st.column_config.DatetimeColumn(f"from ({view.zone})", format="D MMM HH:mm", timezone=view.zone),
+            "window_end": st.column_config.DatetimeColumn(f"to ({view.zone})", format="D MMM HH:mm", timezone=view.zone),
             "observed": st.column_config.NumberColumn("observed", help="Mentions, negative mentions or, for a "
                                                       "post going viral, its interactions: see kind."),
             "expected": st.column_config.NumberColumn("expected", format="%.1f"),
@@ -152,7 +153,7 @@ def show_incident(incident_id: str) -> None:
 view = data.current_view()
 st.title(f"{view.brand}: incidents")
 linked = st.query_params.get("incident", "")
-frame = data.incidents(view.store_key, view.brand, view.start, view.end)
+frame = data.incidents(view.store_key, view.brand, view.start, view.end, view.zone)
 options = incident_options(frame, linked)
 if not options:
     st.info("No incidents opened in this date range. The detector opens one when it finds a spike: "
@@ -164,15 +165,15 @@ else:
             hide_index=True,
             column_order=["opened_at", "title", "state", "severity", "playbook", "peak", "spikes"],
             column_config={
-                "opened_at": st.column_config.DatetimeColumn("opened (UTC)", format="D MMM YYYY, HH:mm",
-                                                             timezone="UTC"),
+                "opened_at": st.column_config.DatetimeColumn(f"opened ({view.zone})", format="D MMM YYYY, HH:mm",
+                                                             timezone=view.zone),
                 "title": st.column_config.TextColumn("what"),
                 "peak": st.column_config.TextColumn("peak", help=glossary.help_for("peak")),
                 "spikes": st.column_config.NumberColumn("spike windows", help=glossary.help_for("spike window")),
             },
         )
-    labels = {row.id: f"{row.title} · detected {row.opened_at:%d %b %H:%M} UTC · {row.severity} · {row.state}"
-              for row in data.incidents(view.store_key, view.brand).itertuples()}
+    labels = {row.id: f"{row.title} · detected {shown(row.opened_at, zone(view.zone))} · {row.severity} · {row.state}"
+              for row in data.incidents(view.store_key, view.brand, zone_name=view.zone).itertuples()}
     chosen = st.selectbox("Incident", options, index=options.index(linked) if linked in options else 0,
                           format_func=lambda i: labels.get(i, i), key=f"incident:{linked}")
     if chosen not in set(frame["id"]):

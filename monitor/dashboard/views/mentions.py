@@ -67,7 +67,7 @@ else:
         column_order=["time", "text", "author", "engagement", "followers", "reach", "sentiment", "corrected_by",
                       "source", "language", "link", "confidence"],
         column_config={
-            "time": st.column_config.DatetimeColumn("time (UTC)", format="D MMM YYYY, HH:mm", timezone="UTC"),
+            "time": st.column_config.DatetimeColumn(f"time ({view.zone})", format="D MMM YYYY, HH:mm", timezone=view.zone),
             "confidence": st.column_config.ProgressColumn("confidence", format="percent", min_value=0,
                                                           max_value=1),
             "engagement": st.column_config.NumberColumn("interactions", help=glossary.help_for("interaction")),
@@ -79,7 +79,7 @@ else:
     )
     st.download_button(
         "Download CSV", frame.to_csv(index=False).encode("utf-8"), mime="text/csv",
-        file_name=data.export_name(view.brand, view.start, view.end),
+        file_name=data.export_name(view.brand, view.start, view.end, view.zone),
         help="The rows in the table above, with every column.",
     )
     show_correction(frame)
@@ -92,7 +92,7 @@ else:
         st.dataframe(thread_data.thread_frame(view.store_key, view.brand, chosen), hide_index=True,
                      column_order=["time", "author", "answers", "text", "sentiment", "engagement", "link"],
                      column_config={
-                         "time": st.column_config.DatetimeColumn("time (UTC)", format="D MMM, HH:mm", timezone="UTC"),
+                         "time": st.column_config.DatetimeColumn(f"time ({view.zone})", format="D MMM, HH:mm", timezone=view.zone),
                          "answers": st.column_config.TextColumn("in reply to"),
                          "text": st.column_config.TextColumn("text", width="large"),
                          "link": st.column_config.LinkColumn("link", display_text="open"),

@@ -45,7 +45,7 @@ else:
                "scored mentions in that window yet (the day after needs the day's data).")
     st.subheader("Incidents")
     st.dataframe(frame, hide_index=True, column_config={
-        "opened_at": st.column_config.DatetimeColumn("opened (UTC)", format="D MMM YYYY, HH:mm", timezone="UTC"),
+        "opened_at": st.column_config.DatetimeColumn(f"opened ({view.zone})", format="D MMM YYYY, HH:mm", timezone=view.zone),
         "minutes_to_acknowledge": st.column_config.NumberColumn("to acknowledge", format="%.0f min"),
         "minutes_to_resolve": st.column_config.NumberColumn("to resolve", format="%.0f min"),
         "steps_done": st.column_config.NumberColumn("steps done", format="%d"),

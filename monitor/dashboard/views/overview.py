@@ -10,6 +10,7 @@ import streamlit as st
 
 from monitor.dashboard import charts, data, review_data
 from monitor import glossary
+from monitor.localtime import shown, zone
 
 BUCKETS = {"15 min": timedelta(minutes=15), "1 h": timedelta(hours=1), "1 day": timedelta(days=1)}
 TOP = 5
@@ -18,8 +19,13 @@ POST_COLUMNS = {
     "engagement": st.column_config.NumberColumn("interactions", help=glossary.help_for("interaction")),
     "reach": st.column_config.NumberColumn("reach", help=glossary.help_for("reach")),
     "link": st.column_config.LinkColumn("link", display_text="open"),
-    "time": st.column_config.DatetimeColumn("time (UTC)", format="D MMM, HH:mm", timezone="UTC"),
 }
+
+
+def post_columns() -> dict:
+    """:data:`POST_COLUMNS` with the time in the brand's zone."""
+    return {**POST_COLUMNS, "time": st.column_config.DatetimeColumn(f"time ({view.zone})", format="D MMM, HH:mm",
+                                                                     timezone=view.zone)}
 
 
 def default_bucket(span: timedelta) -> str:
@@ -64,21 +70,23 @@ def show_bucket(clicked: pd.Timestamp | None, choice: str) -> None:
     if clicked is not None and clicked in starts and st.session_state.get(seen) != clicked:
         st.session_state[seen] = st.session_state[key] = clicked
     start = st.selectbox(f"Mentions of the {choice} from", starts, index=None, key=key,
-                         format_func=lambda b: f"{b:%d %b %Y %H:%M} UTC", placeholder="click the chart, or pick a time")
+                         format_func=lambda b: shown(b, zone(view.zone), "%d %b %Y %H:%M"),
+                         placeholder="click the chart, or pick a time")
     if start is None:
         return
     end = (start + bucket).to_pydatetime()
     frame, matched = data.mentions(view.store_key, view.brand, start.to_pydatetime(), end, limit=100,
                                    most_engaged=True)
-    shown = f"; the {len(frame)} with the most interactions" if matched > len(frame) else ""
-    st.caption(f"{matched:,} mention(s) from {start:%d %b %H:%M} UTC, {choice}{shown}.")
-    st.dataframe(frame, hide_index=True, column_config=POST_COLUMNS,
+    most = f"; the {len(frame)} with the most interactions" if matched > len(frame) else ""
+    st.caption(f"{matched:,} mention(s) from {shown(start, zone(view.zone))}, {choice}{most}.")
+    st.dataframe(frame, hide_index=True, column_config=post_columns(),
                  column_order=["time", "text", "author", "engagement", "reach", "sentiment", "source", "link"])
 
 
 view = data.current_view()
 st.title(f"{view.brand}: overview")
-st.caption(f"{view.start:%d %b %Y} to {view.end - timedelta(days=1):%d %b %Y} (UTC)")
+st.caption(f"{view.start.astimezone(zone(view.zone)):%d %b %Y} to "
+           f"{(view.end - timedelta(seconds=1)).astimezone(zone(view.zone)):%d %b %Y} ({view.zone})")
 
 labels = list(BUCKETS)
 default = default_bucket(view.end - view.start)
@@ -86,14 +94,16 @@ choice = st.radio("Bucket", labels, index=labels.index(default), horizontal=True
 bucket = BUCKETS[choice or default]
 
 series = data.volume(view.store_key, view.brand, view.start, view.end, bucket)
-everything = data.incidents(view.store_key, view.brand)
+everything = data.incidents(view.store_key, view.brand, zone_name=view.zone)
 in_range = everything[(everything["opened_at"] >= view.start) & (everything["opened_at"] < view.end)]
 
 now = review_data.kpis(view.store_key, view.brand, view.start, view.end)
 before_start, before_end = review_data.previous_period(view.start, view.end)
 before = review_data.kpis(view.store_key, view.brand, before_start, before_end)
-against = (f"Against the previous {(view.end - view.start).days} day(s), "
-           f"{before_start:%d %b} to {before_end - timedelta(days=1):%d %b %Y}.")
+local = zone(view.zone)
+against = (f"Against the previous {round((view.end - view.start) / timedelta(days=1))} day(s), "
+           f"{before_start.astimezone(local):%d %b} to "
+           f"{(before_end - timedelta(seconds=1)).astimezone(local):%d %b %Y}.")
 first, second, third, fourth = st.columns(4)
 first.metric("Mentions in range", f"{now.mentions:,}", delta=review_data.change(now.mentions, before.mentions),
              delta_color="off", help=f"{glossary.help_for('mention')} {against}")
@@ -108,25 +118,26 @@ newest = data.newest_mention(view.store_key, view.brand)
 level = data.level(view.store_key, view.brand, min(view.end, newest + timedelta(seconds=1)))
 fifth, sixth, _, _ = st.columns(4)
 fifth.metric("Last 24 h", f"{level.last_day:,}", delta=level_delta(level), delta_color="off",
-             help=f"Mentions in the 24 hours up to {level.at:%d %b %H:%M} UTC, against the average day "
+             help=f"Mentions in the 24 hours up to {shown(level.at, zone(view.zone))}, against the average day "
                   "of up to four weeks before.")
 sixth.metric("Open incidents", int(everything["active"].sum()),
              help="Open, acknowledged or mitigated, whenever they were opened.")
 for row in everything.loc[everything["active"].astype(bool)].itertuples():
     st.page_link("views/incidents.py", icon=":material/emergency:", query_params={"incident": row.id},
-                 label=f"Active incident: {row.title} · detected {row.opened_at:%d %b %H:%M} UTC · {row.state}")
+                 label=f"Active incident: {row.title} · detected {shown(row.opened_at, local)} · {row.state}")
 
 if now.mentions == 0:
     st.info("No mentions in this date range. Widen it in the sidebar.")
 else:
-    clicked = st.altair_chart(charts.volume_chart(series, in_range, bucket, review_data.PICK), width="stretch",
+    clicked = st.altair_chart(charts.volume_chart(series, in_range, bucket, review_data.PICK, view.zone),
+                              width="stretch",
                               on_select="rerun", key=f"volume:{choice}")
     st.caption(f"{len(in_range)} incident(s) opened in this range (dashed lines); details on the Incidents page. "
                "Click the chart to list the mentions of a bucket.")
     show_bucket(review_data.picked_bucket(clicked), choice or default)
     st.subheader("Top posts")
     top, _ = data.mentions(view.store_key, view.brand, view.start, view.end, limit=TOP, most_engaged=True)
-    st.dataframe(top, hide_index=True, column_config=POST_COLUMNS,
+    st.dataframe(top, hide_index=True, column_config=post_columns(),
                  column_order=["time", "text", "author", "engagement", "reach", "sentiment", "link"])
     authors, voice = st.columns(2)
     with authors:

@@ -11,10 +11,12 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 from urllib.parse import quote, urlsplit
+from zoneinfo import ZoneInfo
 
 from monitor.alerts.notify.base import AlertMessage
 from monitor.alerts.notify.story import KIND_TITLE, Figures, duration, story, summary_languages, summary_posts
 from monitor.care.masking import mask
+from monitor.localtime import shown
 from monitor.models import Incident, IncidentState, Playbook, Severity
 
 MAX_BLOCKS = 50
@@ -106,9 +108,9 @@ def link(url: str | None, label: str) -> str:
     return f"<{escape(target)}|{escape(label)}>" if target else escape(label)
 
 
-def clock(moment: datetime) -> str:
-    """A time Slack shows in each reader's time zone, with a UTC fallback."""
-    return f"<!date^{int(moment.timestamp())}^{{date_short_pretty}} {{time}}|{moment:%Y-%m-%d %H:%M} UTC>"
+def clock(moment: datetime, tz: ZoneInfo) -> str:
+    """A time Slack shows in each reader's time zone, with a fallback in ``tz`` that names it."""
+    return f"<!date^{int(moment.timestamp())}^{{date_short_pretty}} {{time}}|{shown(moment, tz, '%Y-%m-%d %H:%M')}>"
 
 
 # -- block builders -----------------------------------------------------------------------
@@ -181,17 +183,17 @@ def actions(incident: Incident, dashboard_url: str, playbook: Playbook | None = 
     return {"type": "actions", "block_id": f"incident:{incident.id}"[:255], "elements": elements}
 
 
-def steps_text(playbook: Playbook, incident: Incident, count: int = SHOWN_STEPS) -> str:
-    """The playbook's first steps with owners and deadlines as clock times; done ones ticked."""
+def steps_text(playbook: Playbook, incident: Incident, tz: ZoneInfo, count: int = SHOWN_STEPS) -> str:
+    """The playbook's first steps with owners and deadlines as clock times (fallbacks in ``tz``); done ones ticked."""
     lines = [f"*Playbook: {escape(playbook.title)}*"]
     for index, step in enumerate(playbook.steps[:count], start=1):
         done = incident.step_done(index)
         if done is not None:
-            lines.append(f"✅ ~{index}. {escape(step.title)}~  {escape(done.by)} · {clock(done.at)}")
+            lines.append(f"✅ ~{index}. {escape(step.title)}~  {escape(done.by)} · {clock(done.at, tz)}")
             continue
         due = incident.opened_at + timedelta(minutes=step.due_minutes)
         lines.append(
-            f"{index}. *{escape(step.title)}*\n      {escape(step.owner)} · due {clock(due)}"
+            f"{index}. *{escape(step.title)}*\n      {escape(step.owner)} · due {clock(due, tz)}"
             f" (+{duration(step.due_minutes)})"
         )
     if len(playbook.steps) > count:
@@ -208,9 +210,9 @@ def holding_text(playbook: Playbook, brand: str, summary: dict[str, Any]) -> str
     available = playbook.holding_statement
     default = "en" if "en" in available else next(iter(available))
     main = next((lang for lang in summary_languages(summary) if lang in available), default)
-    shown = [main] + ([default] if main != default else [])
+    languages = [main] + ([default] if main != default else [])
     parts = []
-    for language in shown:
+    for language in languages:
         statement = available[language].replace("{brand}", brand)
         parts.append(f"*Holding statement ({language})*\n{quote_block(escape(statement))}")
     return "\n\n".join(parts)
@@ -243,13 +245,13 @@ def facts(message: AlertMessage) -> list[str]:
     return fields
 
 
-def next_step_text(playbook: Playbook, incident: Incident) -> str:
+def next_step_text(playbook: Playbook, incident: Incident, tz: ZoneInfo) -> str:
     """The playbook's first step not done yet, with its owner and deadline: what to do now."""
     for index, step in enumerate(playbook.steps, start=1):
         if incident.step_done(index) is None:
             due = incident.opened_at + timedelta(minutes=step.due_minutes)
             lead = "First step" if index == 1 else f"Next step ({index} of {len(playbook.steps)})"
-            return (f"➡️ *{lead}:* {escape(step.title)}\n      {escape(step.owner)} · due {clock(due)}"
+            return (f"➡️ *{lead}:* {escape(step.title)}\n      {escape(step.owner)} · due {clock(due, tz)}"
                     f" (+{duration(step.due_minutes)}) · playbook _{escape(playbook.title)}_")
     return f"✅ Every step of _{escape(playbook.title)}_ is done."
 
@@ -270,7 +272,7 @@ def post_text(post: dict[str, Any]) -> str:
 
 def footer(message: AlertMessage) -> dict[str, Any]:
     incident = message.incident
-    parts = [f"Incident `{escape(incident.id)}`", f"opened {clock(incident.opened_at)}"]
+    parts = [f"Incident `{escape(incident.id)}`", f"opened {clock(incident.opened_at, message.zone)}"]
     if safe_url(message.dashboard_url):
         parts.append(link(message.dashboard_url, "Open in dashboard"))
     return _context(" · ".join(parts))
@@ -284,7 +286,7 @@ def alert_blocks(message: AlertMessage) -> list[dict[str, Any]]:
                                     "text": clip_plain(" ".join(alert_headline(message).split()), MAX_HEADER)}},
     ]
     if playbook:
-        blocks.append(_section(next_step_text(playbook, incident)))
+        blocks.append(_section(next_step_text(playbook, incident, message.zone)))
     blocks.append({"type": "section", "fields": [
         {"type": "mrkdwn", "text": clip(f, MAX_FIELD)} for f in facts(message)[:10]
     ]})
@@ -296,7 +298,7 @@ def alert_blocks(message: AlertMessage) -> list[dict[str, Any]]:
         blocks += [{"type": "divider"}, _section("*Representative posts*")]
         blocks += [_section(post_text(post)) for post in posts]
     if playbook:
-        blocks += [{"type": "divider"}, _section(steps_text(playbook, incident))]
+        blocks += [{"type": "divider"}, _section(steps_text(playbook, incident, message.zone))]
         blocks.append(_section(holding_text(playbook, incident.brand, summary)))
         if playbook.move_to_private:
             blocks.append(_context(f"🔒 *When to move to DMs:* {escape(clip_plain(playbook.move_to_private, 600))}"))
@@ -328,7 +330,7 @@ def thread_blocks(message: AlertMessage) -> list[dict[str, Any]]:
                      else f"Open for {open_for}; state *{incident.state.value.replace('_', ' ')}*.")
     blocks = [_section("\n".join(lines))]
     if message.playbook and message.kind in ("reminder", "step"):
-        blocks.append(_section(steps_text(message.playbook, incident, len(message.playbook.steps))))
+        blocks.append(_section(steps_text(message.playbook, incident, message.zone, len(message.playbook.steps))))
     if message.playbook and message.kind == "escalation" and message.playbook.escalation_contacts:
         contacts = ", ".join(escape(c) for c in message.playbook.escalation_contacts)
         blocks.append(_section(f"*Escalation contacts:* {contacts}"))

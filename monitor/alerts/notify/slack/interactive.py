@@ -17,6 +17,7 @@ import logging
 from datetime import datetime, timezone
 from typing import Any, Callable, Protocol, Sequence
 from urllib.parse import parse_qs
+from zoneinfo import ZoneInfo
 
 from monitor.alerts.incidents.lifecycle import Action, apply
 from monitor.alerts.incidents.silences import silence_incident
@@ -79,10 +80,12 @@ def _actions(payload: Any) -> tuple[dict[str, Any], list[dict[str, Any]]]:
 class ActionHandler:
     """Applies the buttons (or steps menu choices) of a payload Slack sent."""
 
-    def __init__(self, store: Store, playbooks: Sequence[Playbook] = (), clock: Callable[[], datetime] = _utcnow):
+    def __init__(self, store: Store, playbooks: Sequence[Playbook] = (), clock: Callable[[], datetime] = _utcnow,
+                 zones: Callable[[str], ZoneInfo] | None = None):
         self.store = store
         self.playbooks = playbooks
         self.clock = clock
+        self.zones = zones
 
     def handle(self, payload: Any) -> None:
         """Apply a payload; only ``block_actions`` change anything. Raises :class:`BadPayload`."""
@@ -114,7 +117,8 @@ class ActionHandler:
         request = f"slack:{action_id}:{user_id}:{stamp}" if stamp else None
         try:
             if action_id == SILENCE_BUTTON:
-                silence = silence_incident(self.store, incident_id, by=by, now=self.clock(), request=request)
+                silence = silence_incident(self.store, incident_id, by=by, now=self.clock(), request=request,
+                                           zones=self.zones)
                 log.info("incident %s: silenced by %s via Slack until %s", incident_id, by, silence.ends_at)
                 return
             incident = apply(self.store, incident_id, BUTTONS[action_id], by=by, now=self.clock(), request=request)

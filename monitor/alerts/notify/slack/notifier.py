@@ -13,8 +13,10 @@ from slack_sdk.errors import SlackApiError, SlackClientError
 from monitor.alerts.notify.base import AlertMessage
 from monitor.alerts.notify.chart import chart_title, spike_chart
 from monitor.alerts.notify.slack.blocks import render
+from monitor.alerts.notify.slack.daily import daily_blocks
 from monitor.alerts.notify.slack.digest import digest_blocks
 from monitor.care.digest import Digest
+from monitor.daily.digest import DailyDigest
 from monitor.config import SlackConfig
 from monitor.errors import ConfigError, DeliveryError
 
@@ -145,10 +147,16 @@ class SlackNotifier:
 
     def post_digest(self, digest: Digest) -> str | None:
         """Post the care digest (a message of no incident) to its channel, tagged with its key."""
-        data = self._call("chat.postMessage", channel=digest.channel, text=digest.text(), blocks=digest_blocks(digest),
-                          unfurl_links=False, unfurl_media=False,
-                          metadata={"event_type": METADATA_EVENT, "event_payload": {"key": digest.key}})
-        log.info("posted %s to %s (ts %s)", digest.key, digest.channel, data.get("ts"))
+        return self._post_keyed(digest.channel, digest.key, digest.text(), digest_blocks(digest))
+
+    def post_daily_digest(self, digest: DailyDigest) -> str | None:
+        """Post a brand's daily digest to its channel, tagged with its key."""
+        return self._post_keyed(digest.channel, digest.key, digest.text(), daily_blocks(digest))
+
+    def _post_keyed(self, channel: str, key: str, text: str, blocks: list[dict[str, Any]]) -> str | None:
+        data = self._call("chat.postMessage", channel=channel, text=text, blocks=blocks, unfurl_links=False,
+                          unfurl_media=False, metadata={"event_type": METADATA_EVENT, "event_payload": {"key": key}})
+        log.info("posted %s to %s (ts %s)", key, channel, data.get("ts"))
         return data.get("ts")
 
     def _channel_id(self, channel: str) -> str | None:
@@ -169,7 +177,7 @@ class SlackNotifier:
 
     def _attach_chart(self, message: AlertMessage, channel: str, thread_ts: str) -> None:
         """Upload the spike chart into the alert's thread; a failure is logged, never re-sends the alert."""
-        png = spike_chart(message.summary, chart_title(message.incident.brand))
+        png = spike_chart(message.summary, chart_title(message.incident.brand), message.zone)
         if png is None:
             return
         try:

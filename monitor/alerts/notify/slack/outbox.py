@@ -13,8 +13,10 @@ from typing import Any, Sequence, TextIO
 from monitor.alerts.notify.base import AlertMessage
 from monitor.alerts.notify.chart import chart_title, spike_chart
 from monitor.alerts.notify.slack.blocks import render, units
+from monitor.alerts.notify.slack.daily import daily_blocks
 from monitor.alerts.notify.slack.digest import digest_blocks
 from monitor.care.digest import Digest
+from monitor.daily.digest import DailyDigest
 from monitor.errors import DeliveryError
 
 log = logging.getLogger(__name__)
@@ -122,7 +124,7 @@ class OutboxNotifier:
             "text": rendered.text,
             "blocks": rendered.blocks,
         }
-        chart = spike_chart(message.summary, chart_title(message.incident.brand)) if message.kind == "alert" else None
+        chart = spike_chart(message.summary, chart_title(message.incident.brand), message.zone) if message.kind == "alert" else None
         if chart is not None:
             image = self.path.parent / f"{message.incident.id}-spike.png"
             try:
@@ -138,12 +140,17 @@ class OutboxNotifier:
 
     def post_digest(self, digest: Digest) -> str:
         """Record the care digest (a message of no incident) as Slack would show it."""
-        blocks = digest_blocks(digest)
-        ts = self._locked_write({"kind": "care_digest", "channel": digest.channel, "thread_ts": None,
-                                 "reply_broadcast": False, "incident_id": None, "key": digest.key,
-                                 "posted_at": datetime.now(timezone.utc).isoformat(), "text": digest.text(),
-                                 "blocks": blocks})
-        self._show(f"── care digest to {digest.channel} · {ts} ──\n{blocks_to_text(blocks)}\n")
+        return self._write_keyed("care_digest", digest.channel, digest.key, digest.text(), digest_blocks(digest))
+
+    def post_daily_digest(self, digest: DailyDigest) -> str:
+        """Record a brand's daily digest as Slack would show it."""
+        return self._write_keyed("daily_digest", digest.channel, digest.key, digest.text(), daily_blocks(digest))
+
+    def _write_keyed(self, kind: str, channel: str, key: str, text: str, blocks: list[dict[str, Any]]) -> str:
+        ts = self._locked_write({"kind": kind, "channel": channel, "thread_ts": None, "reply_broadcast": False,
+                                 "incident_id": None, "key": key, "posted_at": datetime.now(timezone.utc).isoformat(),
+                                 "text": text, "blocks": blocks})
+        self._show(f"── {kind.replace('_', ' ')} to {channel} · {ts} ──\n{blocks_to_text(blocks)}\n")
         return ts
 
     def posted(self, channel: str, key: str) -> str | None:
