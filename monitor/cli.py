@@ -321,15 +321,16 @@ def report() -> None:
 def report_incidents(path: Path, csv_path: Path | None) -> None:
     """Incidents with their state, severity, playbook and response times (times in the configured timezone;
     the CSV's in UTC)."""
-    from monitor.alerts.incidents.outcomes import outcome_rows, report_lines
-
+    from monitor.alerts.incidents.outcomes import Outcome, outcome_row, report_lines
     from monitor.store import open_store
 
     config = config_lib.load(path)
     store = open_store(config.storage)
-    rows = outcome_rows(store.incidents(), store)
-    for row in rows:
-        click.echo("\n".join(report_lines(row, config.zone(row["brand"]))))
+    rows = []
+    for incident in sorted(store.incidents(), key=lambda i: i.opened_at):
+        outcome = Outcome.of(incident, store)
+        click.echo("\n".join(report_lines(incident, outcome, config.zone(incident.brand))))
+        rows.append(outcome_row(incident, outcome))
     if not rows:
         click.echo("no incidents yet")
     if csv_path:

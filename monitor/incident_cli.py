@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import os
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timezone
 from pathlib import Path
 from typing import Callable
 from zoneinfo import ZoneInfo
@@ -12,8 +12,7 @@ import click
 
 from monitor import config as config_lib
 from monitor.alerts.incidents.lifecycle import Action, apply
-from monitor.alerts.incidents.outcomes import closed_at
-from monitor.alerts.notify.story import duration
+from monitor.alerts.incidents.outcomes import Outcome, outcome_lines
 from monitor.alerts.notify.story import Figures, peak_text, story, title
 from monitor.localtime import shown
 from monitor.models import Incident, Playbook
@@ -73,9 +72,8 @@ def show_lines(incident: Incident, store: Store, playbooks: dict[str, Playbook],
     summary = alert if isinstance(alert, dict) else {}
     figures = Figures.of(summary, incident.spikes[0] if incident.spikes else None, incident.kind)
     lines = [title(incident, tz), f"  {story(incident, summary)}", f"  id {incident.id}"]
-    ended = closed_at(incident)
-    lines.append(f"  state {incident.state.value.replace('_', ' ')}, severity {incident.severity.word}"
-                 + (f", closed after {duration((ended - incident.opened_at) / timedelta(minutes=1))}" if ended else ""))
+    lines.append(f"  state {incident.state.value.replace('_', ' ')}, severity {incident.severity.word}")
+    lines += [f"  {line}" for line in outcome_lines(Outcome.of(incident, store))]
     if figures.magnitude():
         lines.append(f"  {figures.magnitude()}")
     if figures.negative():

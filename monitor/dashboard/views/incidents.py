@@ -9,19 +9,13 @@ import streamlit as st
 
 from monitor.dashboard import charts, data, incident_data
 from monitor import glossary
+from monitor.alerts.incidents.outcomes import closed_at, outcome_lines
 from monitor.alerts.notify.story import number, ratio_text, title
 from monitor.models import Incident
 from monitor.localtime import shown, zone
 
 CONTEXT = timedelta(hours=6)
 BUCKET = timedelta(minutes=15)
-
-
-def closed_at(incident: Incident) -> datetime | None:
-    """When the incident was resolved or closed as a false alarm, while it is no longer active."""
-    if incident.state.is_active:
-        return None
-    return incident.time_in(incident.state) or incident.updated_at
 
 
 def incident_options(frame: pd.DataFrame, linked: str) -> list[str]:
@@ -111,6 +105,10 @@ def show_incident(incident_id: str) -> None:
     severity.metric("Severity", incident.severity.word)
     used.markdown(f"Playbook  \n**{playbook.title if playbook else (incident.playbook_id or 'none')}**")
     show_figures(story)
+    outcome = incident_data.outcome(view.store_key, incident_id)
+    if outcome is not None:
+        st.markdown("**Outcome:** " + "; ".join(outcome_lines(outcome)), help="  \n".join(
+            f"**{term}**: {glossary.help_for(term)}" for term in glossary.OUTCOME_TERMS))
     with st.expander(f"Detector details: {len(incident.spikes)} spike window(s)"):
         st.dataframe(data.incident_spikes(view.store_key, incident_id), hide_index=True, column_config={
             "window_start": st.column_config.DatetimeColumn(f"from ({view.zone})", format="D MMM HH:mm", timezone=view.zone),
