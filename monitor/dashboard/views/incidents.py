@@ -70,7 +70,7 @@ def show_playbook(incident: Incident) -> None:
         if step.details:
             st.caption(step.details)
     st.caption("Deadlines count from when the incident opened. Mark a step done from the alert's "
-               f"“Mark a step done” menu in Slack, or with `monitor step {view.config_path} {incident.id} NUMBER`.")
+               f"“Mark a step done” menu in Slack, or with `monitor step --config {view.config_path} {incident.id} NUMBER`.")
 
 
 def show_figures(story: incident_data.IncidentStory) -> None:
@@ -155,7 +155,7 @@ frame = data.incidents(view.store_key, view.brand, view.start, view.end, view.zo
 options = incident_options(frame, linked)
 if not options:
     st.info("No incidents opened in this date range. The detector opens one when it finds a spike: "
-            f"`monitor run {view.config_path}` runs it on schedule, `monitor detect {view.config_path}` once.")
+            f"`monitor run --config {view.config_path}` runs it on schedule, `monitor detect --config {view.config_path}` once.")
 else:
     if not frame.empty:
         st.dataframe(

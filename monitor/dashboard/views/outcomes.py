@@ -15,7 +15,7 @@ st.caption(f"Incidents opened from {view.start:%d %b %Y} to the end of the date 
 frame = outcome_data.outcomes(view.store_key, view.brand, view.start, view.end)
 if frame.empty:
     st.info("No incidents opened in this date range, so there is nothing to compare yet. Widen the range in "
-            f"the sidebar, or run the detector (`monitor run {view.config_path}`) to open incidents.")
+            f"the sidebar, or run the detector (`monitor run --config {view.config_path}`) to open incidents.")
 else:
     summary = outcome_data.playbook_summary(frame)
     st.dataframe(summary, hide_index=True, column_config={
