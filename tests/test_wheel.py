@@ -90,7 +90,7 @@ def test_init_and_playbooks_validate_from_the_installed_package(installed, tmp_p
 
 def test_demo_and_dashboard_from_the_installed_package(installed, tmp_path):
     fresh, env = installed
-    demo = run([fresh / "bin" / "monitor", "demo", "--days", "1", "--workdir", "demo"], tmp_path, env, timeout=300)
+    demo = run([fresh / "bin" / "monitor", "demo", "--days", "1", "--workdir", "demo"], tmp_path, env, timeout=900)
     assert "Incident" in demo.stdout and "monitor dashboard --config" in demo.stdout
     config = tmp_path / "demo" / "monitor.yaml"
     playbooks = Path(yaml.safe_load(config.read_text(encoding="utf-8"))["alerts"]["playbooks_dir"])
