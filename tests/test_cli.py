@@ -261,7 +261,7 @@ def test_run_receives_presses_over_socket_mode_and_stops_cleanly(tmp_path):
         env.pop("SLACK_SIGNING_SECRET", None)
         log = tmp_path / "run.log"
         with log.open("w") as sink:
-            service = subprocess.Popen([sys.executable, "-m", "monitor", "run", "monitor.yaml"], cwd=tmp_path,
+            service = subprocess.Popen([sys.executable, "-m", "monitor", "run", "--config", "monitor.yaml"], cwd=tmp_path,
                                        env=env, stdout=sink, stderr=subprocess.STDOUT)
             try:
                 socket.wait(lambda: socket.opened == 1, timeout=120)
@@ -272,5 +272,5 @@ def test_run_receives_presses_over_socket_mode_and_stops_cleanly(tmp_path):
         socket.wait(lambda: not socket.connected(), timeout=10)
         assert log.read_text().rstrip().endswith("stopped") and slack.app_token not in log.read_text()
 
-        refused = monitor("run", "monitor.yaml", cwd=tmp_path, env={**env, "SLACK_APP_TOKEN": "xapp-1-revoked"})
+        refused = monitor("run", "--config", "monitor.yaml", cwd=tmp_path, env={**env, "SLACK_APP_TOKEN": "xapp-1-revoked"})
     assert refused.returncode == 2 and "invalid_auth" in refused.stderr and "Traceback" not in refused.stderr
