@@ -78,7 +78,7 @@ def test_backfill_skips_streaming_sources_which_are_read_live(setup) -> None:
     config = json.loads((tmp_path / "monitor.yaml").read_text())
     config["brands"][0]["sources"].append({"type": "jetstream", "url": "ws://127.0.0.1:9/subscribe"})
     (tmp_path / "monitor.yaml").write_text(json.dumps(config))
-    result = monitor("backfill", "monitor.yaml", "--since", "2d", cwd=tmp_path)
+    result = monitor("backfill", "--config", "monitor.yaml", "--since", "2d", cwd=tmp_path)
     assert result.returncode == 0, result.stderr
     assert "Acme/jetstream: a stream, read live by `monitor run`; skipped" in result.stdout
     assert "Acme/hn: fetched 2, matched 2, stored 2 new" in result.stdout
