@@ -78,7 +78,7 @@ def write_config(folder: Path, storage: dict[str, Any], sources: int, lease: int
 
 def start(config: Path, folder: Path) -> subprocess.Popen[bytes]:
     log = open(folder / f"worker-{uuid.uuid4().hex[:6]}.log", "wb")
-    return subprocess.Popen([sys.executable, "-m", "monitor", "run", str(config)], stdout=log,
+    return subprocess.Popen([sys.executable, "-m", "monitor", "run", "--config", str(config)], stdout=log,
                             stderr=subprocess.STDOUT, env={**os.environ, "PYTHONPATH": str(ROOT)})
 
 

@@ -18,6 +18,7 @@ from tqdm import tqdm
 
 from monitor import config as config_lib
 from monitor import registry
+from monitor.cli_config import ConfigCommand, config_option
 from monitor.collectors.base import FetchContext
 from monitor.collectors.stream import is_stream
 from monitor.config import BrandConfig, SourceConfig, parse_duration
@@ -60,8 +61,8 @@ def backfill_source(pipeline: Pipeline, brand: BrandConfig, source: SourceConfig
     return result
 
 
-@click.command(short_help="Fetch past mentions from each source.")
-@click.argument("path", type=click.Path(dir_okay=False, path_type=Path))
+@click.command(short_help="Fetch past mentions from each source.", cls=ConfigCommand)
+@config_option()
 @click.option("--since", "since_text", required=True, help="How far back, e.g. 7d, 12h, 90m.")
 @click.option("--brand", "brand_name", help="Only this brand (default: all).")
 @click.option("--source", "source_key", help="Only this source of the brand(s) (default: all enabled).")
@@ -73,7 +74,7 @@ def backfill(path: Path, since_text: str, brand_name: str | None, source_key: st
         since = parse_duration(since_text)
     except (TypeError, ValueError) as exc:
         raise click.BadParameter(str(exc), param_hint="--since") from None
-    pipeline = build_pipeline(config_lib.load(path))
+    pipeline = build_pipeline(config_lib.load(path), playbooks=[])
     brands = [pipeline.config.brand(brand_name)] if brand_name else pipeline.config.brands
     now = pipeline.clock()
     for brand in brands:

@@ -12,6 +12,7 @@ from pathlib import Path
 import click
 
 from monitor import config as config_lib
+from monitor.cli_config import ENV, ConfigCommand, config_option
 from monitor.errors import ConfigError, MonitorError
 from monitor.localtime import shown
 
@@ -40,11 +41,11 @@ def cli(ctx: click.Context, verbose: bool, debug: bool) -> None:
     ctx.obj = {"debug": debug}
 
 
-@cli.command(short_help="Write a starter config and the shipped playbooks.")
-@click.argument("path", default="monitor.yaml", type=click.Path(dir_okay=False, path_type=Path))
+@cli.command(short_help="Write a starter config and the shipped playbooks.", cls=ConfigCommand)
+@config_option("Where to write the config.")
 @click.option("--force", is_flag=True, help="Overwrite an existing file.")
 def init(path: Path, force: bool) -> None:
-    """Write a commented starter config to PATH (default monitor.yaml), and the shipped playbooks
+    """Write a commented starter config (--config, default monitor.yaml), and the shipped playbooks
     beside it (in playbooks/) unless that folder exists."""
     import shutil
 
@@ -57,11 +58,11 @@ def init(path: Path, force: bool) -> None:
     if not playbooks.exists():
         shutil.copytree(BUILT_IN_PLAYBOOKS, playbooks)
         click.echo(f"wrote {len(list(playbooks.glob('*.yaml')))} playbooks in {playbooks}")
-    click.echo(f"wrote {path}; edit the brands, then run: monitor check-config {path}")
+    click.echo(f"wrote {path}; edit the brands, then run: monitor check-config --config {path}")
 
 
-@cli.command("check-config", short_help="Check a config file; every problem with its place.")
-@click.argument("path", type=click.Path(dir_okay=False, path_type=Path))
+@cli.command("check-config", short_help="Check a config file; every problem with its place.", cls=ConfigCommand)
+@config_option()
 def check_config(path: Path) -> None:
     """Validate a config file as `monitor run` would; every problem with its YAML path (exit 2)."""
     config = config_lib.check(path)
@@ -69,8 +70,8 @@ def check_config(path: Path) -> None:
     click.echo(f"{path}: OK ({len(config.brands)} brand(s), {sources} source(s))")
 
 
-@cli.command(short_help="Run the service: collect, look for spikes, alert.")
-@click.argument("path", type=click.Path(dir_okay=False, path_type=Path))
+@cli.command(short_help="Run the service: collect, look for spikes, alert.", cls=ConfigCommand)
+@config_option()
 def run(path: Path) -> None:
     """Run the service: collect on schedule, detect, alert. Stops cleanly on Ctrl-C or SIGTERM."""
     from monitor.runtime import build_interactive, build_pipeline
@@ -84,24 +85,24 @@ def run(path: Path) -> None:
     click.echo("stopped", err=True)
 
 
-@cli.command(short_help="Collect one brand from one source, once.")
-@click.argument("path", type=click.Path(dir_okay=False, path_type=Path))
+@cli.command(short_help="Collect one brand from one source, once.", cls=ConfigCommand)
+@config_option()
 @click.option("--brand", required=True, help="Brand name as in the config.")
 @click.option("--source", "source", required=True, help="Source name (or type) within the brand.")
-@click.option("--once", is_flag=True, help="One run, then exit (the only mode; `monitor run` schedules).")
-def collect(path: Path, brand: str, source: str, once: bool) -> None:
-    """Collect one brand from one source once, then exit (also when the source is unhealthy)."""
+def collect(path: Path, brand: str, source: str) -> None:
+    """Collect one brand from one source once, then exit (also when the source is unhealthy); `monitor run`
+    collects on schedule. Playbooks are not read."""
     from monitor.runtime import build_pipeline
 
-    pipeline = build_pipeline(config_lib.load(path))
+    pipeline = build_pipeline(config_lib.load(path), playbooks=[])
     result = pipeline.collect(brand, source, force=True)
     click.echo(f"{result.brand}/{result.source}: fetched {result.fetched}, matched {result.matched}, "
                f"stored {result.stored} new"
                + (f", skipped {result.unreadable} unreadable item(s)" if result.unreadable else ""))
 
 
-@cli.command(short_help="List the workers sharing the config's store.")
-@click.argument("path", type=click.Path(dir_okay=False, path_type=Path))
+@cli.command(short_help="List the workers sharing the config's store.", cls=ConfigCommand)
+@config_option()
 def workers(path: Path) -> None:
     """List the workers (``monitor run``) on the config's store: last heartbeat, what each holds, jobs done."""
     from datetime import datetime, timezone
@@ -123,8 +124,8 @@ def workers(path: Path) -> None:
         click.echo("no workers have run on this store yet")
 
 
-@cli.command(short_help="Look for spikes now and send due alerts, once.")
-@click.argument("path", type=click.Path(dir_okay=False, path_type=Path))
+@cli.command(short_help="Look for spikes now and send due alerts, once.", cls=ConfigCommand)
+@config_option()
 def detect(path: Path) -> None:
     """Look for spikes in every brand's newest complete 15-minute bucket (detection.bucket) and send the
     alerts that are due, once."""
@@ -150,9 +151,8 @@ def demo(workdir: Path | None, days: int) -> None:
     run_demo(workdir, quiet_days=days, echo=click.echo)
 
 
-@cli.command(short_help="Open the dashboard on the config's database.")
-@click.option("--config", "path", type=click.Path(dir_okay=False, path_type=Path),
-              default=lambda: os.environ.get("MONITOR_CONFIG", "monitor.yaml"), show_default="monitor.yaml")
+@cli.command(short_help="Open the dashboard on the config's database.", cls=ConfigCommand)
+@config_option()
 @click.option("--port", type=int, default=None, help="Default: the port slack.dashboard_url names (8501).")
 @click.option("--host", default="127.0.0.1", show_default=True,
               help="Address to listen on; another than loopback needs a login (MONITOR_DASHBOARD_PASSWORD or [auth]).")
@@ -201,7 +201,7 @@ def nlp() -> None:
               help="One text per line.")
 @click.option("--output", "output_path", required=True, type=click.Path(dir_okay=False, path_type=Path),
               help="One label per line: 0 negative, 1 neutral, 2 positive.")
-@click.option("--config", "path", type=click.Path(dir_okay=False, path_type=Path),
+@click.option("--config", "path", type=click.Path(dir_okay=False, path_type=Path), envvar=ENV, show_envvar=True,
               help="Use this config's nlp section (default settings otherwise).")
 def nlp_score(input_path: Path, output_path: Path, path: Path | None) -> None:
     """Score texts with the configured sentiment backend."""
@@ -226,8 +226,8 @@ def _now():
     return datetime.now(timezone.utc)
 
 
-@cli.command(short_help="Mark a playbook step of an incident done.")
-@click.argument("path", type=click.Path(dir_okay=False, path_type=Path))
+@cli.command(short_help="Mark a playbook step of an incident done.", cls=ConfigCommand)
+@config_option()
 @click.argument("incident_id")
 @click.argument("number", type=click.IntRange(min=1))
 @click.option("--undo", is_flag=True, help="Mark the step as not done after all.")
@@ -254,8 +254,8 @@ def silence() -> None:
     """Hold a brand's alerts for a while (incidents are still recorded)."""
 
 
-@silence.command("add")
-@click.argument("path", type=click.Path(dir_okay=False, path_type=Path))
+@silence.command("add", cls=ConfigCommand)
+@config_option()
 @click.option("--brand", required=True)
 @click.option("--topic", default="", help="Only incidents about this topic (default: all).")
 @click.option("--for", "duration", required=True, help="How long, e.g. 30m, 4h, 2d.")
@@ -277,8 +277,8 @@ def silence_add(path: Path, brand: str, topic: str, duration: str, reason: str, 
                f"{shown(added.ends_at, config.zone(name), '%Y-%m-%d %H:%M')}")
 
 
-@silence.command("list")
-@click.argument("path", type=click.Path(dir_okay=False, path_type=Path))
+@silence.command("list", cls=ConfigCommand)
+@config_option()
 @click.option("--all", "show_all", is_flag=True, help="Include expired silences.")
 def silence_list(path: Path, show_all: bool) -> None:
     """The silences in force (or all of them)."""
@@ -296,8 +296,8 @@ def silence_list(path: Path, show_all: bool) -> None:
         click.echo("no silences")
 
 
-@silence.command("expire")
-@click.argument("path", type=click.Path(dir_okay=False, path_type=Path))
+@silence.command("expire", cls=ConfigCommand)
+@config_option()
 @click.argument("silence_id")
 def silence_expire(path: Path, silence_id: str) -> None:
     """End a silence now; held alerts go out on the next delivery."""
@@ -315,21 +315,22 @@ def report() -> None:
     """Reports on what happened."""
 
 
-@report.command("incidents")
-@click.argument("path", type=click.Path(dir_okay=False, path_type=Path))
+@report.command("incidents", cls=ConfigCommand)
+@config_option()
 @click.option("--csv", "csv_path", type=click.Path(dir_okay=False, path_type=Path), help="Also write CSV here.")
 def report_incidents(path: Path, csv_path: Path | None) -> None:
     """Incidents with their state, severity, playbook and response times (times in the configured timezone;
     the CSV's in UTC)."""
-    from monitor.alerts.incidents.outcomes import outcome_rows, report_lines
-
+    from monitor.alerts.incidents.outcomes import Outcome, outcome_row, report_lines
     from monitor.store import open_store
 
     config = config_lib.load(path)
     store = open_store(config.storage)
-    rows = outcome_rows(store.incidents(), store)
-    for row in rows:
-        click.echo("\n".join(report_lines(row, config.zone(row["brand"]))))
+    rows = []
+    for incident in sorted(store.incidents(), key=lambda i: i.opened_at):
+        outcome = Outcome.of(incident, store)
+        click.echo("\n".join(report_lines(incident, outcome, config.zone(incident.brand))))
+        rows.append(outcome_row(incident, outcome))
     if not rows:
         click.echo("no incidents yet")
     if csv_path:

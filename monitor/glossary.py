@@ -25,8 +25,22 @@ TERMS: dict[str, str] = {
                       "figure beside it; \u201cusual\u201d is the same share in the seasonal baseline.",
     "usual": "What the detector expected for the same time of week (or day) from the weeks before; for a post "
              "going viral, the 90th percentile of the brand's posts' interactions.",
+    "time to acknowledge": "From when the incident opened to its first acknowledgement.",
+    "time to resolve": "From when the incident opened to when it was (last) resolved; a false alarm has none.",
+    "time to close": "From when the incident opened to when it was (last) resolved or marked a false alarm.",
+    "steps on time": "Playbook steps done by their deadline (counted from when the incident opened), among "
+                     "the steps done.",
+    "negative share before": "The negative share of the 24 whole UTC hours before the hour the incident "
+                             "opened in.",
+    "negative share after": "The negative share of the 24 whole UTC hours from the first whole hour after the "
+                            "incident was resolved or marked a false alarm; none while it is open.",
 }
 """Each term and its definition, in the order the glossary lists them."""
+
+OUTCOME_TERMS = ("time to acknowledge", "time to resolve", "time to close", "steps on time",
+                 "negative share before", "negative share after")
+"""How an incident went: the figures of ``monitor report incidents``, ``monitor incident show``, the
+dashboard and the Slack thread (:mod:`monitor.alerts.incidents.outcomes`)."""
 
 ALIASES = {"mentions": "mention", "interactions": "interaction", "negative mentions": "negative share"}
 

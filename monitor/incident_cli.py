@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import os
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timezone
 from pathlib import Path
 from typing import Callable
 from zoneinfo import ZoneInfo
@@ -11,15 +11,15 @@ from zoneinfo import ZoneInfo
 import click
 
 from monitor import config as config_lib
+from monitor.cli_config import ConfigCommand, config_option
 from monitor.alerts.incidents.lifecycle import Action, apply
-from monitor.alerts.incidents.outcomes import closed_at
-from monitor.alerts.notify.story import duration
+from monitor.alerts.incidents.outcomes import Outcome, outcome_lines
 from monitor.alerts.notify.story import Figures, peak_text, story, title
 from monitor.localtime import shown
 from monitor.models import Incident, Playbook
 from monitor.store.base import Store
 
-CONFIG = click.argument("path", type=click.Path(dir_okay=False, path_type=Path))
+CONFIG = config_option()
 DELIVERY = "Slack hears of it on the next delivery (`monitor run` delivers on schedule, `monitor detect` once)."
 ACTION_HELP = {
     Action.ACKNOWLEDGE: "Say someone is on it.",
@@ -73,9 +73,8 @@ def show_lines(incident: Incident, store: Store, playbooks: dict[str, Playbook],
     summary = alert if isinstance(alert, dict) else {}
     figures = Figures.of(summary, incident.spikes[0] if incident.spikes else None, incident.kind)
     lines = [title(incident, tz), f"  {story(incident, summary)}", f"  id {incident.id}"]
-    ended = closed_at(incident)
-    lines.append(f"  state {incident.state.value.replace('_', ' ')}, severity {incident.severity.word}"
-                 + (f", closed after {duration((ended - incident.opened_at) / timedelta(minutes=1))}" if ended else ""))
+    lines.append(f"  state {incident.state.value.replace('_', ' ')}, severity {incident.severity.word}")
+    lines += [f"  {line}" for line in outcome_lines(Outcome.of(incident, store))]
     if figures.magnitude():
         lines.append(f"  {figures.magnitude()}")
     if figures.negative():
@@ -105,7 +104,7 @@ def incident_group() -> None:
     """List, show and act on incidents (as the Slack buttons do)."""
 
 
-@incident_group.command("list", short_help="The incidents, newest first.")
+@incident_group.command("list", short_help="The incidents, newest first.", cls=ConfigCommand)
 @CONFIG
 @click.option("--all", "show_all", is_flag=True, help="Include resolved incidents and false alarms.")
 @click.option("--brand", default=None, help="Only this brand's.")
@@ -120,7 +119,7 @@ def list_incidents(path: Path, show_all: bool, brand: str | None) -> None:
         click.echo("no incidents" if show_all else "no active incidents (--all lists the closed ones too)")
 
 
-@incident_group.command("show", short_help="One incident in plain words.")
+@incident_group.command("show", short_help="One incident in plain words.", cls=ConfigCommand)
 @CONFIG
 @click.argument("incident_id")
 def show_incident(path: Path, incident_id: str) -> None:
@@ -130,7 +129,7 @@ def show_incident(path: Path, incident_id: str) -> None:
     store, playbooks, zones = _open(path)
     incident = store.get_incident(incident_id)
     if incident is None:
-        raise IncidentError(f"no incident {incident_id!r} (`monitor incident list {path} --all` lists them)")
+        raise IncidentError(f"no incident {incident_id!r} (`monitor incident list --config {path} --all` lists them)")
     for line in show_lines(incident, store, playbooks, zones(incident.brand)):
         click.echo(line)
 
@@ -149,7 +148,7 @@ def _action_command(action: Action) -> click.Command:
                    + DELIVERY)
 
     act.__doc__ = f"{ACTION_HELP[action]} {DELIVERY}"
-    return click.command(action.value, short_help=ACTION_HELP[action])(act)
+    return click.command(action.value, short_help=ACTION_HELP[action], cls=ConfigCommand)(act)
 
 
 for _action in Action:

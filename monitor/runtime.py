@@ -46,14 +46,18 @@ def build_pipeline(
     clock: Callable[[], datetime] = utcnow,
     notifier: Notifier | None = None,
     annotator: Annotator | None = None,
+    playbooks: Sequence[Playbook] | None = None,
 ) -> Pipeline:
-    """The store, scorer, notifier and playbooks the config names, wired into a pipeline."""
+    """The store, scorer, notifier and playbooks the config names, wired into a pipeline.
+
+    ``playbooks`` replaces the config's folder (``[]`` for work that matches none, such as collecting).
+    """
     return Pipeline(
         config,
         open_store(config.storage),
         annotator or Annotator(build_scorer(config.nlp)),
         notifier or build_notifier(config),
-        load_playbooks(config.alerts.playbooks_dir),
+        load_playbooks(config.alerts.playbooks_dir) if playbooks is None else list(playbooks),
         clock=clock,
     )
 

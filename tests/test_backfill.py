@@ -56,20 +56,20 @@ def stored_ids(tmp_path: Path) -> set[str]:
 
 def test_backfill_reaches_back_without_page_bound_or_cursor(setup) -> None:
     tmp_path, api = setup
-    result = monitor("backfill", "monitor.yaml", "--since", "2d", cwd=tmp_path)
+    result = monitor("backfill", "--config", "monitor.yaml", "--since", "2d", cwd=tmp_path)
     assert result.returncode == 0, result.stderr
     assert "Acme/hn: fetched 2, matched 2, stored 2 new" in result.stdout
     assert "h back" in result.stderr and "100%" in result.stderr
     assert stored_ids(tmp_path) == {"hackernews:1", "hackernews:2"}
     assert len(api.hits("/search_by_date")) > 1
-    once = monitor("collect", "monitor.yaml", "--brand", "Acme", "--source", "hn", "--once", cwd=tmp_path)
+    once = monitor("collect", "--config", "monitor.yaml", "--brand", "Acme", "--source", "hn", cwd=tmp_path)
     assert once.returncode == 0, once.stderr
     assert "Acme/hn: fetched 1, matched 1, stored 0 new" in once.stdout
 
 
 def test_backfill_rejects_a_bad_duration(setup) -> None:
     tmp_path, _ = setup
-    result = monitor("backfill", "monitor.yaml", "--since", "lots", cwd=tmp_path)
+    result = monitor("backfill", "--config", "monitor.yaml", "--since", "lots", cwd=tmp_path)
     assert result.returncode == 2 and "--since" in result.stderr and "not a duration" in result.stderr
 
 
@@ -78,7 +78,7 @@ def test_backfill_skips_streaming_sources_which_are_read_live(setup) -> None:
     config = json.loads((tmp_path / "monitor.yaml").read_text())
     config["brands"][0]["sources"].append({"type": "jetstream", "url": "ws://127.0.0.1:9/subscribe"})
     (tmp_path / "monitor.yaml").write_text(json.dumps(config))
-    result = monitor("backfill", "monitor.yaml", "--since", "2d", cwd=tmp_path)
+    result = monitor("backfill", "--config", "monitor.yaml", "--since", "2d", cwd=tmp_path)
     assert result.returncode == 0, result.stderr
     assert "Acme/jetstream: a stream, read live by `monitor run`; skipped" in result.stdout
     assert "Acme/hn: fetched 2, matched 2, stored 2 new" in result.stdout

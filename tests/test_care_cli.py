@@ -16,7 +16,7 @@ from tests.care_posts import BRAND, RIVAL, seeded_config
 def test_report_care_writes_the_issues_columns(tmp_path) -> None:
     path = seeded_config(tmp_path)
     out = tmp_path / "care.csv"
-    result = CliRunner().invoke(cli, ["report", "care", str(path), "--since", "2026-03-02", "--csv", str(out)])
+    result = CliRunner().invoke(cli, ["report", "care", "--config", str(path), "--since", "2026-03-02", "--csv", str(out)])
     assert result.exit_code == 0, result.output
     with out.open(encoding="utf-8") as handle:
         rows = list(csv.DictReader(handle))
@@ -29,7 +29,7 @@ def test_report_care_writes_the_issues_columns(tmp_path) -> None:
 
 
 def test_care_queue_lists_unanswered_posts_with_a_suggestion(tmp_path) -> None:
-    result = CliRunner().invoke(cli, ["care", "queue", str(seeded_config(tmp_path)), "--brand", BRAND])
+    result = CliRunner().invoke(cli, ["care", "queue", "--config", str(seeded_config(tmp_path)), "--brand", BRAND])
     assert result.exit_code == 0, result.output
     assert "as of 2026-03-02 11:51 UTC" in result.output
     assert "Aurora Air: 1 post(s) awaiting an answer" in result.output
@@ -39,6 +39,6 @@ def test_care_queue_lists_unanswered_posts_with_a_suggestion(tmp_path) -> None:
 
 def test_an_unknown_brand_exits_with_the_config_error_code(tmp_path) -> None:
     path = seeded_config(tmp_path)
-    result = subprocess.run([sys.executable, "-m", "monitor", "care", "queue", str(path), "--brand", "Nobody"],
+    result = subprocess.run([sys.executable, "-m", "monitor", "care", "queue", "--config", str(path), "--brand", "Nobody"],
                             capture_output=True, text=True, timeout=120)
     assert result.returncode == 2 and "no brand named 'Nobody'" in result.stderr

@@ -27,13 +27,13 @@ def test_help_lists_the_commands_and_exit_codes():
 
 
 def test_init_writes_a_config_that_checks_out(tmp_path):
-    assert monitor("init", "m.yaml", cwd=tmp_path).returncode == 0
+    assert monitor("init", "--config", "m.yaml", cwd=tmp_path).returncode == 0
     shipped = sorted(p.name for p in BUILT_IN_PLAYBOOKS.glob("*.yaml"))
     assert len(shipped) == 7 and sorted(p.name for p in (tmp_path / "playbooks").glob("*.yaml")) == shipped
-    checked = monitor("check-config", "m.yaml", cwd=tmp_path)
+    checked = monitor("check-config", "--config", "m.yaml", cwd=tmp_path)
     assert checked.returncode == 0, checked.stderr
     assert "OK (1 brand(s), 2 source(s))" in checked.stdout
-    again = monitor("init", "m.yaml", cwd=tmp_path)
+    again = monitor("init", "--config", "m.yaml", cwd=tmp_path)
     assert again.returncode == 2 and "already exists" in again.stderr
 
 
@@ -44,12 +44,12 @@ def test_init_then_run_works_with_no_edits_and_no_network(tmp_path):
     import signal
     import time
 
-    assert monitor("init", "monitor.yaml", cwd=tmp_path).returncode == 0
+    assert monitor("init", cwd=tmp_path).returncode == 0
     offline = {**os.environ, "HTTPS_PROXY": "http://127.0.0.1:9", "HTTP_PROXY": "http://127.0.0.1:9",
                "NO_PROXY": "", "HF_HUB_OFFLINE": "1"}
     log = tmp_path / "run.log"
     with log.open("w") as sink:
-        service = subprocess.Popen([sys.executable, "-m", "monitor", "run", "monitor.yaml"], cwd=tmp_path,
+        service = subprocess.Popen([sys.executable, "-m", "monitor", "run"], cwd=tmp_path,
                                    env=offline, stdout=sink, stderr=subprocess.STDOUT)
         deadline = time.monotonic() + 120
         while time.monotonic() < deadline and service.poll() is None and "collect:Aurora Air:news failed" \
@@ -68,7 +68,7 @@ def test_init_then_run_works_with_no_edits_and_no_network(tmp_path):
 def test_broken_config_exits_2_naming_the_field_without_a_traceback(tmp_path):
     config = tmp_path / "bad.yaml"
     config.write_text(yaml.safe_dump({"brands": [{"name": "Aurora Air", "sources": [{"type": "rss", "every": "often"}]}]}))
-    result = monitor("check-config", str(config))
+    result = monitor("check-config", "--config", str(config))
     assert result.returncode == 2
     assert "brands[0].sources[0].every" in result.stderr
     assert "brands[0].sources[0].url" in result.stderr
@@ -76,8 +76,39 @@ def test_broken_config_exits_2_naming_the_field_without_a_traceback(tmp_path):
 
 
 def test_missing_config_and_bad_usage_are_exit_2(tmp_path):
-    assert monitor("check-config", str(tmp_path / "none.yaml")).returncode == 2
+    assert monitor("check-config", "--config", str(tmp_path / "none.yaml")).returncode == 2
+    missing = monitor("check-config", cwd=tmp_path)  # the default: monitor.yaml here
+    assert missing.returncode == 2 and "monitor.yaml" in missing.stderr
     assert monitor("collect").returncode == 2
+
+
+def test_the_config_comes_from_the_option_the_environment_or_the_first_argument_with_a_warning(tmp_path):
+    import os
+
+    config = str(file_config(tmp_path))
+    given = monitor("detect", "--config", config, cwd=tmp_path)
+    assert given.returncode == 0 and "no spikes" in given.stdout and "deprecated" not in given.stderr
+    from_env = monitor("detect", cwd=tmp_path, env={**os.environ, "MONITOR_CONFIG": config})
+    assert from_env.returncode == 0 and "no spikes" in from_env.stdout and "deprecated" not in from_env.stderr
+    old = monitor("silence", "add", config, "--brand", "Acme", "--for", "1h", cwd=tmp_path)
+    assert old.returncode == 0, old.stderr
+    assert f"the config as the first argument is deprecated" in old.stderr and f"--config {config}" in old.stderr
+    twice = monitor("silence", "list", config, "--config", config, cwd=tmp_path)
+    assert twice.returncode == 2 and "unexpected extra argument" in twice.stderr
+
+
+def test_collect_needs_no_playbooks_and_takes_no_ignored_options(tmp_path):
+    (tmp_path / "feed.jsonl").write_text('{"id": 1, "text": "Acme rocks", "created_at": "2026-03-02T10:00:00Z"}\n')
+    config = file_config(tmp_path)
+    settings = yaml.safe_load(config.read_text())
+    settings["alerts"]["playbooks_dir"] = str(tmp_path / "no-playbooks-here")
+    config.write_text(yaml.safe_dump(settings))
+    collected = monitor("collect", "--config", str(config), "--brand", "Acme", "--source", "export", cwd=tmp_path)
+    assert collected.returncode == 0, collected.stderr
+    assert "stored 1 new" in collected.stdout
+    once = monitor("collect", "--config", str(config), "--brand", "Acme", "--source", "export", "--once",
+                   cwd=tmp_path)
+    assert once.returncode == 2 and "--once" in once.stderr
 
 
 def test_playbooks_validate_checks_the_shipped_playbooks():
@@ -110,18 +141,18 @@ def test_collect_detect_and_report_on_a_file_source(tmp_path):
         '{"id": 2, "text": "unrelated chatter", "created_at": "2026-03-02T10:01:00Z"}\n'
     )
     config = str(file_config(tmp_path))
-    collected = monitor("collect", config, "--brand", "Acme", "--source", "export", cwd=tmp_path)
+    collected = monitor("collect", "--config", config, "--brand", "Acme", "--source", "export", cwd=tmp_path)
     assert collected.returncode == 0, collected.stderr
     assert "Acme/export: fetched 2, matched 1, stored 1 new" in collected.stdout
-    detected = monitor("detect", config, cwd=tmp_path)
+    detected = monitor("detect", "--config", config, cwd=tmp_path)
     assert detected.returncode == 0 and "no spikes" in detected.stdout
-    reported = monitor("report", "incidents", config, "--csv", "out.csv", cwd=tmp_path)
+    reported = monitor("report", "incidents", "--config", config, "--csv", "out.csv", cwd=tmp_path)
     assert reported.returncode == 0 and "no incidents yet" in reported.stdout
     assert (tmp_path / "out.csv").read_text().startswith("id")
 
 
 def test_a_missing_import_file_is_exit_3_naming_it(tmp_path):
-    result = monitor("collect", str(file_config(tmp_path, "gone.jsonl")), "--brand", "Acme", "--source", "export",
+    result = monitor("collect", "--config", str(file_config(tmp_path, "gone.jsonl")), "--brand", "Acme", "--source", "export",
                      cwd=tmp_path)
     assert result.returncode == 3
     assert "gone.jsonl" in result.stderr and "Traceback" not in result.stderr
@@ -144,15 +175,15 @@ def test_playbook_steps_are_marked_done_and_undone_from_the_cli(tmp_path):
     config = str(file_config(tmp_path))
     with SqliteStore(tmp_path / "m.db") as store:
         store.save_incident(incident(brand="Acme", playbook_id="outage", opened_at=datetime.now(timezone.utc)))
-    done = monitor("step", config, "aurora-air-1", "2", "--by", "dana", "--note", "ads paused", cwd=tmp_path)
+    done = monitor("step", "--config", config, "aurora-air-1", "2", "--by", "dana", "--note", "ads paused", cwd=tmp_path)
     assert done.returncode == 0, done.stderr
     assert done.stdout.strip() == "aurora-air-1: step 2 done; steps done: 2"
     with SqliteStore(tmp_path / "m.db") as store:
         record = store.get_incident("aurora-air-1").step_done(2)
         assert record.by == "dana" and record.note == "ads paused" and record.title.startswith("Pause scheduled")
-    undone = monitor("step", config, "aurora-air-1", "2", "--undo", cwd=tmp_path)
+    undone = monitor("step", "--config", config, "aurora-air-1", "2", "--undo", cwd=tmp_path)
     assert undone.stdout.strip() == "aurora-air-1: step 2 not done; steps done: none"
-    missing = monitor("step", config, "aurora-air-1", "99", cwd=tmp_path)
+    missing = monitor("step", "--config", config, "aurora-air-1", "99", cwd=tmp_path)
     assert missing.returncode == 2 and "there is no step 99" in missing.stderr and "Traceback" not in missing.stderr
 
 
@@ -166,11 +197,11 @@ def test_an_action_on_replayed_data_is_timed_on_its_own_clock(tmp_path):
     opened = datetime(2026, 3, 9, 8, 5, tzinfo=timezone.utc)
     with SqliteStore(tmp_path / "m.db") as store:
         store.save_incident(incident(brand="Acme", opened_at=opened))
-    closed = monitor("incident", "resolve", config, "aurora-air-1", "--at", "2026-03-09T19:45", cwd=tmp_path)
+    closed = monitor("incident", "resolve", "--config", config, "aurora-air-1", "--at", "2026-03-09T19:45", cwd=tmp_path)
     assert closed.returncode == 0, closed.stderr
-    shown = monitor("incident", "show", config, "aurora-air-1", cwd=tmp_path)
-    assert "closed after 11 h 40 min" in shown.stdout
-    bad = monitor("incident", "resolve", config, "aurora-air-1", "--at", "yesterday", cwd=tmp_path)
+    shown = monitor("incident", "show", "--config", config, "aurora-air-1", cwd=tmp_path)
+    assert "resolved after 11 h 40 min" in shown.stdout
+    bad = monitor("incident", "resolve", "--config", config, "aurora-air-1", "--at", "yesterday", cwd=tmp_path)
     assert bad.returncode == 2 and "not a time" in bad.stderr
 
 
@@ -183,33 +214,33 @@ def test_incident_actions_and_silences_from_the_cli(tmp_path):
     config = str(file_config(tmp_path))
     with SqliteStore(tmp_path / "m.db") as store:
         store.save_incident(incident(brand="Acme", opened_at=datetime.now(timezone.utc)))
-    acked = monitor("incident", "acknowledge", config, "aurora-air-1", "--by", "dana", cwd=tmp_path)
+    acked = monitor("incident", "acknowledge", "--config", config, "aurora-air-1", "--by", "dana", cwd=tmp_path)
     assert acked.returncode == 0, acked.stderr
     assert "aurora-air-1: acknowledged" in acked.stdout
-    listed = monitor("incident", "list", config, cwd=tmp_path)
+    listed = monitor("incident", "list", "--config", config, cwd=tmp_path)
     assert listed.returncode == 0 and "aurora-air-1" in listed.stdout and "acknowledged" in listed.stdout
-    shown = monitor("incident", "show", config, "aurora-air-1", cwd=tmp_path)
+    shown = monitor("incident", "show", "--config", config, "aurora-air-1", cwd=tmp_path)
     assert shown.returncode == 0 and "acknowledged by dana" in shown.stdout and "None" not in shown.stdout
-    assert monitor("incident", "show", config, "nope", cwd=tmp_path).returncode == 2
-    closed = monitor("incident", "resolve", config, "aurora-air-1", cwd=tmp_path)
+    assert monitor("incident", "show", "--config", config, "nope", cwd=tmp_path).returncode == 2
+    closed = monitor("incident", "resolve", "--config", config, "aurora-air-1", cwd=tmp_path)
     assert "resolved" in closed.stdout and "next delivery" in closed.stdout
-    assert "no active incidents" in monitor("incident", "list", config, cwd=tmp_path).stdout
-    assert "aurora-air-1" in monitor("incident", "list", config, "--all", cwd=tmp_path).stdout
-    refused = monitor("incident", "acknowledge", config, "aurora-air-1", cwd=tmp_path)
+    assert "no active incidents" in monitor("incident", "list", "--config", config, cwd=tmp_path).stdout
+    assert "aurora-air-1" in monitor("incident", "list", "--config", config, "--all", cwd=tmp_path).stdout
+    refused = monitor("incident", "acknowledge", "--config", config, "aurora-air-1", cwd=tmp_path)
     assert refused.returncode == 2 and "is resolved" in refused.stderr
 
-    added = monitor("silence", "add", config, "--brand", "acme", "--for", "2h", "--reason", "planned launch",
+    added = monitor("silence", "add", "--config", config, "--brand", "acme", "--for", "2h", "--reason", "planned launch",
                     cwd=tmp_path)
     assert added.returncode == 0, added.stderr
     silence_id = added.stdout.split(":")[0]
-    listed = monitor("silence", "list", config, cwd=tmp_path)
+    listed = monitor("silence", "list", "--config", config, cwd=tmp_path)
     assert silence_id in listed.stdout and "Acme" in listed.stdout and "planned launch" in listed.stdout
-    assert monitor("silence", "expire", config, silence_id, cwd=tmp_path).returncode == 0
-    assert "no silences" in monitor("silence", "list", config, cwd=tmp_path).stdout
-    assert silence_id in monitor("silence", "list", config, "--all", cwd=tmp_path).stdout
-    bad = monitor("silence", "add", config, "--brand", "Acme", "--for", "soon", cwd=tmp_path)
+    assert monitor("silence", "expire", "--config", config, silence_id, cwd=tmp_path).returncode == 0
+    assert "no silences" in monitor("silence", "list", "--config", config, cwd=tmp_path).stdout
+    assert silence_id in monitor("silence", "list", "--config", config, "--all", cwd=tmp_path).stdout
+    bad = monitor("silence", "add", "--config", config, "--brand", "Acme", "--for", "soon", cwd=tmp_path)
     assert bad.returncode == 2 and "not a duration" in bad.stderr
-    unknown = monitor("silence", "add", config, "--brand", "Nope", "--for", "1h", cwd=tmp_path)
+    unknown = monitor("silence", "add", "--config", config, "--brand", "Nope", "--for", "1h", cwd=tmp_path)
     assert unknown.returncode == 2 and "no brand named 'Nope'" in unknown.stderr
 
 
@@ -230,7 +261,7 @@ def test_run_receives_presses_over_socket_mode_and_stops_cleanly(tmp_path):
         env.pop("SLACK_SIGNING_SECRET", None)
         log = tmp_path / "run.log"
         with log.open("w") as sink:
-            service = subprocess.Popen([sys.executable, "-m", "monitor", "run", "monitor.yaml"], cwd=tmp_path,
+            service = subprocess.Popen([sys.executable, "-m", "monitor", "run", "--config", "monitor.yaml"], cwd=tmp_path,
                                        env=env, stdout=sink, stderr=subprocess.STDOUT)
             try:
                 socket.wait(lambda: socket.opened == 1, timeout=120)
@@ -241,5 +272,5 @@ def test_run_receives_presses_over_socket_mode_and_stops_cleanly(tmp_path):
         socket.wait(lambda: not socket.connected(), timeout=10)
         assert log.read_text().rstrip().endswith("stopped") and slack.app_token not in log.read_text()
 
-        refused = monitor("run", "monitor.yaml", cwd=tmp_path, env={**env, "SLACK_APP_TOKEN": "xapp-1-revoked"})
+        refused = monitor("run", "--config", "monitor.yaml", cwd=tmp_path, env={**env, "SLACK_APP_TOKEN": "xapp-1-revoked"})
     assert refused.returncode == 2 and "invalid_auth" in refused.stderr and "Traceback" not in refused.stderr

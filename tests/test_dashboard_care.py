@@ -49,7 +49,7 @@ def test_report_care_agrees_with_the_page(care_config: Path, tmp_path: Path) -> 
     command = next(c.value for c in at.caption if "monitor report care" in c.value)
     since, until = command.split('--since "')[1].split('"')[0], command.split('--until "')[1].split('"')[0]
     out = tmp_path / "care.csv"
-    result = CliRunner().invoke(cli, ["report", "care", str(care_config), "--brand", BRAND, "--since", since,
+    result = CliRunner().invoke(cli, ["report", "care", "--config", str(care_config), "--brand", BRAND, "--since", since,
                                       "--until", until, "--csv", str(out)])
     assert result.exit_code == 0, result.output
     with out.open(encoding="utf-8") as handle:

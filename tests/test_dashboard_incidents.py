@@ -57,6 +57,8 @@ def test_detail_shows_alert_timeline_phrases_posts_and_playbook(config):
     assert at.main.subheader[0].value.startswith(f"Negative sentiment surge · {BRAND} · detected")
     assert (metric(at, "State"), metric(at, "Severity")) == ("resolved", "high")
     assert any(m.value == "Playbook  \n**Service outage / travel disruption**" for m in at.markdown)
+    assert any(m.value.startswith("**Outcome:** acknowledged after 12 min · resolved after 3 h · 2 step(s) done, "
+                                  "1 on time; negative share: ") for m in at.markdown)
     spikes = at.dataframe[1].value
     assert spikes["observed"].tolist() == [40]
     events = at.dataframe[2].value

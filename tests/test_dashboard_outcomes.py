@@ -12,7 +12,7 @@ import pytest
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from monitor.dashboard import outcome_data  # noqa: E402
-from monitor.dashboard.data import hour_ceiling  # noqa: E402
+from monitor.alerts.incidents.outcomes import hour_ceiling  # noqa: E402
 from dashboard_seed import (  # noqa: E402, F401 (pytest fixtures)
     BRAND, MENTIONS, OPENED, RESOLVED, T0, chart_data, config_fixture, fresh_caches_fixture, make_incident,
     make_open_incident, metric, run_app, write_config,
@@ -46,11 +46,6 @@ def test_outcome_frame_measures_response_and_negative_share(tmp_path):
     assert resolved["negative_at_close"] == pytest.approx(negative_share(closed - timedelta(hours=2), closed))
     assert resolved["negative_after"] == pytest.approx(negative_share(RESOLVED, RESOLVED + DAY))
     assert pd.isna(still_open["minutes_to_acknowledge"]) and pd.isna(still_open["negative_after"])
-
-
-def test_negative_share_without_scored_mentions_is_none(tmp_path):
-    with SqliteStore(tmp_path / "m.db") as store:
-        assert outcome_data.negative_share(store, BRAND, T0, T0 + DAY) is None
 
 
 def test_playbook_summary_groups_and_takes_medians():

@@ -53,13 +53,13 @@ def test_after_the_demo_care_figures_and_queue_are_real(tmp_path, offline_annota
     assert all(replied > 0 for replied, _ in printed.values())
     assert 0 < printed["Aurora Air"][0] < printed["Aurora Air"][1]  # Aurora's team leaves some unanswered
     config = str(tmp_path / "monitor.yaml")
-    report = CliRunner().invoke(cli, ["report", "care", config, "--csv", str(tmp_path / "care.csv")])
+    report = CliRunner().invoke(cli, ["report", "care", "--config", config, "--csv", str(tmp_path / "care.csv")])
     assert report.exit_code == 0, report.output
     with (tmp_path / "care.csv").open(encoding="utf-8") as handle:
         rows = [r for r in csv.DictReader(handle) if not r["source"]]
     assert {r["brand"]: (int(r["replied"]), int(r["needing_reply"])) for r in rows} == printed
     aurora = next(r for r in rows if r["brand"] == "Aurora Air")
     assert float(aurora["within_target_share"]) < float(aurora["response_rate"])  # some answers came late
-    queue = CliRunner().invoke(cli, ["care", "queue", config, "--brand", "Aurora Air"])
+    queue = CliRunner().invoke(cli, ["care", "queue", "--config", config, "--brand", "Aurora Air"])
     assert queue.exit_code == 0 and "[booking ref]" in queue.output
     assert "direct message" in queue.output and "late" in queue.output

@@ -54,7 +54,7 @@ def test_a_press_changes_the_incident_and_is_answered_in_the_thread(setup, tmp_p
     config = tmp_path / "monitor.yaml"
     config.write_text(yaml.safe_dump({"storage": {"path": str(tmp_path / "m.db")},
                                       "brands": [{"name": "Aurora Air", "query": "aurora"}]}))
-    report = subprocess.run([sys.executable, "-m", "monitor", "report", "incidents", str(config)],
+    report = subprocess.run([sys.executable, "-m", "monitor", "report", "incidents", "--config", str(config)],
                             capture_output=True, text=True, timeout=120)
     assert report.returncode == 0, report.stderr
     assert "Aurora Air: acknowledged" in report.stdout and "acknowledged after 12 min" in report.stdout

@@ -36,17 +36,17 @@ def setup(tmp_path):
 def test_corrections_are_kept_and_exported_latest_first_per_post(tmp_path):
     db, config = setup(tmp_path)
     runner = CliRunner()
-    first = runner.invoke(cli, ["nlp", "correct", config, "Aurora Air", "x:1", "negative", "--by", "maria"])
+    first = runner.invoke(cli, ["nlp", "correct", "--config", config, "Aurora Air", "x:1", "negative", "--by", "maria"])
     assert first.exit_code == 0, first.output
     assert "x:1: positive -> negative (by maria)" in first.output
     for label in ("positive", "neutral"):  # changed their mind: the last one counts
-        assert runner.invoke(cli, ["nlp", "correct", config, "Aurora Air", "x:2", label, "--by", "jonas"]).exit_code == 0
+        assert runner.invoke(cli, ["nlp", "correct", "--config", config, "Aurora Air", "x:2", label, "--by", "jonas"]).exit_code == 0
     with SqliteStore(db) as store:
         assert store.count(MentionFilter(sentiments=["negative"])) == 1
         assert len(store.corrections()) == 3
 
     out = tmp_path / "corrections.jsonl"
-    exported = runner.invoke(cli, ["nlp", "export-corrections", config, "--out", str(out)])
+    exported = runner.invoke(cli, ["nlp", "export-corrections", "--config", config, "--out", str(out)])
     assert exported.exit_code == 0, exported.output
     assert f"wrote 2 corrected post(s) to {out}" in exported.output
     rows = [json.loads(line) for line in out.read_text(encoding="utf-8").splitlines()]
@@ -54,15 +54,15 @@ def test_corrections_are_kept_and_exported_latest_first_per_post(tmp_path):
         ("x:1", "Great, another cancelled flight", "negative", 0, "positive", "maria"),
         ("x:2", "Boarding now, see you in Lisbon", "neutral", 1, "positive", "jonas")]
     assert rows[0]["language"] == "en" and rows[0]["brand"] == "Aurora Air"
-    none = runner.invoke(cli, ["nlp", "export-corrections", config, "--out", str(out), "--brand", "SkyLark"])
+    none = runner.invoke(cli, ["nlp", "export-corrections", "--config", config, "--out", str(out), "--brand", "SkyLark"])
     assert "wrote 0 corrected post(s)" in none.output and out.read_text() == ""
 
 
 def test_correcting_a_post_that_is_not_stored_is_a_usage_error(tmp_path):
     _, config = setup(tmp_path)
-    result = CliRunner().invoke(cli, ["nlp", "correct", config, "Aurora Air", "x:404", "neutral"])
+    result = CliRunner().invoke(cli, ["nlp", "correct", "--config", config, "Aurora Air", "x:404", "neutral"])
     assert result.exit_code == 2 and "no mention 'x:404'" in result.output
-    wrong = CliRunner().invoke(cli, ["nlp", "correct", config, "Aurora Air", "x:1", "angry"])
+    wrong = CliRunner().invoke(cli, ["nlp", "correct", "--config", config, "Aurora Air", "x:1", "angry"])
     assert wrong.exit_code == 2
 
 

@@ -15,7 +15,7 @@ def _config(tmp_path):
 
 
 def run(tmp_path, *args):
-    result = CliRunner().invoke(cli, ["query", "test", _config(tmp_path), "--brand", "Ryanair", *args])
+    result = CliRunner().invoke(cli, ["query", "test", "--config", _config(tmp_path), "--brand", "Ryanair", *args])
     assert result.exit_code == 0, result.output
     return result.output
 
@@ -50,5 +50,5 @@ def test_an_alias_in_cyrillic_is_found(tmp_path):
 
 
 def test_an_unknown_brand_is_a_config_error(tmp_path):
-    result = CliRunner().invoke(cli, ["query", "test", _config(tmp_path), "--brand", "Nope", "text"])
+    result = CliRunner().invoke(cli, ["query", "test", "--config", _config(tmp_path), "--brand", "Nope", "text"])
     assert result.exit_code != 0

@@ -98,7 +98,7 @@ def test_no_credential_is_shown_after_every_source_fails_against_an_echoing_serv
     config = write_config(tmp_path, server.url)
     outputs = []
     for source in SOURCES:
-        result = monitor("collect", str(config), "--brand", "Acme", "--source", source, cwd=tmp_path)
+        result = monitor("collect", "--config", str(config), "--brand", "Acme", "--source", source, cwd=tmp_path)
         assert result.returncode == 3, (source, result.stderr)
         outputs.append(result.stdout + result.stderr)
     assert any("HTTP 401" in output for output in outputs)

@@ -35,7 +35,7 @@ def test_prune_on_sqlite_deletes_rows_before_the_cutoff(tmp_path):
     config = write_config(tmp_path, "{path: m.db}")
     with SqliteStore(tmp_path / "m.db") as store:
         store.add_mentions([mention(1, 500), mention(2, 401), mention(3, 399)])
-    result = CliRunner().invoke(cli, ["store", "prune", str(config), "--before", "400d"])
+    result = CliRunner().invoke(cli, ["store", "prune", "--config", str(config), "--before", "400d"])
     assert result.exit_code == 0, result.output
     assert "deleted 2 mentions created before" in result.output
     with SqliteStore(tmp_path / "m.db") as store:
@@ -46,15 +46,15 @@ def test_prune_defaults_to_the_configured_retention_and_needs_one(tmp_path):
     config = write_config(tmp_path, "{path: m.db, retention: 450d}")
     with SqliteStore(tmp_path / "m.db") as store:
         store.add_mentions([mention(1, 500), mention(2, 401)])
-    result = CliRunner().invoke(cli, ["store", "prune", str(config)])
+    result = CliRunner().invoke(cli, ["store", "prune", "--config", str(config)])
     assert "deleted 1 mentions" in result.output
     bare = write_config(tmp_path, "{path: m.db}")
-    result = CliRunner().invoke(cli, ["store", "prune", str(bare)])
+    result = CliRunner().invoke(cli, ["store", "prune", "--config", str(bare)])
     assert isinstance(result.exception, ConfigError) and "storage.retention" in str(result.exception)
 
 
 def test_setup_on_sqlite_says_there_is_nothing_to_do(tmp_path):
-    result = CliRunner().invoke(cli, ["store", "setup", str(write_config(tmp_path, "{path: m.db}"))])
+    result = CliRunner().invoke(cli, ["store", "setup", "--config", str(write_config(tmp_path, "{path: m.db}"))])
     assert result.exit_code == 0 and "needs no setup" in result.output
 
 
@@ -63,12 +63,12 @@ def test_setup_and_prune_on_elasticsearch(es_server, es_store_factory, tmp_path)
     store.add_mentions([mention(1, 500), mention(2, 40), mention(3, 0)])
     config = write_config(tmp_path, f"{{backend: elasticsearch, url: '{es_server}', index_prefix: {store.prefix}, "
                                     "replicas: 0, refresh_interval: 20s, shards: 2}")
-    result = CliRunner().invoke(cli, ["store", "setup", str(config)])
+    result = CliRunner().invoke(cli, ["store", "setup", "--config", str(config)])
     assert result.exit_code == 0, result.output
     assert "2 shards, replicas 0, refresh every 20s" in result.output and "3 existing monthly indices" in result.output
     template = store.es.indices.get_index_template(name=store.mentions_alias)["index_templates"][0]
     assert template["index_template"]["template"]["settings"]["index"]["refresh_interval"] == "20000ms"
-    result = CliRunner().invoke(cli, ["store", "prune", str(config), "--before", "400d"])
+    result = CliRunner().invoke(cli, ["store", "prune", "--config", str(config), "--before", "400d"])
     assert result.exit_code == 0, result.output
     assert f"deleted index {store.month_index(NOW - timedelta(days=500))}" in result.output
     assert "deleted 1 mentions" in result.output

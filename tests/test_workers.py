@@ -68,7 +68,7 @@ def test_monitor_workers_lists_heartbeats_config_differences_and_jobs(tmp_path):
         statuses = {w.id: w for w in worker_statuses(store, config, now)}
     assert statuses["alive"].holds == ("collect:Acme:export",) and statuses["alive"].jobs_last_hour == 3
     assert (statuses["odd"].same_config, statuses["gone"].state) == (False, "silent")
-    listed = monitor("workers", str(path))
+    listed = monitor("workers", "--config", str(path))
     assert listed.returncode == 0, listed.stderr
     lines = {line.split()[0]: line for line in listed.stdout.splitlines()}
     assert "running" in lines["alive"] and "holds collect:Acme:export" in lines["alive"]
@@ -83,7 +83,7 @@ def test_a_lease_shorter_than_a_job_interval_is_refused_at_start(tmp_path):
     data["workers"] = {"lease": "1m"}
     path.write_text(yaml.safe_dump(data))
     started = time.monotonic()
-    refused = monitor("run", str(path))
+    refused = monitor("run", "--config", str(path))
     assert refused.returncode == 2
     assert "workers.lease" in refused.stderr and "brands[0].sources[0].every" in refused.stderr
     assert time.monotonic() - started < 60

@@ -134,7 +134,7 @@ class Workers:
         else:
             self.current[slot] = path
         log = open(path, "wb")
-        return subprocess.Popen([sys.executable, "-m", "monitor", "-v", "run", str(self.config)], stdout=log,
+        return subprocess.Popen([sys.executable, "-m", "monitor", "-v", "run", "--config", str(self.config)], stdout=log,
                                 stderr=subprocess.STDOUT, env=self.env, cwd=self.folder)
 
     def kill_and_restart(self, slot: int, pause: float) -> None:

@@ -8,6 +8,7 @@ from pathlib import Path
 
 import click
 
+from monitor.cli_config import ConfigCommand, config_option
 from monitor.care.kpis import CSV_COLUMNS
 from monitor.config import BrandConfig, Config
 from monitor.localtime import shown
@@ -39,8 +40,8 @@ def care_group() -> None:
     """Customer care: posts that need the brand's answer."""
 
 
-@care_group.command("queue")
-@click.argument("path", type=click.Path(dir_okay=False, path_type=Path))
+@care_group.command("queue", cls=ConfigCommand)
+@config_option()
 @click.option("--brand", help="Only this brand (default: every brand of the config).")
 @click.option("--days", default=7, show_default=True, type=click.IntRange(min=1),
               help="How far back to look for unanswered posts.")
@@ -70,8 +71,8 @@ def care_queue(path: Path, brand: str | None, days: int) -> None:
             click.echo(f"  suggested: {item.suggested_answer}")
 
 
-@click.command("care")
-@click.argument("path", type=click.Path(dir_okay=False, path_type=Path))
+@click.command("care", cls=ConfigCommand)
+@config_option()
 @click.option("--brand", help="Only this brand (default: every brand of the config).")
 @click.option("--since", type=_DATE, help="From this UTC date (default: 30 days before --until).")
 @click.option("--until", type=_DATE, help="Up to this UTC date (default: now, or the newest collection).")

@@ -6,25 +6,20 @@ Started by ``monitor dashboard --config monitor.yaml``.
 from __future__ import annotations
 
 import os
-import sys
 from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import NoReturn
 from zoneinfo import ZoneInfo
 
-ROOT = Path(__file__).resolve().parents[2]
-if str(ROOT) not in sys.path:
-    sys.path.insert(0, str(ROOT))
+import streamlit as st
 
-import streamlit as st  # noqa: E402
-
-from monitor.dashboard import data  # noqa: E402
-from monitor.dashboard.auth import require_login  # noqa: E402
-from monitor import config as config_lib  # noqa: E402
-from monitor.config import Config  # noqa: E402
-from monitor.errors import ConfigError, MonitorError  # noqa: E402
-from monitor.localtime import day_span, local_day, shown  # noqa: E402
-from monitor.models import Incident  # noqa: E402
+from monitor.dashboard import data
+from monitor.dashboard.auth import require_login
+from monitor import config as config_lib
+from monitor.config import Config
+from monitor.errors import ConfigError, MonitorError
+from monitor.localtime import day_span, local_day, shown
+from monitor.models import Incident
 
 START_HINT = "Start the dashboard with `monitor dashboard --config monitor.yaml`."
 DEFAULT_DAYS = 7
@@ -68,7 +63,7 @@ def load_config() -> tuple[str, Config]:
         problems = "\n".join(f"- `{where}`: {why}" for where, why in exc.problems)
         show_setup_problem("The configuration cannot be used.",
                            f"{str(exc).splitlines()[0]}\n\n{problems}\n\n"
-                           f"Fix it (check with `monitor check-config {path}`), then run "
+                           f"Fix it (check with `monitor check-config --config {path}`), then run "
                            "`monitor dashboard --config monitor.yaml`.")
     return str(Path(path).resolve()), config
 
@@ -117,7 +112,7 @@ def main() -> None:
     if newest is None:
         st.title(page.title)
         st.info(
-            f"No mentions stored for **{brand}** yet. Collect some with `monitor run {config_path}`, "
+            f"No mentions stored for **{brand}** yet. Collect some with `monitor run --config {config_path}`, "
             "or replay the bundled crisis with `monitor demo --workdir demo` "
             "and open it with `monitor dashboard --config demo/monitor.yaml`."
         )

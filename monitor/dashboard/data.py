@@ -13,6 +13,7 @@ from datetime import datetime, timedelta
 import pandas as pd
 import streamlit as st
 
+from monitor.alerts.incidents.outcomes import hour_ceiling
 from monitor.alerts.notify.story import peak_text, title
 from monitor.care.masking import mask
 from monitor.config import StorageConfig
@@ -72,12 +73,6 @@ def oldest_mention(store_key: str, brand: str) -> datetime | None:
     """When the brand's oldest stored mention was posted, or None when it has none."""
     found = store(store_key).search(MentionFilter(brands=[brand], limit=1, newest_first=False))
     return found[0].created_at if found else None
-
-
-def hour_ceiling(moment: datetime) -> datetime:
-    """``moment`` rounded up to a whole UTC hour (whole hours are read from the store's hourly counts)."""
-    floor = moment.replace(minute=0, second=0, microsecond=0)
-    return floor if floor == moment else floor + timedelta(hours=1)
 
 
 @dataclass(frozen=True)

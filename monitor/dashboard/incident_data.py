@@ -12,6 +12,7 @@ import pandas as pd
 import streamlit as st
 
 from monitor.dashboard.data import TTL, store
+from monitor.alerts.incidents.outcomes import Outcome
 from monitor.alerts.incidents.playbooks import load_playbooks
 from monitor.alerts.incidents.steps import timing
 from monitor.alerts.notify.story import Figures
@@ -126,6 +127,14 @@ def story(store_key: str, incident_id: str, zone_name: str = "UTC") -> IncidentS
     if incident is None:
         return None
     return story_of(incident, db.notifications(incident_id), zone_name)
+
+
+@st.cache_data(ttl=TTL, show_spinner=False)
+def outcome(store_key: str, incident_id: str) -> Outcome | None:
+    """How the incident went (the figures of ``monitor incident show`` and Slack), or None when there is none."""
+    db = store(store_key)
+    incident = db.get_incident(incident_id)
+    return Outcome.of(incident, db) if incident is not None else None
 
 
 @st.cache_data(ttl=300, show_spinner=False)

@@ -8,13 +8,11 @@ import pandas as pd
 import streamlit as st
 
 from monitor.dashboard import charts
-from monitor.dashboard.data import TTL, hour_ceiling, store, volume
-from monitor.alerts.incidents.outcomes import outcome_rows
-from monitor.alerts.notify.summary import window_split
-from monitor.models import SENTIMENT_LABELS, Incident, IncidentState
+from monitor.dashboard.data import TTL, store, volume
+from monitor.alerts.incidents.outcomes import Outcome, negative_at_alert, negative_at_close
+from monitor.models import Incident, IncidentState
 from monitor.store.base import Store
 
-AROUND = timedelta(hours=24)
 SYSTEM = "system"
 OUTCOME_COLUMNS = ["id", "opened_at", "state", "severity", "playbook", "minutes_to_acknowledge",
                    "minutes_to_resolve", "acknowledged_by", "resolved_by", "steps_done", "steps_on_time",
@@ -22,58 +20,32 @@ OUTCOME_COLUMNS = ["id", "opened_at", "state", "severity", "playbook", "minutes_
 SUMMARY_COLUMNS = ["playbook", "incidents", "median_minutes_to_acknowledge", "median_minutes_to_resolve",
                    "median_steps_done", "steps_on_time", "negative_before", "negative_at_alert", "negative_at_close",
                    "negative_after", "recovered"]
-CLOSING = timedelta(hours=2)
-"""The negative share "at close" is the one of the hours before the incident was resolved."""
-RECOVERY_MARGIN = 0.05  # negative share after resolution at most this far above before: back to normal
-
-
-def negative_share(db: Store, brand: str, start: datetime, end: datetime) -> float | None:
-    """Negative mentions among those with a sentiment in ``[start, end)`` (whole hours); None without any."""
-    rows = db.series(brand, start, end, timedelta(hours=1), group_by=("sentiment",))
-    scored = sum(r.count for r in rows if r.group["sentiment"] in SENTIMENT_LABELS)
-    if not scored:
-        return None
-    return sum(r.count for r in rows if r.group["sentiment"] == "negative") / scored
+RECOVERY_MARGIN = 0.05  # negative share after closing at most this far above before: back to normal
 
 
 def _who(incident: Incident, state: IncidentState) -> str:
     return next((t.by for t in incident.transitions if t.state == state), "")
 
 
-def at_alert(db: Store, incident: Incident) -> float | None:
-    """The negative share the alert showed: the first spike window's, from its sentiment split."""
-    if not incident.spikes:
-        return None
-    split = window_split(db, incident.spikes[0])
-    scored = sum(split.values())
-    return split["negative"] / scored if scored else None
-
-
 def outcome_frame(db: Store, incidents: list[Incident]) -> pd.DataFrame:
-    """One row per incident: response times, who responded, negative share before, at alert, at close
-    and after.
-
-    Before is the 24 hours up to the hour the incident opened in; at alert is the first spike window
-    (the alert's own figure); at close the two hours up to the hour it was resolved in; after the 24
-    hours from then (each empty while unresolved, or without scored mentions).
-    """
+    """One row per incident, oldest first: response times, who responded, negative share before, at alert,
+    at close and after, each from :mod:`monitor.alerts.incidents.outcomes` (the CLI's and Slack's figures;
+    the definitions are in docs/glossary.md)."""
     rows = []
-    by_id = {i.id: i for i in incidents}
-    for row in outcome_rows(incidents):
-        incident = by_id[row["id"]]
-        opened = incident.opened_at.replace(minute=0, second=0, microsecond=0)
-        resolved = incident.time_in(IncidentState.RESOLVED)
-        after = hour_ceiling(resolved) if resolved else None
+    for incident in sorted(incidents, key=lambda i: i.opened_at):
+        outcome = Outcome.of(incident, db)
+        closing = negative_at_close(db, incident)
         rows.append({
-            **{k: row[k] for k in ("id", "state", "severity", "playbook", "minutes_to_acknowledge",
-                                   "minutes_to_resolve", "steps_done", "steps_on_time")},
-            "opened_at": incident.opened_at,
+            "id": incident.id, "state": incident.state.value, "severity": incident.severity.word,
+            "playbook": incident.playbook_id or "", "opened_at": incident.opened_at,
+            "minutes_to_acknowledge": outcome.minutes_to_acknowledge, "minutes_to_resolve": outcome.minutes_to_resolve,
+            "steps_done": outcome.steps_done, "steps_on_time": outcome.steps_on_time,
             "acknowledged_by": _who(incident, IncidentState.ACKNOWLEDGED),
             "resolved_by": _who(incident, IncidentState.RESOLVED),
-            "negative_before": negative_share(db, incident.brand, opened - AROUND, opened),
-            "negative_at_alert": at_alert(db, incident),
-            "negative_at_close": negative_share(db, incident.brand, after - CLOSING, after) if after else None,
-            "negative_after": negative_share(db, incident.brand, after, after + AROUND) if after else None,
+            "negative_before": outcome.before.negative if outcome.before else None,
+            "negative_at_alert": negative_at_alert(db, incident),
+            "negative_at_close": closing.negative if closing else None,
+            "negative_after": outcome.after.negative if outcome.after else None,
         })
     frame = pd.DataFrame(rows, columns=OUTCOME_COLUMNS)
     frame["opened_at"] = pd.to_datetime(frame["opened_at"], utc=True)
@@ -94,7 +66,7 @@ def outcomes(store_key: str, brand: str, start: datetime, end: datetime) -> pd.D
 def playbook_summary(frame: pd.DataFrame) -> pd.DataFrame:
     """Per playbook (``none`` when unmatched): incidents, median response times, steps done and the
     share of them done by their deadline, median negative shares, and whether the median negative
-    share after resolution came back to (near) where it was before."""
+    share after closing came back to (near) where it was before."""
     if frame.empty:
         return pd.DataFrame(columns=SUMMARY_COLUMNS)
     grouped = frame.assign(playbook=frame["playbook"].replace("", "none")).groupby("playbook")

@@ -19,6 +19,7 @@ from typing import Iterable, cast
 import click
 
 from monitor import config as config_lib
+from monitor.cli_config import ConfigCommand, config_option
 from monitor.models import SENTIMENT_LABELS, SentimentCorrection, SentimentLabel
 from monitor.store import open_store
 
@@ -35,8 +36,8 @@ def training_rows(corrections: Iterable[SentimentCorrection]) -> list[dict[str, 
     ]
 
 
-@click.command("correct", short_help="Set a post's sentiment by hand; every figure counts it.")
-@click.argument("path", type=click.Path(dir_okay=False, path_type=Path))
+@click.command("correct", short_help="Set a post's sentiment by hand; every figure counts it.", cls=ConfigCommand)
+@config_option()
 @click.argument("brand")
 @click.argument("mention_id")
 @click.argument("label", type=click.Choice(SENTIMENT_LABELS))
@@ -53,8 +54,9 @@ def correct(path: Path, brand: str, mention_id: str, label: str, by: str) -> Non
     click.echo(f"{mention_id}: {made.previous or 'no sentiment'} -> {made.label} (by {made.by})")
 
 
-@click.command("export-corrections", short_help="Write the sentiment corrections as training data (JSON lines).")
-@click.argument("path", type=click.Path(dir_okay=False, path_type=Path))
+@click.command("export-corrections", short_help="Write the sentiment corrections as training data (JSON lines).",
+               cls=ConfigCommand)
+@config_option()
 @click.option("--out", "out", required=True, type=click.Path(dir_okay=False, path_type=Path),
               help="The JSON-lines file to write.")
 @click.option("--brand", default=None, help="Only this brand's corrections.")

@@ -7,6 +7,7 @@ from pathlib import Path
 import click
 
 from monitor import inflection
+from monitor.cli_config import ConfigCommand, config_option
 from monitor.query import Explanation, Query
 
 
@@ -15,8 +16,8 @@ def query_group() -> None:
     """The brand query language."""
 
 
-@query_group.command("test")
-@click.argument("path", type=click.Path(dir_okay=False, path_type=Path))
+@query_group.command("test", cls=ConfigCommand)
+@config_option()
 @click.argument("text")
 @click.option("--brand", "brand_name", required=True, help="Brand name as in the config.")
 @click.option("--language", help="The post's language (ISO 639-1); identified from the text when left out.")

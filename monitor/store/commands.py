@@ -8,14 +8,15 @@ from pathlib import Path
 import click
 
 from monitor import config as config_lib
+from monitor.cli_config import ConfigCommand, config_option
 from monitor.errors import ConfigError
 from monitor.store import open_store
 from monitor.store.retention import cutoff, prune
 
-CONFIG = click.argument("path", type=click.Path(dir_okay=False, path_type=Path))
+CONFIG = config_option()
 
 
-@click.command("setup")
+@click.command("setup", cls=ConfigCommand)
 @CONFIG
 def setup_command(path: Path) -> None:
     """Apply the config's index template (shards, replicas, refresh interval) to Elasticsearch."""
@@ -35,7 +36,7 @@ def setup_command(path: Path) -> None:
                "(shards apply to months created from now on)")
 
 
-@click.command("prune")
+@click.command("prune", cls=ConfigCommand)
 @CONFIG
 @click.option("--before", metavar="AGE|DATE", default=None,
               help="Delete mentions created before this: an age (400d) or a date (2025-01-31). "

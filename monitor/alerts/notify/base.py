@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any, Literal, Protocol, runtime_checkable
+from typing import TYPE_CHECKING, Any, Literal, Protocol, runtime_checkable
 from zoneinfo import ZoneInfo
 
 from monitor.localtime import zone
 from monitor.models import Incident, Playbook
+
+if TYPE_CHECKING:
+    from monitor.alerts.incidents.outcomes import Outcome
 
 MessageKind = Literal["alert", "update", "escalation", "resolved", "reminder", "step"]
 MESSAGE_KINDS: tuple[MessageKind, ...] = ("alert", "update", "escalation", "resolved", "reminder", "step")
@@ -23,7 +26,8 @@ class AlertMessage:
     key may be missing. ``thread_ts`` makes it a reply to the incident's first alert and
     ``broadcast`` also shows that reply in the channel (used for escalations). ``key`` is the
     notification's unique key, carried with the message so a resend can be recognised; ``zone`` the
-    brand's configured time zone.
+    brand's configured time zone. ``outcome`` holds how the incident went, read from the store (a
+    resolution carries it); without it a channel words the times and steps from the incident itself.
     """
 
     kind: MessageKind
@@ -38,6 +42,7 @@ class AlertMessage:
     key: str = ""
     zone: ZoneInfo = field(default_factory=lambda: zone(None))
     """The readers' time zone: of the times written out where Slack cannot show its own (fallbacks)."""
+    outcome: Outcome | None = None
 
     def __post_init__(self) -> None:
         if self.kind not in MESSAGE_KINDS:

@@ -23,6 +23,7 @@ from typing import Any, Callable, Sequence
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 from zoneinfo import ZoneInfo
 
+from monitor.alerts.incidents.outcomes import Outcome
 from monitor.alerts.incidents.playbooks import find, match
 from monitor.alerts.incidents.reminders import no_longer_due
 from monitor.alerts.incidents.silences import covering
@@ -163,6 +164,7 @@ class _Run:
             broadcast=notification.kind == "escalation",
             key=notification.key,
             zone=self.zones(incident.brand),
+            outcome=Outcome.of(incident, self.store) if notification.kind == "resolved" else None,
         )
 
     def sent(self, notification: Notification, message: AlertMessage, external_id: str | None) -> None:

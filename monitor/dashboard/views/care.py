@@ -28,7 +28,7 @@ else:
     cells[4].metric("Within target", f"{overall['within_target_share']:.0%}",
                     help="Answered within care.target (unanswered posts count as missed).")
     st.dataframe(kpis.drop(columns=["brand"]).assign(source=kpis["source"].replace("", "all")), hide_index=True)
-st.caption(f"The same figures: `monitor report care {view.config_path} --brand \"{view.brand}\" "
+st.caption(f"The same figures: `monitor report care --config {view.config_path} --brand \"{view.brand}\" "
            f"--since \"{view.start:%Y-%m-%d %H:%M}\" --until \"{view.end:%Y-%m-%d %H:%M}\"`")
 
 st.subheader("Care queue")
@@ -66,11 +66,11 @@ st.subheader("Incident response times")
 if frame.empty:
     st.info("No incidents opened in this date range. Response times appear here once incidents are opened "
             "and someone acknowledges and resolves them (the buttons on the Slack alert, or "
-            f"`monitor incident acknowledge {view.config_path} ID`).")
+            f"`monitor incident acknowledge --config {view.config_path} ID`).")
 elif acknowledged.empty and by_people.empty:
     st.info(f"None of the {len(frame)} incident(s) in this range was acknowledged or resolved by a person, so "
             "no replies are tracked yet: acknowledge and resolve incidents with the buttons on the Slack alert "
-            f"(or `monitor incident acknowledge {view.config_path} ID`) to measure first-response and "
+            f"(or `monitor incident acknowledge --config {view.config_path} ID`) to measure first-response and "
             "resolution times."
             + (f" {len(resolved)} were resolved automatically after a quiet period." if len(resolved) else ""))
 else:

@@ -13,8 +13,8 @@ frame = health_data.source_health_frame(view.store_key, view.brand, view.sources
 ran = frame[frame["runs"] > 0]
 if ran.empty:
     st.info(f"No collector runs recorded for {view.brand} yet. They are recorded by the scheduler: start it with "
-            f"`monitor run {view.config_path}`, or collect once with "
-            f"`monitor collect {view.config_path} --brand '{view.brand}' --source NAME`."
+            f"`monitor run --config {view.config_path}`, or collect once with "
+            f"`monitor collect --config {view.config_path} --brand '{view.brand}' --source NAME`."
             + ("" if view.sources else f" {view.brand} has no sources configured: add some under `sources:`."))
 if not frame.empty:
     failing = frame[frame["failures_in_row"] > 0]
@@ -52,7 +52,7 @@ if not jobs.empty:
 workers = health_data.workers_frame(view.store_key, view.config_path)
 st.subheader("Workers")
 if workers.empty:
-    st.caption(f"No worker has run on this store yet: each `monitor run {view.config_path}` is one.")
+    st.caption(f"No worker has run on this store yet: each `monitor run --config {view.config_path}` is one.")
 else:
     odd = workers[(workers["config"] == "differs") & (workers["state"] == "running")]
     if len(odd):

@@ -9,19 +9,13 @@ import streamlit as st
 
 from monitor.dashboard import charts, data, incident_data
 from monitor import glossary
+from monitor.alerts.incidents.outcomes import closed_at, outcome_lines
 from monitor.alerts.notify.story import number, ratio_text, title
 from monitor.models import Incident
 from monitor.localtime import shown, zone
 
 CONTEXT = timedelta(hours=6)
 BUCKET = timedelta(minutes=15)
-
-
-def closed_at(incident: Incident) -> datetime | None:
-    """When the incident was resolved or closed as a false alarm, while it is no longer active."""
-    if incident.state.is_active:
-        return None
-    return incident.time_in(incident.state) or incident.updated_at
 
 
 def incident_options(frame: pd.DataFrame, linked: str) -> list[str]:
@@ -76,7 +70,7 @@ def show_playbook(incident: Incident) -> None:
         if step.details:
             st.caption(step.details)
     st.caption("Deadlines count from when the incident opened. Mark a step done from the alert's "
-               f"“Mark a step done” menu in Slack, or with `monitor step {view.config_path} {incident.id} NUMBER`.")
+               f"“Mark a step done” menu in Slack, or with `monitor step --config {view.config_path} {incident.id} NUMBER`.")
 
 
 def show_figures(story: incident_data.IncidentStory) -> None:
@@ -111,6 +105,10 @@ def show_incident(incident_id: str) -> None:
     severity.metric("Severity", incident.severity.word)
     used.markdown(f"Playbook  \n**{playbook.title if playbook else (incident.playbook_id or 'none')}**")
     show_figures(story)
+    outcome = incident_data.outcome(view.store_key, incident_id)
+    if outcome is not None:
+        st.markdown("**Outcome:** " + "; ".join(outcome_lines(outcome)), help="  \n".join(
+            f"**{term}**: {glossary.help_for(term)}" for term in glossary.OUTCOME_TERMS))
     with st.expander(f"Detector details: {len(incident.spikes)} spike window(s)"):
         st.dataframe(data.incident_spikes(view.store_key, incident_id), hide_index=True, column_config={
             "window_start": st.column_config.DatetimeColumn(f"from ({view.zone})", format="D MMM HH:mm", timezone=view.zone),
@@ -157,7 +155,7 @@ frame = data.incidents(view.store_key, view.brand, view.start, view.end, view.zo
 options = incident_options(frame, linked)
 if not options:
     st.info("No incidents opened in this date range. The detector opens one when it finds a spike: "
-            f"`monitor run {view.config_path}` runs it on schedule, `monitor detect {view.config_path}` once.")
+            f"`monitor run --config {view.config_path}` runs it on schedule, `monitor detect --config {view.config_path}` once.")
 else:
     if not frame.empty:
         st.dataframe(

@@ -13,6 +13,7 @@ from typing import Any
 from urllib.parse import quote, urlsplit
 from zoneinfo import ZoneInfo
 
+from monitor.alerts.incidents.outcomes import Outcome, before_text, times_text
 from monitor.alerts.notify.base import AlertMessage
 from monitor.alerts.notify.story import KIND_TITLE, Figures, duration, story, summary_languages, summary_posts
 from monitor.care.masking import mask
@@ -306,6 +307,10 @@ def alert_blocks(message: AlertMessage) -> list[dict[str, Any]]:
     return blocks[:MAX_BLOCKS]
 
 
+def _sentence(text: str) -> str:
+    return escape(text[:1].upper() + text[1:]) + "."
+
+
 def thread_blocks(message: AlertMessage) -> list[dict[str, Any]]:
     """A short reply in the incident's thread: update, escalation, reminder or resolution."""
     incident, found = message.incident, figures(message)
@@ -324,10 +329,13 @@ def thread_blocks(message: AlertMessage) -> list[dict[str, Any]]:
     numbers = [n for n in numbers if n not in message.headline]  # the usual headline has them already
     if numbers:
         lines.append(" · ".join(numbers))
-    if message.kind == "resolved":
-        open_for = duration((incident.updated_at - incident.opened_at).total_seconds() / 60)
-        lines.append(f"🚫 Marked as a false alarm after {open_for}." if incident.state == IncidentState.FALSE_ALARM
-                     else f"Open for {open_for}; state *{incident.state.value.replace('_', ' ')}*.")
+    outcome = message.outcome or Outcome.of(incident)
+    if message.kind in ("resolved", "update"):
+        lines.append(("🚫 " if incident.state == IncidentState.FALSE_ALARM else "")
+                     + _sentence(times_text(outcome)))
+    before = before_text(outcome)
+    if message.kind == "resolved" and before:
+        lines.append(_sentence(before))
     blocks = [_section("\n".join(lines))]
     if message.playbook and message.kind in ("reminder", "step"):
         blocks.append(_section(steps_text(message.playbook, incident, message.zone, len(message.playbook.steps))))
