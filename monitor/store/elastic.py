@@ -22,7 +22,6 @@ cursor are saved.
 
 from __future__ import annotations
 
-import os
 from datetime import datetime, timedelta
 from functools import partial
 from typing import Any, Iterable, Sequence
@@ -31,7 +30,7 @@ from monitor.errors import ConflictError, StoreError
 from monitor.models import Incident, IncidentState, Mention, Silence
 from monitor.store.base import CursorUpdate, JobRun, MentionFilter, Notification, NotificationStatus, SeriesRow
 from monitor.store.elastic_client import (
-    ApiError, Elasticsearch, NotFoundError, bulk_small, connect, retry, transient,
+    ApiError, Elasticsearch, ElasticsearchConfig, NotFoundError, bulk_small, connect, retry, transient,
 )
 from monitor.store.elastic_ingest import Counters, Entry, ingest, serialise, set_aside
 from monitor.store.elastic_mapping import (
@@ -51,6 +50,8 @@ _ACTIVE = [s.value for s in IncidentState if s.is_active]
 
 class ElasticsearchStore(ElasticReview, ElasticWork, ElasticExport):
     """:class:`~monitor.store.base.Store` on Elasticsearch 8.x (core features only)."""
+
+    Config = ElasticsearchConfig
 
     def __init__(
         self,
@@ -77,21 +78,15 @@ class ElasticsearchStore(ElasticReview, ElasticWork, ElasticExport):
         self._retrying(self._setup, "prepare indices")
 
     @classmethod
-    def from_config(cls, storage: Any) -> ElasticsearchStore:
-        api_key = None
-        env = getattr(storage, "api_key_env", None)
-        if env:
-            api_key = os.environ.get(env) or None
-        url = storage.url or "http://127.0.0.1:9200"
-        ca = getattr(storage, "ca_certs", None)
+    def from_config(cls, settings: ElasticsearchConfig) -> ElasticsearchStore:
         return cls(
-            url,
-            index_prefix=storage.index_prefix,
-            api_key=api_key,
-            verify_certs=getattr(storage, "verify_certs", True),
-            ca_certs=str(ca) if ca else None,
-            request_timeout=getattr(storage, "request_timeout", 30.0),
-            retry_for=getattr(storage, "retry_for", 120.0),
+            settings.url,
+            index_prefix=settings.index_prefix,
+            api_key=settings.api_key,
+            verify_certs=settings.verify_certs,
+            ca_certs=str(settings.ca_certs) if settings.ca_certs else None,
+            request_timeout=settings.request_timeout,
+            retry_for=settings.retry_for,
         )
 
     # -- names, setup and retries ------------------------------------------------------------

@@ -8,8 +8,12 @@ with :class:`~monitor.errors.StoreError`; a refusal (other 4xx) fails at once.
 from __future__ import annotations
 
 import logging
+import os
 import time
+from pathlib import Path
 from typing import Any, Callable, TypeVar
+
+from pydantic import BaseModel, ConfigDict, Field
 
 from monitor.errors import StoreError
 
@@ -25,6 +29,25 @@ __all__ = ["ApiError", "Elasticsearch", "NotFoundError", "TransportError", "help
 log = logging.getLogger(__name__)
 
 T = TypeVar("T")
+
+
+class ElasticsearchConfig(BaseModel):
+    """Options of ``storage.backend: elasticsearch``; the API key is read from the variable named
+    by ``api_key_env``."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    url: str = "http://127.0.0.1:9200"
+    index_prefix: str = Field(default="monitor", pattern=r"^[a-z0-9][a-z0-9_.-]*$")
+    api_key_env: str = "MONITOR_ES_API_KEY"
+    verify_certs: bool = True
+    ca_certs: Path | None = None
+    request_timeout: float = Field(default=30.0, gt=0)
+    retry_for: float = Field(default=120.0, ge=0)
+
+    @property
+    def api_key(self) -> str | None:
+        return os.environ.get(self.api_key_env) or None
 
 
 def connect(url: str, *, api_key: str | None, verify_certs: bool, ca_certs: str | None,

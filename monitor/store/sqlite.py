@@ -10,6 +10,8 @@ from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any, Iterator, Sequence
 
+from pydantic import BaseModel, ConfigDict
+
 from monitor.errors import ConflictError, StoreError
 from monitor.models import Incident, IncidentState, Mention, Silence
 from monitor.store.base import (
@@ -109,8 +111,18 @@ def _fts_phrase(text: str) -> str:
     return " ".join(f'"{w.rstrip("*")}"' + ("*" if w.endswith("*") else "") for w in words)
 
 
+class SqliteConfig(BaseModel):
+    """Options of ``storage.backend: sqlite``."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    path: Path = Path("monitor.db")
+
+
 class SqliteStore(SqliteReview, SqliteWork, SqliteExport):
     """:class:`~monitor.store.base.Store` on SQLite; one connection shared under a lock."""
+
+    Config = SqliteConfig
 
     def __init__(self, path: str | Path = "monitor.db"):
         self.path = Path(path)
@@ -173,8 +185,8 @@ class SqliteStore(SqliteReview, SqliteWork, SqliteExport):
                 db.execute(f"CREATE UNIQUE INDEX IF NOT EXISTS {table}_key ON {table} (key) WHERE key IS NOT NULL")
 
     @classmethod
-    def from_config(cls, storage: Any) -> SqliteStore:
-        return cls(storage.path)
+    def from_config(cls, settings: SqliteConfig) -> SqliteStore:
+        return cls(settings.path)
 
     @contextmanager
     def _tx(self) -> Iterator[sqlite3.Connection]:
