@@ -171,3 +171,10 @@ def test_the_first_error_is_the_one_raised_and_recorded_even_when_recording_fail
     collect, detect = sorted(pipeline.store.runs(), key=lambda r: r.job)
     assert (collect.job, collect.ok, collect.error) == ("collect:Acme:export", False, "cannot save the cursor: disk full")
     assert (detect.job, detect.ok, detect.worker) == ("detect:Acme", True, pipeline.worker)
+
+
+def test_each_collector_gets_the_options_model_validated_at_load(pipeline_for):
+    pipeline = pipeline_for()
+    brand = pipeline.config.brand("Acme")
+    source = pipeline.source_config(brand, "export")
+    assert pipeline._collector(brand, source).config is source.settings
