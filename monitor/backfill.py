@@ -38,13 +38,9 @@ def backfill_source(pipeline: Pipeline, brand: BrandConfig, source: SourceConfig
     from monitor.pipeline import CollectResult
 
     plugin = registry.load(registry.COLLECTORS, source.type)
-    options = dict(source.options)
-    fields = plugin.Config.model_fields
-    if "max_pages" in fields:
-        options["max_pages"] = UNBOUNDED_PAGES
-    if "refresh_hours" in fields:
-        options["refresh_hours"] = 0
-    collector = plugin(plugin.Config.model_validate(options))
+    fields = type(source.settings).model_fields
+    unbounded = {"max_pages": UNBOUNDED_PAGES, "refresh_hours": 0}
+    collector = plugin(source.settings.model_copy(update={k: v for k, v in unbounded.items() if k in fields}))
     query = Query.parse(brand.query_text())
     context = FetchContext(brand.name, source.key, query, tuple(brand.languages), now, since=now - since)
     result = CollectResult(brand.name, source.key)

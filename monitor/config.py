@@ -10,15 +10,17 @@ from typing import Annotated, Any, Literal
 from zoneinfo import ZoneInfo
 
 import yaml
-from pydantic import (AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, ValidationError, ValidationInfo, field_validator,
-                      model_validator)
+from pydantic import (AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, PrivateAttr, SerializationInfo,
+                      ValidationError, ValidationInfo, field_validator, model_serializer, model_validator)
+from pydantic_core import PydanticCustomError
 
-from monitor import config_checks
+from monitor import config_checks, registry
 from monitor.care.settings import CareConfig
+from monitor.config_checks import format_path, line_map, located
+from monitor.config_plugins import PluginChoice, notifier_sections, resolve_paths, section_problems
 from monitor.daily.settings import DailyDigestConfig
 from monitor.errors import ConfigError
 from monitor.localtime import ZoneName, zone
-from monitor.storage_settings import StorageConfig
 
 _DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(s|m|h|d|w)\s*$")
 _UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
@@ -53,13 +55,15 @@ PositiveDuration = Annotated[timedelta, BeforeValidator(parse_duration), AfterVa
 
 
 class Section(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", frozen=True)
 
 
-class SourceConfig(BaseModel):
-    """One source of one brand; fields beyond these belong to the collector's own model."""
+class SourceConfig(PluginChoice):
+    """One source of one brand; fields beyond these are the collector's options (its ``Config``),
+    validated into :attr:`settings`."""
 
-    model_config = ConfigDict(extra="allow")
+    plugin_group = registry.COLLECTORS
+    plugin_field = "type"
 
     type: str
     name: str = ""
@@ -70,10 +74,6 @@ class SourceConfig(BaseModel):
     def key(self) -> str:
         """The source's name within its brand (defaults to its type)."""
         return self.name or self.type
-
-    @property
-    def options(self) -> dict[str, Any]:
-        return dict(self.model_extra or {})
 
 
 class BrandConfig(Section):
@@ -124,6 +124,20 @@ class BrandConfig(Section):
         positive = " OR ".join(parts) or f'"{self.name}"'
         negative = " ".join(f'-"{e}"' if " " in e else f"-{e}" for e in self.exclusions)
         return f"{positive} {negative}".strip()
+
+
+class StorageConfig(PluginChoice):
+    """The store: ``backend`` names it, the fields beside it are its options (its ``Config``)."""
+
+    plugin_group = registry.STORES
+    plugin_field = "backend"
+
+    backend: str = "sqlite"
+
+    @property
+    def retention(self) -> timedelta | None:
+        """How long mentions are kept (the store's ``retention`` option; None: for ever)."""
+        return getattr(self.settings, "retention", None)
 
 
 class NlpConfig(Section):
@@ -210,8 +224,17 @@ class AlertsConfig(Section):
     cooldown: Duration = timedelta(hours=2)
     repeat_interval: PositiveDuration = timedelta(hours=4)
     resolve_after: PositiveDuration = timedelta(hours=6)
-    outbox: Path = Path("outbox.jsonl")
     notifier: str = "auto"
+
+    @field_validator("notifier")
+    @classmethod
+    def _registered(cls, name: str) -> str:
+        if name != "auto":
+            try:
+                registry.load(registry.NOTIFIERS, name)
+            except ConfigError as exc:
+                raise PydanticCustomError("plugin", "{why}", {"why": str(exc)}) from None
+        return name
 
 
 class SlackConfig(Section):
@@ -266,6 +289,11 @@ class WorkersConfig(Section):
 
 
 class Config(Section):
+    """The whole file. Top-level keys beyond these are notifier sections (``email:``, ``outbox:``),
+    each validated by the notifier of that name; ``slack:`` is the Slack notifier's section."""
+
+    model_config = ConfigDict(extra="allow", frozen=True)
+
     timezone: ZoneName = "UTC"
     storage: StorageConfig = Field(default_factory=StorageConfig)
     workers: WorkersConfig = Field(default_factory=WorkersConfig)
@@ -276,6 +304,46 @@ class Config(Section):
     care: CareConfig = Field(default_factory=CareConfig)
     daily_digest: DailyDigestConfig = Field(default_factory=DailyDigestConfig)
     brands: list[BrandConfig] = Field(min_length=1)
+    _sections: dict[str, BaseModel] = PrivateAttr(default_factory=dict)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _outbox_short_form(cls, data: Any) -> Any:
+        """``alerts.outbox: PATH`` (the older spelling) is ``outbox: {path: PATH}``."""
+        alerts = data.get("alerts") if isinstance(data, dict) else None
+        if not isinstance(alerts, dict) or "outbox" not in alerts:
+            return data
+        if "outbox" in data:
+            raise ValueError("alerts.outbox and an outbox: section both name the outbox; keep the outbox: section")
+        rest = {key: value for key, value in alerts.items() if key != "outbox"}
+        return {**data, "alerts": rest, "outbox": {"path": alerts["outbox"]}}
+
+    @model_validator(mode="after")
+    def _notifier_sections(self) -> Config:
+        chosen = self.alerts.notifier
+        settings = type(self).model_fields
+        sections = notifier_sections(type(self).__name__, dict(self.model_extra or {}),
+                                     "auto" if chosen in settings else chosen, list(settings))
+        object.__setattr__(self, "__pydantic_extra__", {})
+        self._sections = sections
+        return self
+
+    @model_serializer(mode="wrap")
+    def _with_sections(self, handler: Any, info: SerializationInfo) -> dict[str, Any]:
+        return {**handler(self), **{name: s.model_dump(mode=info.mode) for name, s in self._sections.items()}}
+
+    def section(self, notifier: str) -> BaseModel:
+        """The options of the notifier named ``notifier`` (its section, or its defaults when absent)."""
+        if notifier in type(self).model_fields:
+            return getattr(self, notifier)
+        if notifier in self._sections:
+            return self._sections[notifier]
+        plugin = registry.load(registry.NOTIFIERS, notifier)
+        try:
+            return plugin.Config()
+        except ValidationError as exc:
+            problems = [(f"{notifier}.{format_path(tuple(e['loc']))}", e["msg"]) for e in exc.errors()]
+            raise ConfigError(f"the {notifier} notifier needs its '{notifier}:' section", problems) from None
 
     @property
     def lease(self) -> timedelta:
@@ -295,58 +363,11 @@ class Config(Section):
         raise ConfigError(f"no brand named {name!r} (configured: {known})")
 
     def resolve_paths(self, base: Path) -> Config:
-        """Make relative file paths relative to the config file's folder."""
-        self.storage.resolve_paths(base)
-        if not self.alerts.playbooks_dir.is_absolute():
-            self.alerts.playbooks_dir = base / self.alerts.playbooks_dir
-        if not self.alerts.outbox.is_absolute():
-            self.alerts.outbox = base / self.alerts.outbox
-        if self.care.templates_dir and not self.care.templates_dir.is_absolute():
-            self.care.templates_dir = base / self.care.templates_dir
-        for brand in self.brands:
-            for source in brand.sources:
-                for field in ("path",):
-                    value = (source.model_extra or {}).get(field)
-                    if isinstance(value, str) and not Path(value).is_absolute() and "://" not in value:
-                        source.model_extra[field] = str(base / value)
-        return self
-
-
-def format_path(loc: tuple[Any, ...]) -> str:
-    """``("brands", 0, "sources", 1, "url")`` → ``brands[0].sources[1].url``."""
-    out = ""
-    for part in loc:
-        out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else str(part))
-    return out or "(top level)"
-
-
-def _line_map(text: str) -> dict[tuple[Any, ...], int]:
-    """Map each YAML path to the 1-based line where its value starts."""
-    lines: dict[tuple[Any, ...], int] = {}
-
-    def walk(node: yaml.Node, path: tuple[Any, ...]) -> None:
-        lines[path] = node.start_mark.line + 1
-        if isinstance(node, yaml.MappingNode):
-            for key, value in node.value:
-                child = path + (key.value,)
-                lines[child] = key.start_mark.line + 1
-                walk(value, child)
-                lines[child] = key.start_mark.line + 1
-        elif isinstance(node, yaml.SequenceNode):
-            for index, value in enumerate(node.value):
-                walk(value, path + (index,))
-
-    root = yaml.compose(text, Loader=yaml.SafeLoader)
-    if root is not None:
-        walk(root, ())
-    return lines
-
-
-def _where(loc: tuple[Any, ...], lines: dict[tuple[Any, ...], int]) -> str:
-    for cut in range(len(loc), -1, -1):
-        if loc[:cut] in lines:
-            return f"{format_path(loc)} (line {lines[loc[:cut]]})"
-    return format_path(loc)
+        """A copy with relative file paths made relative to ``base`` (the config file's folder)."""
+        copy = resolve_paths(self, base)
+        assert isinstance(copy, Config)
+        copy._sections = {name: resolve_paths(section, base) for name, section in self._sections.items()}
+        return copy
 
 
 def parse(text: str, source_name: str = "<config>") -> Config:
@@ -357,24 +378,25 @@ def parse(text: str, source_name: str = "<config>") -> Config:
             raise ConfigError(f"{source_name}: its YAML aliases expand to {size:,} values, more than "
                               f"{config_checks.MAX_EXPANDED_VALUES:,}; write the values out instead of nesting aliases")
         data = yaml.safe_load(text)
-        lines = _line_map(text)
+        lines = line_map(text)
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
         raise ConfigError(f"{source_name}: not valid YAML{where}: {getattr(exc, 'problem', exc)}") from exc
     if not isinstance(data, dict):
         raise ConfigError(f"{source_name}: expected a mapping with a 'brands' list at the top level")
-    problems = config_checks.secret_problems(data) + config_checks.plugin_problems(data)
+    problems = config_checks.secret_problems(data)
     try:
         config = Config.model_validate(data)
     except ValidationError as exc:
         problems += [(tuple(e["loc"]), e["msg"]) for e in exc.errors()]
+        problems += section_problems(data, list(Config.model_fields))
     else:
         problems += config_checks.lease_problems(config)
     if problems:
         raise ConfigError(
             f"{source_name}: {len(problems)} problem(s)",
-            [(_where(loc, lines), msg) for loc, msg in problems],
+            [(located(loc, lines), msg) for loc, msg in problems],
         )
     return config
 
@@ -400,6 +422,6 @@ def check(path: str | os.PathLike[str]) -> Config:
     config = parse(text, str(file)).resolve_paths(file.resolve().parent)
     problems = config_checks.runtime_problems(config)
     if problems:
-        lines = _line_map(text)
-        raise ConfigError(f"{file}: {len(problems)} problem(s)", [(_where(loc, lines), msg) for loc, msg in problems])
+        lines = line_map(text)
+        raise ConfigError(f"{file}: {len(problems)} problem(s)", [(located(loc, lines), msg) for loc, msg in problems])
     return config

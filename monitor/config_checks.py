@@ -1,6 +1,7 @@
-"""Checks on a config beyond its types: secrets, plugins, the YAML's size, and what ``run`` needs.
+"""Checks on a config beyond its types (secrets, the YAML's size, leases, what ``run`` needs),
+and where in the YAML a problem is (path and line).
 
-``raw_problems`` looks at the parsed YAML before validation (so its problems are reported with
+``secret_problems`` looks at the parsed YAML before validation (so its problems are reported with
 the others); ``runtime_problems`` looks at a validated config the way ``monitor run`` will use
 it: the playbooks load, the store can be opened or created, each source can search its query.
 """
@@ -16,10 +17,8 @@ from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qsl, urlsplit
 
 import yaml
-from pydantic import ValidationError
 
-from monitor import registry
-from monitor.errors import ConfigError, PluginNotFound
+from monitor.errors import ConfigError
 
 if TYPE_CHECKING:
     from monitor.config import Config
@@ -34,6 +33,44 @@ _SECRET_PARAMS = re.compile(r"^(token|access_token|key|api_key|apikey|secret|pas
                             re.IGNORECASE)
 _URL = re.compile(r"\b[a-z][a-z0-9+.-]*://[^\s'\"<>]+", re.IGNORECASE)
 _WEBHOOK = re.compile(r"hooks\.slack\.com/(services|workflows|triggers)/", re.IGNORECASE)
+
+
+def format_path(loc: tuple[Any, ...]) -> str:
+    """``("brands", 0, "sources", 1, "url")`` → ``brands[0].sources[1].url``."""
+    out = ""
+    for part in loc:
+        out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else str(part))
+    return out or "(top level)"
+
+
+def line_map(text: str) -> dict[tuple[Any, ...], int]:
+    """Map each YAML path to the 1-based line where its value starts."""
+    lines: dict[tuple[Any, ...], int] = {}
+
+    def walk(node: yaml.Node, path: tuple[Any, ...]) -> None:
+        lines[path] = node.start_mark.line + 1
+        if isinstance(node, yaml.MappingNode):
+            for key, value in node.value:
+                child = path + (key.value,)
+                lines[child] = key.start_mark.line + 1
+                walk(value, child)
+                lines[child] = key.start_mark.line + 1
+        elif isinstance(node, yaml.SequenceNode):
+            for index, value in enumerate(node.value):
+                walk(value, path + (index,))
+
+    root = yaml.compose(text, Loader=yaml.SafeLoader)
+    if root is not None:
+        walk(root, ())
+    return lines
+
+
+def located(loc: tuple[Any, ...], lines: dict[tuple[Any, ...], int]) -> str:
+    """``loc`` with the line of its nearest enclosing node that has one: ``storage.url (line 3)``."""
+    for cut in range(len(loc), -1, -1):
+        if loc[:cut] in lines:
+            return f"{format_path(loc)} (line {lines[loc[:cut]]})"
+    return format_path(loc)
 
 
 def expanded_size(root: yaml.Node | None) -> int:
@@ -88,47 +125,6 @@ def secret_problems(data: Any, path: tuple[Any, ...] = ()) -> list[Problem]:
     return found
 
 
-def plugin_problems(data: dict[str, Any]) -> list[Problem]:
-    """Each source's options checked with its collector's own model; store and notifier names
-    checked against the registered ones."""
-    from monitor.config import SourceConfig
-
-    problems: list[Problem] = []
-    for here, group, name in _plugin_names(data):
-        try:
-            registry.load(group, name)
-        except PluginNotFound as exc:
-            problems.append((here, str(exc)))
-    brands = data.get("brands")
-    for b, brand in enumerate(brands if isinstance(brands, list) else []):
-        sources = brand.get("sources") if isinstance(brand, dict) else None
-        for s, source in enumerate(sources if isinstance(sources, list) else []):
-            if not isinstance(source, dict) or not isinstance(source.get("type"), str):
-                continue
-            here = ("brands", b, "sources", s)
-            try:
-                collector = registry.load(registry.COLLECTORS, source["type"])
-            except PluginNotFound as exc:
-                problems.append((here + ("type",), str(exc)))
-                continue
-            options = {k: v for k, v in source.items() if k not in SourceConfig.model_fields}
-            try:
-                collector.Config.model_validate(options)
-            except ValidationError as exc:
-                problems += [(here + tuple(e["loc"]), e["msg"]) for e in exc.errors()]
-    return problems
-
-
-def _plugin_names(data: dict[str, Any]) -> list[tuple[tuple[Any, ...], str, str]]:
-    found = []
-    storage, alerts = data.get("storage"), data.get("alerts")
-    if isinstance(storage, dict) and isinstance(storage.get("backend"), str):
-        found.append((("storage", "backend"), registry.STORES, storage["backend"]))
-    if isinstance(alerts, dict) and isinstance(alerts.get("notifier"), str) and alerts["notifier"] != "auto":
-        found.append((("alerts", "notifier"), registry.NOTIFIERS, alerts["notifier"]))
-    return found
-
-
 def runtime_problems(config: Config) -> list[Problem]:
     """What ``monitor run`` would refuse: playbooks or answer templates that do not load, a store
     path that cannot be created, a query a source cannot search."""
@@ -141,13 +137,14 @@ def runtime_problems(config: Config) -> list[Problem]:
         load_playbooks(config.alerts.playbooks_dir)
     except ConfigError as exc:
         problems.append((("alerts", "playbooks_dir"), str(exc)))
-    if config.storage.backend == "sqlite" and (why := _unwritable(config.storage.path)):
+    store_file = getattr(config.storage.settings, "path", None)
+    if isinstance(store_file, Path) and (why := _unwritable(store_file)):
         problems.append((("storage", "path"), why))
     if config.storage.backend == "elasticsearch":
         from monitor.store.elastic_auth import connection_from_config
 
         try:
-            connection_from_config(config.storage).client_options()
+            connection_from_config(config.storage.settings).client_options()
         except ConfigError as exc:
             problems.append((("storage",), str(exc)))
     if config.care.templates_dir is not None:

@@ -111,7 +111,7 @@ class Pipeline:
         key = (brand.name, source.key)
         if key not in self._collectors:
             plugin = registry.load(registry.COLLECTORS, source.type)
-            self._collectors[key] = plugin(plugin.Config.model_validate(source.options))
+            self._collectors[key] = plugin(source.settings)
         return self._collectors[key]
 
     def collect(self, brand_name: str, source_key: str, now: datetime | None = None,

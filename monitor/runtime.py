@@ -21,23 +21,22 @@ from monitor.store.base import Store
 log = logging.getLogger(__name__)
 
 
+def notifier_name(config: Config) -> str:
+    """The notifier ``alerts.notifier`` names; ``auto`` is Slack when its bot token is in the
+    environment, else the outbox."""
+    if config.alerts.notifier != "auto":
+        return config.alerts.notifier
+    if config.slack.token:
+        return "slack"
+    log.warning("%s is not set: alerts go to %s and the console instead of Slack",
+                config.slack.token_env, config.section("outbox").path)
+    return "outbox"
+
+
 def build_notifier(config: Config) -> Notifier:
-    """Slack when a bot token is in the environment (or ``alerts.notifier: slack``), else the outbox."""
-    choice = config.alerts.notifier
-    token = config.slack.token
-    if choice == "auto":
-        choice = "slack" if token else "outbox"
-        if not token:
-            log.warning(
-                "%s is not set: alerts go to %s and the console instead of Slack",
-                config.slack.token_env, config.alerts.outbox,
-            )
-    plugin = registry.load(registry.NOTIFIERS, choice)
-    if choice == "slack":
-        return plugin(token=token or "", base_url=config.slack.base_url)
-    if choice == "outbox":
-        return plugin(config.alerts.outbox)
-    return plugin.from_config(config)
+    """The notifier the config names, built from its own section (``slack:``, ``email:``, ``outbox:``)."""
+    name = notifier_name(config)
+    return registry.load(registry.NOTIFIERS, name).from_config(config.section(name))
 
 
 def build_pipeline(

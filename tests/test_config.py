@@ -1,7 +1,9 @@
 from datetime import timedelta
 from importlib import resources
+from pathlib import Path
 
 import pytest
+from pydantic import ValidationError
 from hypothesis import given
 from hypothesis import strategies as st
 
@@ -86,13 +88,77 @@ def test_duplicate_source_names_are_rejected():
     assert "share the name 'rss'" in problems[0][1]
 
 
-def test_relative_paths_resolve_beside_the_file(tmp_path):
+def test_relative_paths_resolve_beside_the_file_into_a_new_config(tmp_path):
     path = tmp_path / "conf" / "monitor.yaml"
     path.parent.mkdir()
-    path.write_text(MINIMAL + "    sources:\n      - {type: file, path: feed.jsonl}\n")
+    text = ("storage: {backend: elasticsearch, ca_certs: certs/ca.crt}\nemail: {host: smtp.example, sender: a@b.example,"
+            " to: [c@d.example]}\n" + MINIMAL + "    sources:\n      - {type: file, path: feed.jsonl}\n"
+            "      - {type: file, name: remote, path: 'https://example.org/feed.jsonl'}\n")
+    path.write_text(text)
     config = load(path)
-    assert config.storage.path == path.parent / "monitor.db"
-    assert config.brands[0].sources[0].options["path"] == str(path.parent / "feed.jsonl")
+    assert config.storage.settings.ca_certs == path.parent / "certs" / "ca.crt"
+    assert config.brands[0].sources[0].settings.path == str(path.parent / "feed.jsonl")
+    assert config.brands[0].sources[1].settings.path == "https://example.org/feed.jsonl"
+    assert config.section("email").journal == path.parent / "email-sent.jsonl"
+    assert config.section("outbox").path == path.parent / "outbox.jsonl"
+    assert config.alerts.playbooks_dir == path.parent / "playbooks"
+    parsed = parse(text)
+    resolved = parsed.resolve_paths(tmp_path)
+    assert resolved is not parsed and parsed.brands[0].sources[0].settings.path == "feed.jsonl"
+    assert parsed.section("email").journal == Path("email-sent.jsonl")
+    assert sqlite_path(parse(MINIMAL).resolve_paths(tmp_path)) == tmp_path / "monitor.db"
+
+
+def sqlite_path(config):
+    return config.storage.settings.path
+
+
+def test_the_validated_config_is_immutable():
+    config = parse(MINIMAL + "    sources:\n      - {type: rss, url: 'https://example.org/feed'}\n")
+    for model, field, value in [(config, "brands", []), (config.alerts, "cooldown", timedelta(0)),
+                                (config.storage, "backend", "elasticsearch"), (config.storage.settings, "path", "x"),
+                                (config.brands[0].sources[0], "every", timedelta(0)),
+                                (config.brands[0].sources[0].settings, "url", "x"), (config.care, "target", 0),
+                                (config.section("outbox"), "path", "x"), (config.slack, "channel", "#x")]:
+        with pytest.raises(ValidationError, match="frozen"):
+            setattr(model, field, value)
+
+
+def test_each_plugin_gets_its_options_validated_once_as_its_own_model():
+    config = parse("storage: {backend: elasticsearch, url: 'http://127.0.0.1:9200', index_prefix: brand-x}\n"
+                   + MINIMAL + "    sources:\n      - {type: rss, url: 'https://example.org/feed', timeout: 3}\n")
+    store, source = config.storage.settings, config.brands[0].sources[0].settings
+    assert type(store).__name__ == "ElasticsearchConfig" and store.index_prefix == "brand-x"
+    assert type(source).__name__ == "RssConfig" and source.timeout == 3.0
+    assert config.storage.model_dump(mode="json")["index_prefix"] == "brand-x"  # round-trips (the dashboard's key)
+    assert type(config.storage).model_validate_json(config.storage.model_dump_json()).settings == store
+
+
+def test_store_and_notifier_options_are_checked_by_their_plugins_model():
+    problems = dict(problems_of(
+        "storage: {backend: sqlite, url: 'http://127.0.0.1:9200'}\n"
+        "alerts: {notifier: email}\n"
+        "email: {port: 0, sender: not-an-address}\n"
+        "slak: {channel: '#x'}\n" + MINIMAL))
+    assert problems["storage.url (line 1)"] == "Extra inputs are not permitted"
+    assert "Field required" in problems["email.host (line 3)"] and "email.to (line 3)" in problems
+    assert "greater than or equal to 1" in problems["email.port (line 3)"]
+    assert "should match pattern" in problems["email.sender (line 3)"]
+    assert problems["slak (line 4)"].startswith("unknown section 'slak' (settings: timezone, storage, workers")
+    assert "notifier sections: email, outbox, slack" in problems["slak (line 4)"]
+
+
+def test_a_chosen_notifier_needs_a_valid_section_even_when_it_is_left_out():
+    problems = problems_of("alerts: {notifier: email}\n" + MINIMAL)
+    assert {path.split(" ")[0] for path, _ in problems} == {"email.host", "email.sender", "email.to"}
+
+
+def test_the_older_outbox_spelling_still_works_and_cannot_be_doubled(tmp_path):
+    config = parse("alerts: {outbox: alerts/out.jsonl, cooldown: 1h}\n" + MINIMAL)
+    assert config.section("outbox").path == Path("alerts/out.jsonl")
+    assert config.alerts.cooldown == timedelta(hours=1)
+    problems = problems_of("alerts: {outbox: a.jsonl}\noutbox: {path: b.jsonl}\n" + MINIMAL)
+    assert "keep the outbox: section" in problems[0][1]
 
 
 def test_missing_file_is_a_config_error(tmp_path):

@@ -77,7 +77,7 @@ BROKEN = [
      "a URL with a secret parameter", "brands[0].sources[0].url (line"),
     (changed((("slack",), {"base_url": "https://hooks.slack.com/services/T000/B000/XXXX"})), "a Slack webhook URL",
      "slack.base_url (line"),
-    (changed((("alert",), {"cooldown": "1h"})), "Extra inputs are not permitted", "alert (line"),
+    (changed((("alert",), {"cooldown": "1h"})), "unknown section 'alert' (settings: timezone, storage, workers,", "alert (line"),
     (changed((("brands", 0, "sources"), [{"type": "file", "path": "a"}, {"type": "file", "path": "b"}])),
      "two sources share the name 'file'", "brands[0].sources (line"),
     (changed((SOURCE, {"type": "rss"})), "Field required", "brands[0].sources[0].url (line"),

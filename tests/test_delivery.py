@@ -347,24 +347,37 @@ class DiesBeforeSending:
         raise Crash
 
 
-@pytest.mark.parametrize("channel", ["slack", "outbox"])
+@pytest.mark.parametrize("channel", ["slack", "outbox", "email"])
 def test_a_crash_between_posting_and_recording_never_posts_twice(store: SqliteStore, fake_slack: FakeSlack,
                                                                  tmp_path: Path, channel: str) -> None:
+    from fake_smtp import FakeSmtp
+
+    from monitor.alerts.notify.email.notifier import EmailConfig, EmailNotifier
     from monitor.alerts.notify.slack.outbox import OutboxNotifier
 
-    notifier = (SlackNotifier(DEFAULT_TOKEN, base_url=fake_slack.base_url, timeout=3) if channel == "slack"
-                else OutboxNotifier(tmp_path / "out.jsonl"))
-    posted = fake_slack.messages if channel == "slack" else None
+    smtp = FakeSmtp().start()
+    notifier = {
+        "slack": lambda: SlackNotifier(DEFAULT_TOKEN, base_url=fake_slack.base_url, timeout=3),
+        "outbox": lambda: OutboxNotifier(tmp_path / "out.jsonl"),
+        "email": lambda: EmailNotifier(EmailConfig(host=smtp.host, port=smtp.port, starttls=False, sender="a@acme.example",
+                                                   to=["pr@acme.example"], journal=tmp_path / "sent.jsonl")),
+    }[channel]()
     make_incident(store, "alert", "update")
-    with pytest.raises(Crash):
-        run(store, DiesAfterSending(notifier))
-    assert by_kind(store)["alert"].status is NotificationStatus.SENDING
-    assert run(store, notifier, owner="other worker").sent == []  # the dead worker's claim holds until its lease ends
-    report = run(store, notifier, now=AFTER_LEASE, owner="restarted")
+    try:
+        with pytest.raises(Crash):
+            run(store, DiesAfterSending(notifier))
+        assert by_kind(store)["alert"].status is NotificationStatus.SENDING
+        assert run(store, notifier, owner="other worker").sent == []  # the dead worker's claim holds until its lease ends
+        report = run(store, notifier, now=AFTER_LEASE, owner="restarted")
+    finally:
+        smtp.stop()
     assert report.sent == ["acme-20240501-1145-abc123:alert:0", "acme-20240501-1145-abc123:update:1"]
-    if posted is not None:
-        assert [m.get("thread_ts") is None for m in posted] == [True, False]
-        assert by_kind(store)["alert"].external_id == posted[0]["ts"]
+    if channel == "slack":
+        assert [m.get("thread_ts") is None for m in fake_slack.messages] == [True, False]
+        assert by_kind(store)["alert"].external_id == fake_slack.messages[0]["ts"]
+    elif channel == "email":
+        alert, update = [r.message for r in smtp.received]
+        assert by_kind(store)["alert"].external_id == alert["Message-ID"] == update["In-Reply-To"]
     else:
         lines = (tmp_path / "out.jsonl").read_text().splitlines()
         assert len(lines) == 2

@@ -32,6 +32,16 @@ def config_keys(model: type[BaseModel], prefix: str = "") -> list[str]:
     return keys
 
 
+def plugin_keys() -> list[str]:
+    """Dotted keys of every store's options (beside ``storage.backend``) and every notifier's section."""
+    keys = []
+    for name in registry.names(registry.STORES):
+        keys += config_keys(registry.load(registry.STORES, name).Config, "storage.")
+    for name in registry.names(registry.NOTIFIERS):
+        keys += config_keys(registry.load(registry.NOTIFIERS, name).Config, f"{name}.")
+    return keys
+
+
 def commands(group: click.Group, prefix: str = "monitor") -> list[str]:
     found = []
     for name, command in group.commands.items():
@@ -42,7 +52,7 @@ def commands(group: click.Group, prefix: str = "monitor") -> list[str]:
     return found
 
 
-@pytest.mark.parametrize("key", config_keys(config_lib.Config))
+@pytest.mark.parametrize("key", sorted(set(config_keys(config_lib.Config) + plugin_keys())))
 def test_every_config_key_is_documented(key):
     assert key.rsplit(".", 1)[-1] in QUOTED_WORDS, f"config key {key} appears in no README or docs page (in `code`)"
 

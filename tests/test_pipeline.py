@@ -7,6 +7,7 @@ import pytest
 from monitor import config as config_lib
 from monitor.alerts.incidents.playbooks import BUILT_IN_PLAYBOOKS
 from monitor.alerts.notify.slack.outbox import OutboxNotifier
+from monitor.daily.settings import DailyDigestConfig
 from monitor.errors import CollectorError, ConfigError, StoreError
 from monitor.models import IncidentState
 from monitor.runtime import build_pipeline
@@ -174,17 +175,24 @@ def test_the_first_error_is_the_one_raised_and_recorded_even_when_recording_fail
 
 
 def test_the_daily_digest_job_posts_yesterday_once_and_is_recorded(tmp_path, offline_annotator):
-    config = config_lib.load(write_config(tmp_path, timezone="Pacific/Auckland"))
-    config.daily_digest.enabled, config.daily_digest.hour = True, 9
+    loaded = config_lib.load(write_config(tmp_path, timezone="Pacific/Auckland"))
+    config = loaded.model_copy(update={"daily_digest": DailyDigestConfig(enabled=True, hour=9)})
     pipeline = build_pipeline(config, annotator=offline_annotator, notifier=OutboxNotifier(tmp_path / "out.jsonl"),
                               clock=lambda: NOW)  # 01:00 on 24 Mar in Auckland: yesterday is the 23rd there
     append(tmp_path, rows("Acme lost my bag", "acme is fine", at=NOW - timedelta(hours=3)))
     pipeline.collect("Acme", "export")
     assert pipeline.daily_digest() == []  # not 09:00 in Auckland yet
-    config.daily_digest.hour = 1
+    pipeline.config = loaded.model_copy(update={"daily_digest": DailyDigestConfig(enabled=True, hour=1)})
     [digest] = pipeline.daily_digest()
     assert digest.day.isoformat() == "2026-03-23" and digest.mentions == 2
     assert pipeline.daily_digest() == []
     assert [r.job for r in pipeline.store.runs() if r.job == "daily-digest"] == ["daily-digest"]
     [posted] = [json.loads(line) for line in (tmp_path / "out.jsonl").read_text().splitlines()]
     assert posted["kind"] == "daily_digest" and "(Pacific/Auckland): 2 mentions" in posted["text"]
+
+
+def test_each_collector_gets_the_options_model_validated_at_load(pipeline_for):
+    pipeline = pipeline_for()
+    brand = pipeline.config.brand("Acme")
+    source = pipeline.source_config(brand, "export")
+    assert pipeline.collector(brand, source).config is source.settings

@@ -12,21 +12,21 @@ import logging
 
 import pytest
 
-from monitor.config import StorageConfig
 from monitor.errors import ConfigError, StoreError
 from monitor.models import Mention
 from monitor.store.base import MentionFilter
 from monitor.store.elastic import ElasticsearchStore
 from monitor.store.elastic_auth import Connection, connection_from_config
 from monitor.store.elastic_client import connect
+from monitor.store.settings import ElasticsearchConfig
 from tests.es_proxy import EsProxy
 
 KEY = "a2V5aWQ6c2VjcmV0LWFwaS1rZXk="
 PASSWORD = "hunter2-not-in-logs"
 
 
-def storage(**options) -> StorageConfig:
-    return StorageConfig(backend="elasticsearch", **options)
+def storage(**options) -> ElasticsearchConfig:
+    return ElasticsearchStore.Config(**options)
 
 
 @pytest.fixture

@@ -27,7 +27,7 @@ Target = Annotated[timedelta, BeforeValidator(_duration), AfterValidator(_positi
 
 
 class _Section(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", frozen=True)
 
 
 class CareRule(_Section):

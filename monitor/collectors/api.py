@@ -28,7 +28,7 @@ log = logging.getLogger(__name__)
 class ApiConfig(BaseModel):
     """Options every API collector has; each source adds its own."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", frozen=True)
 
     timeout: float = Field(default=15.0, gt=0)
     max_pages: int = Field(default=10, ge=1, description="pages fetched per run at most")

@@ -34,12 +34,18 @@ _FALSE = {"false", "0", "no", "n", "f", ""}
 class FileConfig(BaseModel):
     """Options of a ``file`` source."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", frozen=True)
 
     path: str = Field(min_length=1, description="a local path or an http(s) URL")
     format: Literal["auto", "jsonl", "csv"] = "auto"
     max_batch: int = Field(default=500, ge=1)
     source_field_default: str = Field(default="file", min_length=1)
+
+    def resolved_against(self, base: Path) -> FileConfig:
+        """A copy whose relative local path is relative to ``base`` (a URL is left as it is)."""
+        if "://" in self.path or Path(self.path).is_absolute():
+            return self.model_copy()
+        return self.model_copy(update={"path": str(base / self.path)})
 
 
 class BadRow(ValueError):

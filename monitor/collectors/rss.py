@@ -55,7 +55,7 @@ def strip_html(text: str) -> str:
 class RssConfig(BaseModel):
     """Options of an ``rss`` source."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", frozen=True)
 
     url: str = Field(min_length=1)
     timeout: float = Field(default=10.0, gt=0)

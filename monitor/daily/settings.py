@@ -8,7 +8,7 @@ from pydantic import BaseModel, ConfigDict, Field
 class DailyDigestConfig(BaseModel):
     """When and where each brand's daily digest is posted (the hour is in the brand's ``timezone``)."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", frozen=True)
 
     enabled: bool = False
     hour: int = Field(default=9, ge=0, le=23)

@@ -50,7 +50,8 @@ def demo_config(workdir: Path, scenario: Scenario) -> dict:
         "storage": {"backend": "sqlite", "path": "demo.db"},
         "nlp": {"backend": "auto"},
         "detection": {"bucket": "15m", "lag": "5m", "every": "15m", "warmup": "3d"},
-        "alerts": {"playbooks_dir": str(PLAYBOOKS), "outbox": "outbox.jsonl"},
+        "alerts": {"playbooks_dir": str(PLAYBOOKS)},
+        "outbox": {"path": "outbox.jsonl"},
         "slack": {"channel": "#aurora-air-alerts"},
         "brands": [
             {
@@ -200,8 +201,9 @@ def _report(replay: Replay, pipeline: Pipeline, seconds: float, echo: Callable[[
         for post in first.payload["summary"].get("posts", []):
             echo(f"  post [{post.get('language')}, {post.get('sentiment')}]: {post['text'][:110]}")
     if replay.config.slack.token is None:
-        echo(f"  (no SLACK_BOT_TOKEN: the Block Kit messages are in {replay.config.alerts.outbox})")
-        for chart in sorted(replay.config.alerts.outbox.parent.glob("*-spike.png")):
+        outbox = replay.config.section("outbox").path
+        echo(f"  (no SLACK_BOT_TOKEN: the Block Kit messages are in {outbox})")
+        for chart in sorted(outbox.parent.glob("*-spike.png")):
             echo(f"  spike chart: {chart}")
     _report_care(replay, pipeline, echo)
     echo("")

@@ -8,6 +8,6 @@ from monitor.store.base import Store
 
 
 def open_store(storage: StorageConfig) -> Store:
-    """Open the backend named by ``storage.backend`` (registered under ``monitor.stores``)."""
-    backend = registry.load(registry.STORES, storage.backend)
-    return backend.from_config(storage)
+    """Open the backend named by ``storage.backend`` (registered under ``monitor.stores``) with its
+    options, validated when the config was loaded."""
+    return registry.load(registry.STORES, storage.backend).from_config(storage.settings)

@@ -195,8 +195,9 @@ class Store(Protocol):
     """Persistence for mentions, cursors, incidents, notifications and job runs."""
 
     @classmethod
-    def from_config(cls, storage: Any) -> Store:
-        """Open the store a validated ``storage`` section describes."""
+    def from_config(cls, settings: Any) -> Store:
+        """Open the store its options describe (``storage.settings``: the store's own ``Config``,
+        validated when the file was loaded)."""
 
     def add_mentions(self, mentions: Sequence[Mention], cursor: CursorUpdate | None = None) -> int:
         """Insert mentions not stored yet (by brand and id) and save ``cursor`` atomically.

@@ -29,9 +29,10 @@ def setup_command(path: Path) -> None:
         months = store.apply_template()
     finally:
         store.close()
-    replicas = "auto (0-1)" if storage.replicas is None else storage.replicas
-    click.echo(f"index template {storage.index_prefix}-mentions: {storage.shards} shards, replicas {replicas}, "
-               f"refresh every {storage.refresh_interval.total_seconds():g}s")
+    settings = storage.settings
+    replicas = "auto (0-1)" if settings.replicas is None else settings.replicas
+    click.echo(f"index template {settings.index_prefix}-mentions: {settings.shards} shards, replicas {replicas}, "
+               f"refresh every {settings.refresh_interval.total_seconds():g}s")
     click.echo(f"replicas and refresh applied to {len(months)} existing monthly indices "
                "(shards apply to months created from now on)")
 

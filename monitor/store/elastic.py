@@ -48,12 +48,15 @@ from monitor.store.elastic_export import ElasticExport, versioned
 from monitor.store.elastic_review import ElasticReview
 from monitor.store.elastic_setup import TemplateSettings, apply_template, drop_months, ensure_template
 from monitor.store.elastic_work import ElasticWork
+from monitor.store.settings import ElasticsearchConfig
 
 _ACTIVE = [s.value for s in IncidentState if s.is_active]
 
 
 class ElasticsearchStore(ElasticReview, ElasticWork, ElasticExport):
     """:class:`~monitor.store.base.Store` on Elasticsearch 8.x (core features only)."""
+
+    Config = ElasticsearchConfig
 
     def __init__(
         self,
@@ -80,14 +83,14 @@ class ElasticsearchStore(ElasticReview, ElasticWork, ElasticExport):
         self._retrying(self._setup, "prepare indices")
 
     @classmethod
-    def from_config(cls, storage: Any) -> ElasticsearchStore:
+    def from_config(cls, settings: ElasticsearchConfig) -> ElasticsearchStore:
         return cls(
-            connection_from_config(storage),
-            index_prefix=storage.index_prefix,
-            retry_for=storage.retry_for,
-            bulk_size=storage.bulk_size,
-            bulk_bytes=int(storage.bulk_bytes),
-            template=TemplateSettings.from_config(storage),
+            connection_from_config(settings),
+            index_prefix=settings.index_prefix,
+            retry_for=settings.retry_for,
+            bulk_size=settings.bulk_size,
+            bulk_bytes=int(settings.bulk_bytes),
+            template=TemplateSettings.from_config(settings),
         )
 
     # -- names, setup and retries ------------------------------------------------------------

@@ -87,7 +87,7 @@ def _secret(environ: Mapping[str, str], name: str) -> str | None:
 
 
 def connection_from_config(storage: Any, environ: Mapping[str, str] = os.environ) -> Connection:
-    """The connection a ``storage:`` section describes, with its credentials from ``environ``."""
+    """The connection the Elasticsearch store's options describe, with its credentials from ``environ``."""
     api_key = _secret(environ, storage.api_key_env)
     username = _secret(environ, storage.username_env)
     password = _secret(environ, storage.password_env)

@@ -52,9 +52,11 @@ class ElasticExport:
 
     _index: Callable[[str], str]
     _searcher: Callable[..., Any]
+    _refresh: Callable[[str], None]
 
     def export(self, kind: ExportKind, after: str | None = None) -> Iterator[Exported]:
         index, sort, record = _READS[ExportKind(kind)]
+        self._refresh(index)  # runs are written without waiting for a refresh; an export reads every write
         options: dict[str, Any] = {"source_excludes": ["text"]} if kind == ExportKind.MENTIONS else {"version": True}
         hits = scan(self._searcher("export"), self._index(index), {"match_all": {}}, sort,
                     json.loads(after) if after is not None else None, **options)

@@ -21,6 +21,7 @@ from monitor.store.base import (
     NotificationStatus,
     SeriesRow,
 )
+from monitor.store.settings import SqliteConfig
 from monitor.store.sqlite_export import SqliteExport
 from monitor.store.sqlite_prune import SqlitePrune
 from monitor.store.sqlite_review import CORRECTIONS_SCHEMA, SqliteReview
@@ -113,6 +114,8 @@ def _fts_phrase(text: str) -> str:
 class SqliteStore(SqliteReview, SqliteWork, SqliteExport, SqlitePrune):
     """:class:`~monitor.store.base.Store` on SQLite; one connection shared under a lock."""
 
+    Config = SqliteConfig
+
     def __init__(self, path: str | Path = "monitor.db"):
         self.path = Path(path)
         try:
@@ -174,8 +177,8 @@ class SqliteStore(SqliteReview, SqliteWork, SqliteExport, SqlitePrune):
                 db.execute(f"CREATE UNIQUE INDEX IF NOT EXISTS {table}_key ON {table} (key) WHERE key IS NOT NULL")
 
     @classmethod
-    def from_config(cls, storage: Any) -> SqliteStore:
-        return cls(storage.path)
+    def from_config(cls, settings: SqliteConfig) -> SqliteStore:
+        return cls(settings.path)
 
     @contextmanager
     def _tx(self) -> Iterator[sqlite3.Connection]:

@@ -17,7 +17,7 @@ from typing import Any, Iterable, Sequence
 import yaml
 from pydantic import ValidationError
 
-from monitor.config import format_path
+from monitor.config_checks import format_path
 from monitor.errors import PlaybookError
 from monitor.models import Incident, Playbook, Severity
 

@@ -67,6 +67,8 @@ class SlackNotifier:
     message is never posted twice by a retry the queue does not know about.
     """
 
+    Config = SlackConfig
+
     def __init__(self, token: str, base_url: str | None = None, timeout: int = 10):
         if not token:
             raise ConfigError("Slack needs a bot token (xoxb-…); set SLACK_BOT_TOKEN")

@@ -10,6 +10,8 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, Sequence, TextIO
 
+from pydantic import BaseModel, ConfigDict
+
 from monitor.alerts.notify.base import AlertMessage
 from monitor.alerts.notify.chart import chart_title, spike_chart
 from monitor.alerts.notify.slack.blocks import render, units
@@ -63,6 +65,14 @@ def blocks_to_text(blocks: Sequence[dict[str, Any]]) -> str:
     return "\n".join(lines)
 
 
+class OutboxConfig(BaseModel):
+    """The ``outbox:`` section (``alerts.outbox: PATH`` is its short form)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    path: Path = Path("outbox.jsonl")
+
+
 class OutboxNotifier:
     """Appends each message (the blocks Slack would get) to ``path`` and prints it.
 
@@ -72,11 +82,17 @@ class OutboxNotifier:
     and listed in the record's ``files``.
     """
 
+    Config = OutboxConfig
+
     def __init__(self, path: str | Path = "outbox.jsonl", stream: TextIO | None = None):
         self.path = Path(path)
         self.stream = stream
         self._lock = threading.Lock()
         self._count: int | None = None
+
+    @classmethod
+    def from_config(cls, settings: OutboxConfig) -> OutboxNotifier:
+        return cls(settings.path)
 
     def _count_lines(self) -> int:
         try:

@@ -1,4 +1,4 @@
-"""The ``storage:`` section: one way in, certificates in pairs, fingerprints, sizes, paths, checks."""
+"""The stores' own options: one way in, certificates in pairs, fingerprints, sizes, retention, paths, checks."""
 
 from __future__ import annotations
 
@@ -9,26 +9,28 @@ import pytest
 from pydantic import ValidationError
 
 from monitor import config as config_lib
+from monitor.config import StorageConfig
+from monitor.config_plugins import resolve_paths
 from monitor.errors import ConfigError
-from monitor.storage_settings import StorageConfig
+from monitor.store.settings import ElasticsearchConfig, SqliteConfig
 
 FINGERPRINT = "AB:" * 31 + "AB"
 
 
 def test_defaults_keep_the_old_behaviour():
-    storage = StorageConfig()
+    storage = ElasticsearchConfig()
     assert storage.hosts == ["http://127.0.0.1:9200"] and storage.retention is None
     assert (storage.bulk_size, int(storage.bulk_bytes), storage.shards, storage.replicas) == (1000, 10_000_000, 1, None)
     assert storage.refresh_interval == timedelta(seconds=1)
 
 
 def test_values_are_parsed():
-    storage = StorageConfig(urls=["https://a:9200", "https://b:9200"], retention="400d", bulk_bytes="5MiB",
-                            refresh_interval="30s", ca_fingerprint=FINGERPRINT)
+    storage = ElasticsearchConfig(urls=["https://a:9200", "https://b:9200"], retention="400d", bulk_bytes="5MiB",
+                                  refresh_interval="30s", ca_fingerprint=FINGERPRINT)
     assert storage.hosts == ["https://a:9200", "https://b:9200"]
     assert storage.retention == timedelta(days=400) and int(storage.bulk_bytes) == 5 * 1024 * 1024
     assert storage.ca_fingerprint == "ab" * 32
-    assert StorageConfig(cloud_id="prod:abc").hosts == []
+    assert ElasticsearchConfig(cloud_id="prod:abc").hosts == []
 
 
 @pytest.mark.parametrize("options, message", [
@@ -42,20 +44,30 @@ def test_values_are_parsed():
     ({"bulk_bytes": "1kb"}, "greater than or equal to 10000"),
     ({"password": "hunter2"}, "Extra inputs"),
 ])
-def test_bad_storage_sections_are_refused(options, message):
+def test_bad_elasticsearch_options_are_refused(options, message):
     with pytest.raises(ValidationError, match=message):
-        StorageConfig(**options)
+        StorageConfig(backend="elasticsearch", **options)
+
+
+def test_retention_is_each_stores_option():
+    assert SqliteConfig(retention="30d").retention == timedelta(days=30)
+    assert StorageConfig(path="x.db", retention="2w").retention == timedelta(weeks=2)
+    assert StorageConfig().retention is None
+    with pytest.raises(ValidationError, match="Extra inputs"):
+        StorageConfig(backend="sqlite", url="http://127.0.0.1:9200")
 
 
 def test_a_dumped_section_validates_again():
     storage = StorageConfig(backend="elasticsearch", urls=["https://a:9200"], retention="400d", refresh_interval="30s",
                             bulk_bytes="5MB", ca_fingerprint=FINGERPRINT)
-    assert StorageConfig.model_validate_json(storage.model_dump_json()) == storage
+    again = StorageConfig.model_validate_json(storage.model_dump_json())
+    assert (again.backend, again.settings) == (storage.backend, storage.settings)
 
 
 def test_file_paths_are_relative_to_the_config(tmp_path):
-    storage = StorageConfig(ca_certs="certs/ca.pem", client_cert="certs/c.pem", client_key="/abs/k.pem")
-    storage.resolve_paths(tmp_path)
+    options = ElasticsearchConfig(ca_certs="certs/ca.pem", client_cert="certs/c.pem", client_key="/abs/k.pem")
+    storage = resolve_paths(options, tmp_path)
+    assert options.ca_certs == Path("certs/ca.pem")
     assert (storage.ca_certs, storage.client_cert, storage.client_key) == (
         tmp_path / "certs/ca.pem", tmp_path / "certs/c.pem", Path("/abs/k.pem"))
 

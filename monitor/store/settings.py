@@ -1,4 +1,5 @@
-"""The ``storage:`` config section: which store, where, how to reach and authenticate to it, retention.
+"""The stores' own options (``SqliteStore.Config``, ``ElasticsearchStore.Config``): the fields written
+beside ``storage.backend``, validated once when the config is loaded.
 
 Credentials are never written in the file: ``api_key_env``, ``username_env`` and ``password_env``
 name the environment variables that hold them (see :mod:`monitor.store.elastic_auth`).
@@ -9,16 +10,12 @@ from __future__ import annotations
 import re
 from datetime import timedelta
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated
 
 from pydantic import (AfterValidator, BaseModel, BeforeValidator, ByteSize, ConfigDict, Field, PlainSerializer,
                       model_validator)
 
-
-def _duration(value: Any) -> timedelta:
-    from monitor.config import parse_duration  # monitor.config imports this module
-
-    return parse_duration(value)
+from monitor.config import parse_duration
 
 
 def _positive(value: timedelta) -> timedelta:
@@ -34,20 +31,29 @@ def _fingerprint(value: str) -> str:
     return digits
 
 
-Positive = Annotated[timedelta, BeforeValidator(_duration), AfterValidator(_positive),
+Positive = Annotated[timedelta, BeforeValidator(parse_duration), AfterValidator(_positive),
                      PlainSerializer(lambda d: d.total_seconds(), return_type=float, when_used="json")]
 """A duration > 0; in JSON, seconds (so a dumped section validates again, as the dashboard does)."""
 Fingerprint = Annotated[str, AfterValidator(_fingerprint)]
 
 
-class StorageConfig(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+class StoreOptions(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
 
-    backend: str = "sqlite"
-    path: Path = Path("monitor.db")
     # delete mentions older than this (SQLite: rows; Elasticsearch: whole months), once a day
     retention: Positive | None = None
-    # -- Elasticsearch (backend: elasticsearch): where ------------------------------------------
+
+
+class SqliteConfig(StoreOptions):
+    """Options of ``storage.backend: sqlite``."""
+
+    path: Path = Path("monitor.db")
+
+
+class ElasticsearchConfig(StoreOptions):
+    """Options of ``storage.backend: elasticsearch``."""
+
+    # -- where ------------------------------------------------------------------------------------
     url: str | None = None
     urls: list[str] = Field(default_factory=list)
     cloud_id: str | None = None
@@ -73,7 +79,7 @@ class StorageConfig(BaseModel):
     refresh_interval: Positive = timedelta(seconds=1)
 
     @model_validator(mode="after")
-    def _one_way_in(self) -> StorageConfig:
+    def _one_way_in(self) -> ElasticsearchConfig:
         if sum(bool(x) for x in (self.url, self.urls, self.cloud_id)) > 1:
             raise ValueError("give one of url, urls and cloud_id")
         if (self.client_cert is None) != (self.client_key is None):
@@ -86,10 +92,3 @@ class StorageConfig(BaseModel):
         if self.cloud_id:
             return []
         return list(self.urls) or [self.url or "http://127.0.0.1:9200"]
-
-    def resolve_paths(self, base: Path) -> None:
-        """Make the file paths relative to the config file's folder."""
-        for name in ("path", "ca_certs", "client_cert", "client_key"):
-            value = getattr(self, name)
-            if value is not None and not value.is_absolute():
-                setattr(self, name, base / value)

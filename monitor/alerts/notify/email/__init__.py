@@ -1,0 +1,1 @@
+"""E-mail over SMTP: the notifier, its rendering and its sent-log."""

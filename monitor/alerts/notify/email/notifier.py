@@ -1,0 +1,169 @@
+"""E-mail delivery over SMTP (``alerts.notifier: email``): one thread of mails per incident.
+
+Each message gets a Message-ID made from its notification key; replies (updates, escalations,
+reminders, resolution) carry the alert's Message-ID in ``In-Reply-To`` and ``References``. The
+alert has the spike chart attached. The password is read from the environment variable named by
+``password_env``; with ``starttls`` the connection is encrypted before logging in. What was sent
+is kept in a journal (see :mod:`monitor.alerts.notify.email.journal`), so a message is sent at
+most once per notification key.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import os
+import re
+import smtplib
+import ssl
+from email.message import EmailMessage
+from email.utils import formatdate
+from pathlib import Path
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from monitor.alerts.notify.base import AlertMessage
+from monitor.alerts.notify.chart import chart_title, spike_chart
+from monitor.alerts.notify.email.journal import SentJournal
+from monitor.alerts.notify.email.render import render
+from monitor.errors import ConfigError, DeliveryError
+
+log = logging.getLogger(__name__)
+
+MESSAGE_ID = re.compile(r"<[^<>@\s]+@[^<>@\s]+>")
+ADDRESS = r"^[^@\s]+@[^@\s]+$"
+
+
+class EmailConfig(BaseModel):
+    """The ``email:`` section."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    host: str = Field(min_length=1)
+    port: int = Field(default=587, ge=1, le=65535)
+    starttls: bool = True
+    ca_certs: Path | None = None
+    username: str | None = None
+    password_env: str = "MONITOR_SMTP_PASSWORD"
+    sender: str = Field(pattern=ADDRESS)
+    to: list[str] = Field(min_length=1)
+    channels: dict[str, list[str]] = Field(default_factory=dict)
+    timeout: float = Field(default=30.0, gt=0)
+    journal: Path = Path("email-sent.jsonl")
+
+    def recipients(self, channel: str) -> list[str]:
+        """Who gets a message for ``channel``: its own list, else ``to``."""
+        return self.channels.get(channel) or self.to
+
+
+def message_id(key: str, sender: str) -> str:
+    """The Message-ID of the notification with ``key``: the same on every attempt."""
+    return f"<{hashlib.sha256(key.encode()).hexdigest()[:32]}@{sender.rpartition('@')[2]}>"
+
+
+def _refusal(exc: smtplib.SMTPException) -> DeliveryError:
+    """A server's "no": permanent for 5xx codes, retryable for 4xx."""
+    if isinstance(exc, smtplib.SMTPRecipientsRefused):
+        codes = [code for code, _ in exc.recipients.values()]
+        return DeliveryError(f"SMTP server refused every recipient ({', '.join(map(str, codes))})",
+                             permanent=all(code >= 500 for code in codes))
+    code = getattr(exc, "smtp_code", 0)
+    reply = getattr(exc, "smtp_error", b"")
+    text = reply.decode(errors="replace") if isinstance(reply, bytes) else str(reply)
+    return DeliveryError(f"SMTP server refused the message ({code} {text[:200]})", permanent=code >= 500)
+
+
+class EmailNotifier:
+    """Sends incident messages as e-mail (plain text and HTML) through an SMTP server."""
+
+    Config = EmailConfig
+
+    def __init__(self, settings: EmailConfig, password: str | None = None):
+        self.settings = settings
+        self._password = password
+        self.journal = SentJournal(settings.journal)
+
+    @classmethod
+    def from_config(cls, settings: EmailConfig) -> EmailNotifier:
+        password = os.environ.get(settings.password_env) or None
+        if settings.username and not password:
+            raise ConfigError(f"email.username is set but the environment variable {settings.password_env} "
+                              "(the SMTP password) is not")
+        return cls(settings, password)
+
+    def __repr__(self) -> str:
+        return f"EmailNotifier(host={self.settings.host!r}, port={self.settings.port})"
+
+    def compose(self, message: AlertMessage) -> EmailMessage:
+        """The e-mail for ``message``: threaded under the alert's Message-ID, the chart attached to an alert."""
+        rendered = render(message)
+        mail = EmailMessage()
+        mail["Subject"] = rendered.subject
+        mail["From"] = self.settings.sender
+        mail["To"] = ", ".join(self.settings.recipients(message.channel))
+        mail["Date"] = formatdate(localtime=False)
+        mail["Message-ID"] = message_id(message.key or f"{message.incident.id}:{message.kind}", self.settings.sender)
+        if message.thread_ts and MESSAGE_ID.fullmatch(message.thread_ts):
+            mail["In-Reply-To"] = message.thread_ts
+            mail["References"] = message.thread_ts
+        mail.set_content(rendered.text)
+        mail.add_alternative(rendered.html, subtype="html")
+        chart = spike_chart(message.summary, chart_title(message.incident.brand)) if message.kind == "alert" else None
+        if chart is not None:
+            mail.add_attachment(chart, maintype="image", subtype="png", filename="spike.png")
+        return mail
+
+    def _connect(self) -> smtplib.SMTP:
+        settings = self.settings
+        smtp = smtplib.SMTP(settings.host, settings.port, timeout=settings.timeout)
+        try:
+            smtp.ehlo()
+            if settings.starttls:
+                context = ssl.create_default_context(cafile=str(settings.ca_certs) if settings.ca_certs else None)
+                smtp.starttls(context=context)
+                smtp.ehlo()
+            if settings.username:
+                smtp.login(settings.username, self._password or "")
+        except BaseException:
+            smtp.close()
+            raise
+        return smtp
+
+    def send(self, message: AlertMessage) -> str:
+        mail = self.compose(message)
+        mail_id = str(mail["Message-ID"])
+        key = message.key or mail_id
+        try:
+            smtp = self._connect()
+        except smtplib.SMTPNotSupportedError as exc:
+            raise DeliveryError(f"SMTP server {self.settings.host} does not offer STARTTLS ({exc})",
+                                permanent=True) from exc
+        except smtplib.SMTPAuthenticationError as exc:
+            raise DeliveryError(f"SMTP login refused ({exc.smtp_code})", permanent=True) from exc
+        except smtplib.SMTPResponseException as exc:
+            raise _refusal(exc) from exc
+        except (OSError, smtplib.SMTPException) as exc:
+            raise DeliveryError(f"SMTP server {self.settings.host}:{self.settings.port} unreachable: "
+                                f"{type(exc).__name__}: {exc}") from exc
+        try:
+            self.journal.write(key, mail_id, "sending")
+            try:
+                smtp.send_message(mail)
+            except (smtplib.SMTPRecipientsRefused, smtplib.SMTPResponseException) as exc:
+                self.journal.write(key, mail_id, "refused")
+                raise _refusal(exc) from exc
+            except (OSError, smtplib.SMTPException) as exc:
+                raise DeliveryError(f"SMTP connection lost while sending {mail_id}; it may have been accepted, "
+                                    f"so it is not sent again: {type(exc).__name__}: {exc}") from exc
+            self.journal.write(key, mail_id, "sent")
+        finally:
+            try:
+                smtp.quit()
+            except (OSError, smtplib.SMTPException):
+                smtp.close()
+        log.info("mailed %s for incident %s to %s (%s)", message.kind, message.incident.id,
+                 mail["To"], mail_id)
+        return mail_id
+
+    def find(self, message: AlertMessage) -> str | None:
+        return self.journal.delivered(message.key) if message.key else None
