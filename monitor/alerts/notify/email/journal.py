@@ -14,6 +14,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Literal
 
+from monitor.alerts.notify.jsonl import records_with_key
 from monitor.errors import DeliveryError
 
 State = Literal["sending", "sent", "refused"]
@@ -43,16 +44,8 @@ class SentJournal:
         """The last state and Message-ID written for ``key``, or None."""
         found = None
         try:
-            with self.path.open(encoding="utf-8") as existing:
-                for line in existing:
-                    try:
-                        record = json.loads(line)
-                    except json.JSONDecodeError:
-                        continue
-                    if isinstance(record, dict) and record.get("key") == key:
-                        found = (record.get("state"), str(record.get("message_id")))
-        except FileNotFoundError:
-            return None
+            for record in records_with_key(self.path, key):
+                found = (record.get("state"), str(record.get("message_id")))
         except OSError as exc:
             raise DeliveryError(f"cannot read the e-mail journal {self.path}: {exc.strerror or exc}") from exc
         return found

@@ -14,6 +14,7 @@ from pydantic import BaseModel, ConfigDict
 
 from monitor.alerts.notify.base import AlertMessage
 from monitor.alerts.notify.chart import chart_title, spike_chart
+from monitor.alerts.notify.jsonl import records_with_key
 from monitor.alerts.notify.slack.blocks import render, units
 from monitor.alerts.notify.slack.daily import daily_blocks
 from monitor.alerts.notify.slack.digest import digest_blocks
@@ -177,15 +178,5 @@ class OutboxNotifier:
         return self._find_key(message.key) if message.key else None
 
     def _find_key(self, key: str) -> str | None:
-        try:
-            with self.path.open(encoding="utf-8") as existing:
-                for line in existing:
-                    try:
-                        record = json.loads(line)
-                    except json.JSONDecodeError:
-                        continue
-                    if isinstance(record, dict) and record.get("key") == key:
-                        return record.get("ts")
-        except FileNotFoundError:
-            return None
+        return next((record.get("ts") for record in records_with_key(self.path, key)), None)
         return None
