@@ -9,7 +9,7 @@ import time
 from dataclasses import dataclass, field
 from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Callable, Iterator
+from typing import Any, Callable, Iterator
 
 import httpx
 import pytest
@@ -311,3 +311,29 @@ def test_post_sends_a_form_and_retries(sleeps: Sleeps) -> None:
     response = client.post("http://auth.test/token", data={"grant_type": "client_credentials"})
     assert response.content == b'{"access_token": "t"}' and len(sleeps) == 1
     assert bodies == [b"grant_type=client_credentials"] * 2
+
+
+def test_a_late_deadline_of_an_earlier_attempt_cuts_nothing_of_the_next() -> None:
+    from monitor.collectors.http import _Connections
+
+    class Stream:
+        def __init__(self) -> None:
+            self.shut = 0
+
+        def get_extra_info(self, name: str) -> Any:
+            return self
+
+        def shutdown(self, how: int) -> None:
+            self.shut += 1
+
+    connections = _Connections()
+    first = connections.deadline(3600)
+    first.cancel()
+    earlier = connections.cut
+    connections.deadline(3600).cancel()
+    stream = Stream()
+    connections.trace("connection.connect_tcp.complete", {"return_value": stream})
+    connections._cut(earlier)
+    assert stream.shut == 0 and not connections.cut.is_set()
+    connections._cut(connections.cut)
+    assert stream.shut == 1 and connections.cut.is_set()

@@ -116,27 +116,36 @@ class _Connections:
     def __init__(self) -> None:
         self.streams: list[Any] = []
         self.cut = threading.Event()
+        self._lock = threading.Lock()
 
     def trace(self, event: str, info: dict[str, Any]) -> None:
         if event == "connection.connect_tcp.complete":
             self.streams.append(info["return_value"])
 
     def deadline(self, seconds: float) -> threading.Timer:
-        """A started timer that cuts the connections after ``seconds``; cancel it when the attempt ends."""
-        self.cut.clear()
-        timer = threading.Timer(seconds, self._cut)
+        """A started timer that cuts the connections after ``seconds``; cancel it when the attempt ends.
+
+        Each attempt gets its own ``cut`` event: an earlier attempt's timer that fires late cuts
+        nothing once a later attempt has begun (it would otherwise break the new connection).
+        """
+        with self._lock:
+            self.cut = threading.Event()
+        timer = threading.Timer(seconds, self._cut, args=(self.cut,))
         timer.daemon = True
         timer.start()
         return timer
 
-    def _cut(self) -> None:
-        self.cut.set()
-        for stream in self.streams:
-            sock = stream.get_extra_info("socket")
-            try:
-                sock.shutdown(socket.SHUT_RDWR)
-            except (OSError, AttributeError):
-                continue
+    def _cut(self, cut: threading.Event) -> None:
+        with self._lock:
+            if cut is not self.cut:
+                return
+            cut.set()
+            for stream in self.streams:
+                sock = stream.get_extra_info("socket")
+                try:
+                    sock.shutdown(socket.SHUT_RDWR)
+                except (OSError, AttributeError):
+                    continue
 
 
 class PoliteClient:
