@@ -125,6 +125,17 @@ def secret_problems(data: Any, path: tuple[Any, ...] = ()) -> list[Problem]:
     return found
 
 
+def _interactivity_problems(config: Config) -> list[Problem]:
+    """The secret Slack's buttons need in the chosen mode (``monitor run`` refuses to start without it)."""
+    slack = config.slack
+    mode = slack.interactivity_mode()
+    if mode == "socket" and not slack.app_token:
+        return [(("slack", "interactivity"), f"Socket Mode needs the app-level token (xapp-…); set {slack.app_token_env}")]
+    if mode == "http" and not slack.signing_secret:
+        return [(("slack", "interactivity"), f"Slack's HTTP endpoint needs the signing secret; set {slack.signing_secret_env}")]
+    return []
+
+
 def runtime_problems(config: Config) -> list[Problem]:
     """What ``monitor run`` would refuse: playbooks or answer templates that do not load, a store
     path that cannot be created, a query a source cannot search."""
@@ -147,6 +158,7 @@ def runtime_problems(config: Config) -> list[Problem]:
             connection_from_config(config.storage.settings).client_options()
         except ConfigError as exc:
             problems.append((("storage",), str(exc)))
+    problems += _interactivity_problems(config)
     if config.care.templates_dir is not None:
         from monitor.care.templates import load_templates
 

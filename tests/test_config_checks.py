@@ -87,6 +87,10 @@ BROKEN = [
     (changed((("care",), {"rules": [{"name": "q", "action": "escalate"}]})), "Input should be 'reply' or 'ignore'",
      "care.rules[0].action (line"),
     (BOMB, "aliases expand to", None),
+    (changed((("slack",), {"interactivity": "socket", "app_token_env": "MONITOR_TEST_UNSET_APP_TOKEN"})),
+     "Socket Mode needs the app-level token (xapp-…); set MONITOR_TEST_UNSET_APP_TOKEN", "slack.interactivity"),
+    (changed((("slack",), {"interactive_port": 3000, "signing_secret_env": "MONITOR_TEST_UNSET_SECRET"})),
+     "HTTP endpoint needs the signing secret; set MONITOR_TEST_UNSET_SECRET", "slack.interactivity"),
 ]
 
 
