@@ -21,7 +21,8 @@ from monitor import registry
 from monitor.cli_config import ConfigCommand, config_option
 from monitor.collectors.base import FetchContext
 from monitor.collectors.stream import is_stream
-from monitor.config import BrandConfig, SourceConfig, parse_duration
+from monitor.config import BrandConfig, SourceConfig
+from monitor.durations import parse_duration
 from monitor.query import Query
 
 if TYPE_CHECKING:

@@ -13,6 +13,7 @@ import click
 
 from monitor import config as config_lib
 from monitor.cli_config import ENV, ConfigCommand, config_option
+from monitor.durations import parse_duration
 from monitor.errors import ConfigError, MonitorError
 from monitor.localtime import shown
 
@@ -267,7 +268,7 @@ def silence_add(path: Path, brand: str, topic: str, duration: str, reason: str, 
     from monitor.store import open_store
 
     try:
-        length = config_lib.parse_duration(duration)
+        length = parse_duration(duration)
     except ValueError as exc:
         raise click.BadParameter(str(exc), param_hint="--for") from exc
     config = config_lib.load(path)

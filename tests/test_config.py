@@ -4,10 +4,8 @@ from pathlib import Path
 
 import pytest
 from pydantic import ValidationError
-from hypothesis import given
-from hypothesis import strategies as st
 
-from monitor.config import BrandConfig, load, parse, parse_duration
+from monitor.config import BrandConfig, load, parse
 from monitor.errors import ConfigError
 from monitor.query import Query
 
@@ -178,18 +176,6 @@ def test_brand_fields_compile_to_a_query():
 
 def test_brand_without_terms_searches_its_name():
     assert Query.parse(BrandConfig(name="Aurora Air").query_text()).match("flying Aurora Air")
-
-
-@given(st.integers(min_value=0, max_value=10_000), st.sampled_from(["s", "m", "h", "d", "w"]))
-def test_durations_parse_in_every_unit(amount, unit):
-    seconds = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}[unit]
-    assert parse_duration(f"{amount}{unit}") == timedelta(seconds=amount * seconds)
-
-
-@pytest.mark.parametrize("bad", ["", "5", "5 minutes", "-5m", "m"])
-def test_bad_durations_are_rejected(bad):
-    with pytest.raises(ValueError):
-        parse_duration(bad)
 
 
 def test_aliases_are_alternatives_to_the_terms_or_the_query():

@@ -4,26 +4,15 @@ from __future__ import annotations
 
 from datetime import timedelta
 from pathlib import Path
-from typing import Annotated, Any, Literal
+from typing import Literal
 
-from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field
 
+from monitor.durations import PositiveDuration
 from monitor.models import SentimentLabel
 
 
-def _duration(value: Any) -> timedelta:
-    from monitor.config import parse_duration  # monitor.config imports this module
-
-    return parse_duration(value)
-
-
-def _positive(value: timedelta) -> timedelta:
-    if value <= timedelta(0):
-        raise ValueError("must be longer than 0s")
-    return value
-
-
-Target = Annotated[timedelta, BeforeValidator(_duration), AfterValidator(_positive)]
+Target = PositiveDuration
 
 
 class _Section(BaseModel):

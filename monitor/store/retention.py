@@ -10,6 +10,7 @@ from __future__ import annotations
 import logging
 from datetime import datetime, timedelta, timezone
 
+from monitor.durations import parse_duration
 from monitor.errors import ConfigError
 from monitor.store.base import Pruned, Store
 
@@ -21,8 +22,6 @@ EVERY = timedelta(days=1)
 
 def cutoff(before: str, now: datetime) -> datetime:
     """``--before``: an age (``400d``, ``2w``) counted back from ``now``, or a date (``2025-01-31``, UTC)."""
-    from monitor.config import parse_duration
-
     try:
         age = parse_duration(before)
     except ValueError:

@@ -12,16 +12,10 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Annotated
 
-from pydantic import (AfterValidator, BaseModel, BeforeValidator, ByteSize, ConfigDict, Field, PlainSerializer,
+from pydantic import (AfterValidator, BaseModel, ByteSize, ConfigDict, Field, PlainSerializer,
                       model_validator)
 
-from monitor.config import parse_duration
-
-
-def _positive(value: timedelta) -> timedelta:
-    if value <= timedelta(0):
-        raise ValueError("must be longer than 0s")
-    return value
+from monitor.durations import PositiveDuration
 
 
 def _fingerprint(value: str) -> str:
@@ -31,8 +25,7 @@ def _fingerprint(value: str) -> str:
     return digits
 
 
-Positive = Annotated[timedelta, BeforeValidator(parse_duration), AfterValidator(_positive),
-                     PlainSerializer(lambda d: d.total_seconds(), return_type=float, when_used="json")]
+Positive = Annotated[PositiveDuration, PlainSerializer(lambda d: d.total_seconds(), return_type=float, when_used="json")]
 """A duration > 0; in JSON, seconds (so a dumped section validates again, as the dashboard does)."""
 Fingerprint = Annotated[str, AfterValidator(_fingerprint)]
 
