@@ -8,21 +8,25 @@ import shutil
 import socket
 import ssl
 import subprocess
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any, Iterator
 
 import pytest
 from fake_smtp import FakeSmtp
 
+from monitor import config as config_lib
 from monitor.alerts.incidents.playbooks import BUILT_IN_PLAYBOOKS, load_playbooks
 from monitor.alerts.notify.base import AlertMessage, Notifier
 from monitor.alerts.notify.delivery import deliver_due
 from monitor.alerts.notify.email.notifier import EmailConfig, EmailNotifier, message_id
+from monitor.care.digest import send_digests
+from monitor.daily.digest import send_daily_digests
 from monitor.errors import ConfigError, DeliveryError
 from monitor.models import Incident, Severity, SpikeKind
 from monitor.store.base import Notification, NotificationStatus
 from monitor.store.sqlite import SqliteStore
+from tests.care_posts import T0, post
 
 NOW = datetime(2024, 5, 1, 12, 0, tzinfo=timezone.utc)
 PLAYBOOKS = load_playbooks(BUILT_IN_PLAYBOOKS)
@@ -191,3 +195,29 @@ def test_starttls_then_login_with_the_password_from_the_environment(tls_files: t
         assert caught.value.permanent and len(server.received) == 1
     finally:
         server.stop()
+
+
+def test_care_and_daily_digests_are_mailed_once_to_their_channels_recipients(smtp: FakeSmtp, tmp_path: Path) -> None:
+    config = config_lib.parse("""
+slack: {channel: "#alerts"}
+care: {target: 2h, alert_share: 0.75, digest_every: 15m}
+daily_digest: {enabled: true, hour: 9}
+brands:
+  - {name: Aurora Air, handles: [AuroraAir], slack_channel: "#aurora-care"}
+""")
+    notifier = EmailNotifier.from_config(settings(smtp, tmp_path, channels={"#aurora-care": ["care@acme.example"]}))
+    with SqliteStore(tmp_path / "digests.db") as store:
+        store.add_mentions([post("1", "@AuroraAir where is my refund?", 0, author="dana")])
+        now = T0 + timedelta(hours=3)
+        [care] = send_digests(store, config, notifier, now)
+        assert send_digests(store, config, notifier, now + timedelta(minutes=1)) == []
+        [daily] = send_daily_digests(store, config, notifier, T0 + timedelta(days=1))
+        assert send_daily_digests(store, config, notifier, T0 + timedelta(days=1, hours=1)) == []
+    first, second = smtp.received
+    assert first.recipients == second.recipients == ["care@acme.example"]
+    assert first.message["Message-ID"] == notifier.posted(care.channel, care.key)
+    assert first.message["Subject"] == "Customer care: 1 post(s) waiting for an answer, 1 past the target"
+    assert "where is my refund?" in first.message.get_body(("plain",)).get_content()
+    assert second.message["Subject"] == "Aurora Air: daily digest for Mon 02 Mar 2026"
+    assert "1 mention (UTC" in second.message.get_body(("plain",)).get_content()
+    assert second.message["Message-ID"] == notifier.posted(daily.channel, daily.key)

@@ -2,7 +2,8 @@
 
 Each message gets a Message-ID made from its notification key; replies (updates, escalations,
 reminders, resolution) carry the alert's Message-ID in ``In-Reply-To`` and ``References``. The
-alert has the spike chart attached. The password is read from the environment variable named by
+alert has the spike chart attached. The care digest and the daily digest are mailed too, to the
+recipients of their channel. The password is read from the environment variable named by
 ``password_env``; with ``starttls`` the connection is encrypted before logging in. What was sent
 is kept in a journal (see :mod:`monitor.alerts.notify.email.journal`), so a message is sent at
 most once per notification key.
@@ -25,7 +26,10 @@ from pydantic import BaseModel, ConfigDict, Field
 from monitor.alerts.notify.base import AlertMessage
 from monitor.alerts.notify.chart import chart_title, spike_chart
 from monitor.alerts.notify.email.journal import SentJournal
-from monitor.alerts.notify.email.render import render
+from monitor.alerts.notify.email.digests import care_digest, daily_digest
+from monitor.alerts.notify.email.render import RenderedEmail, render
+from monitor.care.digest import Digest
+from monitor.daily.digest import DailyDigest
 from monitor.errors import ConfigError, DeliveryError
 
 log = logging.getLogger(__name__)
@@ -131,8 +135,40 @@ class EmailNotifier:
 
     def send(self, message: AlertMessage) -> str:
         mail = self.compose(message)
+        mail_id = self._deliver(mail, message.key or str(mail["Message-ID"]))
+        log.info("mailed %s for incident %s to %s (%s)", message.kind, message.incident.id, mail["To"], mail_id)
+        return mail_id
+
+    def _digest_mail(self, rendered: RenderedEmail, channel: str, key: str) -> EmailMessage:
+        mail = EmailMessage()
+        mail["Subject"] = rendered.subject
+        mail["From"] = self.settings.sender
+        mail["To"] = ", ".join(self.settings.recipients(channel))
+        mail["Date"] = formatdate(localtime=False)
+        mail["Message-ID"] = message_id(key, self.settings.sender)
+        mail.set_content(rendered.text)
+        mail.add_alternative(rendered.html, subtype="html")
+        return mail
+
+    def post_digest(self, digest: Digest) -> str:
+        """Mail the care digest (posts waiting for an answer) to its channel's recipients, once per key."""
+        mail_id = self._deliver(self._digest_mail(care_digest(digest), digest.channel, digest.key), digest.key)
+        log.info("mailed the care digest for %s (%d posts, %s)", digest.channel, len(digest.items), mail_id)
+        return mail_id
+
+    def post_daily_digest(self, digest: DailyDigest) -> str:
+        """Mail a brand's daily digest to its channel's recipients, once per key."""
+        mail_id = self._deliver(self._digest_mail(daily_digest(digest), digest.channel, digest.key), digest.key)
+        log.info("mailed the daily digest of %s for %s (%s)", digest.brand, digest.day, mail_id)
+        return mail_id
+
+    def posted(self, channel: str, key: str) -> str | None:
+        """The Message-ID of the digest with ``key`` if it was sent (keys name their channel)."""
+        return self.journal.delivered(key)
+
+    def _deliver(self, mail: EmailMessage, key: str) -> str:
+        """Send ``mail`` over SMTP, journalled under ``key``; returns its Message-ID."""
         mail_id = str(mail["Message-ID"])
-        key = message.key or mail_id
         try:
             smtp = self._connect()
         except smtplib.SMTPNotSupportedError as exc:
@@ -161,8 +197,6 @@ class EmailNotifier:
                 smtp.quit()
             except (OSError, smtplib.SMTPException):
                 smtp.close()
-        log.info("mailed %s for incident %s to %s (%s)", message.kind, message.incident.id,
-                 mail["To"], mail_id)
         return mail_id
 
     def find(self, message: AlertMessage) -> str | None:

@@ -41,7 +41,7 @@ class RenderedEmail:
 
 
 @dataclass(frozen=True)
-class _Part:
+class Part:
     """One paragraph: a heading (may be empty) and its lines, each with an optional link."""
 
     heading: str
@@ -54,7 +54,7 @@ def subject(message: AlertMessage) -> str:
     return found if message.kind == "alert" else f"Re: {found}"
 
 
-def _link(url: str | None) -> str | None:
+def safe_link(url: str | None) -> str | None:
     return url if url and urlsplit(url).scheme in ("http", "https") else None
 
 
@@ -63,7 +63,7 @@ def _figures(message: AlertMessage) -> Figures:
     return Figures.of(message.summary, incident.spikes[0] if incident.spikes else None, incident.kind)
 
 
-def _facts(message: AlertMessage) -> _Part:
+def _facts(message: AlertMessage) -> Part:
     incident, found = message.incident, _figures(message)
     lines = [f"Brand: {incident.brand}", f"Severity: {incident.severity.word.title()}",
              f"Kind: {KIND_TITLE[found.kind]}"]
@@ -75,10 +75,10 @@ def _facts(message: AlertMessage) -> _Part:
         lines.append(f"Mentions in {found.span}: {found.sentiment()}")
     if message.playbook:
         lines.append(f"Playbook: {message.playbook.title}")
-    return _Part("", tuple((line, None) for line in lines))
+    return Part("", tuple((line, None) for line in lines))
 
 
-def _steps(playbook: Playbook, incident: Incident) -> _Part:
+def _steps(playbook: Playbook, incident: Incident) -> Part:
     lines = []
     for index, step in enumerate(playbook.steps, start=1):
         done = incident.step_done(index)
@@ -88,35 +88,35 @@ def _steps(playbook: Playbook, incident: Incident) -> _Part:
         due = incident.opened_at + timedelta(minutes=step.due_minutes)
         lines.append(f"{index}. {step.title} ({step.owner}, due {due:%Y-%m-%d %H:%M} UTC,"
                      f" +{duration(step.due_minutes)})")
-    return _Part(f"Playbook: {playbook.title}", tuple((line, None) for line in lines))
+    return Part(f"Playbook: {playbook.title}", tuple((line, None) for line in lines))
 
 
-def _holding(playbook: Playbook, brand: str, summary: dict[str, Any]) -> list[_Part]:
+def _holding(playbook: Playbook, brand: str, summary: dict[str, Any]) -> list[Part]:
     available = playbook.holding_statement
     default = "en" if "en" in available else next(iter(available))
     main = next((lang for lang in summary_languages(summary) if lang in available), default)
-    return [_Part(f"Holding statement ({language})", ((available[language].replace("{brand}", brand), None),))
+    return [Part(f"Holding statement ({language})", ((available[language].replace("{brand}", brand), None),))
             for language in [main] + ([default] if main != default else [])]
 
 
-def _posts(summary: dict[str, Any]) -> _Part:
+def _posts(summary: dict[str, Any]) -> Part:
     lines: list[tuple[str, str | None]] = []
     for post in summary_posts(summary)[:SHOWN_POSTS]:
         text = " ".join(mask(str(post.get("text") or "")).split())
         text = text if len(text) <= POST_CHARS else text[:POST_CHARS - 1].rstrip() + "…"
         meta = [str(post.get("author") or "unknown author"),
                 *[str(post[k]) for k in ("language", "sentiment") if post.get(k)]]
-        lines += [(f"“{text or '(no text)'}”", None), (" · ".join(meta), _link(post.get("url")))]
-    return _Part("Representative posts", tuple(lines))
+        lines += [(f"“{text or '(no text)'}”", None), (" · ".join(meta), safe_link(post.get("url")))]
+    return Part("Representative posts", tuple(lines))
 
 
-def _footer(message: AlertMessage) -> _Part:
+def _footer(message: AlertMessage) -> Part:
     incident = message.incident
     opened = f"Incident {incident.id}, opened {incident.opened_at:%Y-%m-%d %H:%M} UTC"
     lines: list[tuple[str, str | None]] = [(opened, None)]
-    if _link(message.dashboard_url):
+    if safe_link(message.dashboard_url):
         lines.append(("Open in the dashboard", message.dashboard_url))
-    return _Part("", tuple(lines))
+    return Part("", tuple(lines))
 
 
 def _opening(message: AlertMessage) -> str:
@@ -136,15 +136,15 @@ def _opening(message: AlertMessage) -> str:
     return f"{LEAD[message.kind]}: {message.headline}"
 
 
-def parts(message: AlertMessage) -> list[_Part]:
+def parts(message: AlertMessage) -> list[Part]:
     """The paragraphs of ``message``, in order, before they are written as text or HTML."""
     incident, playbook, summary = message.incident, message.playbook, message.summary
-    found: list[_Part] = [_Part("", ((_opening(message), None),))]
+    found: list[Part] = [Part("", ((_opening(message), None),))]
     if message.kind == "alert":
         found.append(_facts(message))
         phrases = [str(p) for p in summary.get("key_phrases") or [] if p][:SHOWN_PHRASES]
         if phrases:
-            found.append(_Part("Key phrases", ((" · ".join(f"“{p}”" for p in phrases), None),)))
+            found.append(Part("Key phrases", ((" · ".join(f"“{p}”" for p in phrases), None),)))
         if summary_posts(summary):
             found.append(_posts(summary))
     elif message.kind not in ("resolved", "step"):
@@ -152,20 +152,21 @@ def parts(message: AlertMessage) -> list[_Part]:
         figures = [n for n in (numbers.magnitude(), numbers.negative() and f"negative share {numbers.negative()}")
                    if n and n not in message.headline]
         if figures:
-            found.append(_Part("", ((" · ".join(figures), None),)))
+            found.append(Part("", ((" · ".join(figures), None),)))
     if playbook and message.kind in ("alert", "reminder", "step"):
         found.append(_steps(playbook, incident))
     if playbook and message.kind == "alert":
         found += _holding(playbook, incident.brand, summary)
         if playbook.move_to_private:
-            found.append(_Part("When to move to private messages", ((playbook.move_to_private, None),)))
+            found.append(Part("When to move to private messages", ((playbook.move_to_private, None),)))
     if playbook and message.kind == "escalation" and playbook.escalation_contacts:
-        found.append(_Part("Escalation contacts", ((", ".join(playbook.escalation_contacts), None),)))
+        found.append(Part("Escalation contacts", ((", ".join(playbook.escalation_contacts), None),)))
     found.append(_footer(message))
     return found
 
 
-def _text(found: list[_Part]) -> str:
+def as_text(found: list[Part]) -> str:
+    """The paragraphs as plain text, headings underlined, links in angle brackets."""
     blocks = []
     for part in found:
         lines = [f"{line} <{url}>" if url else line for line, url in part.lines]
@@ -173,7 +174,8 @@ def _text(found: list[_Part]) -> str:
     return "\n\n".join(blocks) + "\n"
 
 
-def _html(found: list[_Part], heading: str) -> str:
+def as_html(found: list[Part], heading: str) -> str:
+    """The paragraphs as an HTML page under ``heading``, untrusted text escaped."""
     body = [f"<h2>{html.escape(heading)}</h2>"]
     for part in found:
         if part.heading:
@@ -188,4 +190,4 @@ def _html(found: list[_Part], heading: str) -> str:
 def render(message: AlertMessage) -> RenderedEmail:
     """The subject, plain text and HTML of ``message``."""
     found = parts(message)
-    return RenderedEmail(subject=subject(message), text=_text(found), html=_html(found, title(message.incident)))
+    return RenderedEmail(subject=subject(message), text=as_text(found), html=as_html(found, title(message.incident)))
