@@ -9,6 +9,7 @@ import pytest
 from click.testing import CliRunner
 
 from monitor.cli import cli
+from monitor.errors import ConfigError
 from monitor.models import Engagement, Incident, IncidentState, Mention, Severity, Silence, SpikeKind
 from monitor.store.base import CursorUpdate, ExportKind, JobRun, MentionFilter, Notification, NotificationStatus
 from monitor.store.copy import PROGRESS_BRAND, copy_store
@@ -76,9 +77,14 @@ def test_copy_to_sqlite_is_complete_and_idempotent(tmp_path):
 def test_copy_rejects_bad_specs(tmp_path):
     runner = CliRunner()
     result = runner.invoke(cli, ["store", "copy", "--from", "mysql:x", "--to", "sqlite:y"])
-    assert result.exit_code != 0 and "sqlite:PATH" in str(result.exception or result.output)
+    assert isinstance(result.exception, ConfigError) and result.exception.exit_code == 2
+    assert "--from 'mysql:x': unknown store 'mysql'" in str(result.exception)
     result = runner.invoke(cli, ["store", "copy", "--from", f"sqlite:{tmp_path / 'none.db'}", "--to", "sqlite:y"])
-    assert result.exit_code != 0 and "no such database" in str(result.exception or result.output)
+    assert isinstance(result.exception, ConfigError) and "no such database" in str(result.exception)
+    fill(tmp_path / "same.db")
+    same = f"sqlite:{tmp_path / 'same.db'}"
+    result = runner.invoke(cli, ["store", "copy", "--from", same, "--to", same])
+    assert isinstance(result.exception, ConfigError) and "name the same store" in str(result.exception)
 
 
 def test_copy_to_elasticsearch_resumes_after_an_interruption(tmp_path, es_server, es_store_factory):
@@ -140,3 +146,18 @@ def test_copy_command_to_elasticsearch(tmp_path, es_server, es_store_factory):
     assert f"copied {COUNT} mentions" in result.output
     with SqliteStore(tmp_path / "old.db") as source:
         same_contents(source, target)
+
+
+def test_copy_command_from_elasticsearch_to_sqlite(tmp_path, es_server, es_store_factory):
+    fill(tmp_path / "old.db")
+    middle = es_store_factory()
+    with SqliteStore(tmp_path / "old.db") as source:
+        copy_store(source, middle, "old", batch=100, progress=False)
+    args = ["store", "copy", "--from", f"elasticsearch:{es_server}", "--to", f"sqlite:{tmp_path / 'back.db'}",
+            "--index-prefix", middle.prefix, "--no-progress"]
+    result = CliRunner().invoke(cli, args)
+    assert result.exit_code == 0, result.output
+    assert f"copied {COUNT} mentions" in result.output
+    assert "copied 0 mentions" in CliRunner().invoke(cli, args).output
+    with SqliteStore(tmp_path / "old.db") as source, SqliteStore(tmp_path / "back.db") as back:
+        same_contents(source, back)

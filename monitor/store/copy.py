@@ -1,6 +1,7 @@
-"""``monitor store copy``: move an installation from SQLite to Elasticsearch (or another store).
+"""``monitor store copy``: move an installation from SQLite to Elasticsearch, back, or between two of either.
 
     monitor store copy --from sqlite:monitor.db --to elasticsearch:https://es.example.com:9200
+    monitor store copy --from elasticsearch:https://es.example.com:9200 --to sqlite:archive.db
 
 Everything is read through :meth:`~monitor.store.base.Store.export` and written through the
 ``Store`` protocol, so any store copies into any other. Mentions go over in batches, in the order
@@ -146,9 +147,10 @@ def store_group() -> None:
 
 
 @store_group.command("copy")
-@click.option("--from", "source", required=True, metavar="sqlite:PATH", help="The SQLite database to copy.")
-@click.option("--to", "target", required=True, metavar="elasticsearch:URL",
-              help="Where to copy it: elasticsearch:URL (or sqlite:PATH).")
+@click.option("--from", "source", required=True, metavar="STORE",
+              help="The store to copy: sqlite:PATH or elasticsearch:URL.")
+@click.option("--to", "target", required=True, metavar="STORE",
+              help="Where to copy it: elasticsearch:URL or sqlite:PATH.")
 @click.option("--index-prefix", default=None, help="Elasticsearch index prefix (default: monitor).")
 @click.option("--api-key-env", default=None, help="Variable holding the Elasticsearch API key "
               "(default: MONITOR_ES_API_KEY).")
@@ -158,21 +160,36 @@ def store_group() -> None:
 @click.option("--no-progress", is_flag=True, help="No progress bar.")
 def copy_command(source: str, target: str, index_prefix: str | None, api_key_env: str | None,
                  ca_certs: Path | None, batch_size: int, no_progress: bool) -> None:
-    """Copy mentions, cursors, incidents, notifications, silences, corrections and runs; resumable."""
-    backend, _, path = source.partition(":")
-    if backend != "sqlite" or not path:
-        raise ConfigError(f"--from {source!r}: write sqlite:PATH")
-    if not Path(path).is_file():
-        raise ConfigError(f"--from {source!r}: no such database file")
-    settings = parse_target(target, index_prefix=index_prefix, api_key_env=api_key_env, ca_certs=ca_certs)
-    origin = open_store(StorageConfig(backend="sqlite", path=Path(path)))
+    """Copy mentions, cursors, incidents, notifications, silences, corrections and runs; resumable.
+
+    The Elasticsearch options apply to whichever side is Elasticsearch.
+    """
+    options = dict(index_prefix=index_prefix, api_key_env=api_key_env, ca_certs=ca_certs)
     try:
-        destination = open_store(settings)
+        settings_from = parse_target(source, **options)
+    except ConfigError as exc:
+        raise ConfigError(f"--from {exc}") from None
+    if settings_from.backend == "sqlite" and not settings_from.settings.path.is_file():
+        raise ConfigError(f"--from {source!r}: no such database file")
+    settings_to = parse_target(target, **options)
+    if settings_from == settings_to:
+        raise ConfigError(f"--from and --to name the same store ({source})")
+    origin = open_store(settings_from)
+    try:
+        destination = open_store(settings_to)
         try:
-            counts = copy_store(origin, destination, str(Path(path).resolve()), batch=batch_size,
+            counts = copy_store(origin, destination, _origin_name(settings_from), batch=batch_size,
                                 progress=not no_progress)
         finally:
             destination.close()
     finally:
         origin.close()
     click.echo("copied " + ", ".join(f"{n} {kind}" for kind, n in counts.items()) + f" to {target}")
+
+
+def _origin_name(settings: StorageConfig) -> str:
+    """The name the target's progress cursor is kept under: the database file, or the URL and prefix."""
+    options = settings.settings
+    if settings.backend == "sqlite":
+        return str(options.path.resolve())
+    return f"{options.url}/{options.index_prefix}"
