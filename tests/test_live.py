@@ -13,8 +13,8 @@ from monitor.errors import ConfigError, ConflictError
 from monitor.live import LiveSource
 from monitor.models import Author, Engagement, Mention
 from monitor.runtime import build_pipeline
-from monitor.store.base import CursorUpdate, MentionFilter
-from tests.jetstream_fake import FakeJetstream, Plan, like, post, repost, uri_of
+from monitor.store.base import CursorUpdate, MentionFilter, record_key
+from monitor.demo.jetstream_fake import LIKE, POST, REPOST, FakeJetstream, Plan, delete, like, post, repost, uri_of
 
 NOW = datetime(2026, 3, 23, 12, 0, tzinfo=timezone.utc)
 T0 = 1_774_267_000_000_000
@@ -183,3 +183,69 @@ def test_an_idle_stream_still_beats_on_the_sources_health_page(tmp_path, pipelin
         runs = lambda: [r for r in pipeline.store.runs() if r.job == "collect:Acme:jetstream"]  # noqa: E731
         run_until(pipeline, lambda: len(runs()) >= 2, heartbeat=timedelta(seconds=0.1))
     assert len(runs()) >= 2 and all(r.ok and r.fetched == 0 for r in runs())
+
+
+def unlike(time_us: int, liked_at: int, did: str = "did:plc:fan") -> dict:
+    """The deletion of ``like(liked_at, …, did)``: the like's key only, as Jetstream sends it."""
+    return delete(time_us, did, LIKE, f"l{liked_at}")
+
+
+def test_a_like_then_an_unlike_of_a_stored_post_nets_zero_even_across_a_restart(tmp_path, pipeline_for):
+    target = uri_of("did:plc:author", "target")
+    with FakeJetstream([like(T0, target, did="did:plc:a"), like(T0 + 1, target, did="did:plc:b"),
+                        repost(T0 + 2, target)]) as server:
+        first = pipeline_for(server.url)
+        first.store.add_mentions([stored_post("target", "Acme target", NOW - timedelta(hours=1), likes=5)])
+        assert not run_until(first, lambda: first.store.get_cursor("Acme", "jetstream") == str(T0 + 2))
+        first.store.close()
+        server.publish(unlike(T0 + 3, T0, did="did:plc:a"), unlike(T0 + 4, T0 + 1, did="did:plc:b"),
+                       delete(T0 + 5, "did:plc:fan", REPOST, f"r{T0 + 2}"))
+        second = pipeline_for(server.url)
+        assert not run_until(second, lambda: second.store.get_cursor("Acme", "jetstream") == str(T0 + 5))
+    [stored] = second.store.search(MentionFilter(brands=["Acme"]))
+    assert stored.engagement == Engagement(likes=5)
+    keys = [record_key("did:plc:a", LIKE, f"l{T0}"), record_key("did:plc:fan", REPOST, f"r{T0 + 2}")]
+    assert second.store.stream_records("Acme", keys) == {}
+
+
+def test_a_delete_replayed_after_a_reconnect_subtracts_once(tmp_path, pipeline_for):
+    target = uri_of("did:plc:author", "target")
+    events = [like(T0 + k, target, did=f"did:plc:fan{k}") for k in range(4)] + [
+        unlike(T0 + 4, T0 + 1, did="did:plc:fan1"), post(T0 + 5, "Acme filler")]
+    with FakeJetstream(events, plans=[Plan(cut_after=2), Plan(cut_after=4), Plan(rewind_us=5)]) as server:
+        pipeline = pipeline_for(server.url)
+        pipeline.store.add_mentions([stored_post("target", "Acme target", NOW - timedelta(hours=1))])
+        assert not run_until(pipeline, lambda: pipeline.store.get_cursor("Acme", "jetstream") == str(T0 + 5))
+        server.publish(unlike(T0 + 6, T0 + 1, did="did:plc:fan1"), post(T0 + 7, "Acme again"))
+        assert not run_until(pipeline, lambda: pipeline.store.get_cursor("Acme", "jetstream") == str(T0 + 7))
+    stored = {m.text: m for m in pipeline.store.search(MentionFilter(brands=["Acme"]))}
+    assert stored["Acme target"].engagement == Engagement(likes=3)
+    cursors = [int(q["cursor"][0]) if "cursor" in q else None for q in server.connections]
+    assert cursors[:3] == [None, T0 + 1, T0 + 4]  # the third connection rewound to before the unlike
+
+
+def test_an_unlike_of_a_post_never_stored_is_ignored_and_nothing_is_remembered_for_it(tmp_path, pipeline_for):
+    stranger = uri_of("did:plc:nobody", "never-stored")
+    with FakeJetstream([like(T0, stranger), unlike(T0 + 1, T0), unlike(T0 + 2, T0 - 50),
+                        like(T0 + 3, stranger, did="did:plc:other")]) as server:
+        pipeline = pipeline_for(server.url)
+        pipeline.store.add_mentions([stored_post("known", "Acme known", NOW - timedelta(hours=1), likes=2)])
+        assert not run_until(pipeline, lambda: pipeline.store.get_cursor("Acme", "jetstream") == str(T0 + 3))
+    assert [m.engagement for m in pipeline.store.search(MentionFilter(brands=["Acme"]))] == [Engagement(likes=2)]
+    assert pipeline.store.stream_records("Acme", [record_key("did:plc:other", LIKE, f"l{T0 + 3}")]) == {}
+
+
+def test_a_deleted_post_is_marked_and_stays_as_the_evidence_of_its_incident(tmp_path, pipeline_for):
+    hot = uri_of("did:plc:angry", "hot")
+    rant = "Acme lost my luggage and the staff were rude, worst airline ever"
+    events = [post(T0, rant, did="did:plc:angry", rkey="hot")] + [like(T0 + k, hot) for k in range(1, 9)]
+    with FakeJetstream(events) as server:
+        pipeline = pipeline_for(server.url, viral=VIRAL)
+        pipeline.store.add_mentions([stored_post(f"old{k}", f"Acme flight {k} was on time", NOW - timedelta(hours=6),
+                                                 likes=1) for k in range(4)])
+        assert not run_until(pipeline, lambda: pipeline.store.incidents("Acme"))
+        server.publish(delete(T0 + 9, "did:plc:angry", POST, "hot"), *[like(T0 + k, hot) for k in range(10, 40)])
+        assert not run_until(pipeline, lambda: pipeline.store.get_cursor("Acme", "jetstream") == str(T0 + 39))
+    [incident] = pipeline.store.incidents("Acme")
+    [kept] = pipeline.store.search(MentionFilter(ids=incident.spikes[0].sample_mention_ids))
+    assert kept.text == rant and kept.deleted_at is not None and kept.engagement.likes == 38
