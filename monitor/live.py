@@ -100,8 +100,8 @@ class LiveSource:
         self._record(tally, context, None)
 
     def write(self, batch: StreamBatch, cursor: str | None, tally: Tally) -> None:
-        """Store one batch: matched new posts and engagement raised on stored posts with the cursor (one
-        store call), then what was taken back (likes, reposts, replies undone; posts deleted), then the
+        """Store one batch: matched new posts and engagement raised on stored posts (by the stream's
+        bumps, or the service's own totals) with the cursor (one store call), then what was taken back (likes, reposts, replies undone; posts deleted), then the
         records to remember.
 
         In that order a crash can lose a subtraction but never make one twice: the events of a
@@ -117,7 +117,7 @@ class LiveSource:
                 bumps.add(record.mention_id, **{KIND_FIELDS[record.kind]: -1})
             else:
                 deleted.add(record.mention_id)
-        wanted = list(set(bumps.counts) | deleted)
+        wanted = list(set(bumps.counts) | deleted | set(batch.totals))
         stored: dict[str, Mention] = {}
         for group in chunks(wanted, LOOKUP):
             stored.update((m.id, m) for m in self.store.search(MentionFilter(brands=[brand], ids=group,
@@ -125,12 +125,14 @@ class LiveSource:
         fresh = [with_bumps(m, bumps.counts.get(m.id)) for m in new if m.id not in stored and m.id not in deleted]
         raised, revised = [], []
         for mention in stored.values():
-            changed = with_bumps(mention, bumps.counts.get(mention.id))
+            total = batch.totals.get(mention.id)
+            counted = mention.model_copy(update={"engagement": total}) if total is not None else mention
+            changed = with_bumps(counted, bumps.counts.get(mention.id))
             if mention.id in deleted and mention.deleted_at is None:
                 revised.append(changed.model_copy(update={"deleted_at": utcnow()}))
             elif lowered(mention, changed):
                 revised.append(changed)
-            elif changed is not mention:
+            elif changed.engagement != mention.engagement:
                 raised.append(changed)
         update = None
         if batch.cursor:

@@ -6,15 +6,17 @@ from pathlib import Path
 
 import pytest
 
+from fake_api import FakeApi, json_reply
+from fake_mastodon_stream import FakeStreaming, status
 from monitor import config as config_lib
 from monitor.alerts.incidents.playbooks import BUILT_IN_PLAYBOOKS
 from monitor.alerts.notify.slack.outbox import OutboxNotifier
+from monitor.demo.jetstream_fake import LIKE, POST, REPOST, FakeJetstream, Plan, delete, like, post, repost, uri_of
 from monitor.errors import ConfigError, ConflictError
 from monitor.live import LiveSource
 from monitor.models import Author, Engagement, Mention
 from monitor.runtime import build_pipeline
 from monitor.store.base import CursorUpdate, MentionFilter, record_key
-from monitor.demo.jetstream_fake import LIKE, POST, REPOST, FakeJetstream, Plan, delete, like, post, repost, uri_of
 
 NOW = datetime(2026, 3, 23, 12, 0, tzinfo=timezone.utc)
 T0 = 1_774_267_000_000_000
@@ -249,3 +251,52 @@ def test_a_deleted_post_is_marked_and_stays_as_the_evidence_of_its_incident(tmp_
     [incident] = pipeline.store.incidents("Acme")
     [kept] = pipeline.store.search(MentionFilter(ids=incident.spikes[0].sample_mention_ids))
     assert kept.text == rant and kept.deleted_at is not None and kept.engagement.likes == 38
+
+
+def test_a_mastodon_stream_keeps_a_stored_post_at_the_instance_counts_and_marks_its_deletion(
+        tmp_path, offline_annotator):
+    streaming, api = FakeStreaming(), FakeApi()
+    counts = {"favourites_count": 4, "reblogs_count": 1}
+    api.route("/api/v1/statuses/1", lambda request: json_reply(dict(status(1, "Acme lost my bag"), **counts)))
+    source = {"type": "mastodon_stream", "instance": api.url, "streaming_url": streaming.url, "flush_seconds": 0.05,
+              "backoff_initial": 0.01, "backoff_max": 0.05, "refresh_every": 0.2, "refresh_calls": 5}
+    config = {"storage": {"path": str(tmp_path / "m.db")}, "nlp": {"backend": "offline"},
+              "alerts": {"playbooks_dir": str(BUILT_IN_PLAYBOOKS), "outbox": str(tmp_path / "out.jsonl")},
+              "brands": [{"name": "Acme", "query": "acme", "sources": [source]}]}
+    (tmp_path / "monitor.yaml").write_text(json.dumps(config))
+    pipeline = build_pipeline(config_lib.load(tmp_path / "monitor.yaml"), annotator=offline_annotator,
+                              notifier=OutboxNotifier(tmp_path / "out.jsonl"), clock=lambda: NOW)
+    post_id = "mastodon:https://social.example/users/a/statuses/1"
+    stored = lambda: {m.id: m for m in pipeline.store.search(MentionFilter(brands=["Acme"]))}  # noqa: E731
+
+    def first_post_at(likes, replies=0):
+        def check():
+            mention = stored().get(post_id)
+            return mention is not None and (mention.engagement.likes, mention.engagement.replies) == (likes, replies)
+        return check
+
+    brand = pipeline.config.brand("Acme")
+    live = LiveSource(pipeline, brand, pipeline.source_config(brand, "mastodon_stream"))
+    stop = threading.Event()
+    thread = threading.Thread(target=live.run, args=(stop,))
+    thread.start()
+    try:
+        wait = lambda check: [time.sleep(0.02) for _ in range(500) if not check()]  # noqa: E731
+        wait(lambda: streaming.connected() and streaming.subscriptions[0])
+        streaming.publish(["public"], dict(status(1, "Acme lost my bag"), favourites_count=2))
+        wait(first_post_at(4))
+        assert first_post_at(4)()  # the refresh read the favourites the stream never sends
+        streaming.publish(["public"], dict(status(2, "so sorry"), in_reply_to_id="1"))
+        wait(first_post_at(4, replies=1))
+        assert first_post_at(4, replies=1)()
+        counts["favourites_count"], counts["replies_count"] = 3, 1  # an unfavourite
+        wait(first_post_at(3, replies=1))
+        assert first_post_at(3, replies=1)()
+        streaming.publish(["public"], "1", event="delete")
+        wait(lambda: stored()[post_id].deleted_at is not None)
+    finally:
+        stop.set()
+        thread.join(5)
+        streaming.close()
+        api.close()
+    assert stored()[post_id].deleted_at is not None and stored()[post_id].text == "Acme lost my bag"

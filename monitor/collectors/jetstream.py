@@ -24,7 +24,7 @@ from websockets.sync.client import ClientConnection
 from monitor.collectors.api import language, parse_time
 from monitor.collectors.base import ITEM_ERRORS, Batch, FetchContext
 from monitor.collectors.bluesky import QUOTE_EMBEDS
-from monitor.collectors.stream import Bumps, StreamBatch, StreamConfig, hold, refuse_polling
+from monitor.collectors.stream import StreamBatch, StreamConfig, hold, refuse_polling
 from monitor.models import Author, Mention
 from monitor.store.base import record_key
 

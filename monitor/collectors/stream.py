@@ -24,6 +24,7 @@ from websockets.sync.client import ClientConnection, connect
 
 from monitor.collectors.base import Batch, FetchContext
 from monitor.errors import CollectorError
+from monitor.models import Engagement
 
 log = logging.getLogger(__name__)
 
@@ -108,6 +109,9 @@ class StreamBatch(Batch):
     """
 
     bumps: Bumps = field(default_factory=Bumps)
+    totals: dict[str, Engagement] = field(default_factory=dict)
+    """The service's own current counts of posts, by mention id (Mastodon sends them): they replace the
+    stored ones, lower included, before this batch's bumps are added."""
     records: Records = field(default_factory=Records)
     events: int = 0
     error: str | None = None
