@@ -23,7 +23,7 @@ T0 = 1_774_267_000_000_000
 VIRAL = {"min_engagement": 6, "min_ratio": 3, "min_rate": 1, "min_history": 3}
 
 
-def write_config(tmp_path: Path, url: str, **detection) -> Path:
+def write_config(tmp_path: Path, url: str, stream: dict | None = None, **detection) -> Path:
     config = {
         "storage": {"path": str(tmp_path / "m.db")},
         "nlp": {"backend": "offline"},
@@ -31,7 +31,7 @@ def write_config(tmp_path: Path, url: str, **detection) -> Path:
         "alerts": {"playbooks_dir": str(BUILT_IN_PLAYBOOKS), "outbox": str(tmp_path / "out.jsonl")},
         "brands": [{"name": "Acme", "query": "acme",
                     "sources": [{"type": "jetstream", "url": url, "flush_seconds": 0.05, "backoff_initial": 0.01,
-                                 "backoff_max": 0.05, "stall_seconds": 30},
+                                 "backoff_max": 0.05, "stall_seconds": 30, **(stream or {})},
                                 {"type": "file", "path": str(tmp_path / "feed.jsonl")}]}],
     }
     path = tmp_path / "monitor.yaml"
@@ -41,8 +41,8 @@ def write_config(tmp_path: Path, url: str, **detection) -> Path:
 
 @pytest.fixture
 def pipeline_for(tmp_path, offline_annotator):
-    def build(url: str, **detection):
-        config = config_lib.load(write_config(tmp_path, url, **detection))
+    def build(url: str, stream: dict | None = None, **detection):
+        config = config_lib.load(write_config(tmp_path, url, stream, **detection))
         return build_pipeline(config, annotator=offline_annotator, notifier=OutboxNotifier(tmp_path / "out.jsonl"),
                               clock=lambda: NOW)
     return build
@@ -208,6 +208,26 @@ def test_a_like_then_an_unlike_of_a_stored_post_nets_zero_even_across_a_restart(
     assert stored.engagement == Engagement(likes=5)
     keys = [record_key("did:plc:a", LIKE, f"l{T0}"), record_key("did:plc:fan", REPOST, f"r{T0 + 2}")]
     assert second.store.stream_records("Acme", keys) == {}
+
+
+def test_a_like_older_than_remember_days_is_forgotten_and_its_unlike_ignored(tmp_path, pipeline_for):
+    target = uri_of("did:plc:author", "target")
+    with FakeJetstream([like(T0, target)]) as server:
+        pipeline = pipeline_for(server.url, stream={"remember_days": 0.5 / 86400})
+        pipeline.store.add_mentions([stored_post("target", "Acme target", NOW - timedelta(hours=1))])
+        key = record_key("did:plc:fan", LIKE, f"l{T0}")
+        seen = []
+
+        def remembered_then_forgotten():
+            seen.extend(pipeline.store.stream_records("Acme", [key]).values())
+            return bool(seen) and not pipeline.store.stream_records("Acme", [key])
+
+        assert not run_until(pipeline, remembered_then_forgotten)
+        assert seen and seen[0].mention_id == f"bluesky:{target}"
+        server.publish(unlike(T0 + 1, T0))
+        assert not run_until(pipeline, lambda: pipeline.store.get_cursor("Acme", "jetstream") == str(T0 + 1))
+    [stored] = pipeline.store.search(MentionFilter(brands=["Acme"]))
+    assert stored.engagement == Engagement(likes=1) and pipeline.store.stream_records("Acme", [key]) == {}
 
 
 def test_a_delete_replayed_after_a_reconnect_subtracts_once(tmp_path, pipeline_for):
