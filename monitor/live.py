@@ -101,8 +101,8 @@ class LiveSource:
 
     def write(self, batch: StreamBatch, cursor: str | None, tally: Tally) -> None:
         """Store one batch: matched new posts and engagement raised on stored posts (by the stream's
-        bumps, or the service's own totals) with the cursor (one store call), then what was taken back (likes, reposts, replies undone; posts deleted), then the
-        records to remember.
+        bumps, or the service's own totals) with the cursor (one store call), then what was taken back
+        (likes, reposts, replies undone; posts deleted), then the records to remember.
 
         In that order a crash can lose a subtraction but never make one twice: the events of a
         stored batch are not read again, and a record is forgotten once taken back.

@@ -5,7 +5,9 @@ from __future__ import annotations
 import enum
 import hashlib
 from datetime import datetime, timedelta
-from typing import Any, Callable, Iterable, Iterator, Literal, NamedTuple, Protocol, Sequence, TypeVar, Union, runtime_checkable
+from typing import (
+    Any, Callable, Iterable, Iterator, Literal, NamedTuple, Protocol, Sequence, TypeVar, Union, runtime_checkable,
+)
 
 from pydantic import BaseModel, ConfigDict, Field
 

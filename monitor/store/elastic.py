@@ -46,8 +46,8 @@ from monitor.store.elastic_queries import (
 )
 from monitor.store.elastic_export import ElasticExport, versioned
 from monitor.store.elastic_review import ElasticReview
-from monitor.store.elastic_stream import ElasticStream
 from monitor.store.elastic_setup import TemplateSettings, apply_template, drop_months, ensure_template
+from monitor.store.elastic_stream import ElasticStream
 from monitor.store.elastic_work import ElasticWork
 from monitor.store.settings import ElasticsearchConfig
 

@@ -54,7 +54,8 @@ class SqliteStream:
     def keep_stream_records(self, brand: str, kept: Sequence[StreamRecord], forgotten: Sequence[str],
                             before: datetime | None = None) -> None:
         with self._tx() as db:
-            db.executemany("INSERT OR REPLACE INTO stream_records (brand, key, mention_id, kind, at) VALUES (?,?,?,?,?)",
+            db.executemany("INSERT OR REPLACE INTO stream_records (brand, key, mention_id, kind, at)"
+                           " VALUES (?,?,?,?,?)",
                            [(brand, r.key, r.mention_id, r.kind, int(r.at.timestamp())) for r in kept])
             db.executemany("DELETE FROM stream_records WHERE brand=? AND key=?", [(brand, key) for key in forgotten])
             if before is not None:
