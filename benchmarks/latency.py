@@ -38,7 +38,7 @@ from monitor.alerts.incidents.playbooks import BUILT_IN_PLAYBOOKS  # noqa: E402
 from monitor.models import Author, Engagement, Mention  # noqa: E402
 from monitor.store.sqlite import SqliteStore  # noqa: E402
 from tests.fake_slack import DEFAULT_TOKEN, FakeSlack  # noqa: E402
-from tests.jetstream_fake import LIKE, POST, REPOST, FakeJetstream, commit  # noqa: E402
+from monitor.demo.jetstream_fake import LIKE, POST, REPOST, FakeJetstream, commit  # noqa: E402
 
 NAMES = ["Aurelia", "Borealis", "Cobalto", "Dunmore", "Elstree", "Fenwick", "Galloway", "Harrowby", "Islay",
          "Jorvik", "Kestrel", "Lindqvist", "Marlowe", "Norcross", "Ossian", "Pemberly", "Quillon", "Rosmund",

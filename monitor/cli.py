@@ -145,8 +145,17 @@ def detect(path: Path) -> None:
 @click.option("--workdir", type=click.Path(file_okay=False, path_type=Path),
               help="Keep the demo's database and config here (default: a new temporary folder).")
 @click.option("--days", default=14, show_default=True, help="Quiet days before the crisis.")
-def demo(workdir: Path | None, days: int) -> None:
-    """Replay a multilingual brand crisis through the real pipeline with a simulated clock."""
+@click.option("--live", is_flag=True,
+              help="Stream the crisis through a loopback Bluesky Jetstream instead, in real time (under a minute): "
+                   "the alert arrives seconds after the post goes viral.")
+def demo(workdir: Path | None, days: int, live: bool) -> None:
+    """Replay a multilingual brand crisis through the real pipeline with a simulated clock (or, with --live,
+    as a stream in real time)."""
+    if live:
+        from monitor.demo.live import run_live_demo
+
+        run_live_demo(workdir, echo=click.echo)
+        return
     from monitor.demo.run import run_demo
 
     run_demo(workdir, quiet_days=days, echo=click.echo)

@@ -21,13 +21,13 @@ from datetime import datetime, timedelta
 
 from monitor.collectors.api import chunks
 from monitor.collectors.base import FetchContext
-from monitor.collectors.stream import StreamBatch, StreamCollector, is_stream
+from monitor.collectors.stream import KIND_FIELDS, StreamBatch, StreamCollector, is_stream
 from monitor.config import BrandConfig, SourceConfig
 from monitor.errors import ConfigError
 from monitor.health import collect_job
 from monitor.models import MAX_COUNT, Engagement, Mention
 from monitor.pipeline import Pipeline, describe, utcnow
-from monitor.store.base import CursorUpdate, JobRun, MentionFilter
+from monitor.store.base import CursorUpdate, JobRun, MentionFilter, StreamRecord
 
 log = logging.getLogger(__name__)
 
@@ -50,14 +50,21 @@ class Tally:
 
 
 def with_bumps(mention: Mention, bump: list[int] | None) -> Mention:
-    """``mention`` with ``bump`` ([likes, shares, replies]) added to its engagement."""
+    """``mention`` with ``bump`` ([likes, shares, replies], negative when taken back) added to its
+    engagement, never below zero."""
     if not bump:
         return mention
     counts = mention.engagement
-    engagement = Engagement(likes=min(counts.likes + bump[0], MAX_COUNT),
-                            shares=min(counts.shares + bump[1], MAX_COUNT),
-                            replies=min(counts.replies + bump[2], MAX_COUNT))
+    engagement = Engagement(likes=min(max(counts.likes + bump[0], 0), MAX_COUNT),
+                            shares=min(max(counts.shares + bump[1], 0), MAX_COUNT),
+                            replies=min(max(counts.replies + bump[2], 0), MAX_COUNT))
     return mention.model_copy(update={"engagement": engagement})
+
+
+def lowered(before: Mention, after: Mention) -> bool:
+    """Whether any of ``after``'s counts is below ``before``'s (a store only raises them on insert)."""
+    old, new = before.engagement, after.engagement
+    return new.likes < old.likes or new.shares < old.shares or new.replies < old.replies
 
 
 class LiveSource:
@@ -93,27 +100,62 @@ class LiveSource:
         self._record(tally, context, None)
 
     def write(self, batch: StreamBatch, cursor: str | None, tally: Tally) -> None:
-        """Store one batch: matched new posts, engagement of stored posts, the cursor (one store call)."""
-        brand = self.brand.name
+        """Store one batch: matched new posts and engagement raised on stored posts (by the stream's
+        bumps, or the service's own totals) with the cursor (one store call), then what was taken back
+        (likes, reposts, replies undone; posts deleted), then the records to remember.
+
+        In that order a crash can lose a subtraction but never make one twice: the events of a
+        stored batch are not read again, and a record is forgotten once taken back.
+        """
+        brand, records = self.brand.name, batch.records
         new = self.pipeline.matched(self.brand, batch.mentions)
-        bumps = batch.bumps.counts
+        bumps = batch.bumps
+        taken = self.store.stream_records(brand, records.taken_back) if records.taken_back else {}
+        deleted = set(records.deleted)
+        for record in taken.values():
+            if record.kind in KIND_FIELDS:
+                bumps.add(record.mention_id, **{KIND_FIELDS[record.kind]: -1})
+            else:
+                deleted.add(record.mention_id)
+        wanted = list(set(bumps.counts) | deleted | set(batch.totals))
         stored: dict[str, Mention] = {}
-        for group in chunks(list(bumps), LOOKUP):
+        for group in chunks(wanted, LOOKUP):
             stored.update((m.id, m) for m in self.store.search(MentionFilter(brands=[brand], ids=group,
                                                                                 limit=len(group))))
-        fresh = [with_bumps(m, bumps.get(m.id)) for m in new if m.id not in stored]
-        raised = [with_bumps(m, bumps[m.id]) for m in stored.values()]
+        fresh = [with_bumps(m, bumps.counts.get(m.id)) for m in new if m.id not in stored and m.id not in deleted]
+        raised, revised = [], []
+        for mention in stored.values():
+            total = batch.totals.get(mention.id)
+            counted = mention.model_copy(update={"engagement": total}) if total is not None else mention
+            changed = with_bumps(counted, bumps.counts.get(mention.id))
+            if mention.id in deleted and mention.deleted_at is None:
+                revised.append(changed.model_copy(update={"deleted_at": utcnow()}))
+            elif lowered(mention, changed):
+                revised.append(changed)
+            elif changed.engagement != mention.engagement:
+                raised.append(changed)
         update = None
         if batch.cursor:
             update = CursorUpdate(brand=brand, source=self.source.key, value=batch.cursor, expected=cursor,
                                   checked=True)
         if fresh or raised or update:
             tally.stored += self.store.add_mentions(fresh + raised, update)
+        if revised:
+            self.store.revise_mentions(revised)
+        known = stored.keys() | {m.id for m in fresh}
+        kept = [StreamRecord(key=key, mention_id=mention_id, kind=kind, at=utcnow())
+                for key, (mention_id, kind) in records.made.items() if mention_id in known]
+        if kept or taken:
+            self.store.keep_stream_records(brand, kept, list(taken))
         tally.events += batch.events
-        tally.updated += len(raised)
-        tally.written += fresh + raised
+        tally.updated += len(raised) + len(revised)
+        tally.written += fresh + raised + revised
 
     def _record(self, tally: Tally, context: FetchContext, error: str | None) -> Tally:
+        """Record a run for the Sources health page; forget the records older than ``remember_days``."""
+        remember = getattr(self.source.settings, "remember_days", None)
+        if remember is not None:
+            self.store.keep_stream_records(self.brand.name, [], [], before=utcnow() - timedelta(days=remember))
         unreadable = context.unreadable.count
         self.pipeline.record(JobRun(
             job=collect_job(self.brand.name, self.source.key), brand=self.brand.name, source=self.source.key,

@@ -100,11 +100,13 @@ class Mention(_Model):
     language_hint: str | None = None
     sentiment: Sentiment | None = None
     matched_terms: list[str] = Field(default_factory=list)
+    deleted_at: datetime | None = None
+    """When its author deleted the post (seen on a stream): kept as an incident's evidence, never viral again."""
 
-    @field_validator("created_at", "collected_at")
+    @field_validator("created_at", "collected_at", "deleted_at")
     @classmethod
-    def _aware(cls, value: datetime) -> datetime:
-        return utc(value)
+    def _aware(cls, value: datetime | None) -> datetime | None:
+        return None if value is None else utc(value)
 
     @staticmethod
     def make_id(source: str, external_id: str) -> str:

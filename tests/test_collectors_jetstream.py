@@ -12,7 +12,10 @@ from monitor.collectors.jetstream import EventReader, JetstreamCollector, Jetstr
 from monitor.collectors.stream import is_stream
 from monitor.errors import CollectorError
 from monitor.query import Query
-from tests.jetstream_fake import LIKE, POST, REPOST, FakeJetstream, Plan, identity, like, post, repost, uri_of
+from monitor.demo.jetstream_fake import (
+    LIKE, POST, REPOST, FakeJetstream, Plan, delete, identity, like, post, repost, uri_of,
+)
+from monitor.store.base import record_key
 from tests.recordings import recorded
 
 NOW = datetime(2026, 3, 23, 12, 0, tzinfo=timezone.utc)
@@ -101,6 +104,26 @@ def test_likes_reposts_replies_and_quotes_count_towards_the_post_they_refer_to()
     other = f"bluesky:{uri_of('did:plc:other', 'cold')}"
     assert batch.bumps.counts == {f"bluesky:{target}": [2, 2, 1], other: [1, 0, 0]}
     assert batch.events == 8 and batch.cursor == str(T0 + 7)
+
+
+def test_records_are_kept_by_key_and_a_deletion_is_taken_back_within_the_batch_or_left_for_the_pipeline():
+    target = uri_of("did:plc:brand", "hot")
+    target_id = f"bluesky:{target}"
+    reader = EventReader(context())
+    for event in [like(T0, target, did="did:plc:a"), like(T0 + 1, target, did="did:plc:b"),
+                  delete(T0 + 2, "did:plc:a", LIKE, f"l{T0}"), post(T0 + 3, "so true", did="did:plc:c", rkey="r1",
+                                                                    reply_to=target),
+                  delete(T0 + 4, "did:plc:old", REPOST, "r-earlier"),
+                  delete(T0 + 5, "did:plc:c", POST, "gone")]:
+        reader.read(json.dumps(event))
+    batch = reader.take()
+    assert batch.bumps.counts == {target_id: [1, 0, 1]}
+    assert batch.records.made == {record_key("did:plc:b", LIKE, f"l{T0 + 1}"): (target_id, "like"),
+                                  record_key("did:plc:c", POST, "r1", "reply"): (target_id, "reply")}
+    assert batch.records.taken_back == [record_key("did:plc:old", REPOST, "r-earlier"),
+                                        record_key("did:plc:c", POST, "gone", "reply"),
+                                        record_key("did:plc:c", POST, "gone", "quote")]
+    assert batch.records.deleted == [f"bluesky:{uri_of('did:plc:c', 'gone')}"]
 
 
 def test_malformed_and_replayed_messages_are_skipped_and_counted():

@@ -1,85 +1,24 @@
 import copy
 import json
-import socket
 import threading
 import time
 from datetime import datetime, timezone
 
 import pytest
-from websockets.exceptions import ConnectionClosed
-from websockets.sync.server import ServerConnection, serve
 
 from fake_api import FakeApi, Request, json_reply
+from fake_mastodon_stream import FakeStreaming, status
 from monitor import registry
 from monitor.collectors.base import FetchContext
 from monitor.collectors.mastodon import MastodonCollector, MastodonConfig
-from monitor.collectors.mastodon_stream import MastodonStreamCollector, MastodonStreamConfig
+from monitor.collectors.mastodon_stream import MastodonStreamCollector, MastodonStreamConfig, StatusReader, status_key
 from monitor.collectors.stream import is_stream
 from monitor.errors import CollectorError
+from monitor.models import Engagement
 from monitor.query import Query
 from tests.recordings import recorded
 
 NOW = datetime(2026, 3, 23, 12, 0, tzinfo=timezone.utc)
-
-
-def status(number: int, text: str, reblog: dict | None = None) -> dict:
-    return {"id": str(number), "uri": f"https://social.example/users/a/statuses/{number}",
-            "url": f"https://social.example/@a/{number}", "created_at": "2026-03-23T11:59:00.000Z",
-            "content": f"<p>{text}</p>", "spoiler_text": "", "language": "en", "in_reply_to_id": None,
-            "account": {"acct": "a", "display_name": "A", "followers_count": 10},
-            "favourites_count": 0, "reblogs_count": 0, "replies_count": 0, "reblog": reblog}
-
-
-class FakeStreaming:
-    """``/api/v1/streaming``: records subscriptions, sends each published status to subscribed connections
-    as ``{"stream": [...], "event": "update", "payload": "<status JSON>"}``; ``drop()`` cuts them."""
-
-    def __init__(self):
-        self.subscriptions: list[list[dict]] = []
-        self.authorizations: list[str | None] = []
-        self._outbox: list[tuple[str, list[str], str]] = []
-        self._lock = threading.Lock()
-        self._drop = threading.Event()
-        self._server = serve(self._handle, "127.0.0.1", 0)
-        self.url = f"ws://127.0.0.1:{self._server.socket.getsockname()[1]}/api/v1/streaming"
-        threading.Thread(target=self._server.serve_forever, daemon=True).start()
-
-    def close(self):
-        self._server.shutdown()
-
-    def publish(self, stream: list[str], payload: dict | str, event: str = "update"):
-        with self._lock:
-            self._outbox.append((event, stream, payload if isinstance(payload, str) else json.dumps(payload)))
-
-    def drop(self):
-        self._drop.set()
-
-    def connected(self) -> int:
-        return len(self.subscriptions)
-
-    def _handle(self, ws: ServerConnection):
-        mine: list[dict] = []
-        self.subscriptions.append(mine)
-        self.authorizations.append(ws.request.headers.get("Authorization"))
-        position = len(self._outbox)
-        try:
-            while True:
-                try:
-                    mine.append(json.loads(ws.recv(timeout=0.02)))
-                except TimeoutError:
-                    pass
-                if self._drop.is_set():
-                    self._drop.clear()
-                    ws.socket.shutdown(socket.SHUT_RDWR)
-                    return
-                with self._lock:
-                    fresh, position = self._outbox[position:], len(self._outbox)
-                names = {s["stream"] + (":" + s["tag"] if "tag" in s else "") for s in mine}
-                for event, stream, payload in fresh:
-                    if ":".join(stream) in names or stream[0] in names:
-                        ws.send(json.dumps({"stream": stream, "event": event, "payload": payload}))
-        except ConnectionClosed:
-            return
 
 
 @pytest.fixture
@@ -235,3 +174,61 @@ def test_nothing_to_stream_is_a_collector_error(servers):
     streaming, api = servers
     with pytest.raises(CollectorError, match="nothing to stream"):
         list(collector(streaming, api, public=False).stream(context("acme"), None, threading.Event()))
+
+
+def reader_for(api_url: str, **options) -> StatusReader:
+    config = MastodonStreamConfig(instance=api_url, **options)
+    return StatusReader(context("acme"), config, 0)
+
+
+def message(event: str, payload) -> str:
+    return json.dumps({"stream": ["public"], "event": event,
+                       "payload": payload if isinstance(payload, str) else json.dumps(payload)})
+
+
+def test_replies_quotes_edits_and_boosts_of_a_known_post_reach_it_and_a_delete_is_taken_back():
+    reader = reader_for("https://social.example")
+    post_id = "mastodon:https://social.example/users/a/statuses/1"
+    reply = dict(status(2, "so sorry to hear"), in_reply_to_id="1")
+    quote = dict(status(3, "look at this"), quote={"state": "accepted", "quoted_status": status(1, "Acme lost my bag")})
+    for raw in [message("update", status(1, "Acme lost my bag")), message("update", reply), message("update", quote),
+                message("update", reply),
+                message("status.update", dict(status(1, "Acme lost my bag (edited)"), favourites_count=7)),
+                message("update", dict(status(4, ""), content="", reblog=dict(
+                    status(1, "Acme lost my bag"), favourites_count=9, reblogs_count=3)))]:
+        reader.read(raw)
+    batch = reader.take()
+    assert batch.bumps.counts == {post_id: [0, 1, 1]}
+    assert batch.totals == {post_id: Engagement(likes=9, shares=3)}
+    assert batch.records.made[status_key("https://social.example", "2", "reply")] == (post_id, "reply")
+    assert batch.records.made[status_key("https://social.example", "3", "quote")] == (post_id, "share")
+    assert batch.records.made[status_key("https://social.example", "1")] == (post_id, "post")
+    reader.read(message("delete", "2"))
+    reader.read(message("delete", "1"))
+    later = reader.take()
+    assert later.records.taken_back == [status_key("https://social.example", number, role)
+                                        for number in ("2", "1") for role in ("post", "reply", "quote")]
+    assert later.events == 2 and not later.bumps.counts
+
+
+def test_counts_of_recent_posts_are_refreshed_over_rest_a_bounded_number_per_round(servers):
+    _, api = servers
+    for number in (1, 2, 3):
+        api.route(f"/api/v1/statuses/{number}", lambda request, n=number: json_reply(
+            dict(status(n, "Acme"), favourites_count=10 * n, reblogs_count=n, quotes_count=1)))
+    api.route("/api/v1/statuses/2", lambda request: json_reply({"error": "Record not found"}, status=404))
+    reader = reader_for(api.url, refresh_every=60, refresh_calls=2)
+    for number in (1, 2, 3):
+        reader.read(message("update", status(number, f"Acme post {number}")))
+    reader.take()
+    assert not api.requests  # not due yet
+    reader.next_refresh = 0
+    first = reader.take()
+    reader.next_refresh = 0
+    second = reader.take()
+    asked = [r.path for r in api.requests]
+    assert asked[:2] == ["/api/v1/statuses/1", "/api/v1/statuses/2"] and asked[2] == "/api/v1/statuses/3"
+    assert len(asked) == 4 and asked[3] in ("/api/v1/statuses/1", "/api/v1/statuses/2")
+    one, three = (f"mastodon:https://social.example/users/a/statuses/{n}" for n in (1, 3))
+    assert first.totals == {one: Engagement(likes=10, shares=2)}
+    assert second.totals[three] == Engagement(likes=30, shares=4)

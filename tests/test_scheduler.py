@@ -18,7 +18,7 @@ from monitor.runtime import build_interactive, build_pipeline
 from monitor.scheduler import Service
 from monitor.store.base import MentionFilter
 from monitor.store.sqlite import SqliteStore
-from tests.jetstream_fake import FakeJetstream, post
+from monitor.demo.jetstream_fake import FakeJetstream, post
 
 CONFIG = parse("""
 detection: {every: 1s}

@@ -17,8 +17,8 @@ from monitor.models import (
     SpikeKind, Transition,
 )
 from monitor.store.base import (
-    AuthorTotals, CursorUpdate, ExportKind, JobRun, MentionFilter, Notification, NotificationStatus, Store, Totals,
-    WorkerBeat, bucket_floor, change_incident, change_silence, totals_by_bucket,
+    AuthorTotals, CursorUpdate, ExportKind, JobRun, MentionFilter, Notification, NotificationStatus, Store,
+    StreamRecord, Totals, WorkerBeat, record_key, bucket_floor, change_incident, change_silence, totals_by_bucket,
 )
 from monitor.store.sqlite import SqliteStore
 
@@ -126,6 +126,32 @@ def test_engagement_refresh_only_grows(store):
     store.add_mentions([mention(1, likes=40, shares=2, replies=1)])
     found = store.search(MentionFilter(ids=["twitter:1"]))[0].engagement
     assert (found.likes, found.shares, found.replies) == (40, 2, 1)
+
+
+def test_a_revision_may_lower_engagement_and_marks_a_deletion(store):
+    store.add_mentions([mention(1, likes=5, shares=3), mention(2, likes=4)])
+    deleted = mention(1, likes=2, shares=3).model_copy(update={"deleted_at": T0 + timedelta(minutes=5)})
+    store.revise_mentions([deleted, mention(9, likes=1)])
+    found = {m.id: m for m in store.search(MentionFilter())}
+    assert set(found) == {"twitter:1", "twitter:2"}
+    assert (found["twitter:1"].engagement.likes, found["twitter:1"].engagement.shares) == (2, 3)
+    assert found["twitter:1"].deleted_at == T0 + timedelta(minutes=5) and found["twitter:2"].deleted_at is None
+    assert store.totals(MentionFilter(ids=["twitter:1"])).interactions == 5
+    store.add_mentions([mention(1, likes=1)])
+    assert store.search(MentionFilter(ids=["twitter:1"]))[0].engagement.likes == 2
+
+
+def test_stream_records_are_remembered_forgotten_and_bounded_by_age(store):
+    records = [StreamRecord(key=record_key("did:plc:fan", "like", str(k)), mention_id=f"bluesky:{k % 2}",
+                            kind="like" if k < 3 else "share", at=T0 + timedelta(hours=k)) for k in range(5)]
+    store.keep_stream_records("Aurora Air", records, [])
+    store.keep_stream_records("SkyLark", records[:1], [])
+    keys = [r.key for r in records]
+    assert store.stream_records("Aurora Air", keys + ["unknown"]) == {r.key: r for r in records}
+    store.keep_stream_records("Aurora Air", [], [keys[0], "unknown"], before=T0 + timedelta(hours=2))
+    assert set(store.stream_records("Aurora Air", keys)) == set(keys[2:])
+    assert set(store.stream_records("SkyLark", keys)) == {keys[0]}
+    assert len(record_key("did:plc:" + "x" * 40, "like", "3kabc")) == 24
 
 
 # -- search and count ----------------------------------------------------------------------------

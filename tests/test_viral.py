@@ -71,6 +71,12 @@ def test_quotes_add_to_the_engagement_of_their_parent_and_may_go_viral_themselve
     assert spike.sample_mention_ids == ["q-0"]
 
 
+def test_a_post_its_author_deleted_is_never_viral():
+    viral = post("viral", timedelta(minutes=12), likes=5200, shares=2400, replies=700, label="negative")
+    assert judge(viral)
+    assert not judge(viral.model_copy(update={"deleted_at": NOW - timedelta(minutes=1)}))
+
+
 def test_no_viral_alert_during_warm_up_or_for_ordinary_posts():
     viral = post("viral", timedelta(minutes=12), likes=5000)
     assert judge(viral, reference=REFERENCE[: RULE.min_history - 1]) == []

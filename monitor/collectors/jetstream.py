@@ -3,7 +3,10 @@
 The subscription asks for ``wantedCollections`` (posts, likes, reposts) and resumes with
 ``cursor``, the ``time_us`` (Unix microseconds) of the last event stored. Each post is matched
 against the brand query here; likes and reposts of a stored post, and replies and quotes of
-one, add to its engagement. Posts get the same ids as the ``bluesky`` search collector's
+one, add to its engagement. A deletion carries only the record's key: the records that
+pointed at stored posts are remembered (see :class:`~monitor.collectors.stream.Records`), so
+an unlike, an undone repost or a deleted reply or quote is taken off again, and a deleted
+post is marked deleted. Posts get the same ids as the ``bluesky`` search collector's
 (``bluesky:at://…``), so a post found by both is stored once.
 """
 
@@ -21,8 +24,9 @@ from websockets.sync.client import ClientConnection
 from monitor.collectors.api import language, parse_time
 from monitor.collectors.base import ITEM_ERRORS, Batch, FetchContext
 from monitor.collectors.bluesky import QUOTE_EMBEDS
-from monitor.collectors.stream import Bumps, StreamBatch, StreamConfig, hold, refuse_polling
+from monitor.collectors.stream import StreamBatch, StreamConfig, hold, refuse_polling
 from monitor.models import Author, Mention
+from monitor.store.base import record_key
 
 SOURCE = "bluesky"
 POST, LIKE, REPOST = "app.bsky.feed.post", "app.bsky.feed.like", "app.bsky.feed.repost"
@@ -92,22 +96,29 @@ class EventReader:
 
     def _commit(self, event: dict[str, Any]) -> None:
         commit = event["commit"]
+        did, collection, rkey = event["did"], commit["collection"], commit["rkey"]
+        if commit.get("operation") == "delete":
+            self._delete(did, collection, rkey)
+            return
         if commit.get("operation") != "create":
             return
-        collection, record = commit["collection"], commit["record"]
-        bumps: Bumps = self.pending.bumps
+        record = commit["record"]
+        bumps, records = self.pending.bumps, self.pending.records
         if collection == LIKE or collection == REPOST:
             target = _uri(record.get("subject"))
             if target is not None:
                 bumps.add(f"{SOURCE}:{target}", likes=collection == LIKE, shares=collection == REPOST)
+                records.make(record_key(did, collection, rkey), f"{SOURCE}:{target}",
+                             "like" if collection == LIKE else "share")
             return
         if collection != POST:
             return
-        uri = f"at://{event['did']}/{POST}/{commit['rkey']}"
+        uri = f"at://{did}/{POST}/{rkey}"
         reply = record.get("reply")
         parent = _uri(reply.get("parent")) if isinstance(reply, dict) else None
         if parent is not None:
             bumps.add(f"{SOURCE}:{parent}", replies=1)
+            records.make(record_key(did, POST, rkey, "reply"), f"{SOURCE}:{parent}", "reply")
         embed = record.get("embed")
         quoted = None
         if isinstance(embed, dict) and embed.get("$type") in QUOTE_EMBEDS:
@@ -115,6 +126,7 @@ class EventReader:
             quoted = _uri(inner.get("record") if isinstance(inner, dict) and "record" in inner else inner)
         if quoted is not None:
             bumps.add(f"{SOURCE}:{quoted}", shares=1)
+            records.make(record_key(did, POST, rkey, "quote"), f"{SOURCE}:{quoted}", "share")
         text = record["text"]
         if not isinstance(text, str):
             raise ValueError("the post has no text")
@@ -123,6 +135,16 @@ class EventReader:
         terms = self.context.query.match(text, None, [hint] if hint else list(self.context.languages))
         if terms:
             self.pending.mentions.append(self._mention(event, uri, record, text, hint, parent, quoted, terms))
+
+    def _delete(self, did: str, collection: str, rkey: str) -> None:
+        """A record taken back (by key only): an unlike, an undone repost, a deleted post (and what it added)."""
+        records, bumps = self.pending.records, self.pending.bumps
+        if collection == LIKE or collection == REPOST:
+            records.take_back(record_key(did, collection, rkey), bumps)
+        elif collection == POST:
+            records.take_back(record_key(did, POST, rkey, "reply"), bumps)
+            records.take_back(record_key(did, POST, rkey, "quote"), bumps)
+            records.deleted.append(Mention.make_id(SOURCE, f"at://{did}/{POST}/{rkey}"))
 
     def _mention(self, event: dict[str, Any], uri: str, record: dict[str, Any], text: str, hint: str | None,
                  parent: str | None, quoted: str | None, terms: list[str]) -> Mention:

@@ -189,6 +189,13 @@ def status_text(status: dict[str, Any]) -> str:
     return strip_html(" ".join(p for p in (status.get("spoiler_text"), content) if isinstance(p, str)))
 
 
+def status_engagement(status: dict[str, Any]) -> Engagement:
+    """The instance's own totals of a status: favourites, boosts and quotes, replies."""
+    return Engagement(likes=count(status.get("favourites_count")),
+                      shares=count(status.get("reblogs_count")) + count(status.get("quotes_count")),
+                      replies=count(status.get("replies_count")))
+
+
 def _mention(status: dict[str, Any], context: FetchContext, parents: dict[str, str]) -> Mention:
     """One status. A boost carries its original's text but none of its counts (the original,
     stored on its own, counts the boost among its shares)."""
@@ -212,10 +219,7 @@ def _mention(status: dict[str, Any], context: FetchContext, parents: dict[str, s
         url=status.get("url") or uri,
         author=Author(handle=account.get("acct"), name=account.get("display_name") or None,
                       followers=count(account["followers_count"]) if "followers_count" in account else None),
-        engagement=Engagement() if isinstance(reblog, dict) else Engagement(
-            likes=count(status.get("favourites_count")),
-            shares=count(status.get("reblogs_count")) + count(status.get("quotes_count")),
-            replies=count(status.get("replies_count"))),
+        engagement=Engagement() if isinstance(reblog, dict) else status_engagement(status),
         is_repost=isinstance(reblog, dict), is_quote=isinstance(quoted, dict),
         parent_id=Mention.make_id(SOURCE, parent) if isinstance(parent, str) else None,
         reply_to=Mention.make_id(SOURCE, replied) if replied and not isinstance(reblog, dict) else None,

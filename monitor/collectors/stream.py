@@ -24,6 +24,7 @@ from websockets.sync.client import ClientConnection, connect
 
 from monitor.collectors.base import Batch, FetchContext
 from monitor.errors import CollectorError
+from monitor.models import Engagement
 
 log = logging.getLogger(__name__)
 
@@ -42,11 +43,13 @@ class StreamConfig(BaseModel):
     backoff_initial: float = Field(default=1.0, gt=0, description="first wait before reconnecting (seconds)")
     backoff_max: float = Field(default=120.0, gt=0, description="longest wait between reconnects (seconds)")
     open_timeout: float = Field(default=15.0, gt=0, description="seconds to open the connection")
+    remember_days: float = Field(default=30.0, gt=0, description="days a like, repost or reply of a stored post "
+                                 "is remembered, so that taking it back is subtracted")
 
 
 @dataclass
 class Bumps:
-    """Engagement the stream added to posts, by mention id: [likes, shares, replies].
+    """Engagement the stream added to posts (or took back: negative), by mention id: [likes, shares, replies].
 
     Kept for every post an event refers to; the pipeline applies it to the ones already stored.
     """
@@ -66,6 +69,37 @@ class Bumps:
         return len(self.counts)
 
 
+KIND_FIELDS = {"like": "likes", "share": "shares", "reply": "replies"}
+"""What a remembered record adds to the post it points at (a ``post`` record names the post itself)."""
+
+
+@dataclass
+class Records:
+    """The stream's records behind a batch, so that taking one back later can be undone.
+
+    ``made``: the records (likes, reposts, replies, quotes, posts) read in this batch, by key
+    (:func:`~monitor.store.base.record_key`): the mention they point at and their kind; the
+    pipeline remembers those whose mention is stored. ``taken_back``: keys of records deleted in
+    this batch but made before it (a record made and taken back within the batch cancels out
+    here). ``deleted``: mention ids of posts their authors deleted.
+    """
+
+    made: dict[str, tuple[str, str]] = field(default_factory=dict)
+    taken_back: list[str] = field(default_factory=list)
+    deleted: list[str] = field(default_factory=list)
+
+    def make(self, key: str, mention_id: str, kind: str) -> None:
+        self.made[key] = (mention_id, kind)
+
+    def take_back(self, key: str, bumps: Bumps) -> None:
+        """Record ``key`` deleted: cancelled against this batch's own records, else left for the pipeline."""
+        made = self.made.pop(key, None)
+        if made is None:
+            self.taken_back.append(key)
+        elif made[1] in KIND_FIELDS:
+            bumps.add(made[0], **{KIND_FIELDS[made[1]]: -1})
+
+
 @dataclass
 class StreamBatch(Batch):
     """One stored step of a stream: matched posts, engagement of stored posts, the cursor after them.
@@ -75,6 +109,10 @@ class StreamBatch(Batch):
     """
 
     bumps: Bumps = field(default_factory=Bumps)
+    totals: dict[str, Engagement] = field(default_factory=dict)
+    """The service's own current counts of posts, by mention id (Mastodon sends them): they replace the
+    stored ones, lower included, before this batch's bumps are added."""
+    records: Records = field(default_factory=Records)
     events: int = 0
     error: str | None = None
 

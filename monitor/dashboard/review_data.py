@@ -4,7 +4,7 @@ length, its top authors, the mentions of one chart bucket, and correcting a post
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any, Mapping
 
 import pandas as pd

@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import enum
+import hashlib
 from datetime import datetime, timedelta
-from typing import Any, Callable, Iterable, Iterator, NamedTuple, Protocol, Sequence, TypeVar, Union, runtime_checkable
+from typing import (
+    Any, Callable, Iterable, Iterator, Literal, NamedTuple, Protocol, Sequence, TypeVar, Union, runtime_checkable,
+)
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -190,6 +193,26 @@ class Pruned(BaseModel):
     """Elasticsearch: the monthly indices deleted."""
 
 
+class StreamRecord(BaseModel):
+    """What a stream's record (a like, a repost, a post) pointed at, so taking it back can be undone.
+
+    ``key`` is the stream's own name for the record, hashed (see :func:`record_key`); ``kind`` says
+    what deleting it takes away from the mention ``mention_id``.
+    """
+
+    model_config = ConfigDict(frozen=True)
+
+    key: str
+    mention_id: str
+    kind: Literal["like", "share", "reply", "post"]
+    at: datetime
+
+
+def record_key(*parts: str) -> str:
+    """A compact, fixed-length key for a stream record named by ``parts`` (its author, collection, key)."""
+    return hashlib.blake2b("\x1f".join(parts).encode(), digest_size=12).hexdigest()
+
+
 @runtime_checkable
 class Store(Protocol):
     """Persistence for mentions, cursors, incidents, notifications and job runs."""
@@ -205,6 +228,18 @@ class Store(Protocol):
         Returns how many were new. Engagement of already stored mentions is refreshed. A checked
         cursor that lost its compare-and-set raises ConflictError (the mentions, idempotent, may stay).
         """
+
+    def revise_mentions(self, mentions: Sequence[Mention]) -> None:
+        """Replace stored mentions by these (matched by brand and id; others ignored): engagement may go
+        down (a like taken back), the deletion mark is kept."""
+
+    def stream_records(self, brand: str, keys: Sequence[str]) -> dict[str, StreamRecord]:
+        """The remembered stream records of ``brand`` among ``keys``."""
+
+    def keep_stream_records(self, brand: str, kept: Sequence[StreamRecord], forgotten: Sequence[str],
+                            before: datetime | None = None) -> None:
+        """Remember ``kept``, forget the keys ``forgotten`` and, when ``before`` is given, every record
+        of ``brand`` older than it (the memory stays bounded)."""
 
     def get_cursor(self, brand: str, source: str) -> str | None: ...
 

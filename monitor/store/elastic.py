@@ -47,13 +47,14 @@ from monitor.store.elastic_queries import (
 from monitor.store.elastic_export import ElasticExport, versioned
 from monitor.store.elastic_review import ElasticReview
 from monitor.store.elastic_setup import TemplateSettings, apply_template, drop_months, ensure_template
+from monitor.store.elastic_stream import ElasticStream
 from monitor.store.elastic_work import ElasticWork
 from monitor.store.settings import ElasticsearchConfig
 
 _ACTIVE = [s.value for s in IncidentState if s.is_active]
 
 
-class ElasticsearchStore(ElasticReview, ElasticWork, ElasticExport):
+class ElasticsearchStore(ElasticReview, ElasticWork, ElasticExport, ElasticStream):
     """:class:`~monitor.store.base.Store` on Elasticsearch 8.x (core features only)."""
 
     Config = ElasticsearchConfig

@@ -75,6 +75,7 @@ SMALL_MAPPINGS: dict[str, dict[str, Any]] = {
     "workers": {"id": _KEYWORD, "beat_at": _EPOCH, "data": _OPAQUE},
     "runs": {"job": _KEYWORD, "started_at": _EPOCH, "seq": {"type": "long"}, "data": _OPAQUE},
     "corrections": {"brand": _KEYWORD, "mention_id": _KEYWORD, "seq": {"type": "long"}, "data": _OPAQUE},
+    "records": {"brand": _KEYWORD, "key": _KEYWORD, "mention_id": _STORED_ONLY, "kind": _STORED_ONLY, "at": _EPOCH},
     "rejected": {"doc_id": _KEYWORD, "brand": _KEYWORD, "mention_id": _KEYWORD, "index": _KEYWORD,
                  "reason": {"type": "text"}, "at": _EPOCH, "mention": _STORED_ONLY},
 }

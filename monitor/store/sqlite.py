@@ -26,6 +26,7 @@ from monitor.store.sqlite_export import SqliteExport
 from monitor.store.sqlite_prune import SqlitePrune
 from monitor.store.sqlite_review import CORRECTIONS_SCHEMA, SqliteReview
 from monitor.store.sqlite_schema import HOUR, SCHEMA, SqliteSchema
+from monitor.store.sqlite_stream import STREAM_SCHEMA, SqliteStream
 from monitor.store.sqlite_work import SqliteWork
 
 
@@ -44,7 +45,7 @@ def _fts_phrase(text: str) -> str:
     return " ".join(f'"{w.rstrip("*")}"' + ("*" if w.endswith("*") else "") for w in words)
 
 
-class SqliteStore(SqliteSchema, SqliteReview, SqliteWork, SqliteExport, SqlitePrune):
+class SqliteStore(SqliteSchema, SqliteReview, SqliteWork, SqliteExport, SqlitePrune, SqliteStream):
     """:class:`~monitor.store.base.Store` on SQLite; one connection shared under a lock."""
 
     Config = SqliteConfig
@@ -57,7 +58,7 @@ class SqliteStore(SqliteSchema, SqliteReview, SqliteWork, SqliteExport, SqlitePr
             self._db = sqlite3.connect(str(path), check_same_thread=False, isolation_level=None, timeout=30)
             self._db.execute("PRAGMA journal_mode=WAL")
             self._db.execute("PRAGMA synchronous=NORMAL")
-            self._db.executescript(SCHEMA + CORRECTIONS_SCHEMA)
+            self._db.executescript(SCHEMA + CORRECTIONS_SCHEMA + STREAM_SCHEMA)
         except sqlite3.Error as exc:
             raise StoreError(f"cannot open SQLite database {path}: {exc}") from exc
         self._lock = threading.RLock()

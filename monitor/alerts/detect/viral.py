@@ -7,8 +7,9 @@ shares and replies, its shares at least the reposts and quotes of it among the c
 least ``min_engagement``, at least ``min_ratio`` times the usual engagement (the 90th
 percentile of the reference), and has grown at ``min_rate`` per hour or faster since the post
 appeared. Positive posts are skipped unless ``skip_positive`` is off: good news going viral is
-not a crisis. Nothing fires before the reference holds ``min_history`` mentions. Severity comes
-from reach (followers plus engagement), one level up for a negative post.
+not a crisis; so are posts their authors deleted. Nothing fires before the reference holds
+``min_history`` mentions. Severity comes from reach (followers plus engagement), one level up
+for a negative post.
 """
 
 from __future__ import annotations
@@ -69,7 +70,8 @@ def detect_viral(
     reposts = Counter(m.parent_id for m in candidates if (m.is_repost or m.is_quote) and m.parent_id)
     found: list[tuple[float, float, Mention]] = []
     for mention in candidates:
-        if mention.is_repost or mention.created_at > now or now - mention.created_at > rule.lookback:
+        if mention.is_repost or mention.deleted_at is not None or mention.created_at > now \
+                or now - mention.created_at > rule.lookback:
             continue
         if rule.skip_positive and mention.sentiment is not None and mention.sentiment.label == "positive":
             continue

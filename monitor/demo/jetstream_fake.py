@@ -1,5 +1,7 @@
 """A Jetstream-like WebSocket server on loopback, speaking the real subscribe API's shapes.
 
+Used by ``monitor demo --live`` (the crisis replayed as a stream), the tests and the latency benchmark.
+
 ``/subscribe?wantedCollections=…&cursor=…`` streams the events whose ``time_us`` is at or
 after the cursor (inclusive, the worst case a client must handle), of the wanted collections,
 then whatever is published later. Each connection follows the next :class:`Plan`: cut the
@@ -50,6 +52,12 @@ def like(time_us: int, subject: str, did: str = "did:plc:fan") -> dict[str, Any]
 def repost(time_us: int, subject: str, did: str = "did:plc:fan") -> dict[str, Any]:
     return commit(time_us, did, REPOST, f"r{time_us}", {"subject": {"uri": subject, "cid": "x"},
                                                          "createdAt": "2026-03-23T11:59:30.000Z"})
+
+
+def delete(time_us: int, did: str, collection: str, rkey: str) -> dict[str, Any]:
+    """A record taken back: an unlike (``collection`` LIKE), an undone repost, a deleted post; the key only."""
+    return {"did": did, "time_us": time_us, "kind": "commit",
+            "commit": {"rev": f"rev{time_us}", "operation": "delete", "collection": collection, "rkey": rkey}}
 
 
 def identity(time_us: int, did: str = "did:plc:someone") -> dict[str, Any]:
