@@ -1,0 +1,273 @@
+"""X's filtered stream: posts matching the app's rules, as newline-delimited JSON over one long HTTP response.
+
+Each brand gets one rule, its query compiled as the ``x`` search collector compiles it (the
+same operators; the rule length limit respected, the inflected forms left out named in a
+warning) and tagged ``tag_prefix`` + the brand's name; :mod:`monitor.collectors.x_rules`
+keeps the rules in sync with the config. Every post that arrives is read as the search
+collector reads it (same fields and expansions) and matched against the brand query here
+(by the pipeline); retweets, quotes and replies add to the engagement of the post they refer
+to. The stream sends a blank line every ~20 s: silence for ``stall_seconds`` drops the
+connection. Reconnects wait as X asks: exponentially after HTTP 429 (from
+``rate_limit_backoff``) or another HTTP error (from ``backoff_initial``), linearly after a
+network error (``network_step`` more each time, at most ``network_max``).
+
+The stream cannot be resumed by position (``backfill_minutes`` asks the tiers that offer it
+to resend what a short drop missed). Posts read twice are stored once (the store keeps one
+post per id); the engagement a post adds is counted once: by post id within a run, and
+after a restart for posts no newer than the stored cursor, the newest post id read.
+"""
+
+from __future__ import annotations
+
+import json
+import queue
+import threading
+import time
+from collections import OrderedDict
+from datetime import datetime, timezone
+from typing import Any, Iterator
+from urllib.parse import urlencode
+
+import httpx
+from pydantic import Field
+
+from monitor.collectors.api import env_secret
+from monitor.collectors.base import ITEM_ERRORS, Batch, FetchContext
+from monitor.collectors.http import DEFAULT_USER_AGENT, redact
+from monitor.collectors.stream import RECV_SLICE, Backoff, Stalled, StreamBatch, StreamConfig, refuse_polling
+from monitor.collectors.x import EXPANSIONS, TWEET_FIELDS, USER_FIELDS, page_mentions, references
+from monitor.collectors.x_rules import RuleSync, rule_value
+from monitor.errors import CollectorError, RateLimited
+from monitor.models import Engagement, Mention
+
+SOURCE = "x"
+STREAM = "/2/tweets/search/stream"
+REMEMBERED = 100_000
+"""Post ids remembered for counting each post's engagement once."""
+
+
+class XStreamConfig(StreamConfig):
+    """Options of an ``x_stream`` source."""
+
+    base_url: str = Field(default="https://api.x.com", description="the API's base URL")
+    token_env: str = Field(default="X_BEARER_TOKEN", description="environment variable holding the bearer token")
+    max_rule_length: int = Field(default=512, ge=1, description="rule length limit of the tier (1024 on pro)")
+    tag_prefix: str = Field(default="monitor:", min_length=1, description="marks the rules this program manages")
+    dry_run: bool = Field(default=False, description="only check rule changes with X (dry_run), change nothing")
+    backfill_minutes: int = Field(default=0, ge=0, le=5,
+                                  description="minutes resent after a drop (on the tiers that offer it)")
+    stall_seconds: float = Field(default=90.0, gt=0, description="silence after which the connection is dropped")
+    backoff_initial: float = Field(default=5.0, gt=0, description="first wait after an HTTP error (doubling)")
+    rate_limit_backoff: float = Field(default=60.0, gt=0, description="first wait after HTTP 429 (doubling)")
+    backoff_max: float = Field(default=320.0, gt=0, description="longest wait after an HTTP error or 429")
+    network_step: float = Field(default=0.25, gt=0, description="wait added per network error in a row")
+    network_max: float = Field(default=16.0, gt=0, description="longest wait after network errors")
+    timeout: float = Field(default=15.0, gt=0, description="seconds per rules request")
+
+
+class Refused(Exception):
+    """The stream answered with an HTTP error."""
+
+    def __init__(self, status: int, detail: str):
+        super().__init__(f"HTTP {status}: {detail}")
+        self.status = status
+
+
+class Waits:
+    """How long to wait before reconnecting, as X asks: exponential after HTTP errors (from a higher
+    start after 429), linear after network errors; all reset by a connection that opens."""
+
+    def __init__(self, config: XStreamConfig):
+        self.config = config
+        self.http = Backoff(config.backoff_initial, config.backoff_max)
+        self.limited = Backoff(config.rate_limit_backoff, config.backoff_max)
+        self.network = 0
+
+    def after(self, exc: BaseException) -> float:
+        if isinstance(exc, RateLimited) or (isinstance(exc, Refused) and exc.status == 429):
+            return self.limited.next()
+        if isinstance(exc, (Refused, CollectorError)):
+            return self.http.next()
+        self.network += 1
+        return min(self.network * self.config.network_step, self.config.network_max)
+
+    def reset(self) -> None:
+        self.http.reset()
+        self.limited.reset()
+        self.network = 0
+
+
+class TweetReader:
+    """Reads the stream's lines into a pending :class:`StreamBatch`, each post's engagement counted once."""
+
+    def __init__(self, context: FetchContext, floor: int = 0):
+        self.context, self.floor = context, floor
+        self.pending = StreamBatch()
+        self.newest = floor
+        self._seen: OrderedDict[str, None] = OrderedDict()
+        self._totals: set[str] = set()
+
+    def read(self, line: bytes) -> None:
+        """One line: a blank keep-alive is nothing, a malformed line is skipped and counted."""
+        if not line.strip():
+            return
+        try:
+            message = json.loads(line)
+            if not isinstance(message, dict):
+                raise ValueError("not a JSON object")
+            tweet = message.get("data")
+            if tweet is not None and not (isinstance(tweet, dict) and str(tweet["id"]).isdigit()):
+                raise ValueError("'data' is not a post with a numeric id")
+        except (*ITEM_ERRORS, UnicodeDecodeError) as exc:
+            self.context.skip("x stream line", f"{type(exc).__name__}: {str(exc)[:120]}")
+            return
+        if tweet is None:
+            self.context.skip("x stream message", f"errors: {json.dumps(message.get('errors'))[:200]}")
+            return
+        self.pending.events += 1
+        tweet_id = str(tweet["id"])
+        self.newest = max(self.newest, int(tweet_id))
+        if tweet_id not in self._seen and int(tweet_id) > self.floor:
+            self._count(tweet)
+        self._seen[tweet_id] = None
+        self._seen.move_to_end(tweet_id)
+        if len(self._seen) > REMEMBERED:
+            self._seen.popitem(last=False)
+        found = page_mentions({"data": [tweet], "includes": message.get("includes")}, self.context, STREAM)
+        arrived = datetime.now(timezone.utc)
+        for mention in found:
+            if mention.id != Mention.make_id(SOURCE, tweet_id):
+                self._totals.add(mention.id)
+            self.pending.mentions.append(mention.model_copy(update={"collected_at": arrived}))
+
+    def _count(self, tweet: dict[str, Any]) -> None:
+        referenced = references(tweet)
+        for kind in ("retweeted", "quoted"):
+            if kind in referenced:
+                self.pending.bumps.add(Mention.make_id(SOURCE, referenced[kind]), shares=1)
+        if "replied_to" in referenced:
+            self.pending.bumps.add(Mention.make_id(SOURCE, referenced["replied_to"]), replies=1)
+
+    def take(self, error: str | None = None) -> StreamBatch:
+        """The pending batch (its cursor the newest post id read), and a fresh one started.
+
+        An original that came with a retweet carries X's totals, which already count the
+        retweets of this batch: those are taken off, as the pipeline adds the batch's
+        engagement to it when it is stored for the first time.
+        """
+        batch, self.pending = self.pending, StreamBatch()
+        batch.error = error
+        if batch.events and self.newest:
+            batch.cursor = str(self.newest)
+        batch.mentions = [_less(m, batch.bumps.counts.get(m.id)) if m.id in self._totals else m
+                          for m in batch.mentions]
+        self._totals = set()
+        return batch
+
+
+def _less(mention: Mention, bump: list[int] | None) -> Mention:
+    if not bump:
+        return mention
+    counts = mention.engagement
+    return mention.model_copy(update={"engagement": Engagement(
+        likes=max(counts.likes - bump[0], 0), shares=max(counts.shares - bump[1], 0),
+        replies=max(counts.replies - bump[2], 0))})
+
+
+_END = object()
+
+
+def lines(response: httpx.Response, stall_seconds: float, stop: threading.Event) -> Iterator[bytes | None]:
+    """The response's lines as they arrive, ``None`` every :data:`RECV_SLICE` without one (so the
+    caller can flush and see ``stop``). A line the connection cut is dropped; silence for
+    ``stall_seconds`` raises :class:`Stalled`; the server closing the stream raises ``httpx.ReadError``."""
+    arrived: queue.Queue[Any] = queue.Queue()
+
+    def pump() -> None:
+        rest = b""
+        try:
+            for chunk in response.iter_bytes():
+                *complete, rest = (rest + chunk).split(b"\n")
+                for line in complete:
+                    arrived.put(line)
+            arrived.put(_END)
+        except Exception as exc:  # handed to the reading thread, which raises it
+            arrived.put(exc)
+
+    threading.Thread(target=pump, name="x-stream-reader", daemon=True).start()
+    heard = time.monotonic()
+    while not stop.is_set():
+        try:
+            item = arrived.get(timeout=RECV_SLICE)
+        except queue.Empty:
+            if time.monotonic() - heard > stall_seconds:
+                raise Stalled(f"nothing for {stall_seconds:g} s") from None
+            yield None
+            continue
+        if item is _END:
+            raise httpx.ReadError("the server ended the stream")
+        if isinstance(item, Exception):
+            raise item
+        heard = time.monotonic()
+        yield item
+
+
+class XStreamCollector:
+    """Holds X's filtered stream for one brand, its rule kept in sync with the config."""
+
+    Config = XStreamConfig
+    streams = True
+    searches_natively = True
+
+    def __init__(self, config: XStreamConfig):
+        self.config = config
+
+    def fetch(self, context: FetchContext, cursor: str | None) -> Iterator[Batch]:
+        refuse_polling(context.source)
+
+    def url(self) -> str:
+        params = {"tweet.fields": TWEET_FIELDS, "expansions": EXPANSIONS, "user.fields": USER_FIELDS}
+        if self.config.backfill_minutes:
+            params["backfill_minutes"] = str(self.config.backfill_minutes)
+        return f"{self.config.base_url.rstrip('/')}{STREAM}?{urlencode(params)}"
+
+    def stream(self, context: FetchContext, cursor: str | None, stop: threading.Event) -> Iterator[StreamBatch]:
+        """Sync the rules, then read until ``stop``, reconnecting after drops, refusals and stalls."""
+        token = env_secret(self.config.token_env, context.source)
+        rule_value(context, self.config.max_rule_length)
+        rules = RuleSync(self.config, token)
+        reader = TweetReader(context, int(cursor) if cursor and cursor.isdigit() else 0)
+        waits, synced = Waits(self.config), False
+        headers = {"Authorization": f"Bearer {token}", "User-Agent": DEFAULT_USER_AGENT}
+        timeout = httpx.Timeout(self.config.open_timeout, read=self.config.stall_seconds + RECV_SLICE)
+        with httpx.Client(timeout=timeout) as client:
+            while not stop.is_set():
+                wait, error = 0.0, None
+                try:
+                    if not synced:
+                        rules.sync(context)
+                        synced = True
+                    with client.stream("GET", self.url(), headers=headers) as response:
+                        if response.status_code != 200:
+                            raise Refused(response.status_code, response.read().decode("utf-8", "replace")[:300])
+                        waits.reset()
+                        yield from self._read(response, reader, stop)
+                except (Refused, CollectorError, Stalled, httpx.HTTPError, OSError) as exc:
+                    error = f"{context.source}: stream {redact(self.url().split('?')[0])} ended: " \
+                            f"{type(exc).__name__}: {redact(str(exc))}"
+                    wait = waits.after(exc)
+                batch = reader.take(error)
+                if batch.events or batch.error or batch.mentions:
+                    yield batch
+                if not stop.is_set():
+                    stop.wait(wait)
+
+    def _read(self, response: httpx.Response, reader: TweetReader, stop: threading.Event) -> Iterator[StreamBatch]:
+        flushed = time.monotonic()
+        for line in lines(response, self.config.stall_seconds, stop):
+            if line is not None:
+                reader.read(line)
+            if reader.pending.events >= self.config.flush_events or \
+                    time.monotonic() - flushed >= self.config.flush_seconds:
+                yield reader.take()
+                flushed = time.monotonic()

@@ -1,0 +1,319 @@
+import copy
+import json
+import threading
+import time
+from collections import Counter
+from datetime import datetime, timezone
+
+import pytest
+
+from monitor import registry
+from monitor.collectors.base import FetchContext
+from monitor.collectors.stream import is_stream
+from monitor.collectors.x import page_mentions, references
+from monitor.collectors.x_rules import Rule, RuleSync, plan, rule_value
+from monitor.collectors.x_stream import Refused, TweetReader, Waits, XStreamCollector, XStreamConfig
+from monitor.errors import CollectorError, ConfigError, RateLimited
+from monitor.models import Mention
+from monitor.query import Query
+from monitor.store.base import MentionFilter
+from monitor.store.sqlite import SqliteStore
+from tests.recordings import recorded
+from tests.x_stream_fake import TOKEN, FakeXStream, Plan
+
+NOW = datetime(2026, 3, 23, 12, 0, tzinfo=timezone.utc)
+
+
+@pytest.fixture(autouse=True)
+def token(monkeypatch):
+    monkeypatch.setenv("X_BEARER_TOKEN", TOKEN)
+
+
+def context(query: str = "brexit", brand: str = "Acme", peers: tuple[str, ...] = ()) -> FetchContext:
+    return FetchContext(brand, "x_stream", Query.parse(query), ("en",), NOW, peers=peers or (brand,))
+
+
+def fast(server: FakeXStream, **options) -> XStreamCollector:
+    settings = dict(base_url=server.base_url, flush_seconds=0.05, backoff_initial=0.01, rate_limit_backoff=0.02,
+                    backoff_max=0.05, network_step=0.01, stall_seconds=1.0)
+    return XStreamCollector(XStreamConfig(**{**settings, **options}))
+
+
+def messages(page: dict) -> list[dict]:
+    """A recorded search page as the stream sends it: one post per message, with the page's includes."""
+    return [{"data": post, "includes": page["includes"]} for post in page["data"]]
+
+
+def brexit() -> list[dict]:
+    """The recorded page's posts in the order the stream sends them: oldest first."""
+    return sorted(messages(recorded("x", "twarc_brexit.jsonl")), key=lambda m: int(m["data"]["id"]))
+
+
+def run(collector, ctx, act, until, cursor=None, limit=15.0):
+    """Stream in a thread, ``act()`` once it is connected, until ``until(batches)`` (or ``limit`` s)."""
+    stop, batches = threading.Event(), []
+
+    def consume():
+        for batch in collector.stream(ctx, cursor, stop):
+            batches.append(batch)
+
+    thread = threading.Thread(target=consume)
+    thread.start()
+    act()
+    started = time.monotonic()
+    while not until(batches) and time.monotonic() - started < limit:
+        time.sleep(0.02)
+    stop.set()
+    thread.join(5)
+    assert not thread.is_alive(), "the stream did not stop"
+    return batches
+
+
+def wait_for(condition, limit=10.0):
+    started = time.monotonic()
+    while not condition():
+        assert time.monotonic() - started < limit, "timed out"
+        time.sleep(0.02)
+
+
+def mentions(batches) -> list[Mention]:
+    return [m for b in batches for m in b.mentions]
+
+
+def bumps(batches) -> Counter:
+    total: Counter = Counter()
+    for batch in batches:
+        for mention_id, (likes, shares, replies) in batch.bumps.counts.items():
+            total[mention_id] += likes + shares + replies
+    return total
+
+
+def read(batches) -> int:
+    return sum(b.events for b in batches)
+
+
+def test_registered_as_a_streaming_source_that_is_not_polled():
+    plugin = registry.load(registry.COLLECTORS, "x_stream")
+    assert plugin is XStreamCollector and is_stream(plugin)
+    with pytest.raises(CollectorError, match="streaming source"):
+        list(plugin(XStreamConfig()).fetch(context(), None))
+
+
+def test_the_rule_is_the_query_as_the_search_collector_compiles_it_within_the_length_limit(caplog):
+    assert rule_value(context("acme -job"), 512) == "(acme OR #acme) -job"
+    inflected = FetchContext("Acme", "x_stream", Query.parse("ryanair"), ("pl",), NOW)
+    short = rule_value(inflected, 40)
+    assert len(short) <= 40 and short.startswith("(ryanair OR #ryanair")
+    assert "Left out" in caplog.text and "ryanairem" in caplog.text.lower()
+    with pytest.raises(ConfigError, match="max_rule_length"):
+        rule_value(context("acme OR globex OR initech"), 20)
+
+
+def test_plan_adds_replaces_and_deletes_only_our_rules():
+    existing = [Rule("1", "cats", "someone-else"), Rule("2", "(acme OR #acme)", "monitor:Acme"),
+                Rule("3", "old", "monitor:Globex"), Rule("4", "gone", "monitor:Gone"), Rule("5", "dogs")]
+    wanted = {"monitor:Globex": "(globex OR #globex)"}
+    changes = plan(existing, wanted, "monitor:", ("Acme", "Globex"))
+    assert changes.delete == ["3", "4"] and changes.add == [("(globex OR #globex)", "monitor:Globex")]
+    same = plan(existing, {"monitor:Acme": "(acme OR #acme)"}, "monitor:", ("Acme",))
+    assert same.delete == ["3", "4"] and same.add == []
+    unknown = plan(existing, {"monitor:Acme": "(acme OR #acme)"}, "monitor:", ())
+    assert unknown.delete == [] and unknown.add == []
+
+
+def test_rules_sync_adds_changes_and_removes_brands_and_keeps_foreign_rules():
+    foreign = {"id": "9", "value": "cats OR dogs", "tag": "pets"}
+    untagged = {"id": "10", "value": "weather"}
+    stale = {"id": "11", "value": "(acme OR #acme)", "tag": "monitor:Acme"}
+    removed = {"id": "12", "value": "(initech OR #initech)", "tag": "monitor:Initech"}
+    with FakeXStream(rules=[foreign, untagged, stale, removed]) as server:
+        sync = RuleSync(XStreamConfig(base_url=server.base_url), TOKEN)
+        sync.sync(context("acme OR acmecorp", peers=("Acme", "Globex")))
+        sync.sync(context("globex", brand="Globex", peers=("Acme", "Globex")))
+        values = {r.get("tag"): r["value"] for r in server.rules}
+        assert values == {"pets": "cats OR dogs", None: "weather",
+                          "monitor:Acme": "((acme OR #acme) OR (acmecorp OR #acmecorp))",
+                          "monitor:Globex": "(globex OR #globex)"}
+        posts = [r for r in server.rule_requests if r[0] == "POST"]
+        assert posts[0][1] == {"delete": {"ids": ["11", "12"]}}
+        assert posts[1][1] == {"add": [{"value": values["monitor:Acme"], "tag": "monitor:Acme"}]}
+        before = len(server.rule_requests)
+        assert not sync.sync(context("globex", brand="Globex", peers=("Acme", "Globex"))).add
+        assert [r[0] for r in server.rule_requests[before:]] == ["GET"], "an unchanged rule is left as it is"
+
+
+def test_a_dry_run_asks_x_to_check_the_changes_and_changes_nothing():
+    with FakeXStream(rules=[{"id": "11", "value": "old", "tag": "monitor:Acme"}]) as server:
+        RuleSync(XStreamConfig(base_url=server.base_url, dry_run=True), TOKEN).sync(context("acme"))
+        assert [r[0] for r in server.rule_requests] == ["GET", "POST dry_run", "POST dry_run"]
+        assert server.rules == [{"id": "11", "value": "old", "tag": "monitor:Acme"}]
+
+
+def test_a_refused_rule_is_warned_about_and_the_stream_still_reads(caplog):
+    with FakeXStream(rules=[{"id": "9", "value": "(brexit OR #brexit)", "tag": "pets"}]) as server:
+        sent = brexit()[:3]
+        batches = run(fast(server), context(), lambda: wait_for(lambda: server.connections) or [
+            server.publish(m) for m in sent], lambda b: read(b) >= 3)
+    assert "DuplicateRule" in caplog.text
+    assert read(batches) == 3
+
+
+def test_recorded_posts_are_read_as_the_search_collector_reads_them_and_matched_by_rule():
+    page = recorded("x", "twarc_brexit.jsonl")
+    sent = messages(page)
+    with FakeXStream() as server:
+        batches = run(fast(server), context(), lambda: wait_for(lambda: server.connections) or [
+            server.publish(m) for m in sent], lambda b: read(b) >= len(sent))
+        assert server.rules[0]["tag"] == "monitor:Acme"
+        query = server.connections[0]
+        assert query["expansions"] == ["author_id,referenced_tweets.id,referenced_tweets.id.author_id"]
+        assert "public_metrics" in query["tweet.fields"][0] and "backfill_minutes" not in query
+    found = {m.id: m for m in mentions(batches)}
+    expected = {m.id: m for m in page_mentions(page, context(), "search")}
+    assert set(found) == set(expected)
+    some = next(iter(expected))
+    assert found[some].model_copy(update={"collected_at": NOW}) == expected[some].model_copy(
+        update={"collected_at": NOW})
+    assert [b.cursor for b in batches if b.cursor][-1] == max((t["id"] for t in page["data"]), key=int)
+
+
+def test_retweets_quotes_and_replies_raise_the_engagement_of_the_posts_they_refer_to():
+    page = recorded("x", "twarc_brexit.jsonl")
+    quoted = messages(recorded("x", "twarc_quoted_edit.jsonl"))
+    expected: Counter = Counter()
+    for post in page["data"] + [m["data"] for m in quoted]:
+        for target in references(post).values():
+            expected[Mention.make_id("x", target)] += 1
+    with FakeXStream() as server:
+        ctx = context("brexit OR test")
+        sent = messages(page) + quoted
+        batches = run(fast(server), ctx, lambda: wait_for(lambda: server.connections) or [
+            server.publish(m) for m in sent], lambda b: read(b) >= len(sent))
+    assert bumps(batches) == expected
+    retweeted = Mention.make_id("x", "1440713161355583489")
+    assert expected[retweeted] >= 2
+
+
+def test_an_original_carried_by_a_retweet_is_stored_with_the_totals_not_counting_the_batch_twice():
+    page = recorded("x", "twarc_brexit.jsonl")
+    reader = TweetReader(context())
+    retweets = [m for m in messages(page) if references(m["data"]).get("retweeted") == "1440713161355583489"]
+    for message in retweets:
+        reader.read(json.dumps(message).encode())
+    batch = reader.take()
+    original = next(m for m in batch.mentions if m.id == "x:1440713161355583489")
+    shares = batch.bumps.counts["x:1440713161355583489"][1]
+    totals = next(m for m in page_mentions(page, context(), "search") if m.id == "x:1440713161355583489")
+    assert shares == len(retweets) and original.engagement.shares + shares == totals.engagement.shares
+
+
+def test_a_drop_mid_line_reconnects_and_backfill_loses_nothing_and_counts_nothing_twice(tmp_path):
+    sent = brexit()
+    with FakeXStream(plans=[Plan(cut_after=5), Plan(cut_after=30)]) as server:
+        batches = run(fast(server, backfill_minutes=2), context(),
+                      lambda: wait_for(lambda: server.connections) or [server.publish(m) for m in sent],
+                      lambda b: len(server.connections) >= 3 and read(b) >= 5 + 30 + len(sent))
+        assert len(server.connections) == 3 and server.connections[1]["backfill_minutes"] == ["2"]
+    errors = [b.error for b in batches if b.error]
+    assert len(errors) == 2 and all("ended" in e for e in errors)
+    assert bumps(batches) == bumps(run_once(sent))
+    store = SqliteStore(tmp_path / "x.db")
+    found = mentions(batches)
+    assert len(found) > len({m.id for m in found}), "the backfill resent posts"
+    store.add_mentions(found)
+    stored = store.search(MentionFilter(brands=["Acme"], limit=1000))
+    assert len(stored) == len({m.id for m in found}) == len({m.id for m in run_once(sent)[0].mentions})
+    store.close()
+
+
+def run_once(sent):
+    reader = TweetReader(context())
+    for message in sent:
+        reader.read(json.dumps(message).encode())
+    return [reader.take()]
+
+
+def test_a_restart_counts_no_engagement_again_for_posts_up_to_the_stored_cursor():
+    sent = brexit()
+    first = run_once(sent[:50])
+    with FakeXStream() as server:
+        batches = run(fast(server, backfill_minutes=5), context(), lambda: [server.publish(m) for m in sent],
+                      lambda b: read(b) >= len(sent), cursor=first[0].cursor)
+    assert bumps(first) + bumps(batches) == bumps(run_once(sent))
+
+
+def test_a_malformed_line_is_skipped_and_counted():
+    sent = brexit()[:4]
+    with FakeXStream(plans=[Plan(malformed_after=2)]) as server:
+        ctx = context()
+        batches = run(fast(server), ctx, lambda: wait_for(lambda: server.connections) or [
+            server.publish(m) for m in sent], lambda b: read(b) >= 4)
+    assert read(batches) == 4 and ctx.unreadable.count == 1 and len(server.connections) == 1
+
+
+def test_keep_alives_hold_a_quiet_stream_and_a_stall_is_dropped_and_reconnected():
+    sent = brexit()[:6]
+    with FakeXStream(plans=[Plan(stall_after=2)], keepalive=0.2) as server:
+        def act():
+            wait_for(lambda: server.connections)
+            time.sleep(1.5)
+            assert len(server.connections) == 1, "keep-alive lines count as life"
+            for message in sent[:3]:
+                server.publish(message)
+            wait_for(lambda: len(server.connections) >= 2)
+            for message in sent[3:]:
+                server.publish(message)
+
+        batches = run(fast(server), context(), act, lambda b: read(b) >= 5)
+    assert any(b.error and "Stalled" in b.error for b in batches)
+    assert read(batches) == 5
+
+
+def test_429_waits_then_connects():
+    sent = brexit()[:2]
+    with FakeXStream(plans=[Plan(status=429), Plan(status=503)]) as server:
+        batches = run(fast(server), context(), lambda: wait_for(lambda: len(server.connections) >= 3) or [
+            server.publish(m) for m in sent], lambda b: read(b) >= 2)
+    errors = [b.error for b in batches if b.error]
+    assert "HTTP 429" in errors[0] and "maximum allowed connection" in errors[0] and "HTTP 503" in errors[1]
+    assert read(batches) == 2
+
+
+def test_waits_are_exponential_after_http_errors_and_linear_after_network_errors():
+    waits = Waits(XStreamConfig(backoff_initial=5, rate_limit_backoff=60, backoff_max=320, network_step=0.25,
+                                network_max=1.0))
+    limited = [waits.after(Refused(429, "")) for _ in range(4)]
+    assert [30 <= w <= 60 for w in limited[:1]] == [True] and 160 <= limited[3] <= 320
+    assert [waits.after(RateLimited("429")) for _ in range(2)][1] == pytest.approx(320, rel=0.5)
+    assert 2.5 <= waits.after(Refused(503, "")) <= 5 and 5 <= waits.after(CollectorError("500")) <= 10
+    assert [waits.after(OSError()) for _ in range(5)] == [0.25, 0.5, 0.75, 1.0, 1.0]
+    waits.reset()
+    assert waits.after(OSError()) == 0.25 and 2.5 <= waits.after(Refused(500, "")) <= 5
+
+
+def test_a_missing_token_is_named_and_the_stream_stops_cleanly(monkeypatch):
+    monkeypatch.delenv("X_BEARER_TOKEN")
+    with pytest.raises(ConfigError, match="X_BEARER_TOKEN"):
+        next(XStreamCollector(XStreamConfig()).stream(context(), None, threading.Event()))
+    monkeypatch.setenv("X_BEARER_TOKEN", TOKEN)
+    with FakeXStream() as server:
+        stop = threading.Event()
+        stream = fast(server).stream(context(), None, stop)
+        threading.Timer(0.5, stop.set).start()
+        started = time.monotonic()
+        assert all(b.error is None for b in stream)
+        assert time.monotonic() - started < 3
+
+
+def test_a_bad_token_is_an_error_batch_and_the_token_is_never_shown(monkeypatch):
+    monkeypatch.setenv("X_BEARER_TOKEN", "wrong-secret")
+    with FakeXStream() as server:
+        batches = run(fast(server), context(), lambda: None, lambda b: any(x.error for x in b))
+    assert "401" in batches[0].error and "wrong-secret" not in batches[0].error
+
+
+def test_the_recorded_messages_are_not_changed_by_reading():
+    sent = brexit()
+    before = copy.deepcopy(sent)
+    run_once(sent)
+    assert sent == before
