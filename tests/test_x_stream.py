@@ -7,15 +7,20 @@ from datetime import datetime, timezone
 
 import pytest
 
+from monitor import config as config_lib
 from monitor import registry
+from monitor.alerts.incidents.playbooks import BUILT_IN_PLAYBOOKS
+from monitor.alerts.notify.slack.outbox import OutboxNotifier
 from monitor.collectors.base import FetchContext
 from monitor.collectors.stream import is_stream
 from monitor.collectors.x import page_mentions, references
 from monitor.collectors.x_rules import Rule, RuleSync, plan, rule_value
 from monitor.collectors.x_stream import Refused, TweetReader, Waits, XStreamCollector, XStreamConfig
 from monitor.errors import CollectorError, ConfigError, RateLimited
+from monitor.live import LiveSource
 from monitor.models import Mention
 from monitor.query import Query
+from monitor.runtime import build_pipeline
 from monitor.store.base import MentionFilter
 from monitor.store.sqlite import SqliteStore
 from tests.recordings import recorded
@@ -317,3 +322,42 @@ def test_the_recorded_messages_are_not_changed_by_reading():
     before = copy.deepcopy(sent)
     run_once(sent)
     assert sent == before
+
+
+def test_through_the_pipeline_rules_follow_the_config_and_retweets_raise_a_stored_post(tmp_path, offline_annotator):
+    original = "1440713161355583489"
+    sent = [m for k, m in enumerate(brexit()) if k < 10 or references(m["data"]).get("retweeted") == original]
+    retweets = sum(references(m["data"]).get("retweeted") == original for m in sent)
+    source = {"type": "x_stream", "flush_seconds": 0.05, "backoff_initial": 0.01, "stall_seconds": 5}
+    gone = {"id": "7", "value": "(initech OR #initech)", "tag": "monitor:Initech"}
+    with FakeXStream(rules=[gone]) as server:
+        config = {"storage": {"path": str(tmp_path / "m.db")}, "nlp": {"backend": "offline"},
+                  "alerts": {"playbooks_dir": str(BUILT_IN_PLAYBOOKS), "outbox": str(tmp_path / "out.jsonl")},
+                  "brands": [{"name": "Acme", "query": "brexit", "sources": [{**source, "base_url": server.base_url}]},
+                             {"name": "Globex", "query": "globex", "sources": [{"type": "x"}]}]}
+        (tmp_path / "monitor.yaml").write_text(json.dumps(config))
+        pipeline = build_pipeline(config_lib.load(tmp_path / "monitor.yaml"), annotator=offline_annotator,
+                                  notifier=OutboxNotifier(tmp_path / "out.jsonl"), clock=lambda: NOW)
+        stored = next(m for m in page_mentions(recorded("x", "twarc_brexit.jsonl"), context(), "search")
+                      if m.id == f"x:{original}")
+        pipeline.store.add_mentions([stored])
+        brand = pipeline.config.brand("Acme")
+        live = LiveSource(pipeline, brand, pipeline.source_config(brand, "x_stream"))
+        stop = threading.Event()
+        thread = threading.Thread(target=live.run, args=(stop,))
+        thread.start()
+        try:
+            wait_for(lambda: server.connections)
+            for message in sent:
+                server.publish(message)
+            wait_for(lambda: pipeline.store.get_cursor("Acme", "x_stream") == sent[-1]["data"]["id"], limit=30)
+        finally:
+            stop.set()
+            thread.join(5)
+        assert [(r.get("tag"), r["value"]) for r in server.rules] == [("monitor:Acme", "(brexit OR #brexit)")]
+    raised = pipeline.store.search(MentionFilter(ids=[f"x:{original}"]))[0]
+    assert raised.engagement.shares == stored.engagement.shares + retweets
+    found = pipeline.store.search(MentionFilter(brands=["Acme"], limit=1000))
+    assert len(found) == len({m.id for m in run_once(sent)[0].mentions})
+    runs = [r for r in pipeline.store.runs() if r.job == "collect:Acme:x_stream"]
+    assert runs and all(r.ok for r in runs) and sum(r.fetched for r in runs) == len(sent)
