@@ -296,12 +296,15 @@ def test_waits_are_exponential_after_http_errors_and_linear_after_network_errors
     assert waits.after(OSError()) == 0.25 and 2.5 <= waits.after(Refused(500, "")) <= 5
 
 
-def test_a_missing_token_is_named_and_the_stream_stops_cleanly(monkeypatch):
+def test_a_missing_token_or_a_rule_too_long_is_a_config_error_and_the_stream_stops_cleanly(monkeypatch):
     monkeypatch.delenv("X_BEARER_TOKEN")
     with pytest.raises(ConfigError, match="X_BEARER_TOKEN"):
         next(XStreamCollector(XStreamConfig()).stream(context(), None, threading.Event()))
     monkeypatch.setenv("X_BEARER_TOKEN", TOKEN)
     with FakeXStream() as server:
+        with pytest.raises(ConfigError, match="max_rule_length"):
+            next(fast(server, max_rule_length=5).stream(context(), None, threading.Event()))
+        assert not server.connections
         stop = threading.Event()
         stream = fast(server).stream(context(), None, stop)
         threading.Timer(0.5, stop.set).start()

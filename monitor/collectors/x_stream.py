@@ -36,7 +36,7 @@ from monitor.collectors.base import ITEM_ERRORS, Batch, FetchContext
 from monitor.collectors.http import DEFAULT_USER_AGENT, redact
 from monitor.collectors.stream import RECV_SLICE, Backoff, Stalled, StreamBatch, StreamConfig, refuse_polling
 from monitor.collectors.x import EXPANSIONS, TWEET_FIELDS, USER_FIELDS, page_mentions, references
-from monitor.collectors.x_rules import RuleSync, rule_value
+from monitor.collectors.x_rules import RuleSync
 from monitor.errors import CollectorError, RateLimited
 from monitor.models import Engagement, Mention
 
@@ -232,9 +232,11 @@ class XStreamCollector:
         return f"{self.config.base_url.rstrip('/')}{STREAM}?{urlencode(params)}"
 
     def stream(self, context: FetchContext, cursor: str | None, stop: threading.Event) -> Iterator[StreamBatch]:
-        """Sync the rules, then read until ``stop``, reconnecting after drops, refusals and stalls."""
+        """Sync the rules, then read until ``stop``, reconnecting after drops, refusals and stalls.
+
+        A rule the config cannot give (a query too long for ``max_rule_length``) ends it with
+        :class:`ConfigError`; a failed sync is retried before each connection until it succeeds."""
         token = env_secret(self.config.token_env, context.source)
-        rule_value(context, self.config.max_rule_length)
         rules = RuleSync(self.config, token)
         reader = TweetReader(context, int(cursor) if cursor and cursor.isdigit() else 0)
         waits, synced = Waits(self.config), False
