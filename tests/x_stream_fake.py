@@ -5,7 +5,7 @@
 for every published post that a rule matches (a rule matches when one of its words is in the
 post's text: enough for the tests, whose rules X would match the same way), and a blank
 line every ``keepalive`` seconds. ``backfill_minutes`` resends everything published (the
-worst case a client must handle). ``GET/POST /2/tweets/search/stream/rules`` list, add
+worst case a client must handle). ``GET/POST /2/tweets/search/stream/rules`` list (in pages), add
 (``DuplicateRule`` for a value already there) and delete rules, ``dry_run`` changing nothing.
 Each stream connection follows the next :class:`Plan`.
 """
@@ -54,6 +54,8 @@ class FakeXStream:
         self.plans = list(plans or [])
         self.rules = [dict(r) for r in rules or []]
         self.keepalive = keepalive
+        self.rules_page = 1000
+        """Rules listed per page at most (X's own limit; lower to make the list span pages)."""
         self.connections: list[dict[str, list[str]]] = []
         self.rule_requests: list[tuple[str, dict[str, Any] | None]] = []
         self._next_id = 1_500_000_000_000_000_000
@@ -149,8 +151,13 @@ class FakeXStream:
                     return
                 if url.path == "/2/tweets/search/stream/rules":
                     fake.rule_requests.append(("GET", None))
-                    rules = list(fake.rules)
-                    meta = {"sent": sent_at(), "result_count": len(rules)}
+                    query = parse_qs(url.query)
+                    size = min(int(query.get("max_results", ["1000"])[0]), fake.rules_page)
+                    start = int(query.get("pagination_token", ["0"])[0])
+                    rules = fake.rules[start:start + size]
+                    meta: dict[str, Any] = {"sent": sent_at(), "result_count": len(rules)}
+                    if start + size < len(fake.rules):
+                        meta["next_token"] = str(start + size)
                     self._reply(200, {"data": rules, "meta": meta} if rules else {"meta": meta})
                 elif url.path == "/2/tweets/search/stream":
                     self._stream(parse_qs(url.query))
