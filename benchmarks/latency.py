@@ -258,7 +258,8 @@ def main() -> None:
         try:
             wait(lambda: len(jetstream.connections) >= wanted["jetstream"]
                  and sum(bool(s) for s in mastodon.subscriptions) >= wanted["mastodon_stream"]
-                 and len(x.connections) >= wanted["x_stream"], 300, "monitor run to open its streams", service, log)
+                 and len(x.rules) >= wanted["x_stream"] and (bool(x.connections) or not wanted["x_stream"]),
+                 300, "monitor run to open its streams", service, log)
             noise.start()
             time.sleep(2)
             for k, name in enumerate(names):

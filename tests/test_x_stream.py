@@ -14,8 +14,8 @@ from monitor.alerts.notify.slack.outbox import OutboxNotifier
 from monitor.collectors.base import FetchContext
 from monitor.collectors.stream import is_stream
 from monitor.collectors.x import page_mentions, references
-from monitor.collectors.x_stream import Refused, TweetReader, Waits, XStreamCollector, XStreamConfig
-from monitor.errors import CollectorError, ConfigError, RateLimited
+from monitor.collectors.x_stream import TweetReader, XStreamCollector, XStreamConfig
+from monitor.errors import CollectorError, ConfigError
 from monitor.live import LiveSource
 from monitor.models import Mention
 from monitor.query import Query
@@ -231,18 +231,6 @@ def test_429_waits_then_connects():
     errors = [b.error for b in batches if b.error]
     assert "HTTP 429" in errors[0] and "maximum allowed connection" in errors[0] and "HTTP 503" in errors[1]
     assert read(batches) == 2
-
-
-def test_waits_are_exponential_after_http_errors_and_linear_after_network_errors():
-    waits = Waits(XStreamConfig(backoff_initial=5, rate_limit_backoff=60, backoff_max=320, network_step=0.25,
-                                network_max=1.0))
-    limited = [waits.after(Refused(429, "")) for _ in range(4)]
-    assert [30 <= w <= 60 for w in limited[:1]] == [True] and 160 <= limited[3] <= 320
-    assert [waits.after(RateLimited("429")) for _ in range(2)][1] == pytest.approx(320, rel=0.5)
-    assert 2.5 <= waits.after(Refused(503, "")) <= 5 and 5 <= waits.after(CollectorError("500")) <= 10
-    assert [waits.after(OSError()) for _ in range(5)] == [0.25, 0.5, 0.75, 1.0, 1.0]
-    waits.reset()
-    assert waits.after(OSError()) == 0.25 and 2.5 <= waits.after(Refused(500, "")) <= 5
 
 
 def test_a_missing_token_or_a_rule_too_long_is_a_config_error_and_the_stream_stops_cleanly(monkeypatch):

@@ -6,10 +6,8 @@ warning) and tagged ``tag_prefix`` + the brand's name; :mod:`monitor.collectors.
 keeps the rules in sync with the config. Every post that arrives is read as the search
 collector reads it (same fields and expansions) and matched against the brand query here
 (by the pipeline); retweets, quotes and replies add to the engagement of the post they refer
-to. The stream sends a blank line every ~20 s: silence for ``stall_seconds`` drops the
-connection. Reconnects wait as X asks: exponentially after HTTP 429 (from
-``rate_limit_backoff``) or another HTTP error (from ``backoff_initial``), linearly after a
-network error (``network_step`` more each time, at most ``network_max``).
+to. The brands of one process read one shared connection (:mod:`monitor.collectors.x_connection`:
+X allows one per app on most tiers), which reconnects by itself as X asks.
 
 The stream cannot be resumed by position (``backfill_minutes`` asks the tiers that offer it
 to resend what a short drop missed). Posts read twice are stored once (the store keeps one
@@ -31,17 +29,18 @@ from urllib.parse import urlencode
 import httpx
 from pydantic import Field
 
+from monitor.collectors import x_connection
 from monitor.collectors.api import env_secret
 from monitor.collectors.base import ITEM_ERRORS, Batch, FetchContext
-from monitor.collectors.http import DEFAULT_USER_AGENT, redact
-from monitor.collectors.stream import RECV_SLICE, Backoff, Stalled, StreamBatch, StreamConfig, refuse_polling
+from monitor.collectors.http import redact
+from monitor.collectors.stream import RECV_SLICE, StreamBatch, StreamConfig, refuse_polling
 from monitor.collectors.x import EXPANSIONS, TWEET_FIELDS, USER_FIELDS, page_mentions, references
+from monitor.collectors.x_connection import STREAM, Waits
 from monitor.collectors.x_rules import RuleSync
-from monitor.errors import CollectorError, RateLimited
+from monitor.errors import CollectorError
 from monitor.models import Engagement, Mention
 
 SOURCE = "x"
-STREAM = "/2/tweets/search/stream"
 REMEMBERED = 100_000
 """Post ids remembered for counting each post's engagement once."""
 
@@ -63,38 +62,6 @@ class XStreamConfig(StreamConfig):
     network_step: float = Field(default=0.25, gt=0, description="wait added per network error in a row")
     network_max: float = Field(default=16.0, gt=0, description="longest wait after network errors")
     timeout: float = Field(default=15.0, gt=0, description="seconds per rules request")
-
-
-class Refused(Exception):
-    """The stream answered with an HTTP error."""
-
-    def __init__(self, status: int, detail: str):
-        super().__init__(f"HTTP {status}: {detail}")
-        self.status = status
-
-
-class Waits:
-    """How long to wait before reconnecting, as X asks: exponential after HTTP errors (from a higher
-    start after 429), linear after network errors; all reset by a connection that opens."""
-
-    def __init__(self, config: XStreamConfig):
-        self.config = config
-        self.http = Backoff(config.backoff_initial, config.backoff_max)
-        self.limited = Backoff(config.rate_limit_backoff, config.backoff_max)
-        self.network = 0
-
-    def after(self, exc: BaseException) -> float:
-        if isinstance(exc, RateLimited) or (isinstance(exc, Refused) and exc.status == 429):
-            return self.limited.next()
-        if isinstance(exc, (Refused, CollectorError)):
-            return self.http.next()
-        self.network += 1
-        return min(self.network * self.config.network_step, self.config.network_max)
-
-    def reset(self) -> None:
-        self.http.reset()
-        self.limited.reset()
-        self.network = 0
 
 
 class TweetReader:
@@ -174,46 +141,8 @@ def _less(mention: Mention, bump: list[int] | None) -> Mention:
         replies=max(counts.replies - bump[2], 0))})
 
 
-_END = object()
-
-
-def lines(response: httpx.Response, stall_seconds: float, stop: threading.Event) -> Iterator[bytes | None]:
-    """The response's lines as they arrive, ``None`` every :data:`RECV_SLICE` without one (so the
-    caller can flush and see ``stop``). A line the connection cut is dropped; silence for
-    ``stall_seconds`` raises :class:`Stalled`; the server closing the stream raises ``httpx.ReadError``."""
-    arrived: queue.Queue[Any] = queue.Queue()
-
-    def pump() -> None:
-        rest = b""
-        try:
-            for chunk in response.iter_bytes():
-                *complete, rest = (rest + chunk).split(b"\n")
-                for line in complete:
-                    arrived.put(line)
-            arrived.put(_END)
-        except Exception as exc:  # handed to the reading thread, which raises it
-            arrived.put(exc)
-
-    threading.Thread(target=pump, name="x-stream-reader", daemon=True).start()
-    heard = time.monotonic()
-    while not stop.is_set():
-        try:
-            item = arrived.get(timeout=RECV_SLICE)
-        except queue.Empty:
-            if time.monotonic() - heard > stall_seconds:
-                raise Stalled(f"nothing for {stall_seconds:g} s") from None
-            yield None
-            continue
-        if item is _END:
-            raise httpx.ReadError("the server ended the stream")
-        if isinstance(item, Exception):
-            raise item
-        heard = time.monotonic()
-        yield item
-
-
 class XStreamCollector:
-    """Holds X's filtered stream for one brand, its rule kept in sync with the config."""
+    """Reads X's filtered stream for one brand, its rule kept in sync with the config."""
 
     Config = XStreamConfig
     streams = True
@@ -232,43 +161,45 @@ class XStreamCollector:
         return f"{self.config.base_url.rstrip('/')}{STREAM}?{urlencode(params)}"
 
     def stream(self, context: FetchContext, cursor: str | None, stop: threading.Event) -> Iterator[StreamBatch]:
-        """Sync the rules, then read until ``stop``, reconnecting after drops, refusals and stalls.
+        """Sync the brand's rule, then read the app's shared connection until ``stop``: a batch every
+        ``flush_events`` posts or ``flush_seconds``, and one with the error each time the connection drops.
 
         A rule the config cannot give (a query too long for ``max_rule_length``) ends it with
-        :class:`ConfigError`; a failed sync is retried before each connection until it succeeds."""
+        ``ConfigError``; a failed sync is retried with the waits of a failed connection."""
         token = env_secret(self.config.token_env, context.source)
-        rules = RuleSync(self.config, token)
         reader = TweetReader(context, int(cursor) if cursor and cursor.isdigit() else 0)
-        waits, synced = Waits(self.config), False
-        headers = {"Authorization": f"Bearer {token}", "User-Agent": DEFAULT_USER_AGENT}
-        timeout = httpx.Timeout(self.config.open_timeout, read=self.config.stall_seconds + RECV_SLICE)
-        with httpx.Client(timeout=timeout) as client:
-            while not stop.is_set():
-                wait, error = 0.0, None
-                try:
-                    if not synced:
-                        rules.sync(context)
-                        synced = True
-                    with client.stream("GET", self.url(), headers=headers) as response:
-                        if response.status_code != 200:
-                            raise Refused(response.status_code, response.read().decode("utf-8", "replace")[:300])
-                        waits.reset()
-                        yield from self._read(response, reader, stop)
-                except (Refused, CollectorError, Stalled, httpx.HTTPError, OSError) as exc:
-                    error = f"{context.source}: stream {redact(self.url().split('?')[0])} ended: " \
-                            f"{type(exc).__name__}: {redact(str(exc))}"
-                    wait = waits.after(exc)
-                batch = reader.take(error)
-                if batch.events or batch.error or batch.mentions:
-                    yield batch
-                if not stop.is_set():
-                    stop.wait(wait)
+        rules, waits = RuleSync(self.config, token), Waits(self.config)
+        while not stop.is_set():
+            try:
+                rules.sync(context)
+                break
+            except (CollectorError, httpx.HTTPError, OSError) as exc:
+                yield reader.take(f"{context.source}: the stream rules could not be synced: {redact(str(exc))}")
+                stop.wait(waits.after(exc))
+        url = self.url()
+        inbox = x_connection.join(self.config, url, token)
+        try:
+            yield from self._read(context, inbox, reader, stop)
+        finally:
+            x_connection.leave(url, token, inbox)
+        batch = reader.take()
+        if batch.events or batch.mentions:
+            yield batch
 
-    def _read(self, response: httpx.Response, reader: TweetReader, stop: threading.Event) -> Iterator[StreamBatch]:
+    def _read(self, context: FetchContext, inbox: queue.Queue[Any], reader: TweetReader,
+              stop: threading.Event) -> Iterator[StreamBatch]:
         flushed = time.monotonic()
-        for line in lines(response, self.config.stall_seconds, stop):
-            if line is not None:
-                reader.read(line)
+        while not stop.is_set():
+            try:
+                item = inbox.get(timeout=RECV_SLICE)
+            except queue.Empty:
+                item = None
+            if isinstance(item, x_connection.Ended):
+                yield reader.take(f"{context.source}: {item.error}")
+                flushed = time.monotonic()
+                continue
+            if item is not None:
+                reader.read(item)
             if reader.pending.events >= self.config.flush_events or \
                     time.monotonic() - flushed >= self.config.flush_seconds:
                 yield reader.take()
