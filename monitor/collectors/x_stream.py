@@ -176,6 +176,8 @@ class XStreamCollector:
             except (CollectorError, httpx.HTTPError, OSError) as exc:
                 yield reader.take(f"{context.source}: the stream rules could not be synced: {redact(str(exc))}")
                 stop.wait(waits.after(exc))
+        if stop.is_set():
+            return
         url = self.url()
         inbox = x_connection.join(self.config, url, token)
         try:
