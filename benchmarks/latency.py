@@ -8,15 +8,16 @@ Web API takes the alerts. ``monitor run`` (the real command, in its own process,
 store, offline sentiment model) streams one source per brand, the brands taking the three
 kinds in turn (``jetstream``, ``mastodon_stream``, ``x_stream``). Each brand's store holds a
 week of ordinary posts, so the viral rule knows what engagement is usual. Ordinary traffic
-flows all along (``--noise`` events a second, most on Jetstream: other people's posts,
-likes and reposts of posts never stored, now and then an ordinary post naming a brand).
-Then, brand after brand, a negative post naming the brand is published and its engagement
-grows to ``--likes`` over two seconds: on Jetstream ``--likes`` likes, on X ``--likes``
-retweets (each one share), on Mastodon ten boosts carrying the original with the instance's
-rising totals (favourites and boosts). The viral rule's threshold (``min_engagement`` = ``--likes``) is crossed at
-the moment the last of them is sent. Time to alert runs from that moment to the alert's
-arrival at the fake Slack (``chat.postMessage`` in the brand's channel). Per-source figures
-come first; the last line printed is ``time-to-alert p50 X s p95 Y s over N viral posts``.
+flows all along (``--noise`` events a second, most on Jetstream: other people's posts, likes
+and reposts of posts never stored, now and then an ordinary post naming a brand). Then,
+brand after brand, a negative post naming the brand is published and its engagement grows to
+``--likes`` over two seconds: on Jetstream ``--likes`` likes, on X ``--likes`` retweets
+(each carrying the original with X's rising counts), on Mastodon ten boosts carrying the
+original with the instance's rising totals (favourites and boosts). The viral rule's
+threshold (``min_engagement`` = ``--likes``) is crossed at the moment the last of them is
+sent. Time to alert runs from that moment to the alert's arrival at the fake Slack
+(``chat.postMessage`` in the brand's channel). Per-source figures come first; the last line
+printed is ``time-to-alert p50 X s p95 Y s over N viral posts``.
 """
 
 from __future__ import annotations
@@ -167,7 +168,8 @@ class Traffic:
                 time.sleep(2 / likes)
                 if fan == likes - 1:
                     before_last()
-                self.tweet("", str(10_000 + fan), retweet_of=original)
+                counts = {**original["public_metrics"], "retweet_count": fan + 1}
+                self.tweet("", str(10_000 + fan), retweet_of={**original, "public_metrics": counts})
 
 
 def config(folder: Path, streams: dict[str, str], slack: FakeSlack, names: list[str], likes: int) -> Path:

@@ -17,7 +17,7 @@ from monitor.collectors.x import page_mentions, references
 from monitor.collectors.x_stream import TweetReader, XStreamCollector, XStreamConfig
 from monitor.errors import CollectorError, ConfigError
 from monitor.live import LiveSource
-from monitor.models import Mention
+from monitor.models import Engagement, Mention
 from monitor.query import Query
 from monitor.runtime import build_pipeline
 from monitor.store.base import MentionFilter
@@ -159,6 +159,8 @@ def test_an_original_carried_by_a_retweet_is_stored_with_the_totals_not_counting
     shares = batch.bumps.counts["x:1440713161355583489"][1]
     totals = next(m for m in page_mentions(page, context(), "search") if m.id == "x:1440713161355583489")
     assert shares == len(retweets) and original.engagement.shares + shares == totals.engagement.shares
+    assert original.engagement.likes == totals.engagement.likes > 0
+    assert batch.totals == {original.id: original.engagement}, "the totals replace a stored original's counts"
 
 
 def test_a_drop_mid_line_reconnects_and_backfill_loses_nothing_and_counts_nothing_twice(tmp_path):
@@ -264,23 +266,29 @@ def test_the_recorded_messages_are_not_changed_by_reading():
     assert sent == before
 
 
-def test_through_the_pipeline_rules_follow_the_config_and_retweets_raise_a_stored_post(tmp_path, offline_annotator):
+def test_through_the_pipeline_rules_follow_the_config_and_stored_posts_get_x_totals_and_the_stream_counts(
+        tmp_path, offline_annotator):
+    page = recorded("x", "twarc_brexit.jsonl")
     original = "1440713161355583489"
+    quote = messages(recorded("x", "twarc_quoted_edit.jsonl"))[0]
     sent = [m for k, m in enumerate(brexit()) if k < 10 or references(m["data"]).get("retweeted") == original]
-    retweets = sum(references(m["data"]).get("retweeted") == original for m in sent)
+    sent.append(quote)
     source = {"type": "x_stream", "flush_seconds": 0.05, "backoff_initial": 0.01, "stall_seconds": 5}
     gone = {"id": "7", "value": "(initech OR #initech)", "tag": "monitor:Initech"}
     with FakeXStream(rules=[gone]) as server:
         config = {"storage": {"path": str(tmp_path / "m.db")}, "nlp": {"backend": "offline"},
                   "alerts": {"playbooks_dir": str(BUILT_IN_PLAYBOOKS), "outbox": str(tmp_path / "out.jsonl")},
-                  "brands": [{"name": "Acme", "query": "brexit", "sources": [{**source, "base_url": server.base_url}]},
+                  "brands": [{"name": "Acme", "query": "brexit OR test",
+                              "sources": [{**source, "base_url": server.base_url}]},
                              {"name": "Globex", "query": "globex", "sources": [{"type": "x"}]}]}
         (tmp_path / "monitor.yaml").write_text(json.dumps(config))
         pipeline = build_pipeline(config_lib.load(tmp_path / "monitor.yaml"), annotator=offline_annotator,
                                   notifier=OutboxNotifier(tmp_path / "out.jsonl"), clock=lambda: NOW)
-        stored = next(m for m in page_mentions(recorded("x", "twarc_brexit.jsonl"), context(), "search")
-                      if m.id == f"x:{original}")
-        pipeline.store.add_mentions([stored])
+        totals = next(m for m in page_mentions(page, context(), "search") if m.id == f"x:{original}")
+        referred = {kind: f"x:{target}" for kind, target in references(quote["data"]).items()}
+        pipeline.store.add_mentions([totals.model_copy(update={"engagement": Engagement()})] + [
+            totals.model_copy(update={"id": mention_id, "engagement": Engagement(likes=3)})
+            for mention_id in referred.values()])
         brand = pipeline.config.brand("Acme")
         live = LiveSource(pipeline, brand, pipeline.source_config(brand, "x_stream"))
         stop = threading.Event()
@@ -294,10 +302,11 @@ def test_through_the_pipeline_rules_follow_the_config_and_retweets_raise_a_store
         finally:
             stop.set()
             thread.join(5)
-        assert [(r.get("tag"), r["value"]) for r in server.rules] == [("monitor:Acme", "(brexit OR #brexit)")]
-    raised = pipeline.store.search(MentionFilter(ids=[f"x:{original}"]))[0]
-    assert raised.engagement.shares == stored.engagement.shares + retweets
-    found = pipeline.store.search(MentionFilter(brands=["Acme"], limit=1000))
-    assert len(found) == len({m.id for m in run_once(sent)[0].mentions})
+        assert [r.get("tag") for r in server.rules] == ["monitor:Acme"]
+    found = {m.id: m for m in pipeline.store.search(MentionFilter(brands=["Acme"], limit=1000))}
+    assert found[f"x:{original}"].engagement == totals.engagement, "X's totals, each retweet counted once"
+    assert found[referred["quoted"]].engagement == Engagement(likes=3, shares=1)
+    assert found[referred["replied_to"]].engagement == Engagement(likes=3, replies=1)
+    assert len(found) == len({m.id for m in run_once(sent)[0].mentions} | set(referred.values()))
     runs = [r for r in pipeline.store.runs() if r.job == "collect:Acme:x_stream"]
     assert runs and all(r.ok for r in runs) and sum(r.fetched for r in runs) == len(sent)

@@ -118,17 +118,22 @@ class TweetReader:
     def take(self, error: str | None = None) -> StreamBatch:
         """The pending batch (its cursor the newest post id read), and a fresh one started.
 
-        An original that came with a retweet carries X's totals, which already count the
-        retweets of this batch: those are taken off, as the pipeline adds the batch's
-        engagement to it when it is stored for the first time.
+        An original that came with a retweet carries X's totals (likes included), which already
+        count the retweets of this batch: those are taken off, as the pipeline adds the batch's
+        engagement after them. The newest totals replace a stored original's counts
+        (``totals``), or are its counts when it is stored for the first time.
         """
         batch, self.pending = self.pending, StreamBatch()
         batch.error = error
         if batch.events and self.newest:
             batch.cursor = str(self.newest)
-        batch.mentions = [_less(m, batch.bumps.counts.get(m.id)) if m.id in self._totals else m
-                          for m in batch.mentions]
-        self._totals = set()
+        mentions = []
+        for mention in batch.mentions:
+            if mention.id in self._totals:
+                mention = _less(mention, batch.bumps.counts.get(mention.id))
+                batch.totals[mention.id] = mention.engagement
+            mentions.append(mention)
+        batch.mentions, self._totals = mentions, set()
         return batch
 
 
