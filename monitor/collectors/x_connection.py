@@ -64,15 +64,13 @@ class Waits:
         self.network = 0
 
 
-
-
 _END = object()
 
 
-def lines(response: httpx.Response, stall_seconds: float, stop: threading.Event) -> Iterator[bytes | None]:
-    """The response's lines as they arrive, ``None`` every :data:`RECV_SLICE` without one (so the
-    caller can flush and see ``stop``). A line the connection cut is dropped; silence for
-    ``stall_seconds`` raises :class:`Stalled`; the server closing the stream raises ``httpx.ReadError``."""
+def lines(response: httpx.Response, stall_seconds: float, stop: threading.Event) -> Iterator[bytes]:
+    """The response's lines as they arrive (blank keep-alives included), until ``stop`` (seen within
+    :data:`RECV_SLICE`). A line the connection cut is dropped; silence for ``stall_seconds`` raises
+    :class:`Stalled`; the server closing the stream raises ``httpx.ReadError``."""
     arrived: queue.Queue[Any] = queue.Queue()
 
     def pump() -> None:
@@ -94,7 +92,6 @@ def lines(response: httpx.Response, stall_seconds: float, stop: threading.Event)
         except queue.Empty:
             if time.monotonic() - heard > stall_seconds:
                 raise Stalled(f"nothing for {stall_seconds:g} s") from None
-            yield None
             continue
         if item is _END:
             raise httpx.ReadError("the server ended the stream")
@@ -138,8 +135,7 @@ class Connection:
                             raise Refused(response.status_code, response.read().decode("utf-8", "replace")[:300])
                         waits.reset()
                         for line in lines(response, self.config.stall_seconds, self.stop):
-                            if line is not None:
-                                self._send(line)
+                            self._send(line)
                 except (Refused, Stalled, httpx.HTTPError, OSError) as exc:
                     self._send(Ended(f"stream {redact(self.url.split('?')[0])} ended: "
                                      f"{type(exc).__name__}: {redact(str(exc))}"))
