@@ -81,8 +81,10 @@ class LiveSource:
     def run(self, stop: threading.Event) -> None:
         """Stream until ``stop`` is set; a store error (or a lost cursor compare-and-set) ends it, recorded."""
         brand, source = self.brand, self.source
+        peers = tuple(b.name for b in self.pipeline.config.brands if any(
+            s.type == source.type and s.enabled for s in b.sources))
         context = FetchContext(brand.name, source.key, self.pipeline.query(brand.name), tuple(brand.languages),
-                               self.pipeline.clock())
+                               self.pipeline.clock(), peers=peers)
         cursor = self.store.get_cursor(brand.name, source.key)
         tally = Tally(started=utcnow())
         try:

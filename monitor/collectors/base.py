@@ -49,6 +49,8 @@ class FetchContext:
     """Oldest post wanted when there is no cursor (``monitor backfill --since``); else the source's default."""
     unreadable: Unreadable = field(default_factory=Unreadable, compare=False)
     """Items skipped during the run (the pipeline records the count on the Sources health page)."""
+    peers: tuple[str, ...] = ()
+    """The brands with a source of this type (set for streams: X's stream keeps one rule per brand)."""
 
     def skip(self, where: str, why: object) -> None:
         """Skip one item the collector cannot read (see :class:`Unreadable`)."""

@@ -98,7 +98,7 @@ class XCollector:
         token: str | None = None
         while True:
             data = self._get(SEARCH, {**params, **({"next_token": token} if token else {})})
-            mentions = self._mentions(data, context, SEARCH)
+            mentions = page_mentions(data, context, SEARCH)
             meta = data.get("meta") if isinstance(data.get("meta"), dict) else {}
             token = meta.get("next_token") if isinstance(meta.get("next_token"), str) else None
             ids = sorted({str(t.get("id")) for t in data.get("data") or [] if isinstance(t, dict)
@@ -106,28 +106,29 @@ class XCollector:
             yield Page(mentions, ids, not token or not data.get("data"))
 
     def _lookup(self, ids: list[str], context: FetchContext) -> list[Mention]:
-        return self._mentions(self._get(LOOKUP, {"ids": ",".join(ids), **self._fields()}), context, LOOKUP)
-
-    def _mentions(self, data: dict[str, Any], context: FetchContext, where: str) -> list[Mention]:
-        """The page's posts, then the originals of its reposts that are not on the page themselves."""
-        tweets = data.get("data") or []
-        if not isinstance(tweets, list):
-            raise CollectorError(f"{SOURCE}: 'data' is not a list in the search response")
-        includes = data.get("includes") if isinstance(data.get("includes"), dict) else {}
-        users = {u.get("id"): u for u in includes.get("users") or [] if isinstance(u, dict)}
-        included = {str(t.get("id")): t for t in includes.get("tweets") or [] if isinstance(t, dict)}
-
-        def read(tweet: dict[str, Any]) -> Mention:
-            return _mention(tweet, users, included, context)
-
-        mentions = read_items(tweets, read, context, where)
-        on_page = {m.id for m in mentions}
-        reposted = dict.fromkeys(_references(t).get("retweeted") for t in tweets if isinstance(t, dict))
-        originals = [included[i] for i in reposted if i in included and Mention.make_id(SOURCE, i) not in on_page]
-        return mentions + read_items(originals, read, context, f"{where} includes.tweets")
+        return page_mentions(self._get(LOOKUP, {"ids": ",".join(ids), **self._fields()}), context, LOOKUP)
 
 
-def _references(tweet: dict[str, Any]) -> dict[str, str]:
+def page_mentions(data: dict[str, Any], context: FetchContext, where: str) -> list[Mention]:
+    """A response's posts (``data``, a list), then the originals of its reposts that are not among them."""
+    tweets = data.get("data") or []
+    if not isinstance(tweets, list):
+        raise CollectorError(f"{SOURCE}: 'data' is not a list in the search response")
+    includes = data.get("includes") if isinstance(data.get("includes"), dict) else {}
+    users = {u.get("id"): u for u in includes.get("users") or [] if isinstance(u, dict)}
+    included = {str(t.get("id")): t for t in includes.get("tweets") or [] if isinstance(t, dict)}
+
+    def read(tweet: dict[str, Any]) -> Mention:
+        return _mention(tweet, users, included, context)
+
+    mentions = read_items(tweets, read, context, where)
+    on_page = {m.id for m in mentions}
+    reposted = dict.fromkeys(references(t).get("retweeted") for t in tweets if isinstance(t, dict))
+    originals = [included[i] for i in reposted if i in included and Mention.make_id(SOURCE, i) not in on_page]
+    return mentions + read_items(originals, read, context, f"{where} includes.tweets")
+
+
+def references(tweet: dict[str, Any]) -> dict[str, str]:
     """``{type: id}`` of the posts ``tweet`` retweets, quotes or replies to."""
     return {str(r.get("type")): str(r.get("id")) for r in tweet.get("referenced_tweets") or [] if isinstance(r, dict)}
 
@@ -149,9 +150,9 @@ def _mention(tweet: dict[str, Any], users: dict[Any, dict[str, Any]], included: 
     tweet_id = str(tweet["id"])
     if not tweet_id.isdigit():
         raise ValueError("a numeric id")
-    references = _references(tweet)
-    reposted = "retweeted" in references
-    original = included.get(references.get("retweeted", ""))
+    referenced = references(tweet)
+    reposted = "retweeted" in referenced
+    original = included.get(referenced.get("retweeted", ""))
     text = _full_text(original if original is not None else tweet)
     user = users.get(tweet.get("author_id"), {})
     followers = (user.get("public_metrics") if isinstance(user.get("public_metrics"), dict) else {}).get(
@@ -159,7 +160,7 @@ def _mention(tweet: dict[str, Any], users: dict[Any, dict[str, Any]], included: 
     metrics = tweet.get("public_metrics") if isinstance(tweet.get("public_metrics"), dict) else {}
     edits = tweet.get("edit_history_tweet_ids")
     first = str(edits[0]) if isinstance(edits, list) and edits and str(edits[0]).isdigit() else tweet_id
-    parent = references.get("retweeted") or references.get("quoted")
+    parent = referenced.get("retweeted") or referenced.get("quoted")
     handle = user.get("username")
     lang = tweet.get("lang")
     conversation = tweet.get("conversation_id")
@@ -173,9 +174,9 @@ def _mention(tweet: dict[str, Any], users: dict[Any, dict[str, Any]], included: 
             shares=count(metrics.get("retweet_count")) + count(metrics.get("quote_count")),
             replies=count(metrics.get("reply_count"))),
         reach=None if reposted or "impression_count" not in metrics else count(metrics["impression_count"]),
-        is_repost=reposted, is_quote="quoted" in references,
+        is_repost=reposted, is_quote="quoted" in referenced,
         parent_id=Mention.make_id(SOURCE, parent) if parent else None,
-        reply_to=Mention.make_id(SOURCE, references["replied_to"]) if "replied_to" in references else None,
+        reply_to=Mention.make_id(SOURCE, referenced["replied_to"]) if "replied_to" in referenced else None,
         conversation=Mention.make_id(SOURCE, str(conversation)) if conversation else None,
         labels=["sensitive"] if tweet.get("possibly_sensitive") is True else [],
         language_hint=None if lang in (None, "und", "qme", "zxx", "qht") else language(lang),
