@@ -154,9 +154,10 @@ class SurgeRule(Section):
     min_scale_points: int = Field(default=24, ge=2)
     count_floor: float = Field(default=1.0, ge=0)
     record_span: PositiveDuration = timedelta(days=7)
-    record_ratio: float = Field(default=0.7, ge=0, le=2)
+    record_ratio: float = Field(default=0.5, ge=0, le=2)
     drop_ratio: float = Field(default=1.4, ge=1)
     refractory: Duration = timedelta(days=1)
+    rearm_ratio: float = Field(default=2.0, ge=1)
     warmup: Duration = timedelta(days=2)
 
 

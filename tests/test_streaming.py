@@ -111,6 +111,30 @@ def test_the_baseline_knows_the_time_of_day():
     assert alarms[night] and sum(alarms) == 1
 
 
+def test_a_far_stronger_event_within_the_refractory_period_alarms_again():
+    gate = AlarmGate(RULE.model_copy(update={"warmup": timedelta(0)}), STEP)
+    ratio = RULE.rearm_ratio
+    scores = [0.0] * 8 + [6.0, 7.0, 7.0 * ratio - 0.1, 14.0 * ratio - 0.3, 0.0, (14.0 * ratio - 0.3) * ratio, 0.0]
+    alarms = [k for k, s in enumerate(scores) if gate.judge(START + k * STEP, s, 1)]
+    assert alarms == [8, 13]
+
+
+@settings(max_examples=50, deadline=None)
+@given(scores=st.lists(st.floats(0, 100), min_size=1, max_size=200), rearm=st.floats(1, 10),
+       hours=st.integers(0, 24))
+def test_an_alarm_within_the_refractory_period_dwarfs_every_score_since_the_last_one(scores, rearm, hours):
+    rule = RULE.model_copy(update={"rearm_ratio": rearm, "refractory": timedelta(hours=hours), "warmup": timedelta(0)})
+    gate = AlarmGate(rule, STEP)
+    last = None
+    for k, score in enumerate(scores):
+        at = START + k * STEP
+        if gate.judge(at, score, 1):
+            assert score >= rule.z
+            if last is not None and at - START - last * STEP <= rule.refractory:
+                assert score >= rearm * max(scores[last:k])
+            last = k
+
+
 @settings(max_examples=25, deadline=None)
 @given(level=st.floats(0, 500), days=st.integers(3, 9))
 def test_a_flat_series_never_alerts(level, days):

@@ -17,8 +17,9 @@ The score is the Euclidean norm of the window z-scores: a burst that is both sha
 sustained outranks one that is only one of them. An alarm needs the score above ``z`` (above
 ``drop_ratio`` × ``z`` for a drop: a sudden silence is more often a collection gap than news), above
 ``record_ratio`` × the highest score of the last ``record_span`` (so the detector adapts to
-how wild a series usually is), no alarm within ``refractory`` (one alarm per event), and the
-warm-up to be over: the :class:`AlarmGate`, which can replay stored scores under other settings.
+how wild a series usually is), no alarm within ``refractory`` (one alarm per event) unless the
+score reaches ``rearm_ratio`` × the highest score since the last alarm (a far bigger event is a
+new one), and the warm-up to be over: the :class:`AlarmGate`, which can replay stored scores under other settings.
 """
 
 from __future__ import annotations
@@ -225,13 +226,15 @@ class SurgeDetector:
 
 class AlarmGate:
     """Scores to alarms: above ``z`` (``drop_ratio`` × ``z`` for a drop) and ``record_ratio`` × the
-    recent record, outside the refractory period of the last alarm, after the warm-up."""
+    recent record, outside the refractory period of the last alarm (or ``rearm_ratio`` × the
+    highest score since it), after the warm-up."""
 
     def __init__(self, rule: SurgeRule, step: timedelta):
         self.rule = rule
         self._record = _RunningMax(_points(rule.record_span, step))
         self._first: datetime | None = None
         self._last_alarm: datetime | None = None
+        self._peak = 0.0
 
     def judge(self, at: datetime, score: float, direction: int) -> bool:
         """Whether ``score`` (of direction ``direction``) at ``at`` raises an alarm."""
@@ -242,8 +245,15 @@ class AlarmGate:
             at - self._first >= self.rule.warmup
             and score >= self.rule.z * (self.rule.drop_ratio if direction < 0 else 1.0)
             and score >= self.rule.record_ratio * record
-            and (self._last_alarm is None or at - self._last_alarm > self.rule.refractory)
+            and self._rearmed(at, score)
         )
         if alarm:
             self._last_alarm = at
+        self._peak = score if alarm else max(self._peak, score)
         return alarm
+
+    def _rearmed(self, at: datetime, score: float) -> bool:
+        """Past the refractory period of the last alarm, or far above every score since it."""
+        if self._last_alarm is None or at - self._last_alarm > self.rule.refractory:
+            return True
+        return score >= self.rule.rearm_ratio * self._peak
