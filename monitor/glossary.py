@@ -17,6 +17,9 @@ TERMS: dict[str, str] = {
                            "correct`; it replaces the model's label in every figure (dashboard, alerts, reports).",
     "spike window": "The span the detector measured a spike over: one bucket (15 min by default) or up to "
                     "`detection.window` buckets summed, so a window can be 15, 30 or 45 min.",
+    "deleted post": "A stored post its author deleted later (seen on a stream): kept and marked deleted, as "
+                    "evidence for incidents; it still counts in the volume of its hour, but is never judged "
+                    "viral again.",
     "peak": "The spike window with the most mentions, always named with its length "
             "(\u201c128 mentions in 30 min\u201d).",
     "detected at": "When the detector opened the incident (the tick that judged the spike window). "

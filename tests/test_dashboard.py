@@ -252,3 +252,15 @@ def test_no_brands_configured(tmp_path, monkeypatch):
     at = run_app()
     assert "No brands configured" in at.error[0].value
     assert any("brands:" in m.value for m in at.markdown)
+
+
+def test_a_post_deleted_by_its_author_stays_listed_with_when_it_was_deleted(tmp_path, monkeypatch):
+    db = tmp_path / "deleted.db"
+    gone = MENTIONS[-1].model_copy(update={"deleted_at": MENTIONS[-1].created_at + timedelta(minutes=7)})
+    with SqliteStore(db) as store:
+        store.add_mentions(MENTIONS[:10] + [gone])
+    monkeypatch.setenv("MONITOR_CONFIG", str(write_config(tmp_path, db)))
+    table = run_app("views/mentions.py").dataframe[0].value.set_index("id")
+    assert len(table) == 11
+    assert table.loc[gone.id, "deleted"] == gone.deleted_at
+    assert table.drop(gone.id)["deleted"].isna().all()

@@ -29,7 +29,7 @@ _VIEW = "monitor_view"
 BASELINE_SPAN = timedelta(days=28)
 MIN_BASELINE_DAYS = 1.0
 MENTION_COLUMNS = ("time", "source", "language", "sentiment", "confidence", "corrected_by", "author", "followers",
-                   "engagement", "reach", "text", "link", "id", "thread")
+                   "engagement", "reach", "text", "link", "id", "thread", "deleted")
 
 
 @dataclass(frozen=True)
@@ -167,6 +167,7 @@ def _mention_row(mention: Mention) -> dict[str, object]:
         "link": mention.url,
         "id": mention.id,
         "thread": mention.conversation if mention.reply_to or mention.conversation not in (None, mention.id) else "",
+        "deleted": mention.deleted_at,
     }
 
 

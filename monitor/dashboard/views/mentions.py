@@ -65,7 +65,7 @@ else:
         frame,
         hide_index=True,
         column_order=["time", "text", "author", "engagement", "followers", "reach", "sentiment", "corrected_by",
-                      "source", "language", "link", "confidence"],
+                      "source", "language", "link", "confidence", "deleted"],
         column_config={
             "time": st.column_config.DatetimeColumn(f"time ({view.zone})", format="D MMM YYYY, HH:mm", timezone=view.zone),
             "confidence": st.column_config.ProgressColumn("confidence", format="percent", min_value=0,
@@ -75,6 +75,8 @@ else:
             "corrected_by": st.column_config.TextColumn("corrected by", help=glossary.help_for("corrected sentiment")),
             "text": st.column_config.TextColumn("text", width="large"),
             "link": st.column_config.LinkColumn("link", display_text="open"),
+            "deleted": st.column_config.DatetimeColumn(f"deleted ({view.zone})", format="D MMM YYYY, HH:mm",
+                                                       timezone=view.zone, help=glossary.help_for("deleted post")),
         },
     )
     st.download_button(
