@@ -214,7 +214,7 @@ def test_phrases_many_posts_share_come_before_what_only_the_viral_post_says():
 
 def test_the_alert_reads_the_sentiment_a_person_corrected(tmp_path):
     with SqliteStore(tmp_path / "m.db") as store:
-        store.add_mentions([post(1, "Great, another cancelled flight. Love it", 1, label="positive")]
+        store.add_mentions([post(1, "Great, another cancelled flight. Love it", 1, label="positive", uncertain=True)]
                            + [post(10 + k, f"stuck at gate {k}", k, label="negative") for k in range(3)])
         store.correct_sentiment("Aurora Air", "x:1", "negative", "maria", T0 + timedelta(hours=1))
         spike = Spike(brand="Aurora Air", kind=SpikeKind.VOLUME, window_start=T0,
@@ -222,6 +222,7 @@ def test_the_alert_reads_the_sentiment_a_person_corrected(tmp_path):
                       severity=Severity.HIGH, negative_share=1.0, baseline_negative_share=0.1)
         summary = summarise(store, spike, {"aurora", "air"}, T0 - timedelta(days=1))
     assert summary["sentiment_split"] == {"negative": 4, "neutral": 0, "positive": 0}
+    assert summary["uncertain_split"] == {"negative": 0, "neutral": 0, "positive": 0}  # a person's label is certain
     assert {p["sentiment"] for p in summary["posts"]} == {"negative"}
 
 
