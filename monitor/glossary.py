@@ -25,7 +25,12 @@ TERMS: dict[str, str] = {
     "detected at": "When the detector opened the incident (the tick that judged the spike window). "
                    "Every time shown for an incident is this one; its id names no time.",
     "negative share": "Negative mentions among the mentions with a sentiment, in the same window as the "
-                      "figure beside it; \u201cusual\u201d is the same share in the seasonal baseline.",
+                      "figure beside it (in an alert: the posts the rule judged, the mentions of the spike "
+                      "window, or for a post going viral the post and the quotes of and replies to it); "
+                      "\u201cusual\u201d is the same share in the seasonal baseline.",
+    "uncertain": "A post whose sentiment the model was unsure of (its label's probability below "
+                 "`nlp.uncertain_below`). It still counts under its label; an alert's sentiment split says how "
+                 "many of each label were uncertain (\u201c200 negative (12 uncertain)\u201d).",
     "usual": "What the detector expected for the same time of week (or day) from the weeks before; for a post "
              "going viral, the 90th percentile of the brand's posts' interactions.",
     "time to acknowledge": "From when the incident opened to its first acknowledgement.",

@@ -78,7 +78,9 @@ def show_lines(incident: Incident, store: Store, playbooks: dict[str, Playbook],
     if figures.magnitude():
         lines.append(f"  {figures.magnitude()}")
     if figures.negative():
-        lines.append(f"  negative share in {figures.span}: {figures.negative()}")
+        lines.append(f"  negative share {figures.judged}: {figures.negative()}")
+    if figures.split:
+        lines.append(f"  mentions {figures.judged}: {figures.sentiment()}")
     if peak_text(incident):
         lines.append(f"  peak: {peak_text(incident, tz)}; {len(incident.spikes)} spike window(s) in all")
     phrases = [str(p) for p in summary.get("key_phrases") or []]

@@ -111,13 +111,13 @@ def test_the_playbooks_first_step_is_right_under_the_headline() -> None:
                             f"{PLAYBOOKS['outage'].steps[1].title}")
 
 
-def test_a_viral_alert_counts_interactions_and_mentions_apart_and_agrees_with_itself() -> None:
+def test_a_viral_alert_counts_interactions_and_the_post_and_replies_apart_and_agrees_with_itself() -> None:
     viral = Spike(brand="Acme Air", kind=SpikeKind.VIRAL_POST, window_start=OPENED - timedelta(minutes=15),
                   window_end=OPENED, observed=83551, expected=8, score=10443.9, severity=Severity.CRITICAL,
                   negative_share=1.0)
     summary = {**SUMMARY, "kind": "viral_post", "observed": 83551, "expected": 8, "negative_share": 1.0,
                "baseline_negative_share": 0.2, "sentiment_split": {"negative": 11, "neutral": 9, "positive": 17},
-               "window": [viral.window_start.isoformat(), viral.window_end.isoformat()],
+               "uncertain_split": {"negative": 2, "neutral": 0, "positive": 5}, "window": [viral.window_start.isoformat(), viral.window_end.isoformat()],
                "posts": [{**post(0), "source": "twitter"}], "sources": {"bluesky": 20, "twitter": 17}}
     rendered = render(message(incident=make_incident(spikes=[viral], severity=Severity.CRITICAL), summary=summary))
     header = rendered.blocks[0]["text"]["text"]
@@ -126,8 +126,9 @@ def test_a_viral_alert_counts_interactions_and_mentions_apart_and_agrees_with_it
     fields = fields_of(rendered.blocks)
     assert "*Interactions*\n83,551 interactions (likes, shares, replies) on one post vs 8 on the brand's usual post " \
            "(10,444×)" in fields
-    assert "*Negative share in 15 min*\n30% (11 of 37) vs 20% usual (+10 pts)" in fields
-    assert "*Mentions in 15 min*\n😠 11 negative · 😐 9 neutral · 🙂 17 positive" in fields
+    assert "*Negative share of the post and replies*\n30% (11 of 37) vs 20% usual (+10 pts)" in fields
+    assert ("*Mentions of the post and replies*\n😠 11 negative (2 uncertain) · 😐 9 neutral · "
+            "🙂 17 positive (5 uncertain)") in fields
     assert "10443" not in all_text(rendered.blocks) and "100%" not in all_text(rendered.blocks)
 
 

@@ -7,6 +7,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from monitor.demo.scenario import load_config
 from monitor.errors import NlpError
 from monitor.nlp import evaluation
 from monitor.nlp.text import cache_key
@@ -15,6 +16,7 @@ from monitor.nlp.evaluation import (
     cached_embeddings,
     expected_calibration_error,
     macro_f1,
+    bootstrap_interval,
     paired_bootstrap,
     read_labelled_posts,
     read_split,
@@ -22,6 +24,7 @@ from monitor.nlp.evaluation import (
 
 ROOT = Path(__file__).resolve().parents[1]
 HAND_LABELLED = ROOT / "benchmarks" / "data" / "sentiment_challenge"
+CRISIS_POSTS = ROOT / "benchmarks" / "data" / "crisis_posts"
 TRAINING_POSTS = ROOT / "scripts" / "data" / "brand_posts"
 
 
@@ -65,6 +68,18 @@ def test_paired_bootstrap_sees_a_real_gap_and_no_gap_between_equals() -> None:
     same, low, high = paired_bootstrap(y, good, good.copy())
     assert same == 0 and low == 0 and high == 0
     assert paired_bootstrap(y, good, poor) == (diff, *paired_bootstrap(y, good, poor)[1:]), "seeded: repeatable"
+
+
+def test_a_bootstrap_interval_holds_the_score_and_narrows_with_more_texts() -> None:
+    rng = np.random.default_rng(3)
+    y = rng.integers(0, 3, size=800)
+    pred = np.where(rng.random(800) < 0.7, y, (y + 1) % 3)
+    low, high = bootstrap_interval(y[:100], pred[:100])
+    wide_low, wide_high = low, high
+    assert low < macro_f1(y[:100], pred[:100]) < high
+    low, high = bootstrap_interval(y, pred)
+    assert low < macro_f1(y, pred) < high and high - low < wide_high - wide_low
+    assert bootstrap_interval(y, y) == (1.0, 1.0)
 
 
 def test_calibration_error() -> None:
@@ -139,3 +154,41 @@ def test_no_training_post_is_in_the_hand_labelled_evaluation_set() -> None:
     evaluated = {cache_key(text) for path in HAND_LABELLED.glob("*.tsv") for text in read_labelled_posts(path)[0]}
     assert len(evaluated) == 7 * 60
     assert not training & evaluated
+
+
+def _shingles(text: str, size: int = 5) -> set[tuple[str, ...]]:
+    words = cache_key(text).replace("{", " ").replace("}", " ").split()
+    return {tuple(words[i:i + size]) for i in range(len(words) - size + 1)}
+
+
+def _strings(node: object) -> list[str]:
+    if isinstance(node, str):
+        return [node]
+    if isinstance(node, dict):
+        return [s for value in node.values() for s in _strings(value)]
+    if isinstance(node, list):
+        return [s for value in node for s in _strings(value)]
+    return []
+
+
+def test_the_crisis_posts_cover_the_demo_languages_with_every_label_and_sarcasm() -> None:
+    scenario = load_config()
+    assert sorted(path.stem for path in CRISIS_POSTS.glob("*.tsv")) == sorted(scenario["languages"])
+    total = 0
+    for path in CRISIS_POSTS.glob("*.tsv"):
+        texts, labels, kinds = read_labelled_posts(path)
+        counts = np.bincount(labels, minlength=3)
+        assert counts[0] > counts[1] and counts[0] > counts[2] and min(counts) >= 3, path.name
+        assert kinds.count("sarcasm") >= 3 and len(set(texts)) == len(texts), path.name
+        total += len(texts)
+    assert total >= 100
+
+
+def test_no_crisis_post_repeats_a_training_demo_or_other_evaluation_post() -> None:
+    crisis = [text for path in CRISIS_POSTS.glob("*.tsv") for text in read_labelled_posts(path)[0]]
+    elsewhere = [text for folder in (TRAINING_POSTS, HAND_LABELLED) for path in folder.glob("*.tsv")
+                 for text in read_labelled_posts(path)[0]]
+    elsewhere += _strings(load_config()["templates"]) + _strings(load_config()["viral"])
+    seen = {shingle for text in elsewhere for shingle in _shingles(text)}
+    assert not {cache_key(text) for text in crisis} & {cache_key(text) for text in elsewhere}
+    assert [text for text in crisis if _shingles(text) & seen] == []

@@ -10,14 +10,14 @@ from monitor.store.sqlite import SqliteStore
 T0 = datetime(2026, 3, 23, 7, 30, tzinfo=timezone.utc)
 
 
-def post(n, text, minutes, label="negative", shares=0, repost=False, followers=10):
+def post(n, text, minutes, label="negative", shares=0, repost=False, followers=10, uncertain=False, **more):
     probs = {"negative": 0.05, "neutral": 0.05, "positive": 0.05}
     probs[label] = 0.9
     return Mention(id=f"x:{n}", brand="Aurora Air", source="twitter", text=text,
                    created_at=T0 + timedelta(minutes=minutes), collected_at=T0, language="en",
                    author=Author(handle=f"user{n}", followers=followers), is_repost=repost,
                    engagement=Engagement(shares=shares), url=f"https://example.org/{n}",
-                   sentiment=Sentiment(label=label, score=0.9, probabilities=probs))
+                   sentiment=Sentiment(label=label, score=0.9, probabilities=probs, uncertain=uncertain), **more)
 
 
 def test_key_phrases_are_what_the_window_says_more_than_usual():
@@ -214,7 +214,7 @@ def test_phrases_many_posts_share_come_before_what_only_the_viral_post_says():
 
 def test_the_alert_reads_the_sentiment_a_person_corrected(tmp_path):
     with SqliteStore(tmp_path / "m.db") as store:
-        store.add_mentions([post(1, "Great, another cancelled flight. Love it", 1, label="positive")]
+        store.add_mentions([post(1, "Great, another cancelled flight. Love it", 1, label="positive", uncertain=True)]
                            + [post(10 + k, f"stuck at gate {k}", k, label="negative") for k in range(3)])
         store.correct_sentiment("Aurora Air", "x:1", "negative", "maria", T0 + timedelta(hours=1))
         spike = Spike(brand="Aurora Air", kind=SpikeKind.VOLUME, window_start=T0,
@@ -222,4 +222,36 @@ def test_the_alert_reads_the_sentiment_a_person_corrected(tmp_path):
                       severity=Severity.HIGH, negative_share=1.0, baseline_negative_share=0.1)
         summary = summarise(store, spike, {"aurora", "air"}, T0 - timedelta(days=1))
     assert summary["sentiment_split"] == {"negative": 4, "neutral": 0, "positive": 0}
+    assert summary["uncertain_split"] == {"negative": 0, "neutral": 0, "positive": 0}  # a person's label is certain
     assert {p["sentiment"] for p in summary["posts"]} == {"negative"}
+
+
+def test_the_split_keeps_the_posts_the_scorer_was_unsure_of_apart_within_each_label(tmp_path):
+    with SqliteStore(tmp_path / "m.db") as store:
+        store.add_mentions([post(10 + k, f"stuck at gate {k}", k, uncertain=k < 2) for k in range(6)]
+                           + [post(20 + k, f"is the app down {k}", k, label="neutral", uncertain=True) for k in range(3)]
+                           + [post(30, "nice crew", 2, label="positive")]
+                           + [post(40, "unsure, before the window", -20, uncertain=True)])
+        spike = Spike(brand="Aurora Air", kind=SpikeKind.VOLUME, window_start=T0,
+                      window_end=T0 + timedelta(minutes=15), observed=10, expected=2, score=5,
+                      severity=Severity.HIGH, negative_share=6 / 10, baseline_negative_share=0.1)
+        summary = summarise(store, spike, {"aurora", "air"}, T0 - timedelta(days=1))
+    assert summary["sentiment_split"] == {"negative": 6, "neutral": 3, "positive": 1}
+    assert summary["uncertain_split"] == {"negative": 2, "neutral": 3, "positive": 0}
+    assert summary["sentiment_split"]["negative"] / sum(summary["sentiment_split"].values()) == spike.negative_share
+
+
+def test_a_viral_posts_split_counts_the_post_and_the_reactions_to_it_not_the_rest_of_its_hour(tmp_path):
+    viral = post(1, "hundreds of us stranded at the airport", 2, shares=5000)
+    with SqliteStore(tmp_path / "m.db") as store:
+        store.add_mentions([viral]
+                           + [post(10 + k, f"this is awful {k}", 3 + k, reply_to="x:1", uncertain=k == 0) for k in range(3)]
+                           + [post(15, "same here", 4, label="neutral", parent_id="x:1", is_quote=True)]
+                           + [post(16, "RT hundreds of us stranded", 4, parent_id="x:1", repost=True)]
+                           + [post(20 + k, f"lovely lounge {k}", k, label="positive") for k in range(9)])
+        spike = Spike(brand="Aurora Air", kind=SpikeKind.VIRAL_POST, window_start=T0,
+                      window_end=T0 + timedelta(minutes=15), observed=5000, expected=10, score=500,
+                      severity=Severity.HIGH, negative_share=1.0, sample_mention_ids=["x:1"])
+        summary = summarise(store, spike, {"aurora", "air"}, T0 - timedelta(days=1))
+    assert summary["sentiment_split"] == {"negative": 4, "neutral": 1, "positive": 0}
+    assert summary["uncertain_split"] == {"negative": 1, "neutral": 0, "positive": 0}

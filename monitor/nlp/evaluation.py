@@ -108,6 +108,14 @@ def paired_bootstrap(
     return macro_f1(y, pred) - macro_f1(y, other), float(low), float(high)
 
 
+def bootstrap_interval(y: np.ndarray, pred: np.ndarray, rounds: int = 1000, seed: int = 0) -> tuple[float, float]:
+    """The 95% bootstrap interval of the macro-F1 of ``pred`` (texts resampled with replacement)."""
+    rng = np.random.default_rng(seed)
+    draws = rng.integers(0, len(y), size=(rounds, len(y)))
+    low, high = np.percentile([macro_f1(y[d], pred[d]) for d in draws], [2.5, 97.5])
+    return float(low), float(high)
+
+
 def expected_calibration_error(probs: np.ndarray, y: np.ndarray, bins: int = 10) -> float:
     """Mean gap between confidence and accuracy over equal-width confidence bins."""
     confidence, pred = probs.max(axis=1), probs.argmax(axis=1)

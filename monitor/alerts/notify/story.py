@@ -62,12 +62,21 @@ def _float(value: Any, default: float | None = None) -> float | None:
         return default
 
 
+def _counts(raw: Any) -> dict[str, int]:
+    """A stored ``{label: count}`` read back with every label (none when it is missing or empty)."""
+    if not isinstance(raw, dict) or not raw:
+        return {}
+    return {label: int(_float(raw.get(label), 0) or 0) for label in SENTIMENTS}
+
+
 @dataclass(frozen=True)
 class Figures:
     """The numbers an incident's alert shows, from its summary (the spike that opened it as a fallback).
 
     ``observed`` and ``expected`` count :data:`UNIT` of ``kind`` in the spike window; ``split`` is
-    the mentions of that same window by sentiment, and ``negative_share`` is computed from it.
+    the posts the rule judged by sentiment (the mentions of that window; for a post going viral, the
+    post and the quotes of and replies to it), ``uncertain`` how many of each label the scorer was
+    unsure of, and ``negative_share`` is computed from the split.
     """
 
     kind: SpikeKind
@@ -76,6 +85,7 @@ class Figures:
     start: datetime | None = None
     end: datetime | None = None
     split: dict[str, int] = field(default_factory=dict)
+    uncertain: dict[str, int] = field(default_factory=dict)
     baseline_share: float | None = None
     spike_share: float | None = None
 
@@ -89,7 +99,8 @@ class Figures:
             except (TypeError, ValueError):
                 pass
         raw_split = summary.get("sentiment_split") if isinstance(summary.get("sentiment_split"), dict) else {}
-        split = {label: int(_float(raw_split.get(label), 0) or 0) for label in SENTIMENTS} if raw_split else {}
+        split = _counts(raw_split)
+        uncertain = _counts(summary.get("uncertain_split")) if split else {}
         try:
             kind = SpikeKind(summary["kind"]) if "kind" in summary else (spike.kind if spike else kind)
         except ValueError:
@@ -98,7 +109,7 @@ class Figures:
             kind=kind,
             observed=_float(summary.get("observed"), spike.observed if spike else None),
             expected=_float(summary.get("expected"), spike.expected if spike else 0.0) or 0.0,
-            start=start, end=end, split=split,
+            start=start, end=end, split=split, uncertain=uncertain,
             baseline_share=_float(summary.get("baseline_negative_share"),
                                   spike.baseline_negative_share if spike else None),
             spike_share=_float(summary.get("negative_share"), spike.negative_share if spike else None),
@@ -122,6 +133,11 @@ class Figures:
     @property
     def span(self) -> str:
         return span_text(self.start, self.end) if self.start and self.end else "the spike window"
+
+    @property
+    def judged(self) -> str:
+        """Which posts the split and negative share count: ``in 45 min``, or ``of the post and replies``."""
+        return "of the post and replies" if self.kind is SpikeKind.VIRAL_POST else f"in {self.span}"
 
     def magnitude(self) -> str:
         """``128 mentions in 30 min vs 16 expected (7.8×)``; a viral post's interactions say so."""
@@ -147,8 +163,15 @@ class Figures:
             text += f" vs {share_text(self.baseline_share)} usual ({(share - self.baseline_share) * 100:+.0f} pts)"
         return text
 
-    def sentiment(self) -> str:
-        return " · ".join(f"{self.split[label]:,} {label}" for label in SENTIMENTS) if self.split else ""
+    def sentiment(self, icons: dict[str, str] | None = None) -> str:
+        """``200 negative (12 uncertain) · 80 neutral · 32 positive``: every label with its uncertain posts,
+        each after its icon when ``icons`` are given."""
+        parts = []
+        for label in SENTIMENTS if self.split else ():
+            unsure = self.uncertain.get(label, 0)
+            icon = f"{icons[label]} " if icons else ""
+            parts.append(f"{icon}{self.split[label]:,} {label}" + (f" ({unsure:,} uncertain)" if unsure else ""))
+        return " · ".join(parts)
 
 
 def how_big(figures: Figures) -> str:

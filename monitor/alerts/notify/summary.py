@@ -213,13 +213,43 @@ def window_split(store: Store, spike: Spike) -> dict[str, int]:
     return dict(split)
 
 
+def label_split(posts: Sequence[Mention]) -> tuple[dict[str, int], dict[str, int]]:
+    """``posts`` by sentiment label, and how many of each label the scorer marked uncertain."""
+    split = Counter({label: 0 for label in SENTIMENT_LABELS})
+    uncertain = Counter({label: 0 for label in SENTIMENT_LABELS})
+    for post in posts:
+        if post.sentiment:
+            split[post.sentiment.label] += 1
+            uncertain[post.sentiment.label] += int(post.sentiment.uncertain)
+    return dict(split), dict(uncertain)
+
+
+def judged_split(store: Store, spike: Spike, window: Sequence[Mention]) -> tuple[dict[str, int], dict[str, int]]:
+    """The posts the rule judged, by sentiment, and the uncertain ones among each label.
+
+    A mention spike or negative surge judged every mention of its window: the split is the
+    detector's own count (:func:`window_split`). A post going viral judged that post: the split
+    counts it, the other viral posts of the spike and the quotes of and replies to them in
+    ``window`` (:func:`reactions`), not the unrelated posts of its hour.
+    """
+    if spike.kind is SpikeKind.VIRAL_POST:
+        pinned = set(spike.sample_mention_ids)
+        return label_split([m for m in window if m.id in pinned] + reactions(window, pinned))
+    split = window_split(store, spike)
+    judged = store.search(MentionFilter(brands=[spike.brand], since=spike.window_start, until=spike.window_end,
+                                        limit=max(sum(split.values()), 1)))
+    _, uncertain = label_split([m for m in judged if spike.window_start <= m.created_at < spike.window_end])
+    return split, uncertain
+
+
 def summarise(
     store: Store, spike: Spike, brand_terms: set[str], reference_start: datetime, lookback: timedelta = LOOKBACK
 ) -> dict[str, Any]:
     """The alert summary of ``spike``: the numbers, key phrases, posts and sentiment split.
 
-    The sentiment split and the sources count the mentions of the spike window itself, so the
-    alert's negative share and split agree; a viral post's usual negative share is the reference's.
+    The sentiment split counts the posts the rule judged (:func:`judged_split`), with the uncertain
+    ones of each label apart, so the alert's negative share and split agree; the sources count the
+    mentions of the spike window; a viral post's usual negative share is the reference's.
 
     Phrases and posts come from the spike's window and ``lookback`` before it, so the post
     that set things off is shown even when the spike was confirmed a little later; see
@@ -231,7 +261,7 @@ def summarise(
     reference = store.search(
         MentionFilter(brands=[spike.brand], since=reference_start, until=since, limit=4000)
     )
-    split = window_split(store, spike)
+    split, uncertain = judged_split(store, spike, window)
     languages = Counter(m.language for m in window if m.language)
     sources = Counter(m.source for m in window if spike.window_start <= m.created_at < spike.window_end)
     focus = negative_focus(spike, window)
@@ -266,6 +296,7 @@ def summarise(
             for m in posts
         ],
         "sentiment_split": split,
+        "uncertain_split": uncertain,
         "sources": _top(sources),
         "languages": _top(languages),
         "texts": [m.text for m in window[:200]],

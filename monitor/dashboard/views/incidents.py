@@ -82,11 +82,11 @@ def show_figures(story: incident_data.IncidentStory) -> None:
                     delta=f"{ratio_text(figures.observed, figures.expected)} usual", delta_color="off",
                     help=glossary.help_for(figures.unit))
     if figures.negative_share is not None:
-        share.metric(f"Negative share in {figures.span}", f"{figures.negative_share:.0%}",
+        share.metric(f"Negative share {figures.judged}", f"{figures.negative_share:.0%}",
                      delta=figures.negative().partition(" vs ")[2] or None, delta_color="off",
                      help=glossary.help_for("negative share"))
     if figures.split:
-        split.metric(f"Mentions in {figures.span}", f"{figures.scored:,}", help=glossary.help_for("mention"))
+        split.metric(f"Mentions {figures.judged}", f"{figures.scored:,}", help=glossary.help_for("mention"))
         split.caption(figures.sentiment())
 
 

@@ -70,9 +70,9 @@ def _facts(message: AlertMessage) -> Part:
     if found.observed is not None:
         lines.append(f"Size: {found.magnitude()}")
     if found.negative():
-        lines.append(f"Negative share in {found.span}: {found.negative()}")
+        lines.append(f"Negative share {found.judged}: {found.negative()}")
     if found.split:
-        lines.append(f"Mentions in {found.span}: {found.sentiment()}")
+        lines.append(f"Mentions {found.judged}: {found.sentiment()}")
     if message.playbook:
         lines.append(f"Playbook: {message.playbook.title}")
     return Part("", tuple((line, None) for line in lines))

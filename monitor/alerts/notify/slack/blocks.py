@@ -237,10 +237,9 @@ def facts(message: AlertMessage) -> list[str]:
         label = "Interactions" if found.unit == "interactions" else found.unit.capitalize()
         fields.append(f"*{label}*\n{found.magnitude()}")
     if found.negative():
-        fields.append(f"*Negative share in {found.span}*\n{found.negative()}")
+        fields.append(f"*Negative share {found.judged}*\n{found.negative()}")
     if found.split:
-        fields.append(f"*Mentions in {found.span}*\n" + " · ".join(
-            f"{SENTIMENT_ICON[label]} {found.split[label]:,} {label}" for label in SENTIMENT_ICON))
+        fields.append(f"*Mentions {found.judged}*\n{found.sentiment(SENTIMENT_ICON)}")
     if message.playbook:
         fields.append(f"*Playbook*\n{escape(message.playbook.title)}")
     return fields
