@@ -13,9 +13,7 @@ import click
 
 from monitor import config as config_lib
 from monitor.cli_config import ENV, ConfigCommand, config_option
-from monitor.durations import parse_duration
 from monitor.errors import ConfigError, MonitorError
-from monitor.localtime import shown
 
 log = logging.getLogger("monitor")
 
@@ -224,18 +222,6 @@ def nlp_score(input_path: Path, output_path: Path, path: Path | None) -> None:
     click.echo(f"scored {len(texts)} texts into {output_path}")
 
 
-def _store(path: Path):
-    from monitor.store import open_store
-
-    return open_store(config_lib.load(path).storage)
-
-
-def _now():
-    from datetime import datetime, timezone
-
-    return datetime.now(timezone.utc)
-
-
 @cli.command(short_help="Mark a playbook step of an incident done.", cls=ConfigCommand)
 @config_option()
 @click.argument("incident_id")
@@ -257,67 +243,6 @@ def step(path: Path, incident_id: str, number: int, undo: bool, by: str, note: s
     done = {d.number for d in changed.steps_done}
     click.echo(f"{changed.id}: step {number} {'done' if number in done else 'not done'}; "
                f"steps done: {', '.join(map(str, sorted(done))) or 'none'}")
-
-
-@cli.group(short_help="Hold a brand's alerts for a while.")
-def silence() -> None:
-    """Hold a brand's alerts for a while (incidents are still recorded)."""
-
-
-@silence.command("add", cls=ConfigCommand)
-@config_option()
-@click.option("--brand", required=True)
-@click.option("--topic", default="", help="Only incidents about this topic (default: all).")
-@click.option("--for", "duration", required=True, help="How long, e.g. 30m, 4h, 2d.")
-@click.option("--reason", default="")
-@click.option("--by", default=lambda: os.environ.get("USER", "cli"), show_default="$USER")
-def silence_add(path: Path, brand: str, topic: str, duration: str, reason: str, by: str) -> None:
-    """Silence BRAND (or one topic) starting now."""
-    from monitor.alerts.incidents import silences
-    from monitor.store import open_store
-
-    try:
-        length = parse_duration(duration)
-    except ValueError as exc:
-        raise click.BadParameter(str(exc), param_hint="--for") from exc
-    config = config_lib.load(path)
-    name = config.brand(brand).name
-    added = silences.add(open_store(config.storage), name, length, _now(), topic=topic, by=by, reason=reason)
-    click.echo(f"{added.id}: {added.brand}{' / ' + added.topic if added.topic else ''} silenced until "
-               f"{shown(added.ends_at, config.zone(name), '%Y-%m-%d %H:%M')}")
-
-
-@silence.command("list", cls=ConfigCommand)
-@config_option()
-@click.option("--all", "show_all", is_flag=True, help="Include expired silences.")
-def silence_list(path: Path, show_all: bool) -> None:
-    """The silences in force (or all of them)."""
-    from monitor.store import open_store
-
-    config = config_lib.load(path)
-    found = open_store(config.storage).silences(active_at=None if show_all else _now())
-    for item in found:
-        tz = config.zone(item.brand)
-        click.echo(f"{item.id}  {item.brand}{' / ' + item.topic if item.topic else ''}  "
-                   f"{shown(item.starts_at, tz, '%Y-%m-%d %H:%M')} → {shown(item.ends_at, tz, '%Y-%m-%d %H:%M')}  "
-                   f"by {item.created_by}"
-                   f"{'  (' + item.reason + ')' if item.reason else ''}")
-    if not found:
-        click.echo("no silences")
-
-
-@silence.command("expire", cls=ConfigCommand)
-@config_option()
-@click.argument("silence_id")
-def silence_expire(path: Path, silence_id: str) -> None:
-    """End a silence now; held alerts go out on the next delivery."""
-    from monitor.alerts.incidents import silences
-
-    from monitor.store import open_store
-
-    config = config_lib.load(path)
-    ended = silences.expire(open_store(config.storage), silence_id, _now())
-    click.echo(f"{ended.id}: ended at {shown(ended.ends_at, config.zone(ended.brand), '%Y-%m-%d %H:%M')}")
 
 
 @cli.group(short_help="Reports on past incidents.")
@@ -369,8 +294,10 @@ cli.add_command(backtest)
 
 
 from monitor.incident_cli import incident_group  # noqa: E402  (monitor incident list/show/acknowledge/…)
+from monitor.silence_cli import silence  # noqa: E402  (monitor silence add/list/expire)
 
 cli.add_command(incident_group)
+cli.add_command(silence)
 
 
 from monitor.query.cli import query_group  # noqa: E402  (monitor query test)

@@ -18,8 +18,9 @@ from monitor.models import (
 )
 from monitor.store.base import (
     AuthorTotals, CursorUpdate, ExportKind, JobRun, MentionFilter, Notification, NotificationStatus, Store,
-    StreamRecord, Totals, WorkerBeat, record_key, bucket_floor, change_incident, change_silence, totals_by_bucket,
+    StreamRecord, Totals, WorkerBeat, record_key, bucket_floor, totals_by_bucket,
 )
+from monitor.store.changes import change_incident, change_silence
 from monitor.store.sqlite import SqliteStore
 
 T0 = datetime(2026, 3, 2, 8, 0, tzinfo=timezone.utc)

@@ -17,7 +17,8 @@ from datetime import datetime, timedelta
 from typing import Any, Callable
 
 from monitor.errors import ConflictError
-from monitor.store.base import CAS_ATTEMPTS, Lease, Notification, NotificationStatus, WorkerBeat
+from monitor.store.base import Lease, Notification, NotificationStatus, WorkerBeat
+from monitor.store.changes import CAS_ATTEMPTS
 from monitor.store.elastic_client import ApiError, Elasticsearch, NotFoundError
 from monitor.store.elastic_mapping import epoch_seconds, notification_update
 from monitor.store.elastic_queries import epoch_range, sorted_hits

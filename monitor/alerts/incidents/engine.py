@@ -20,7 +20,8 @@ from monitor.alerts.notify.story import headline
 from monitor.config import AlertsConfig
 from monitor.errors import ConflictError
 from monitor.models import Incident, IncidentState, Playbook, Spike, SpikeKind, Transition
-from monitor.store.base import CAS_ATTEMPTS, Notification, Store, change_incident
+from monitor.store.base import Notification, Store
+from monitor.store.changes import CAS_ATTEMPTS, change_incident
 
 log = logging.getLogger(__name__)
 

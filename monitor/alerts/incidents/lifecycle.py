@@ -16,7 +16,8 @@ from typing import Any
 
 from monitor.errors import IncidentError
 from monitor.models import Incident, IncidentState, Severity, Transition
-from monitor.store.base import Notification, Store, change_incident
+from monitor.store.base import Notification, Store
+from monitor.store.changes import change_incident
 
 
 class Action(str, enum.Enum):

@@ -15,7 +15,8 @@ from monitor.alerts.incidents.lifecycle import thread_reply
 from monitor.errors import ConflictError, IncidentError
 from monitor.localtime import shown, zone
 from monitor.models import Incident, Silence
-from monitor.store.base import NotificationStatus, Store, change_silence
+from monitor.store.base import NotificationStatus, Store
+from monitor.store.changes import change_silence
 
 SLACK_SILENCE = timedelta(hours=4)
 

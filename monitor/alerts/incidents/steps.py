@@ -16,7 +16,8 @@ from monitor.alerts.incidents.playbooks import find
 from monitor.alerts.notify.story import duration
 from monitor.errors import IncidentError
 from monitor.models import Incident, Playbook, StepDone
-from monitor.store.base import Notification, Store, change_incident
+from monitor.store.base import Notification, Store
+from monitor.store.changes import change_incident
 
 
 def timing(done: StepDone) -> str:

@@ -32,7 +32,8 @@ from monitor.alerts.notify.story import summary_languages, summary_posts
 from monitor.errors import ConflictError, DeliveryError, IncidentError, PlaybookError
 from monitor.localtime import zone
 from monitor.models import Incident, Playbook
-from monitor.store.base import Notification, NotificationStatus, Store, change_incident
+from monitor.store.base import Notification, NotificationStatus, Store
+from monitor.store.changes import change_incident
 from monitor.workers import DEFAULT_LEASE, PROCESS_WORKER
 
 log = logging.getLogger(__name__)
