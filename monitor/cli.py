@@ -12,6 +12,7 @@ from pathlib import Path
 import click
 
 from monitor import config as config_lib
+from monitor import config_checks
 from monitor.cli_config import ENV, ConfigCommand, config_option
 from monitor.errors import ConfigError, MonitorError
 
@@ -67,6 +68,8 @@ def check_config(path: Path) -> None:
     config = config_lib.check(path)
     sources = sum(len(b.sources) for b in config.brands)
     click.echo(f"{path}: OK ({len(config.brands)} brand(s), {sources} source(s))")
+    for warning in config_checks.secret_warnings(config, Path(path)):
+        click.echo(f"warning: {warning}", err=True)
 
 
 @cli.command(short_help="Run the service: collect, look for spikes, alert.", cls=ConfigCommand)
@@ -77,6 +80,8 @@ def run(path: Path) -> None:
     from monitor.scheduler import Service
 
     config = config_lib.check(path)
+    for warning in config_checks.secret_warnings(config, Path(path)):
+        click.echo(f"warning: {warning}", err=True)
     pipeline = build_pipeline(config)
     service = Service(pipeline, interactive=build_interactive(config, pipeline.store, pipeline.playbooks))
     click.echo(f"running {len(service.job_names())} jobs from {path}; Ctrl-C to stop", err=True)

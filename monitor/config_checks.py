@@ -4,6 +4,8 @@ and where in the YAML a problem is (path and line).
 ``secret_problems`` looks at the parsed YAML before validation (so its problems are reported with
 the others); ``runtime_problems`` looks at a validated config the way ``monitor run`` will use
 it: the playbooks load, the store can be opened or created, each source can search its query.
+``secret_warnings`` names the sources whose credentials are not in the environment: ``run`` starts
+without them (the other sources work), but those sources fail until they are set.
 """
 
 from __future__ import annotations
@@ -174,6 +176,26 @@ def runtime_problems(config: Config) -> list[Problem]:
             except ConfigError as exc:
                 problems.append((("brands", b, "sources", s, "type"), str(exc)))
     return problems
+
+
+def missing_secrets(config: Config) -> list[Problem]:
+    """Enabled sources whose credentials (``secrets_needed`` of their options) are not in the environment."""
+    found: list[Problem] = []
+    for b, brand in enumerate(config.brands):
+        for s, source in enumerate(brand.sources):
+            needed = getattr(source.settings, "secrets_needed", None)
+            if not source.enabled or needed is None:
+                continue
+            found += [(("brands", b, "sources", s), f"{brand.name}/{source.key}: environment variable {variable} is "
+                       "not set; this source fails on every run until it is")
+                      for variable in needed() if not os.environ.get(variable, "").strip()]
+    return found
+
+
+def secret_warnings(config: Config, file: Path) -> list[str]:
+    """:func:`missing_secrets` with the YAML path and line of each source."""
+    lines = line_map(file.read_text(encoding="utf-8"))
+    return [f"{located(loc, lines)}: {message}" for loc, message in missing_secrets(config)]
 
 
 def _unwritable(path: Path) -> str | None:

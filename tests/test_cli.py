@@ -1,3 +1,4 @@
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -109,6 +110,17 @@ def test_collect_needs_no_playbooks_and_takes_no_ignored_options(tmp_path):
     once = monitor("collect", "--config", str(config), "--brand", "Acme", "--source", "export", "--once",
                    cwd=tmp_path)
     assert once.returncode == 2 and "--once" in once.stderr
+
+
+def test_check_config_warns_of_a_source_whose_token_is_not_set_and_still_passes(tmp_path):
+    config = tmp_path / "m.yaml"
+    config.write_text(yaml.safe_dump({"storage": {"path": "m.db"}, "alerts": {"playbooks_dir": str(BUILT_IN_PLAYBOOKS)},
+                                      "brands": [{"name": "Acme", "sources": [{"type": "x", "token_env": "ACME_X"}]}]}))
+    env = {k: v for k, v in os.environ.items() if k != "ACME_X"}
+    checked = monitor("check-config", "--config", str(config), env=env)
+    assert checked.returncode == 0 and "OK (1 brand(s), 1 source(s))" in checked.stdout
+    assert "warning: brands[0].sources[0] (line 6): Acme/x: environment variable ACME_X is not set" in checked.stderr
+    assert "warning" not in monitor("check-config", "--config", str(config), env={**env, "ACME_X": "t"}).stderr
 
 
 def test_playbooks_validate_checks_the_shipped_playbooks():

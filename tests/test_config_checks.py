@@ -9,7 +9,7 @@ import yaml
 
 from monitor import config as config_lib
 from monitor.alerts.incidents.playbooks import BUILT_IN_PLAYBOOKS
-from monitor.config_checks import expanded_size, url_secret
+from monitor.config_checks import expanded_size, secret_warnings, url_secret
 from monitor.errors import ConfigError
 
 BASE = {
@@ -139,3 +139,42 @@ def test_a_few_shared_anchors_are_fine(tmp_path):
 ])
 def test_urls_with_credentials_are_recognised(value, secret):
     assert (url_secret(value) is not None) is secret
+
+
+SOURCES_NEEDING_SECRETS = """
+brands:
+  - name: Aurora Air
+    sources:
+      - type: x_stream
+      - {type: bluesky, login: true}
+      - {type: bluesky, name: public}
+      - {type: youtube, enabled: false}
+      - {type: reddit, client_id_env: AURORA_REDDIT_ID, client_secret_env: AURORA_REDDIT_SECRET}
+      - type: jetstream
+"""
+
+
+def test_sources_whose_credentials_are_not_in_the_environment_are_named_with_their_line(tmp_path, monkeypatch):
+    for variable in ("X_BEARER_TOKEN", "BLUESKY_HANDLE", "BLUESKY_APP_PASSWORD", "AURORA_REDDIT_ID",
+                     "AURORA_REDDIT_SECRET", "YOUTUBE_API_KEY"):
+        monkeypatch.delenv(variable, raising=False)
+    monkeypatch.setenv("AURORA_REDDIT_ID", "id")
+    monkeypatch.setenv("BLUESKY_APP_PASSWORD", "  ")
+    file = tmp_path / "monitor.yaml"
+    file.write_text(SOURCES_NEEDING_SECRETS)
+    warnings = secret_warnings(config_lib.parse(SOURCES_NEEDING_SECRETS), file)
+    assert warnings == [
+        "brands[0].sources[0] (line 5): Aurora Air/x_stream: environment variable X_BEARER_TOKEN is not set; "
+        "this source fails on every run until it is",
+        "brands[0].sources[1] (line 6): Aurora Air/bluesky: environment variable BLUESKY_HANDLE is not set; "
+        "this source fails on every run until it is",
+        "brands[0].sources[1] (line 6): Aurora Air/bluesky: environment variable BLUESKY_APP_PASSWORD is not set; "
+        "this source fails on every run until it is",
+        "brands[0].sources[4] (line 9): Aurora Air/reddit: environment variable AURORA_REDDIT_SECRET is not set; "
+        "this source fails on every run until it is",
+    ]
+    monkeypatch.setenv("X_BEARER_TOKEN", "t")
+    monkeypatch.setenv("BLUESKY_HANDLE", "h")
+    monkeypatch.setenv("BLUESKY_APP_PASSWORD", "p")
+    monkeypatch.setenv("AURORA_REDDIT_SECRET", "s")
+    assert secret_warnings(config_lib.parse(SOURCES_NEEDING_SECRETS), file) == []

@@ -39,6 +39,10 @@ class ApiConfig(BaseModel):
     max_attempts: int = Field(default=4, ge=1)
     lookback_hours: float = Field(default=24.0, gt=0, description="how far back the first run (no cursor) reaches")
 
+    def secrets_needed(self) -> list[str]:
+        """The environment variables this source cannot work without, as configured."""
+        return []
+
 
 def oldest_wanted(context: FetchContext, config: ApiConfig) -> datetime:
     """The lower time bound of a sweep that has no watermark yet."""

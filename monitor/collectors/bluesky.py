@@ -40,6 +40,9 @@ class BlueskyConfig(ApiConfig):
     overlap_seconds: int = Field(default=300, ge=0, description="re-read this much before the watermark (indexing lag)")
     followers: bool = Field(default=True, description="look up authors' follower counts (one call per 25 authors)")
 
+    def secrets_needed(self) -> list[str]:
+        return [self.identifier_env, self.password_env] if self.login else []
+
 
 def search_strings(groups: list[tuple[Term, ...]]) -> list[str]:
     """One search per group; a group with an ``@handle`` becomes a ``from:`` and a ``mentions:`` search."""

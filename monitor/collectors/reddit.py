@@ -39,6 +39,9 @@ class RedditConfig(ApiConfig):
     subreddits: list[str] = Field(default_factory=list, description="search only these; empty: all of Reddit")
     page_size: int = Field(default=100, ge=1, le=100)
 
+    def secrets_needed(self) -> list[str]:
+        return [self.client_id_env, self.client_secret_env]
+
 
 def _key(post_id: str) -> int:
     return int(post_id, 36)

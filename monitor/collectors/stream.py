@@ -46,6 +46,10 @@ class StreamConfig(BaseModel):
     remember_days: float = Field(default=30.0, gt=0, description="days a like, repost or reply of a stored post "
                                  "is remembered, so that taking it back is subtracted")
 
+    def secrets_needed(self) -> list[str]:
+        """The environment variables this source cannot work without, as configured."""
+        return []
+
 
 @dataclass
 class Bumps:

@@ -43,6 +43,9 @@ class XConfig(ApiConfig):
     page_size: int = Field(default=100, ge=10, le=100)
     max_query_length: int = Field(default=512, ge=1, description="512 on the basic tier, 4096 on pro")
 
+    def secrets_needed(self) -> list[str]:
+        return [self.token_env]
+
 
 def _id_key(value: str) -> int:
     return int(value) if value.isdigit() else -1

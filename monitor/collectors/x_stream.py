@@ -63,6 +63,9 @@ class XStreamConfig(StreamConfig):
     network_max: float = Field(default=16.0, gt=0, description="longest wait after network errors")
     timeout: float = Field(default=15.0, gt=0, description="seconds per rules request")
 
+    def secrets_needed(self) -> list[str]:
+        return [self.token_env]
+
 
 class TweetReader:
     """Reads the stream's lines into a pending :class:`StreamBatch`, each post's engagement counted once."""

@@ -40,6 +40,9 @@ class YouTubeConfig(ApiConfig):
     comment_videos: int = Field(default=10, ge=0, description="recent videos whose comments are read per run")
     subscribers: bool = Field(default=True, description="channels' subscriber counts as followers (1 unit a call)")
 
+    def secrets_needed(self) -> list[str]:
+        return [self.api_key_env]
+
 
 def _rfc3339(seconds: float) -> str:
     return parse_time(seconds).strftime("%Y-%m-%dT%H:%M:%SZ")  # type: ignore[union-attr]
