@@ -150,6 +150,7 @@ class SurgeRule(Section):
     )
     season_days: int = Field(default=7, ge=1, le=28)
     season_width: int = Field(default=1, ge=0, le=6)
+    weekly_ratio: float = Field(default=0.7, ge=0, le=1)
     scale_history: PositiveDuration = timedelta(days=7)
     min_scale_points: int = Field(default=24, ge=2)
     count_floor: float = Field(default=1.0, ge=0)

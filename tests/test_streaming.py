@@ -226,3 +226,40 @@ def test_the_alarm_gate_replays_the_detectors_alarms_from_its_scores(seed, days)
         assert alarm == gate.judge(at, score, direction)
         alarms += alarm
     assert alarms
+
+
+DAILY_ONLY = RULE.model_copy(update={"weekly_ratio": 0.0})
+
+
+def weekly(weeks: int, seed: int = 2) -> list[int]:
+    """Noisy counts, the weekend a fifth of the weekdays (START is a Monday)."""
+    rng = np.random.default_rng(seed)
+    return [int(rng.poisson(max(seasonal(k, 40 if k // POINTS_PER_DAY % 7 < 5 else 8), 0.1)))
+            for k in range(weeks * 7 * POINTS_PER_DAY)]
+
+
+def judged(values: list[float], rule: SurgeRule = RULE) -> list:
+    detector = SurgeDetector(rule, STEP)
+    return [detector.update(START + k * STEP, v) for k, v in enumerate(values)]
+
+
+def test_a_series_with_quiet_weekends_is_expected_at_its_weekend_level_on_a_weekend():
+    values = weekly(4)
+    noon = (3 * 7 + 5) * POINTS_PER_DAY + 48  # the fourth Saturday, 12:00
+    saturday = judged(values)[noon].expected
+    assert saturday < 0.5 * judged(values, DAILY_ONLY)[noon].expected
+    assert abs(saturday - seasonal(noon, 8)) <= 0.5 * seasonal(noon, 8)
+
+
+def test_a_weekday_level_on_a_weekend_is_a_surge_once_the_series_is_known_to_be_weekly():
+    values = weekly(4)
+    at = (3 * 7 + 5) * POINTS_PER_DAY + 40
+    for k in range(at, at + 16):
+        values[k] = seasonal(k, 40)
+    assert first_alarm(run(values), at) in range(at, at + 16)
+    assert not any(run(values, DAILY_ONLY)[at:at + 16])
+
+
+def test_a_series_the_same_every_day_keeps_the_daily_expectation():
+    values = noisy(days=28)
+    assert [j.score for j in judged(values)] == [j.score for j in judged(values, DAILY_ONLY)]

@@ -5,7 +5,9 @@ on a quiet series as on a busy one. Each value is judged against:
 
 - a seasonal expectation: the median of the same time of day on the previous
   ``season_days`` days (and ``season_width`` points either side), or of the last day when
-  there is no such history yet;
+  there is no such history yet; once the series has shown a weekly pattern (the median of
+  the same time of week on the last three weeks has predicted it with under ``weekly_ratio``
+  × the daily expectation's absolute error, over at least a week of points), that one instead;
 - for each window of ``windows`` (5 min to 8 h by default), the mean residual of the newest
   points in that window, scored against the median and MAD of that window's own past
   residuals over ``scale_history`` — a robust z that ignores past spikes. For counts the
@@ -142,6 +144,43 @@ def _within_poisson(z: float, observed: float, expected: float) -> float:
     return math.copysign(min(abs(z), abs(bound)), z) if bound * z > 0 else 0.0
 
 
+class _WeeklyExpectation:
+    """The median of the same time of week (± ``width`` points) over the last ``WEEKS`` weeks, and
+    whether it has so far predicted the series clearly better than the daily expectation."""
+
+    WEEKS = 3
+
+    def __init__(self, slots_per_day: int, width: int, ratio: float):
+        self._span = 7 * slots_per_day
+        self._width = width
+        self._ratio = ratio
+        self._values: dict[int, deque[tuple[int, float]]] = {}
+        self._errors = [0.0, 0.0]
+        self._compared = 0
+
+    def expected(self, index: int) -> float | None:
+        """The weekly expectation of point ``index`` (counted in steps), or None without history."""
+        span, width = self._span, self._width
+        references = [
+            y
+            for s in range(index - width, index + width + 1)
+            for i, y in self._values.get(s % span, ())
+            if index - self.WEEKS * span - width <= i <= index - span + width
+        ]
+        return statistics.median(references) if references else None
+
+    def preferred(self) -> bool:
+        """Whether its absolute error is under ``ratio`` × the daily one's, over at least a week."""
+        return self._compared >= self._span and self._errors[1] < self._ratio * self._errors[0]
+
+    def remember(self, index: int, y: float, daily: float | None, weekly: float | None) -> None:
+        if daily is not None and weekly is not None:
+            self._errors[0] += abs(y - daily)
+            self._errors[1] += abs(y - weekly)
+            self._compared += 1
+        self._values.setdefault(index % self._span, deque(maxlen=self.WEEKS + 1)).append((index, y))
+
+
 def _points(span: timedelta, step: timedelta) -> int:
     return max(1, round(span / step))
 
@@ -157,6 +196,7 @@ class SurgeDetector:
         self._slots = _points(DAY, step)
         self._season: dict[int, deque[tuple[int, float]]] = {}
         self._recent: deque[float] = deque(maxlen=self._slots)
+        self._weekly = _WeeklyExpectation(self._slots, rule.season_width, rule.weekly_ratio)
         self._windows = sorted({_points(w, step) for w in rule.windows})
         self._history: deque[tuple[float, float, float]] = deque(maxlen=self._windows[-1] + 1)
         self._sums = {k: [0.0, 0.0, 0.0] for k in self._windows}
@@ -209,8 +249,12 @@ class SurgeDetector:
             raise ValueError(f"value at {at} is not a number: {value!r}")
         y = _log(value)
         day, slot = self._slot(at)
-        expected = self._expected(day, slot)
+        index = day * self._slots + slot
+        daily = self._expected(day, slot)
+        weekly = self._weekly.expected(index) if self.rule.weekly_ratio > 0 else None
+        expected = weekly if weekly is not None and self._weekly.preferred() else daily
         self._remember(day, slot, y)
+        self._weekly.remember(index, y, daily, weekly)
         self._counts = self._counts and value >= 0 and float(value).is_integer()
         expected_count = _unlog(expected) if self._counts and expected is not None else None
         scores = self._window_scores(0.0 if expected is None else y - expected, value, expected_count)
