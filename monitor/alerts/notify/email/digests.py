@@ -3,10 +3,9 @@
 from __future__ import annotations
 
 from monitor.alerts.notify.delivery import incident_link
-from monitor.alerts.notify.email.render import Part, RenderedEmail, as_html, as_text, safe_link
+from monitor.alerts.notify.email.render import Part, RenderedEmail, as_html, as_text, quoted, safe_link
 from monitor.alerts.notify.story import title
 from monitor.care.digest import Digest
-from monitor.care.masking import mask
 from monitor.care.queue import format_left
 from monitor.daily.digest import DailyDigest
 from monitor.localtime import shown
@@ -14,12 +13,6 @@ from monitor.models import SENTIMENT_LABELS, Mention
 
 SHOWN = 20
 """Waiting posts listed in one care digest; the rest are counted."""
-POST_CHARS = 500
-
-
-def _quoted(text: str) -> str:
-    flat = " ".join(mask(text).split())
-    return f"“{flat if len(flat) <= POST_CHARS else flat[:POST_CHARS - 1].rstrip() + '…'}”" if flat else "(no text)"
 
 
 def care_digest(digest: Digest) -> RenderedEmail:
@@ -28,7 +21,7 @@ def care_digest(digest: Digest) -> RenderedEmail:
     for brand, item in digest.items[:SHOWN]:
         meta = " · ".join(part for part in (item.author, item.language, item.sentiment) if part)
         found.append(Part(f"{brand} · {item.source} · {format_left(item.time_left)}",
-                          ((_quoted(item.text), None), (meta, safe_link(item.url)))))
+                          ((quoted(item.text), None), (meta, safe_link(item.url)))))
     if len(digest.items) > SHOWN:
         more = f"and {len(digest.items) - SHOWN} more: `monitor care queue` or the dashboard's Customer care page"
         found.append(Part("", ((more, None),)))
@@ -49,7 +42,7 @@ def _post(mention: Mention) -> tuple[tuple[str, str | None], ...]:
             mention.author.handle or mention.author.name or "unknown author",
             *([mention.language] if mention.language else []),
             *([mention.sentiment.label] if mention.sentiment else [])]
-    return (_quoted(mention.text), None), (" · ".join(meta), safe_link(mention.url))
+    return (quoted(mention.text), None), (" · ".join(meta), safe_link(mention.url))
 
 
 def daily_digest(digest: DailyDigest) -> RenderedEmail:

@@ -100,18 +100,9 @@ class EmailNotifier:
 
     def compose(self, message: AlertMessage) -> EmailMessage:
         """The e-mail for ``message``: threaded under the alert's Message-ID, the chart attached to an alert."""
-        rendered = render(message)
-        mail = EmailMessage()
-        mail["Subject"] = rendered.subject
-        mail["From"] = self.settings.sender
-        mail["To"] = ", ".join(self.settings.recipients(message.channel))
-        mail["Date"] = formatdate(localtime=False)
-        mail["Message-ID"] = message_id(message.key or f"{message.incident.id}:{message.kind}", self.settings.sender)
-        if message.thread_ts and MESSAGE_ID.fullmatch(message.thread_ts):
-            mail["In-Reply-To"] = message.thread_ts
-            mail["References"] = message.thread_ts
-        mail.set_content(rendered.text)
-        mail.add_alternative(rendered.html, subtype="html")
+        thread = message.thread_ts if message.thread_ts and MESSAGE_ID.fullmatch(message.thread_ts) else None
+        mail = self._mail(render(message), message.channel, message.key or f"{message.incident.id}:{message.kind}",
+                          thread)
         chart = spike_chart(message.summary, chart_title(message.incident.brand)) if message.kind == "alert" else None
         if chart is not None:
             mail.add_attachment(chart, maintype="image", subtype="png", filename="spike.png")
@@ -139,26 +130,30 @@ class EmailNotifier:
         log.info("mailed %s for incident %s to %s (%s)", message.kind, message.incident.id, mail["To"], mail_id)
         return mail_id
 
-    def _digest_mail(self, rendered: RenderedEmail, channel: str, key: str) -> EmailMessage:
+    def _mail(self, rendered: RenderedEmail, channel: str, key: str, reply_to: str | None = None) -> EmailMessage:
+        """``rendered`` as text and HTML to ``channel``'s recipients, its Message-ID made from ``key``."""
         mail = EmailMessage()
         mail["Subject"] = rendered.subject
         mail["From"] = self.settings.sender
         mail["To"] = ", ".join(self.settings.recipients(channel))
         mail["Date"] = formatdate(localtime=False)
         mail["Message-ID"] = message_id(key, self.settings.sender)
+        if reply_to:
+            mail["In-Reply-To"] = reply_to
+            mail["References"] = reply_to
         mail.set_content(rendered.text)
         mail.add_alternative(rendered.html, subtype="html")
         return mail
 
     def post_digest(self, digest: Digest) -> str:
         """Mail the care digest (posts waiting for an answer) to its channel's recipients, once per key."""
-        mail_id = self._deliver(self._digest_mail(care_digest(digest), digest.channel, digest.key), digest.key)
+        mail_id = self._deliver(self._mail(care_digest(digest), digest.channel, digest.key), digest.key)
         log.info("mailed the care digest for %s (%d posts, %s)", digest.channel, len(digest.items), mail_id)
         return mail_id
 
     def post_daily_digest(self, digest: DailyDigest) -> str:
         """Mail a brand's daily digest to its channel's recipients, once per key."""
-        mail_id = self._deliver(self._digest_mail(daily_digest(digest), digest.channel, digest.key), digest.key)
+        mail_id = self._deliver(self._mail(daily_digest(digest), digest.channel, digest.key), digest.key)
         log.info("mailed the daily digest of %s for %s (%s)", digest.brand, digest.day, mail_id)
         return mail_id
 

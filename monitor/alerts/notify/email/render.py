@@ -99,14 +99,19 @@ def _holding(playbook: Playbook, brand: str, summary: dict[str, Any]) -> list[Pa
             for language in [main] + ([default] if main != default else [])]
 
 
+def quoted(text: str) -> str:
+    """A post in quotes on one line: personal data masked, cut at ``POST_CHARS``."""
+    flat = " ".join(mask(text).split())
+    flat = flat if len(flat) <= POST_CHARS else flat[:POST_CHARS - 1].rstrip() + "…"
+    return f"“{flat or '(no text)'}”"
+
+
 def _posts(summary: dict[str, Any]) -> Part:
     lines: list[tuple[str, str | None]] = []
     for post in summary_posts(summary)[:SHOWN_POSTS]:
-        text = " ".join(mask(str(post.get("text") or "")).split())
-        text = text if len(text) <= POST_CHARS else text[:POST_CHARS - 1].rstrip() + "…"
         meta = [str(post.get("author") or "unknown author"),
                 *[str(post[k]) for k in ("language", "sentiment") if post.get(k)]]
-        lines += [(f"“{text or '(no text)'}”", None), (" · ".join(meta), safe_link(post.get("url")))]
+        lines += [(quoted(str(post.get("text") or "")), None), (" · ".join(meta), safe_link(post.get("url")))]
     return Part("Representative posts", tuple(lines))
 
 
