@@ -39,14 +39,14 @@ def noise(rate: float, weeks: int, seed: int) -> np.ndarray:
     return np.random.default_rng(seed).poisson(rate * (1 + 0.8 * np.sin(2 * np.pi * k / PER_DAY)))
 
 
-def noise_scores(counts: np.ndarray, rule: SurgeRule) -> list[tuple[datetime, float, int]]:
+def noise_scores(counts: np.ndarray, rule: SurgeRule) -> list[tuple[datetime, float, int, float]]:
     detector = SurgeDetector(rule, STEP)
     return [(START + k * STEP, *detector.assess(START + k * STEP, float(v))[1:]) for k, v in enumerate(counts)]
 
 
-def alarm_times(scores: list[tuple[datetime, float, int]], rule: SurgeRule, step: timedelta) -> list[datetime]:
+def alarm_times(scores: list[tuple[datetime, float, int, float]], rule: SurgeRule, step: timedelta) -> list[datetime]:
     gate = AlarmGate(rule, step)
-    return [at for at, score, direction in scores if gate.judge(at, score, direction)]
+    return [at for at, *judged in scores if gate.judge(at, *judged)]
 
 
 def main() -> None:
@@ -83,7 +83,7 @@ def main() -> None:
             spans = [(datetime.fromisoformat(a).replace(tzinfo=UTC),
                       datetime.fromisoformat(b).replace(tzinfo=UTC)) for a, b in series.windows]
             quiet = [p.at for p in series.points if not any(a <= p.at <= b for a, b in spans)]
-            scores = [(p.at, s, d) for p, (s, d) in zip(series.points, series.scores)]
+            scores = [(p.at, *judged) for p, judged in zip(series.points, series.scores)]
             false += sum(not any(a <= at <= b for a, b in spans) for at in alarm_times(scores, rule, series.step))
             weeks += len(quiet) * series.step / timedelta(weeks=1)
         cells.append(f"{label} {false / weeks:.2f}")

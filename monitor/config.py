@@ -159,6 +159,8 @@ class SurgeRule(Section):
     drop_ratio: float = Field(default=1.4, ge=1)
     refractory: Duration = timedelta(days=1)
     rearm_ratio: float = Field(default=2.0, ge=1)
+    range_margin: float | None = Field(default=0.05, ge=0)
+    range_rest: Duration = timedelta(hours=3)
     warmup: Duration = timedelta(days=2)
 
 

@@ -102,3 +102,4 @@ def test_the_rule_can_be_given(tmp_path):
     values[4 * 288 + 7] = 900
     points = read_series(write_series(tmp_path / "in.csv", values))
     assert not any(backtest(points, SurgeRule(z=1000)))
+    assert backtest(points, SurgeRule())[4 * 288 + 7]

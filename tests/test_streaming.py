@@ -97,8 +97,63 @@ def test_one_alarm_per_event_then_silence_for_the_refractory_period():
     at = 6 * POINTS_PER_DAY
     for k in range(at, at + 16):
         values[k] = 20 * max(values[k], 5)
-    alarms = run(values)
+    alarms = run(values, RULE.model_copy(update={"range_margin": None}))
     assert sum(alarms[at: at + int(RULE.refractory / STEP)]) == 1
+
+
+def growing_event(rise: float) -> tuple[list[int], int]:
+    """A noisy series whose day-8 event grows by ``rise`` × the level each bucket for eight hours."""
+    values = noisy()
+    at = 8 * POINTS_PER_DAY
+    for n, k in enumerate(range(at, at + 32)):
+        values[k] = round(150 + rise * 40 * n)
+    return values, at
+
+
+def test_a_level_never_seen_alarms_again_while_the_event_keeps_breaking_records():
+    values, at = growing_event(rise=0.5)
+    alarms = run(values)
+    within = [k for k in range(at, at + 32) if alarms[k]]
+    assert within[0] == at and len(within) >= 2
+    assert all(b - a > RULE.range_rest / STEP for a, b in zip(within, within[1:]))
+    quiet = run(values, RULE.model_copy(update={"range_margin": None}))
+    assert sum(quiet[at: at + 32]) == 1
+
+
+def test_a_flat_event_sets_one_record_and_alarms_once():
+    values, at = growing_event(rise=0.0)
+    assert sum(run(values)[at: at + 32]) == 1
+
+
+def test_the_range_rule_needs_the_margin_half_the_score_the_warm_up_and_a_rest():
+    gate = AlarmGate(RULE, STEP)
+    warm = int(RULE.warmup / STEP)
+    half = RULE.z / 2
+
+    def judge(k: int, score: float, beyond: float) -> bool:
+        return gate.judge(START + k * STEP, score, 1, beyond)
+
+    assert not judge(0, half, 1.0)  # during the warm-up
+    assert not judge(warm, half, RULE.range_margin * 0.9)  # under the margin
+    assert not judge(warm + 1, half * 0.9, 1.0)  # under half the score a surge needs
+    assert judge(warm + 2, half, -RULE.range_margin)  # a new low counts as well as a new high
+    assert not judge(warm + 3, half, 1.0)  # within range_rest of that alarm
+    assert judge(warm + 3 + int(RULE.range_rest / STEP), half, 1.0)
+    off = AlarmGate(RULE.model_copy(update={"range_margin": None}), STEP)
+    assert not any(off.judge(START + k * STEP, half, 1, 1.0) for k in range(warm, warm + 10))
+
+
+@given(values=st.lists(st.floats(-1e6, 1e6), min_size=2, max_size=60))
+def test_the_range_excess_is_zero_inside_the_range_and_signed_beyond_it(values):
+    detector = SurgeDetector(RULE, STEP)
+    for k, v in enumerate(values):
+        low, high = (min(values[:k]), max(values[:k])) if k else (v, v)
+        beyond = detector.assess(START + k * STEP, v)[3]
+        if high <= low or low <= v <= high:
+            assert beyond == 0
+        else:
+            assert math.isclose(beyond, (v - (high if v > high else low)) / (high - low))
+            assert (beyond > 0) == (v > high)
 
 
 def test_the_baseline_knows_the_time_of_day():
@@ -221,9 +276,9 @@ def test_the_alarm_gate_replays_the_detectors_alarms_from_its_scores(seed, days)
     alarms = 0
     for k, v in enumerate(values):
         at = START + k * STEP
-        _, score, direction = replayed.assess(at, v)
+        _, score, direction, beyond = replayed.assess(at, v)
         alarm = detector.update(at, v).alarm
-        assert alarm == gate.judge(at, score, direction)
+        assert alarm == gate.judge(at, score, direction, beyond)
         alarms += alarm
     assert alarms
 

@@ -6,9 +6,9 @@
 Every file gets a fresh detector with the default settings (one parameter set for the whole
 corpus). The alarms are scored with the corpus's own ``nab_score.py`` (standard profile), for
 realTweets and for all files. With ``--cv`` the settings are instead chosen (``tuning.py``):
-the detector's shape on the files of the other categories, then ``z`` by leave-one-series-out
-over the six realTweets series: the mean held-out score, then the setting chosen on all six
-with its in-sample and whole-corpus scores. The detector's cost per 1,000 points is timed in
+the detector's shape on the files of the other categories, then with that shape the range rule's
+margin on the same files, then ``z`` by leave-one-series-out over the six realTweets series: the
+mean held-out score, then the setting chosen on all six with its in-sample and whole-corpus scores. The detector's cost per 1,000 points is timed in
 this run against a windowed Gaussian (trailing mean and standard deviation of the last day)
 over the same points.
 """
@@ -99,9 +99,11 @@ def cross_validated(nab: Path) -> None:
     tweets = sorted(name for name in scorer.windows if name.startswith("realTweets/"))
     corpus = sorted(scorer.windows)
     rest = [name for name in corpus if name not in tweets]
-    base, on_rest = tuning.shape(scorer, rest, SurgeRule())
+    base, on_rest = tuning.shape(scorer, rest, SurgeRule(range_margin=None), tuning.SHAPE)
     print(f"shape chosen on the {len(rest)} files of the other categories ({on_rest:.1f}): "
           + ", ".join(f"{knob} {getattr(base, knob)}" for knob in tuning.SHAPE))
+    base, with_range = tuning.shape(scorer, rest, base, tuning.RANGE)
+    print(f"then the range rule on the same files ({with_range:.1f}): range_margin {base.range_margin}")
     rules = tuning.grid(base, tuning.SENSITIVITY)
     folds = tuning.cross_validate(scorer, tweets, rules)
     for fold in folds:
@@ -115,7 +117,8 @@ def cross_validated(nab: Path) -> None:
     mean = sum(f.score for f in folds) / len(folds)
     print(f"\nNAB standard profile: realTweets cross-validated (mean of 6 held-out) {mean:.1f}, "
           f"in-sample {in_sample:.1f}; all {len(corpus)} files {tuning.score(scorer, corpus, chosen):.1f} "
-          f"({len(tuning.grid(base, tuning.SHAPE))} shapes, {len(rules)} values of z, {time.perf_counter() - began:.0f} s)")
+          f"({len(tuning.grid(base, tuning.SHAPE))} shapes, {len(tuning.grid(base, tuning.RANGE))} range margins, "
+          f"{len(rules)} values of z, {time.perf_counter() - began:.0f} s)")
 
 
 def main() -> None:

@@ -1,13 +1,14 @@
 """Tuning of the surge detector's settings: its shape on the rest of NAB, its sensitivity on realTweets.
 
 The detector's scores depend only on ``SCORING`` (``count_floor``), not on the alarm settings
-(``z``, ``drop_ratio``, ``record_ratio``, ``refractory``: the :class:`AlarmGate`), so every
+(``z``, ``drop_ratio``, ``record_ratio``, ``refractory``, ``range_margin``: the :class:`AlarmGate`), so every
 series is scored once per ``SCORING`` value and each setting of the grid only replays the gate.
 
 Six series cannot choose five settings: tuned on five, every knob fits their quirks and the
 sixth pays. So the detector's shape (``SHAPE``: the Poisson floor, how a drop, the recent record
-and the refractory period count) is chosen once, on the corpus's other categories (no
-realTweets series), and only the sensitivity ``z`` by leave-one-series-out over realTweets:
+and the refractory period count) is chosen once, on the corpus's other categories (no realTweets
+series), then with that shape the margin of the range rule (``RANGE``: a value beyond every value
+seen so far), on the same files, and only the sensitivity ``z`` by leave-one-series-out over realTweets:
 fold ``i`` picks the ``z`` with the best NAB score on the other series and scores series ``i``
 with it; the mean of those held-out scores is what the detector earns on a series it was not
 tuned on.
@@ -34,17 +35,18 @@ SHAPE = SCORING | {
     "record_ratio": (0.5, 0.6, 0.7, 0.8, 0.9),
     "refractory": (timedelta(hours=12), timedelta(days=1), timedelta(days=2)),
 }
-GRID = SHAPE | SENSITIVITY
+RANGE = {"range_margin": (None, 0.02, 0.05, 0.1)}
+GRID = SHAPE | RANGE | SENSITIVITY
 
 
 @dataclass(frozen=True)
 class Scored:
-    """One NAB file judged by the detector: its points, their (score, direction) and its windows."""
+    """One NAB file judged by the detector: its points, their (score, direction, range excess) and its windows."""
 
     name: str
     points: list[Point]
     step: timedelta
-    scores: list[tuple[float, int]]
+    scores: list[tuple[float, int, float]]
     windows: list[list[str]]
 
 
@@ -111,17 +113,18 @@ def assess(path: Path, name: str, windows: list[list[str]], rule: SurgeRule) -> 
 
 def alarms(series: Scored, rule: SurgeRule) -> list[bool]:
     gate = AlarmGate(rule, series.step)
-    return [gate.judge(p.at, score, direction) for p, (score, direction) in zip(series.points, series.scores)]
+    return [gate.judge(p.at, *judged) for p, judged in zip(series.points, series.scores)]
 
 
 def grid(base: SurgeRule, knobs: dict[str, tuple] = GRID) -> list[SurgeRule]:
     return [base.model_copy(update=dict(zip(knobs, values))) for values in itertools.product(*knobs.values())]
 
 
-def shape(scorer: Scorer, names: list[str], base: SurgeRule) -> tuple[SurgeRule, float]:
-    """``base`` with the ``SHAPE`` of the best rule of the whole grid on files ``names``, and that score."""
-    rule, top = best(scorer, names, grid(base))
-    return base.model_copy(update={knob: getattr(rule, knob) for knob in SHAPE}), top
+def shape(scorer: Scorer, names: list[str], base: SurgeRule, knobs: dict[str, tuple]) -> tuple[SurgeRule, float]:
+    """``base`` with the ``knobs`` of the best rule of their grid with ``SENSITIVITY`` on files ``names``
+    (its ``z`` dropped), and that score."""
+    rule, top = best(scorer, names, grid(base, knobs | SENSITIVITY))
+    return base.model_copy(update={knob: getattr(rule, knob) for knob in knobs}), top
 
 
 def score(scorer: Scorer, names: list[str], rule: SurgeRule) -> float:

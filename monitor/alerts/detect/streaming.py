@@ -22,6 +22,12 @@ sustained outranks one that is only one of them. An alarm needs the score above 
 how wild a series usually is), no alarm within ``refractory`` (one alarm per event) unless the
 score reaches ``rearm_ratio`` × the highest score since the last alarm (a far bigger event is a
 new one), and the warm-up to be over: the :class:`AlarmGate`, which can replay stored scores under other settings.
+
+A value beyond the whole range seen so far (above the highest or below the lowest value since the
+detector started) by at least ``range_margin`` × that range alarms with half the score a surge needs
+(``z`` / 2), whatever the recent record, after the warm-up and with no alarm of either kind within
+``range_rest``: a level the series has never reached is news even where the series is too wild for
+its score to stand out.
 """
 
 from __future__ import annotations
@@ -203,6 +209,7 @@ class SurgeDetector:
         self._scales = {k: _RobustScale(_points(rule.scale_history, step)) for k in self._windows}
         self._gate = AlarmGate(rule, step)
         self._counts = True
+        self._range: tuple[float, float] | None = None
 
     def _slot(self, at: datetime) -> tuple[int, int]:
         since_midnight = at - at.replace(hour=0, minute=0, second=0, microsecond=0)
@@ -243,10 +250,21 @@ class SurgeDetector:
             scores.append(z if expected_count is None else _within_poisson(z, sums[1], sums[2]))
         return scores
 
-    def assess(self, at: datetime, value: float) -> tuple[float, float, int]:
-        """The expected value, score and direction (+1 up, -1 down, 0) of ``value`` at ``at``; no alarm."""
+    def _beyond(self, value: float) -> float:
+        """How far ``value`` lies above the highest (positive) or below the lowest (negative) value
+        seen so far, in units of that range; 0 within it or before the series has a range."""
+        low, high = self._range or (value, value)
+        self._range = (min(low, value), max(high, value))
+        if high <= low or low <= value <= high:
+            return 0.0
+        return (value - (high if value > high else low)) / (high - low)
+
+    def assess(self, at: datetime, value: float) -> tuple[float, float, int, float]:
+        """The expected value, score, direction (+1 up, -1 down, 0) and range excess (:meth:`_beyond`)
+        of ``value`` at ``at``; no alarm."""
         if not math.isfinite(value):
             raise ValueError(f"value at {at} is not a number: {value!r}")
+        beyond = self._beyond(value)
         y = _log(value)
         day, slot = self._slot(at)
         index = day * self._slots + slot
@@ -260,33 +278,37 @@ class SurgeDetector:
         scores = self._window_scores(0.0 if expected is None else y - expected, value, expected_count)
         score = math.sqrt(sum(z * z for z in scores))
         direction = (sum(scores) > 0) - (sum(scores) < 0)
-        return _unlog(y if expected is None else expected), score, direction
+        return _unlog(y if expected is None else expected), score, direction, beyond
 
     def update(self, at: datetime, value: float) -> Judgement:
         """Judge ``value`` observed at ``at``; values are judged in arrival order."""
-        expected, score, direction = self.assess(at, value)
-        return Judgement(at, value, expected, score, direction, self._gate.judge(at, score, direction))
+        expected, score, direction, beyond = self.assess(at, value)
+        return Judgement(at, value, expected, score, direction, self._gate.judge(at, score, direction, beyond))
 
 
 class AlarmGate:
     """Scores to alarms: above ``z`` (``drop_ratio`` × ``z`` for a drop) and ``record_ratio`` × the
     recent record, outside the refractory period of the last alarm (or ``rearm_ratio`` × the
-    highest score since it), after the warm-up."""
+    highest score since it), after the warm-up; or a value beyond the range seen so far by at least
+    ``range_margin`` with a score of ``z`` / 2, and no alarm of either kind within ``range_rest``."""
 
     def __init__(self, rule: SurgeRule, step: timedelta):
         self.rule = rule
         self._record = _RunningMax(_points(rule.record_span, step))
         self._first: datetime | None = None
         self._last_alarm: datetime | None = None
+        self._last_any: datetime | None = None
         self._peak = 0.0
 
-    def judge(self, at: datetime, score: float, direction: int) -> bool:
-        """Whether ``score`` (of direction ``direction``) at ``at`` raises an alarm."""
+    def judge(self, at: datetime, score: float, direction: int, beyond: float = 0.0) -> bool:
+        """Whether ``score`` (of direction ``direction``, ``beyond`` the range seen so far) at ``at``
+        raises an alarm."""
         self._first = self._first or at
         record = self._record.value
         self._record.push(score)
+        warm = at - self._first >= self.rule.warmup
         alarm = (
-            at - self._first >= self.rule.warmup
+            warm
             and score >= self.rule.z * (self.rule.drop_ratio if direction < 0 else 1.0)
             and score >= self.rule.record_ratio * record
             and self._rearmed(at, score)
@@ -294,6 +316,11 @@ class AlarmGate:
         if alarm:
             self._last_alarm = at
         self._peak = score if alarm else max(self._peak, score)
+        margin = self.rule.range_margin
+        alarm = alarm or (warm and margin is not None and abs(beyond) >= margin and score >= self.rule.z / 2
+                          and (self._last_any is None or at - self._last_any > self.rule.range_rest))
+        if alarm:
+            self._last_any = at
         return alarm
 
     def _rearmed(self, at: datetime, score: float) -> bool:
