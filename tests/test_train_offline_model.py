@@ -75,13 +75,3 @@ def test_only_the_adapters_and_the_head_train_and_save_writes_the_merged_weights
         assert data[f"{TENSOR_PREFIX}l1.fi.w"].tobytes() == quantise(merged)
         assert np.array_equal(data[f"{TENSOR_PREFIX}l1.fi.b"], encoder.layers[1].fi.bias.detach().numpy())
         assert not any(key.startswith(f"{TENSOR_PREFIX}l0.") for key in data.files)
-
-
-def test_the_mean_gain_over_sets_and_its_interval() -> None:
-    rng = np.random.default_rng(0)
-    y = rng.integers(0, 3, 300)
-    noisy = np.where(rng.random(300) < 0.5, y, rng.integers(0, 3, 300))
-    assert train.mean_gain([(y, noisy, noisy)] * 2) == (0.0, 0.0, 0.0)
-    gain, low, high = train.mean_gain([(y, y, noisy), (y, noisy, noisy)])
-    assert gain == pytest.approx((1.0 - train.macro_f1(y, noisy)) / 2)
-    assert 0 < low < gain < high
