@@ -30,7 +30,7 @@ import torch
 from torch.nn import functional as F
 
 from monitor.nlp.e5_image import read_image
-from monitor.nlp.e5_torch import PREFIX, Encoder, bundled_image_path, pad
+from monitor.nlp.e5_torch import PREFIX, Encoder, pad
 from monitor.nlp.evaluation import (
     UMSAB_LANGUAGES,
     expected_calibration_error,
@@ -42,6 +42,7 @@ from monitor.nlp.evaluation import (
 )
 from monitor.nlp.offline import Head
 from monitor.nlp.text import prepare
+from monitor.nlp.tuned import bundled_engine_path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "scripts"))
@@ -62,7 +63,7 @@ def layer_outputs(texts: list[str], cache: Path, tag: str) -> np.ndarray:
     path = cache / f"{tag}-{digest}.npy"
     if path.exists():
         return np.load(path)
-    image = read_image(bundled_image_path())
+    image = read_image(bundled_engine_path())
     encoder = Encoder.from_image(image).eval()
     ids = [image.tokenizer.encode(PREFIX[True] + prepare(text), MAX_TOKENS) for text in texts]
     order = sorted(range(len(ids)), key=lambda i: len(ids[i]))

@@ -99,12 +99,16 @@ def batching_ceiling(texts: Sequence[str], tokenizer: object, batch: int = 32) -
           f"{batch}): {many:.1f} GFLOP/s; the most batching can gain on this machine: {many / one:.2f}x\n", flush=True)
 
 
+def table_header() -> None:
+    print("| backend | weights | stream | mentions | baseline mentions/s | ours mentions/s | speed-up |")
+    print("| --- | --- | --- | ---: | ---: | ---: | ---: |")
+
+
 def bench_transformers(texts: dict[str, list[str]], model: Path, device: str) -> None:
     loaded = load_model(str(model), device, "float32")
     if device == "cpu":
         batching_ceiling(texts["plain"], loaded.tokenizer)
-    print("| backend | weights | stream | mentions | baseline mentions/s | ours mentions/s | speed-up |")
-    print("| --- | --- | --- | ---: | ---: | ---: | ---: |")
+    table_header()
     naive = pipeline("sentiment-analysis", model=loaded.model, tokenizer=loaded.tokenizer, device=device)
     naive("warm up")
     base = {"backend": "transformers", "model": str(model), "device": device}
@@ -155,8 +159,7 @@ def main() -> None:
         with tempfile.TemporaryDirectory() as folder:
             bench_transformers(texts, build_xlmr_base(Path(folder) / "xlmr-base"), device)
     elif not args.skip_offline:
-        print("| backend | weights | stream | mentions | baseline mentions/s | ours mentions/s | speed-up |")
-        print("| --- | --- | --- | ---: | ---: | ---: | ---: |")
+        table_header()
     if not args.skip_offline:
         bench_offline(texts)
 

@@ -34,7 +34,7 @@ from torch import nn
 from torch.nn import functional as F
 
 from monitor.nlp.e5_image import quantise, read_image
-from monitor.nlp.e5_torch import PREFIX, Encoder, bundled_image_path, pad
+from monitor.nlp.e5_torch import PREFIX, Encoder, pad
 from monitor.nlp.evaluation import (
     UMSAB_LANGUAGES,
     expected_calibration_error,
@@ -47,7 +47,7 @@ from monitor.nlp.evaluation import (
 )
 from monitor.nlp.offline import HEAD_PATH, Head, embed
 from monitor.nlp.text import prepare
-from monitor.nlp.tuned import MODEL_PATH, TENSOR_PREFIX, tuned_image
+from monitor.nlp.tuned import MODEL_PATH, TENSOR_PREFIX, bundled_engine_path, tuned_image
 
 ROOT = Path(__file__).resolve().parent.parent
 log = logging.getLogger("train_offline_model")
@@ -192,7 +192,7 @@ def main(argv: list[str] | None = None) -> int:
                           "cpu" if args.device == "auto" else args.device)
     began = time.monotonic()
 
-    image = read_image(bundled_image_path())
+    image = read_image(bundled_engine_path())
     encoder = Encoder.from_image(image).to(device)
     frozen = image.shape.layers - args.tuned
 
@@ -306,7 +306,7 @@ def compare(model: Path, val: dict[str, tuple[list[str], np.ndarray]]) -> None:
 
     today_head, tuned_head = Head.load(HEAD_PATH), Head.load(model)
     with tempfile.TemporaryDirectory() as cache:
-        tuned_engine = E5(model_path=str(tuned_image(bundled_image_path(), model, Path(cache))))
+        tuned_engine = E5(model_path=str(tuned_image(bundled_engine_path(), model, Path(cache))))
         today_engine = E5()
         print(f"\n{'set':<22}{'today':>7}{'tuned':>7}{'gain [95% interval]':>26}{'ECE today':>11}{'tuned':>7}")
         umsab = []

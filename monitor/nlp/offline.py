@@ -129,8 +129,6 @@ class Head:
 class OfflineScorer:
     """Multilingual sentiment without downloads; less accurate than a fine-tuned transformer."""
 
-    name = NAME
-
     def __init__(
         self,
         uncertain_below: float = 0.5,
@@ -138,7 +136,9 @@ class OfflineScorer:
         head_path: Path = HEAD_PATH,
         embedder: Embedder | None = None,
         threads: int | None = None,
+        name: str = NAME,
     ):
+        self.name = name
         self.uncertain_below = uncertain_below
         self.batch_size = batch_size
         self.head = Head.load(head_path)
@@ -169,6 +169,4 @@ def tuned_scorer(uncertain_below: float = 0.5, threads: int | None = None) -> Of
     except NlpError as exc:
         log.warning("the fine-tuned offline model cannot be used (%s); using today's head", exc)
         return OfflineScorer(uncertain_below=uncertain_below, threads=threads)
-    scorer = OfflineScorer(uncertain_below=uncertain_below, head_path=MODEL_PATH, embedder=embedder)
-    scorer.name = TUNED_NAME
-    return scorer
+    return OfflineScorer(uncertain_below=uncertain_below, head_path=MODEL_PATH, embedder=embedder, name=TUNED_NAME)
