@@ -292,8 +292,9 @@ def chaos(store: Store, folder: Path, slack: FakeSlack, storage: dict[str, Any],
     # every alert, update and reminder posted exactly once
     posted = [m["metadata"]["event_payload"]["key"] for m in slack.messages]
     assert len(posted) == len(set(posted)), sorted(posted)
+    # a care digest (posted straight to Slack, deduplicated by its key there) may fall due during the run
     notes = store.notifications()
-    assert sorted(posted) == sorted(n.key for n in notes)
+    assert sorted(k for k in posted if not k.startswith("care-digest:")) == sorted(n.key for n in notes)
     assert all(n.status is NotificationStatus.SENT for n in notes)
     assert {n.key.split(":")[0] for n in notes if n.kind == "alert"} == {i.id for i in incidents}
     for incident in incidents:  # every reply threads under its alert
