@@ -161,6 +161,8 @@ class SurgeRule(Section):
     rearm_ratio: float = Field(default=2.0, ge=1)
     range_margin: float | None = Field(default=0.05, ge=0)
     range_rest: Duration = timedelta(hours=3)
+    familiar_span: PositiveDuration = timedelta(minutes=30)
+    familiar_tolerance: float | None = Field(default=0.06, ge=0)
     warmup: Duration = timedelta(days=2)
 
 

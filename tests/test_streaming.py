@@ -7,7 +7,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from monitor.alerts.detect.streaming import AlarmGate, SurgeDetector, _RobustScale, _within_poisson
+from monitor.alerts.detect.streaming import AlarmGate, SurgeDetector, _Familiarity, _RobustScale, _within_poisson
 from monitor.config import SurgeRule
 
 RULE = SurgeRule()
@@ -73,7 +73,8 @@ def test_a_collapse_to_zero_is_reported_as_a_drop():
 def test_a_drop_needs_a_higher_score_than_a_surge():
     values, at, judgements = collapse()
     drop = max(judgements[at:at + 8], key=lambda j: j.score)
-    between = SurgeRule(z=drop.score / 1.1, drop_ratio=1.2)  # a surge this strong would alarm, a drop does not
+    # a surge this strong would alarm, a drop does not (the quiet nights make a long fall familiar)
+    between = SurgeRule(z=drop.score / 1.1, drop_ratio=1.2, familiar_tolerance=None)
     assert drop.score >= between.z and not any(run(values, between)[at:at + 8])
     assert any(run(values, between.model_copy(update={"drop_ratio": 1.0}))[at:at + 8])
 
@@ -276,9 +277,9 @@ def test_the_alarm_gate_replays_the_detectors_alarms_from_its_scores(seed, days)
     alarms = 0
     for k, v in enumerate(values):
         at = START + k * STEP
-        _, score, direction, beyond = replayed.assess(at, v)
+        _, score, direction, beyond, familiar = replayed.assess(at, v)
         alarm = detector.update(at, v).alarm
-        assert alarm == gate.judge(at, score, direction, beyond)
+        assert alarm == gate.judge(at, score, direction, beyond, familiar)
         alarms += alarm
     assert alarms
 
@@ -312,9 +313,82 @@ def test_a_weekday_level_on_a_weekend_is_a_surge_once_the_series_is_known_to_be_
     for k in range(at, at + 16):
         values[k] = seasonal(k, 40)
     assert first_alarm(run(values), at) in range(at, at + 16)
-    assert not any(run(values, DAILY_ONLY)[at:at + 16])
+    assert [j.direction for j in judged(values)[at:at + 16] if j.alarm][0] == 1
+    # against weekday expectations the weekend is low: no surge (at most the end of a drop)
+    assert not any(j.alarm and j.direction > 0 for j in judged(values, DAILY_ONLY)[at:at + 16])
 
 
 def test_a_series_the_same_every_day_keeps_the_daily_expectation():
     values = noisy(days=28)
     assert [j.score for j in judged(values)] == [j.score for j in judged(values, DAILY_ONLY)]
+
+
+def recurring_job(days: int = 12, seed: int = 3) -> tuple[list[int], int]:
+    """Steady counts with a job that spikes every 25 hours (it drifts an hour a day): values, period."""
+    rng = np.random.default_rng(seed)
+    values = [int(rng.poisson(30)) for _ in range(days * POINTS_PER_DAY)]
+    period = 25 * 4
+    for start in range(POINTS_PER_DAY // 2, len(values) - 3, period):
+        values[start:start + 3] = [45, 100, 60]
+    return values, period
+
+
+def test_a_spike_that_recurs_every_25_hours_is_news_only_until_it_is_familiar():
+    values, period = recurring_job()
+    unfamiliar = [k // period for k, alarm in enumerate(run(values, RULE.model_copy(
+        update={"familiar_tolerance": None}))) if alarm]
+    assert len(set(unfamiliar)) >= 8  # every spike after the warm-up alarms when nothing is familiar
+    alarms = [k for k, alarm in enumerate(run(values)) if alarm]
+    assert len(alarms) == 1 and alarms[0] < 4 * POINTS_PER_DAY  # the first spike after the warm-up only
+
+
+def test_a_new_shape_among_familiar_spikes_still_alarms():
+    values, _ = recurring_job()
+    at = 9 * POINTS_PER_DAY + 20
+    values[at:at + 8] = [75] * 8  # two hours at two and a half times the level: never seen
+    alarms = [k for k, alarm in enumerate(run(values)) if alarm and k >= 4 * POINTS_PER_DAY]
+    assert alarms and at <= alarms[0] < at + 8
+
+
+def test_a_familiar_score_neither_alarms_nor_raises_the_record():
+    gate = AlarmGate(RULE, STEP)
+    warm = int(RULE.warmup / STEP)
+    for k in range(warm):
+        gate.judge(START + k * STEP, 0.0, 0)
+    assert not gate.judge(START + warm * STEP, 50.0, 1, familiar=RULE.familiar_tolerance * 0.9)
+    assert gate.judge(START + (warm + 1) * STEP, RULE.z, 1, familiar=RULE.familiar_tolerance)
+    off = AlarmGate(RULE.model_copy(update={"familiar_tolerance": None}), STEP)
+    for k in range(warm):
+        off.judge(START + k * STEP, 0.0, 0)
+    assert off.judge(START + warm * STEP, 50.0, 1, familiar=0.0)  # with the rule off, familiarity is ignored
+
+
+@settings(max_examples=50, deadline=None)
+@given(values=st.lists(st.floats(0, 1e4), min_size=30, max_size=120), span=st.integers(3, 8),
+       scale=st.floats(0.01, 100), seed=st.integers(0, 10_000))
+def test_familiarity_is_zero_for_a_repeat_whatever_the_unit(values, span, scale, seed):
+    gap = 5
+    start = random.Random(seed).randrange(0, len(values) - span - gap + 1)
+    repeated = values + values[start:start + span]  # a stretch that ended at least `gap` values ago
+    measured = []
+    for factor in (1.0, scale):
+        familiarity = _Familiarity(span, len(repeated), gap)
+        for v in repeated:
+            familiarity.push(v * factor)
+        measured.append(familiarity.distance())
+    assert measured[0] == 0
+    assert measured[1] == pytest.approx(measured[0], rel=1e-6, abs=1e-9)
+
+
+@settings(max_examples=50, deadline=None)
+@given(values=st.lists(st.floats(0, 1e4), min_size=30, max_size=120), span=st.integers(3, 8),
+       scale=st.floats(0.01, 100))
+def test_familiarity_is_never_negative_and_blind_to_the_unit(values, span, scale):
+    measured = []
+    for factor in (1.0, scale):
+        familiarity = _Familiarity(span, len(values), 5)
+        for v in values:
+            familiarity.push(v * factor)
+        measured.append(familiarity.distance())
+    assert measured[0] >= 0
+    assert measured[1] == pytest.approx(measured[0], rel=1e-6, abs=1e-9)

@@ -72,13 +72,13 @@ class Series:
         judged = [detector.assess(p.at, p.value) for p in self.points]
         self.counts = all(p.value >= 0 and float(p.value).is_integer() for p in self.points)
         self.value = pd.Series([p.value for p in self.points])
-        self.signed = np.array([score * direction for _, score, direction, _ in judged])
+        self.signed = np.array([score * direction for _, score, direction, *_ in judged])
         self.residual = pd.Series([_log(p.value) - _log(e) for p, (e, *_) in zip(self.points, judged)])
         gate = AlarmGate(SurgeRule(), self.step)
         self.alarms = np.array([gate.judge(p.at, *rest) for p, (_, *rest) in zip(self.points, judged)])
         self.per_day = max(1, round(timedelta(days=1) / self.step))
-        self.directions = [d for _, _, d, _ in judged]
-        self.beyond = [b for *_, b in judged]
+        self.directions = [d for _, _, d, *_ in judged]
+        self.beyond = [b for *_, b, _ in judged]
         self._members: np.ndarray | None = None
 
     def vote(self, how: str, z: float) -> list[bool]:

@@ -7,10 +7,11 @@ Every file gets a fresh detector with the default settings (one parameter set fo
 corpus). The alarms are scored with the corpus's own ``nab_score.py`` (standard profile), for
 realTweets and for all files. With ``--cv`` the settings are instead chosen (``tuning.py``):
 the detector's shape on the files of the other categories, then with that shape the range rule's
-margin on the same files, then ``z`` by leave-one-series-out over the six realTweets series: the
-mean held-out score, then the setting chosen on all six with its in-sample and whole-corpus scores. The detector's cost per 1,000 points is timed in
-this run against a windowed Gaussian (trailing mean and standard deviation of the last day)
-over the same points.
+margin and what counts as familiar on the same files, then ``z`` by leave-one-series-out over the
+six realTweets series (each fold tuned on every other file): the mean held-out score, then the
+setting chosen on all files with its in-sample and whole-corpus scores. The detector's cost per
+1,000 points is timed in this run against a windowed Gaussian (trailing mean and standard
+deviation of the last day) over the same points.
 """
 
 from __future__ import annotations
@@ -99,18 +100,26 @@ def cross_validated(nab: Path) -> None:
     tweets = sorted(name for name in scorer.windows if name.startswith("realTweets/"))
     corpus = sorted(scorer.windows)
     rest = [name for name in corpus if name not in tweets]
-    base, on_rest = tuning.shape(scorer, rest, SurgeRule(range_margin=None), tuning.SHAPE)
+    base, on_rest = tuning.shape(scorer, rest, SurgeRule(range_margin=None, familiar_tolerance=None), tuning.SHAPE)
     print(f"shape chosen on the {len(rest)} files of the other categories ({on_rest:.1f}): "
           + ", ".join(f"{knob} {getattr(base, knob)}" for knob in tuning.SHAPE))
     base, with_range = tuning.shape(scorer, rest, base, tuning.RANGE)
     print(f"then the range rule on the same files ({with_range:.1f}): range_margin {base.range_margin}")
+    base, with_familiar = tuning.shape(scorer, rest, base, tuning.FAMILIAR)
+    print(f"then what is familiar on the same files ({with_familiar:.1f}): "
+          + ", ".join(f"{knob} {getattr(base, knob)}" for knob in tuning.FAMILIAR))
     rules = tuning.grid(base, tuning.SENSITIVITY)
-    folds = tuning.cross_validate(scorer, tweets, rules)
+    folds = tuning.cross_validate(scorer, tweets, rules, guard=rest)
     for fold in folds:
-        print(f"held out {fold.held_out}: tuned on the other five ({fold.tuned:.1f}) to z {fold.rule.z}; "
-              f"held-out score {fold.score:.1f}")
-    chosen, in_sample = tuning.best(scorer, tweets, rules)
-    print(f"\nsetting chosen on all six: {tuning.describe(chosen)}")
+        print(f"held out {fold.held_out}: tuned on the other {len(corpus) - 1} files ({fold.tuned:.1f}) to "
+              f"z {fold.rule.z}; held-out score {fold.score:.1f}")
+    alone = tuning.cross_validate(scorer, tweets, rules)
+    print("z tuned on the other five realTweets series alone: held out "
+          + ", ".join(f"{f.held_out.split('_')[-1][:-4]} {f.score:.1f} (z {f.rule.z})" for f in alone)
+          + f"; mean {sum(f.score for f in alone) / len(alone):.1f}")
+    chosen, _ = tuning.best(scorer, corpus, rules)
+    in_sample = tuning.score(scorer, tweets, chosen)
+    print(f"\nsetting chosen on all {len(corpus)} files: {tuning.describe(chosen)}")
     for label, rule in (("chosen", chosen), ("defaults", SurgeRule())):
         print(f"{label}: realTweets {tuning.score(scorer, tweets, rule):.1f}, all {len(corpus)} files "
               f"{tuning.score(scorer, corpus, rule):.1f} ({tuning.by_category(scorer, rule)})")
@@ -118,7 +127,8 @@ def cross_validated(nab: Path) -> None:
     print(f"\nNAB standard profile: realTweets cross-validated (mean of 6 held-out) {mean:.1f}, "
           f"in-sample {in_sample:.1f}; all {len(corpus)} files {tuning.score(scorer, corpus, chosen):.1f} "
           f"({len(tuning.grid(base, tuning.SHAPE))} shapes, {len(tuning.grid(base, tuning.RANGE))} range margins, "
-          f"{len(rules)} values of z, {time.perf_counter() - began:.0f} s)")
+          f"{len(tuning.grid(base, tuning.FAMILIAR))} familiarity settings, {len(rules)} values of z, "
+          f"{time.perf_counter() - began:.0f} s)")
 
 
 def main() -> None:

@@ -1,17 +1,19 @@
 """Tuning of the surge detector's settings: its shape on the rest of NAB, its sensitivity on realTweets.
 
-The detector's scores depend only on ``SCORING`` (``count_floor``), not on the alarm settings
-(``z``, ``drop_ratio``, ``record_ratio``, ``refractory``, ``range_margin``: the :class:`AlarmGate`), so every
-series is scored once per ``SCORING`` value and each setting of the grid only replays the gate.
+The detector's scores depend only on ``SCORING`` (``count_floor``, ``familiar_span``), not on the
+alarm settings (``z``, ``drop_ratio``, ``record_ratio``, ``refractory``, ``range_margin``,
+``familiar_tolerance``: the :class:`AlarmGate`), so every series is scored once per ``SCORING``
+value and each setting of the grid only replays the gate.
 
 Six series cannot choose five settings: tuned on five, every knob fits their quirks and the
 sixth pays. So the detector's shape (``SHAPE``: the Poisson floor, how a drop, the recent record
 and the refractory period count) is chosen once, on the corpus's other categories (no realTweets
 series), then with that shape the margin of the range rule (``RANGE``: a value beyond every value
-seen so far), on the same files, and only the sensitivity ``z`` by leave-one-series-out over realTweets:
-fold ``i`` picks the ``z`` with the best NAB score on the other series and scores series ``i``
-with it; the mean of those held-out scores is what the detector earns on a series it was not
-tuned on.
+seen so far), then what counts as familiar (``FAMILIAR``: a stretch that repeats one seen before),
+on the same files, and only the sensitivity ``z`` by leave-one-series-out over realTweets: fold
+``i`` picks the ``z`` with the best NAB score on every file but series ``i`` (the other five and
+the other categories, the guard) and scores series ``i`` with it; the mean of those held-out
+scores is what the detector earns on a series it was not tuned on.
 """
 
 from __future__ import annotations
@@ -28,15 +30,20 @@ from monitor.alerts.detect.streaming import AlarmGate, SurgeDetector
 from monitor.backtest.series import Point, read_series, sampling_step
 from monitor.config import SurgeRule
 
-SCORING = {"count_floor": (0.5, 1.0)}
+SCORING = ("count_floor", "familiar_span")
 SENSITIVITY = {"z": (4.5, 5.0, 5.5, 6.0, 6.5)}
-SHAPE = SCORING | {
+SHAPE = {
+    "count_floor": (0.5, 1.0),
     "drop_ratio": (1.0, 1.15, 1.25, 1.4),
     "record_ratio": (0.5, 0.6, 0.7, 0.8, 0.9),
     "refractory": (timedelta(hours=12), timedelta(days=1), timedelta(days=2)),
 }
 RANGE = {"range_margin": (None, 0.02, 0.05, 0.1)}
-GRID = SHAPE | RANGE | SENSITIVITY
+FAMILIAR = {
+    "familiar_span": (timedelta(minutes=30), timedelta(hours=1), timedelta(hours=2)),
+    "familiar_tolerance": (None, 0.04, 0.06, 0.08, 0.1),
+}
+GRID = SHAPE | RANGE | FAMILIAR | SENSITIVITY
 
 
 @dataclass(frozen=True)
@@ -104,9 +111,11 @@ class Scorer:
 
 
 def assess(path: Path, name: str, windows: list[list[str]], rule: SurgeRule) -> Scored:
+    """The file's points judged by a detector with ``rule``'s scoring settings; its familiarity is
+    measured down to the least ``z`` of ``SENSITIVITY``, so every ``z`` of the grid replays exactly."""
     points = read_series(path)
     step = sampling_step(points)
-    detector = SurgeDetector(rule, step)
+    detector = SurgeDetector(rule.model_copy(update={"z": min(SENSITIVITY["z"])}), step)
     scores = [detector.assess(p.at, p.value)[1:] for p in points]
     return Scored(name, points, step, scores, windows)
 
@@ -151,11 +160,12 @@ def best(scorer: Scorer, names: list[str], rules: list[SurgeRule]) -> tuple[Surg
     return rules[-k], top
 
 
-def cross_validate(scorer: Scorer, names: list[str], rules: list[SurgeRule]) -> list[Fold]:
-    """For each file: the best rule on the others, and that rule's score on the file held out."""
+def cross_validate(scorer: Scorer, names: list[str], rules: list[SurgeRule], guard: list[str] = ()) -> list[Fold]:
+    """For each file of ``names``: the best rule on the others (and the ``guard`` files), and that
+    rule's score on the file held out."""
     folds = []
     for held in names:
-        rule, tuned = best(scorer, [name for name in names if name != held], rules)
+        rule, tuned = best(scorer, [name for name in names if name != held] + list(guard), rules)
         folds.append(Fold(held, rule, tuned, score(scorer, [held], rule)))
     return folds
 

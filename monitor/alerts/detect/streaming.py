@@ -28,6 +28,12 @@ detector started) by at least ``range_margin`` × that range alarms with half th
 (``z`` / 2), whatever the recent record, after the warm-up and with no alarm of either kind within
 ``range_rest``: a level the series has never reached is news even where the series is too wild for
 its score to stand out.
+
+A surge whose newest ``familiar_span`` (at least three points) repeats a stretch of the last
+``record_span`` that ended at least 12 hours earlier, to within ``familiar_tolerance`` × the range
+of those values (root-mean-square difference), is familiar: it neither alarms nor counts toward the
+record. A job that spikes every 25 hours, a daily rush that drifts with the seasons, last week's
+pattern replayed: each was news the first time only. The range rule still sees them.
 """
 
 from __future__ import annotations
@@ -39,10 +45,15 @@ from collections import deque
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
+import numpy as np
+from numpy.lib.stride_tricks import sliding_window_view
+
 from monitor.config import SurgeRule
 
 DAY = timedelta(days=1)
 MIN_SCALE = 0.01
+FAMILIAR_GAP = timedelta(hours=12)
+"""Stretches this recent belong to the event being judged, so they are never what it is compared with."""
 
 
 @dataclass(frozen=True)
@@ -191,6 +202,32 @@ def _points(span: timedelta, step: timedelta) -> int:
     return max(1, round(span / step))
 
 
+class _Familiarity:
+    """How closely the newest ``span`` values repeat a stretch of the last ``history`` values that
+    ended ``gap`` values ago or earlier: the smallest root-mean-square difference, as a share of the
+    range of those values (0: seen exactly before; inf: nothing to compare with yet)."""
+
+    def __init__(self, span: int, history: int, gap: int):
+        self._span, self._gap = span, gap
+        self._values: deque[float] = deque(maxlen=history + 1)
+
+    def push(self, value: float) -> None:
+        self._values.append(value)
+
+    def distance(self) -> float:
+        values = np.fromiter(self._values, float, len(self._values))
+        earlier = values[: len(values) - self._gap]
+        if len(earlier) < self._span:
+            return math.inf
+        past = values[:-1]
+        width = float(past.max() - past.min())
+        newest = values[-self._span:]
+        rms = float(np.sqrt(((sliding_window_view(earlier, self._span) - newest) ** 2).mean(axis=1)).min())
+        if width > 0:
+            return rms / width
+        return 0.0 if rms == 0 else math.inf
+
+
 class SurgeDetector:
     """Judge a series point by point; ``step`` is its sampling interval (the bucket size)."""
 
@@ -210,6 +247,8 @@ class SurgeDetector:
         self._gate = AlarmGate(rule, step)
         self._counts = True
         self._range: tuple[float, float] | None = None
+        self._familiar = _Familiarity(max(3, _points(rule.familiar_span, step)), _points(rule.record_span, step),
+                                      _points(FAMILIAR_GAP, step))
 
     def _slot(self, at: datetime) -> tuple[int, int]:
         since_midnight = at - at.replace(hour=0, minute=0, second=0, microsecond=0)
@@ -259,12 +298,15 @@ class SurgeDetector:
             return 0.0
         return (value - (high if value > high else low)) / (high - low)
 
-    def assess(self, at: datetime, value: float) -> tuple[float, float, int, float]:
-        """The expected value, score, direction (+1 up, -1 down, 0) and range excess (:meth:`_beyond`)
-        of ``value`` at ``at``; no alarm."""
+    def assess(self, at: datetime, value: float) -> tuple[float, float, int, float, float]:
+        """The expected value, score, direction (+1 up, -1 down, 0), range excess (:meth:`_beyond`) and
+        familiarity (:class:`_Familiarity`; measured only where the score reaches ``z``, the least a
+        surge alarm needs, else inf; whatever ``familiar_tolerance``, so that the gate can replay it
+        under any) of ``value`` at ``at``; no alarm."""
         if not math.isfinite(value):
             raise ValueError(f"value at {at} is not a number: {value!r}")
         beyond = self._beyond(value)
+        self._familiar.push(value)
         y = _log(value)
         day, slot = self._slot(at)
         index = day * self._slots + slot
@@ -278,19 +320,22 @@ class SurgeDetector:
         scores = self._window_scores(0.0 if expected is None else y - expected, value, expected_count)
         score = math.sqrt(sum(z * z for z in scores))
         direction = (sum(scores) > 0) - (sum(scores) < 0)
-        return _unlog(y if expected is None else expected), score, direction, beyond
+        familiar = self._familiar.distance() if score >= self.rule.z else math.inf
+        return _unlog(y if expected is None else expected), score, direction, beyond, familiar
 
     def update(self, at: datetime, value: float) -> Judgement:
         """Judge ``value`` observed at ``at``; values are judged in arrival order."""
-        expected, score, direction, beyond = self.assess(at, value)
-        return Judgement(at, value, expected, score, direction, self._gate.judge(at, score, direction, beyond))
+        expected, score, direction, beyond, familiar = self.assess(at, value)
+        alarm = self._gate.judge(at, score, direction, beyond, familiar)
+        return Judgement(at, value, expected, score, direction, alarm)
 
 
 class AlarmGate:
     """Scores to alarms: above ``z`` (``drop_ratio`` × ``z`` for a drop) and ``record_ratio`` × the
     recent record, outside the refractory period of the last alarm (or ``rearm_ratio`` × the
-    highest score since it), after the warm-up; or a value beyond the range seen so far by at least
-    ``range_margin`` with a score of ``z`` / 2, and no alarm of either kind within ``range_rest``."""
+    highest score since it), after the warm-up, unless familiar (which counts as no score at all);
+    or a value beyond the range seen so far by at least ``range_margin`` with a score of ``z`` / 2,
+    and no alarm of either kind within ``range_rest``."""
 
     def __init__(self, rule: SurgeRule, step: timedelta):
         self.rule = rule
@@ -300,22 +345,25 @@ class AlarmGate:
         self._last_any: datetime | None = None
         self._peak = 0.0
 
-    def judge(self, at: datetime, score: float, direction: int, beyond: float = 0.0) -> bool:
-        """Whether ``score`` (of direction ``direction``, ``beyond`` the range seen so far) at ``at``
-        raises an alarm."""
+    def judge(self, at: datetime, score: float, direction: int, beyond: float = 0.0,
+              familiar: float = math.inf) -> bool:
+        """Whether ``score`` (of direction ``direction``, ``beyond`` the range seen so far, at
+        ``familiar`` from a stretch seen before) at ``at`` raises an alarm."""
         self._first = self._first or at
         record = self._record.value
-        self._record.push(score)
+        tolerance = self.rule.familiar_tolerance
+        counted = 0.0 if tolerance is not None and familiar < tolerance else score
+        self._record.push(counted)
         warm = at - self._first >= self.rule.warmup
         alarm = (
             warm
-            and score >= self.rule.z * (self.rule.drop_ratio if direction < 0 else 1.0)
-            and score >= self.rule.record_ratio * record
-            and self._rearmed(at, score)
+            and counted >= self.rule.z * (self.rule.drop_ratio if direction < 0 else 1.0)
+            and counted >= self.rule.record_ratio * record
+            and self._rearmed(at, counted)
         )
         if alarm:
             self._last_alarm = at
-        self._peak = score if alarm else max(self._peak, score)
+        self._peak = counted if alarm else max(self._peak, counted)
         margin = self.rule.range_margin
         alarm = alarm or (warm and margin is not None and abs(beyond) >= margin and score >= self.rule.z / 2
                           and (self._last_any is None or at - self._last_any > self.rule.range_rest))
