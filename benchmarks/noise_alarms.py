@@ -57,7 +57,7 @@ def main() -> None:
     args = parser.parse_args()
     base = SurgeRule()
     rules = {f"z {z}": base.model_copy(update={"z": z}) for z in sorted({base.z - 0.5, base.z, base.z + 0.5, base.z + 1})}
-    scoring = base.model_copy(update={"z": min(rule.z for rule in rules.values())})  # familiarity for every z
+    scoring = tuning.scoring_rule(base, [rule.z for rule in rules.values()])
     print(f"alarms per brand-week ({args.brands} brands x {args.weeks} weeks after 1 week of warm-up; "
           f"bound: {1 / WEEKS_PER_MONTH:.2f}, one a month)")
     print("mean a bucket | " + " | ".join(rules))

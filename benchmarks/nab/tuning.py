@@ -21,6 +21,7 @@ from __future__ import annotations
 import importlib.util
 import itertools
 import json
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
@@ -110,12 +111,17 @@ class Scorer:
         return self.nab.normalise(raw, windows, "standard")
 
 
+def scoring_rule(rule: SurgeRule, z_values: Iterable[float] = SENSITIVITY["z"]) -> SurgeRule:
+    """``rule`` for scoring series that the gate replays at each of ``z_values``: the detector
+    measures familiarity only where the score reaches its own ``z``, so that is the least of them."""
+    return rule.model_copy(update={"z": min(z_values)})
+
+
 def assess(path: Path, name: str, windows: list[list[str]], rule: SurgeRule) -> Scored:
-    """The file's points judged by a detector with ``rule``'s scoring settings; its familiarity is
-    measured down to the least ``z`` of ``SENSITIVITY``, so every ``z`` of the grid replays exactly."""
+    """The file's points judged by a detector with ``rule``'s scoring settings (:func:`scoring_rule`)."""
     points = read_series(path)
     step = sampling_step(points)
-    detector = SurgeDetector(rule.model_copy(update={"z": min(SENSITIVITY["z"])}), step)
+    detector = SurgeDetector(scoring_rule(rule), step)
     scores = [detector.assess(p.at, p.value)[1:] for p in points]
     return Scored(name, points, step, scores, windows)
 
@@ -160,7 +166,8 @@ def best(scorer: Scorer, names: list[str], rules: list[SurgeRule]) -> tuple[Surg
     return rules[-k], top
 
 
-def cross_validate(scorer: Scorer, names: list[str], rules: list[SurgeRule], guard: list[str] = ()) -> list[Fold]:
+def cross_validate(scorer: Scorer, names: list[str], rules: list[SurgeRule],
+                   guard: Sequence[str] = ()) -> list[Fold]:
     """For each file of ``names``: the best rule on the others (and the ``guard`` files), and that
     rule's score on the file held out."""
     folds = []
