@@ -307,7 +307,7 @@ def compare(model: Path, val: dict[str, tuple[list[str], np.ndarray]]) -> None:
 
     today_head, tuned_head = Head.load(HEAD_PATH), Head.load(model)
     with tempfile.TemporaryDirectory() as cache:
-        tuned_engine = TorchE5(read_image(tuned_image(bundled_engine_path(), model, Path(cache))))
+        tuned_engine = TorchE5(tuned_image(bundled_engine_path(), model, Path(cache)))
         today_engine = E5()
         print(f"\n{'set':<22}{'today':>7}{'tuned':>7}{'gain [95% interval]':>26}{'ECE today':>11}{'tuned':>7}")
         umsab = []

