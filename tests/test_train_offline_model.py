@@ -75,3 +75,16 @@ def test_only_the_adapters_and_the_head_train_and_save_writes_the_merged_weights
         assert data[f"{TENSOR_PREFIX}l1.fi.w"].tobytes() == quantise(merged)
         assert np.array_equal(data[f"{TENSOR_PREFIX}l1.fi.b"], encoder.layers[1].fi.bias.detach().numpy())
         assert not any(key.startswith(f"{TENSOR_PREFIX}l0.") for key in data.files)
+
+
+def test_dropout_acts_in_training_only() -> None:
+    torch.manual_seed(2)
+    head = Head(np.ones((SHAPE.hidden, 3), np.float32), np.zeros(3, np.float32), 1.0, "query")
+    top = train.Top(Encoder(SHAPE), 1, head, rank=2, dropout=0.5)
+    with torch.no_grad():
+        top.layers[0].q.b.normal_()
+    x, keep = inputs()
+    top.train()
+    assert not torch.allclose(top(x, keep), top(x, keep))
+    top.eval()
+    assert torch.equal(top(x, keep), top(x, keep))

@@ -99,8 +99,12 @@ class Head:
     temperature: float = 1.0
     prefix: str = "query"
 
+    def logits(self, features: np.ndarray) -> np.ndarray:
+        """The scores before the temperature: ``x @ weights + bias``."""
+        return features @ self.weights + self.bias
+
     def probabilities(self, features: np.ndarray) -> np.ndarray:
-        logits = (features @ self.weights + self.bias) / self.temperature
+        logits = self.logits(features) / self.temperature
         logits -= logits.max(axis=1, keepdims=True)
         exp = np.exp(logits)
         return exp / exp.sum(axis=1, keepdims=True)
