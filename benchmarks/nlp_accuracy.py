@@ -22,7 +22,11 @@ English train split shares). It says how
 much sentiment a small model can learn from each set: where it too stays near chance (0.33), the
 set's labels, not the offline head, set the ceiling. The gap in macro-F1 to today's head (or to
 ``--against``, another head on the stock encoder) is shown for every set with its 95%
-paired-bootstrap interval, and for the UMSAB mean with each language resampled on its own.
+paired-bootstrap interval, and for the UMSAB mean with each language resampled on its own. The
+calibration error (ECE) over UMSAB and unseen TweetEval is shown twice: with each head's own
+temperature (fitted on UMSAB validation), and with the temperature fitted on a random half of those
+texts and measured on the other (20 halvings, both ways), which owes nothing to fitting on the
+texts it measures.
 
 Then the hand-labelled posts of ``--posts`` (60 a language: English, Polish, Hungarian, Russian,
 German, Spanish, French, a third of each label, with sarcasm and slang), which cover the languages
