@@ -40,7 +40,7 @@ from monitor.nlp.evaluation import (
     read_labelled_posts,
     read_split,
 )
-from monitor.nlp.offline import Head
+from monitor.nlp.offline import Head, softmax
 from monitor.nlp.text import prepare
 from monitor.nlp.tuned import bundled_engine_path
 
@@ -115,11 +115,6 @@ def evaluation_sets(data: Path) -> tuple[Labelled, np.ndarray, dict[str, Labelle
                      for path, (texts, labels, kinds) in zip(files, posts)})
     train = (train_texts, np.concatenate(train_y), np.full(len(train_texts), "plain"))
     return train, np.array(weight), sets
-
-
-def softmax(logits: np.ndarray) -> np.ndarray:
-    z = logits - logits.max(axis=1, keepdims=True)
-    return np.exp(z) / np.exp(z).sum(axis=1, keepdims=True)
 
 
 def mean_gap_interval(pairs: list[tuple[np.ndarray, np.ndarray, np.ndarray]], rounds: int = 1000) -> tuple[float, float]:

@@ -23,7 +23,7 @@ import torch
 from monitor.errors import NlpError
 from monitor.models import SENTIMENT_LABELS
 from monitor.nlp.e5_torch import torch_embedder
-from monitor.nlp.offline import MAX_TOKENS, NAME, default_embedder, embed
+from monitor.nlp.offline import MAX_TOKENS, NAME, default_embedder, embed, softmax
 
 UMSAB_LANGUAGES = ("arabic", "english", "french", "german", "hindi", "italian", "portuguese", "spanish")
 POST_KINDS = ("plain", "sarcasm", "slang")
@@ -167,9 +167,8 @@ def cross_fitted_calibration_error(logits: np.ndarray, y: np.ndarray, splits: in
         order = rng.permutation(len(y))
         halves = order[: len(y) // 2], order[len(y) // 2:]
         for fit, measure in (halves, halves[::-1]):
-            z = logits[measure] / fit_temperature(logits[fit], y[fit])
-            z = np.exp(z - z.max(axis=1, keepdims=True))
-            errors.append(expected_calibration_error(z / z.sum(axis=1, keepdims=True), y[measure]))
+            probs = softmax(logits[measure] / fit_temperature(logits[fit], y[fit]))
+            errors.append(expected_calibration_error(probs, y[measure]))
     return float(np.mean(errors))
 
 

@@ -87,6 +87,12 @@ def embed(
     return np.concatenate(chunks).astype(np.float32) if chunks else np.zeros((0, 384), np.float32)
 
 
+def softmax(logits: np.ndarray) -> np.ndarray:
+    """Row-wise softmax, shifted by each row's maximum so large scores do not overflow."""
+    exp = np.exp(logits - logits.max(axis=1, keepdims=True))
+    return exp / exp.sum(axis=1, keepdims=True)
+
+
 @dataclass(frozen=True)
 class Head:
     """Softmax regression over embeddings: ``softmax((x @ weights + bias) / temperature)``.
@@ -104,10 +110,7 @@ class Head:
         return features @ self.weights + self.bias
 
     def probabilities(self, features: np.ndarray) -> np.ndarray:
-        logits = self.logits(features) / self.temperature
-        logits -= logits.max(axis=1, keepdims=True)
-        exp = np.exp(logits)
-        return exp / exp.sum(axis=1, keepdims=True)
+        return softmax(self.logits(features) / self.temperature)
 
     def save(self, path: Path, **metadata: str | float) -> None:
         np.savez_compressed(
