@@ -12,21 +12,26 @@ fitted on the sets that measure them); the temperature, which changes no label, 
 validation as today's head's was. The retrained layers are written in the engine's 4-bit format
 with the head. With ``--lora RANK`` the top layers stay fixed and each of their linear maps gets a
 low-rank adapter ``W + (alpha/r) B A`` (only the adapters and the head train); ``save`` merges the
-adapters into the weights before quantising, so the engine file holds the result. It then
+adapters into the weights before quantising, so the engine file holds the result. ``--schedule cosine``
+lowers the learning rates to zero over the run; ``--average DECAY`` keeps a moving average of the
+trained weights, which each epoch evaluates and which is kept. It then
 measures what users will get: the tuned engine file run on PyTorch as the ``offline`` backend
 runs it (``monitor.nlp.e5_torch``), against today's offline scorer on the same validation texts
 and the benchmark's hand-labelled and crisis posts (macro-F1 with a paired-bootstrap interval,
 calibration error). Seeded; uses CUDA where there is a GPU.
 
-    python scripts/train_offline_model.py [--tuned 2] [--lora RANK] [--epochs 3] [--threads 2] [--out PATH]
+    python scripts/train_offline_model.py [--tuned 2] [--lora RANK] [--epochs 3] [--schedule cosine]
+                                          [--average DECAY] [--threads 2] [--out PATH]
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import copy
 import hashlib
 import logging
+import math
 import sys
 import tempfile
 import time
@@ -141,6 +146,39 @@ class Top(nn.Module):
         return self.head(self.dropout(self.embed(x, keep)))
 
 
+class Average:
+    """An exponential moving average of a module's trained parameters, updated after each step."""
+
+    def __init__(self, module: nn.Module, decay: float) -> None:
+        self.decay = decay
+        self.params = {name: p for name, p in module.named_parameters() if p.requires_grad}
+        self.shadow = {name: p.detach().clone() for name, p in self.params.items()}
+
+    def update(self) -> None:
+        with torch.no_grad():
+            for name, p in self.params.items():
+                self.shadow[name].lerp_(p.detach(), 1.0 - self.decay)
+
+    @contextlib.contextmanager
+    def applied(self):
+        """The module holds the averaged parameters inside the block, its own again after it."""
+        own = {name: p.detach().clone() for name, p in self.params.items()}
+        with torch.no_grad():
+            for name, p in self.params.items():
+                p.copy_(self.shadow[name])
+        try:
+            yield
+        finally:
+            with torch.no_grad():
+                for name, p in self.params.items():
+                    p.copy_(own[name])
+
+
+def cosine(steps: int):
+    """The learning-rate factor after ``step`` of ``steps``: from 1 down to 0 along half a cosine."""
+    return lambda step: 0.5 * (1.0 + math.cos(math.pi * min(step, steps) / steps))
+
+
 def stack(states: list[torch.Tensor], device: torch.device) -> tuple[torch.Tensor, torch.Tensor]:
     longest = max(len(s) for s in states)
     x = torch.zeros((len(states), longest, states[0].shape[1]), dtype=torch.float32)
@@ -184,6 +222,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--calibration-share", type=float, default=0.1,
                         help="share of each UMSAB language's train texts held out to fit the class offsets")
     parser.add_argument("--head-lr", type=float, default=1e-3)
+    parser.add_argument("--schedule", choices=("constant", "cosine"), default="constant",
+                        help="learning rates constant, or decaying to zero along half a cosine over all epochs")
+    parser.add_argument("--average", type=float, default=0.0, metavar="DECAY",
+                        help="keep and evaluate an exponential moving average of the trained weights (0: none)")
     parser.add_argument("--batch", type=int, default=32)
     parser.add_argument("--max-tokens", type=int, default=128, help="tokens per text in training")
     parser.add_argument("--limit", type=int, default=0, help="at most this many texts per file (a quick trial)")
@@ -263,8 +305,12 @@ def main(argv: list[str] | None = None) -> int:
     log.info("training %d parameters of the top layers and the head", sum(p.numel() for p in tuned))
     optimiser = torch.optim.AdamW([{"params": tuned, "lr": args.lr},
                                    {"params": top.head.parameters(), "lr": args.head_lr}], weight_decay=0.01)
-    best, best_state = -1.0, copy.deepcopy(top.state_dict())
     lengths = [len(s) for s in train_states]
+    per_epoch = math.ceil(len(lengths) / args.batch)
+    schedule = torch.optim.lr_scheduler.LambdaLR(
+        optimiser, cosine(args.epochs * per_epoch) if args.schedule == "cosine" else (lambda step: 1.0))
+    average = Average(top, args.average) if args.average else None
+    best, best_state = -1.0, copy.deepcopy(top.state_dict())
     for epoch in range(args.epochs):
         top.train()
         started, total = time.monotonic(), 0.0
@@ -276,13 +322,19 @@ def main(argv: list[str] | None = None) -> int:
             optimiser.zero_grad()
             loss.backward()
             optimiser.step()
+            schedule.step()
+            if average:
+                average.update()
             total += float(loss.detach()) * len(chunk)
-        scores = [macro_f1(val[name][1], logits_of(top, states, device).argmax(axis=1))
-                  for name, states in val_states.items() if name.startswith("umsab")]
-        log.info("epoch %d: loss %.3f, UMSAB validation mean macro-F1 %.3f (%.0fs)", epoch + 1,
-                 total / len(lengths), float(np.mean(scores)), time.monotonic() - started)
-        if np.mean(scores) > best:
-            best, best_state = float(np.mean(scores)), copy.deepcopy(top.state_dict())
+        with average.applied() if average else contextlib.nullcontext():
+            scores = {name: macro_f1(val[name][1], logits_of(top, states, device).argmax(axis=1))
+                      for name, states in val_states.items() if name.startswith("umsab")}
+            mean = float(np.mean(list(scores.values())))
+            log.info("epoch %d: loss %.3f, UMSAB validation mean macro-F1 %.3f (%.0fs); %s", epoch + 1,
+                     total / len(lengths), mean, time.monotonic() - started,
+                     " ".join(f"{name[6:9]} {score:.3f}" for name, score in scores.items()))
+            if mean > best:
+                best, best_state = mean, copy.deepcopy(top.state_dict())
     top.load_state_dict(best_state)
 
     if calibration_texts:
@@ -297,6 +349,7 @@ def main(argv: list[str] | None = None) -> int:
     log.info("temperature on UMSAB validation: %.3f", temperature)
     save(top, frozen, temperature, today.prefix, args.out, seed=args.seed, tuned=args.tuned,
          epochs=args.epochs, lora=args.lora, dropout=args.dropout, calibration_share=args.calibration_share,
+         cosine=args.schedule == "cosine", average=args.average,
          seconds=time.monotonic() - began)
     print(f"\n{args.tuned} top layers retrained in {time.monotonic() - began:.0f}s on {device} "
           f"({torch.get_num_threads()} threads); written to {args.out}")

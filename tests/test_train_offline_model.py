@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import copy
 import importlib.util
+import itertools
 from pathlib import Path
 
 import numpy as np
@@ -88,3 +89,31 @@ def test_dropout_acts_in_training_only() -> None:
     assert not torch.allclose(top(x, keep), top(x, keep))
     top.eval()
     assert torch.equal(top(x, keep), top(x, keep))
+
+
+def test_the_cosine_schedule_falls_from_one_to_zero() -> None:
+    factor = train.cosine(10)
+    values = [factor(step) for step in range(12)]
+    assert values[0] == pytest.approx(1.0) and values[5] == pytest.approx(0.5)
+    assert values[10] == pytest.approx(0.0) and values[11] == pytest.approx(0.0)
+    assert all(a >= b for a, b in itertools.pairwise(values))
+
+
+def test_the_average_follows_the_trained_weights_and_is_applied_only_inside_its_block() -> None:
+    torch.manual_seed(3)
+    head = Head(np.zeros((SHAPE.hidden, 3), np.float32), np.zeros(3, np.float32), 1.0, "query")
+    top = train.Top(Encoder(SHAPE), 1, head, rank=2)
+    fixed = top.layers[0].q.base.weight.detach().clone()
+    start = top.head.bias.detach().clone()
+    average = train.Average(top, 0.5)
+    assert "layers.0.q.base.weight" not in average.params
+    expected = start.clone()
+    for value in (1.0, 3.0):
+        with torch.no_grad():
+            top.head.bias.fill_(value)
+        average.update()
+        expected = 0.5 * expected + 0.5 * value
+    with average.applied():
+        assert torch.allclose(top.head.bias, expected)
+    assert torch.equal(top.head.bias, torch.full((3,), 3.0))
+    assert torch.equal(top.layers[0].q.base.weight, fixed)
