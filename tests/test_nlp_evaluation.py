@@ -10,6 +10,7 @@ import pytest
 from monitor.demo.scenario import load_config
 from monitor.errors import NlpError
 from monitor.nlp import evaluation
+from monitor.nlp.offline import softmax
 from monitor.nlp.text import cache_key
 from monitor.nlp.evaluation import (
     POST_KINDS,
@@ -97,30 +98,22 @@ def test_calibration_recovers_the_temperature_and_class_offsets_that_made_the_la
     rng = np.random.default_rng(3)
     logits = rng.normal(0, 3, (6000, 3))
     true_offsets = np.array([0.6, -0.9, 0.3])
-    z = logits / 2.0 + true_offsets
-    probs = np.exp(z - z.max(axis=1, keepdims=True))
-    probs /= probs.sum(axis=1, keepdims=True)
+    probs = softmax(logits / 2.0 + true_offsets)
     y = np.array([rng.choice(3, p=row) for row in probs])
     temperature, offsets = fit_calibration(logits, y)
     assert temperature == pytest.approx(2.0, rel=0.1)
     assert offsets.sum() == pytest.approx(0.0, abs=1e-9)
     assert np.allclose(offsets, true_offsets, atol=0.15)
-    calibrated = np.exp(logits / temperature + offsets)
-    calibrated /= calibrated.sum(axis=1, keepdims=True)
-    uncalibrated = np.exp(logits - logits.max(axis=1, keepdims=True))
-    uncalibrated /= uncalibrated.sum(axis=1, keepdims=True)
+    calibrated, uncalibrated = softmax(logits / temperature + offsets), softmax(logits)
     assert expected_calibration_error(calibrated, y) < 0.03 < expected_calibration_error(uncalibrated, y)
 
 
 def test_cross_fitted_calibration_error_refits_the_temperature_on_the_other_half() -> None:
     rng = np.random.default_rng(4)
     logits = rng.normal(0, 2, (4000, 3))
-    probs = np.exp(logits - logits.max(axis=1, keepdims=True))
-    probs /= probs.sum(axis=1, keepdims=True)
-    y = np.array([rng.choice(3, p=row) for row in probs])
+    y = np.array([rng.choice(3, p=row) for row in softmax(logits)])
     overconfident = logits * 3
-    raw = np.exp(overconfident - overconfident.max(axis=1, keepdims=True))
-    assert expected_calibration_error(raw / raw.sum(axis=1, keepdims=True), y) > 0.1
+    assert expected_calibration_error(softmax(overconfident), y) > 0.1
     assert cross_fitted_calibration_error(overconfident, y) < 0.03
     assert cross_fitted_calibration_error(overconfident, y) == cross_fitted_calibration_error(overconfident, y)
     assert cross_fitted_calibration_error(logits, y, splits=3) < 0.03
