@@ -77,6 +77,20 @@ def test_choosing_a_step_in_the_menu_marks_it_done_once_and_the_thread_shows_the
     assert "✅ ~2. Publish the holding statement~" in checklist and "1. *Confirm scope*" in checklist
 
 
+def test_a_step_press_retried_after_its_worker_died_mid_change_is_answered_once(setup):
+    from test_steps import DiesAfterQueueing, Killed
+
+    store, slack, _, _ = setup
+    [alert] = slack.messages
+    press = slack.action_payload(alert, "incident_step", user="lee", stamp="1733450000.000100", option=1)
+    with pytest.raises(Killed):
+        ActionHandler(DiesAfterQueueing(store), [PLAYBOOK]).handle(press)
+    later = datetime.now(timezone.utc) + timedelta(seconds=5)
+    ActionHandler(store, [PLAYBOOK], clock=lambda: later).handle(press)
+    assert [d.by for d in store.get_incident("aurora-air-1").steps_done] == ["lee"]
+    assert len([n for n in store.notifications("aurora-air-1") if n.kind == "step"]) == 1
+
+
 @pytest.mark.parametrize("button", ["incident_escalate", "incident_silence"])
 def test_the_same_press_delivered_again_changes_nothing_a_second_time(setup, button):
     store, slack, handler, _ = setup

@@ -50,3 +50,38 @@ def test_unknown_incidents_steps_and_playbooks_are_clear_errors(store, tmp_path)
         other.save_incident(incident(playbook_id=None))
         with pytest.raises(IncidentError, match="has no playbook"):
             mark_step(other, [PLAYBOOK], "aurora-air-1", 1, by="dana", now=T0)
+
+
+class Killed(Exception):
+    """The writer died."""
+
+
+class DiesAfterQueueing:
+    """A store whose writer dies after queueing the reply and before saving the incident, as an
+    Elasticsearch worker killed between the two writes of one change can."""
+
+    def __init__(self, inner):
+        self.store = inner
+
+    def get_incident(self, incident_id):
+        return self.store.get_incident(incident_id)
+
+    def save_incident(self, incident, notifications=()):
+        for notification in notifications:
+            self.store.enqueue(notification)
+        raise Killed
+
+
+def test_a_retried_request_after_a_writer_died_mid_change_is_answered_once(store):
+    request = "slack:incident_step:U1:1700000000.5"
+    with pytest.raises(Killed):
+        mark_step(DiesAfterQueueing(store), [PLAYBOOK], "aurora-air-1", 1, by="dana", now=T0, request=request)
+    assert store.get_incident("aurora-air-1").steps_done == [] and len(store.notifications("aurora-air-1")) == 1
+
+    done = mark_step(store, [PLAYBOOK], "aurora-air-1", 1, by="dana", now=T0 + timedelta(seconds=3), request=request)
+    assert [d.by for d in done.steps_done] == ["dana"]
+    [reply] = store.notifications("aurora-air-1")
+    assert reply.payload["headline"] == "dana completed step 1 “Confirm scope” (on time)"
+
+    other = mark_step(store, [PLAYBOOK], "aurora-air-1", 2, by="lee", now=T0, request="slack:incident_step:U2:1.0")
+    assert other.step_done(2).by == "lee" and len(store.notifications("aurora-air-1")) == 2

@@ -34,8 +34,14 @@ def mark_step(
     now: datetime,
     note: str = "",
     undo: bool = False,
+    request: str | None = None,
 ) -> Incident:
-    """Mark step ``number`` (from 1) of the incident's playbook done, or not done with ``undo``."""
+    """Mark step ``number`` (from 1) of the incident's playbook done, or not done with ``undo``.
+
+    ``request`` identifies the request asking for it (a Slack press and its retries): its thread reply
+    is queued under that identity, so a retry after a writer died between queueing the reply and
+    saving the incident (possible on Elasticsearch) finds the reply already queued.
+    """
 
     def change(incident: Incident) -> list[Notification] | None:
         playbook = find(playbooks, incident.playbook_id)
@@ -62,7 +68,7 @@ def mark_step(
             incident.steps_done.append(done)
             headline = f"{by} completed step {number} “{title}” ({timing(done)})"
         incident.updated_at = now
-        return [thread_reply(incident, f"{incident.id}:step:{number}:{'undo' if undo else 'done'}:{now.isoformat()}",
+        return [thread_reply(incident, f"{incident.id}:step:{number}:{'undo' if undo else 'done'}:{request or now.isoformat()}",
                              "step", headline + (f": {note}" if note else ""), now, by=by)]
 
     return change_incident(store, incident_id, change)

@@ -94,27 +94,28 @@ class ActionHandler:
         for pressed in actions:
             self._press(pressed, by, str(user.get("id") or by))
 
-    def _choose_step(self, pressed: dict[str, Any], by: str) -> None:
+    def _choose_step(self, pressed: dict[str, Any], by: str, request: str | None) -> None:
         option = pressed.get("selected_option")
         chosen = parse_step_option(str(option.get("value", ""))) if isinstance(option, dict) else None
         if chosen is None:
             return
         try:
-            incident = mark_step(self.store, self.playbooks, chosen[0], chosen[1], by=by, now=self.clock())
+            incident = mark_step(self.store, self.playbooks, chosen[0], chosen[1], by=by, now=self.clock(),
+                                 request=request)
         except IncidentError as exc:
             log.warning("Slack step choice by %s ignored: %s", by, exc)
             return
         log.info("incident %s: step %d done by %s via Slack", incident.id, chosen[1], by)
 
     def _press(self, pressed: dict[str, Any], by: str, user_id: str) -> None:
-        if pressed.get("action_id") == STEP_ACTION:
-            self._choose_step(pressed, by)
+        action_id, stamp = pressed.get("action_id", ""), pressed.get("action_ts")
+        request = f"slack:{action_id}:{user_id}:{stamp}" if stamp else None
+        if action_id == STEP_ACTION:
+            self._choose_step(pressed, by, request)
             return
-        action_id, incident_id = pressed.get("action_id", ""), pressed.get("value")
+        incident_id = pressed.get("value")
         if not isinstance(incident_id, str) or not incident_id or (action_id not in BUTTONS and action_id != SILENCE_BUTTON):
             return
-        stamp = pressed.get("action_ts")
-        request = f"slack:{action_id}:{user_id}:{stamp}" if stamp else None
         try:
             if action_id == SILENCE_BUTTON:
                 silence = silence_incident(self.store, incident_id, by=by, now=self.clock(), request=request,
