@@ -59,3 +59,40 @@ def test_resolve_and_false_alarm_close_it_and_closed_incidents_refuse_other_acti
         apply(store, "aurora-air-1", Action.ACKNOWLEDGE, by="dana", now=T0)
     with pytest.raises(IncidentError, match="no incident"):
         apply(store, "nope", Action.RESOLVE, by="dana", now=T0)
+
+
+class Killed(Exception):
+    """The writer died."""
+
+
+class DiesAfterQueueing:
+    """A store whose writer dies after queueing the reply and before saving the incident, as an
+    Elasticsearch worker killed between the two writes of one change can."""
+
+    def __init__(self, inner):
+        self.store = inner
+
+    def get_incident(self, incident_id):
+        return self.store.get_incident(incident_id)
+
+    def save_incident(self, incident, notifications=()):
+        for notification in notifications:
+            self.store.enqueue(notification)
+        raise Killed
+
+
+def test_a_retried_press_after_a_writer_died_mid_change_is_answered_once_even_after_another_change(store):
+    acknowledge = "slack:incident_ack:U1:1700000000.5"
+    with pytest.raises(Killed):
+        apply(DiesAfterQueueing(store), "aurora-air-1", Action.ACKNOWLEDGE, by="dana", now=T0, request=acknowledge)
+    assert store.get_incident("aurora-air-1").state is IncidentState.OPEN
+    assert len(store.notifications("aurora-air-1")) == 1
+
+    apply(store, "aurora-air-1", Action.ESCALATE, by="lee", now=T0 + timedelta(seconds=1),
+          request="slack:incident_escalate:U2:1700000001.0")
+    retried = apply(store, "aurora-air-1", Action.ACKNOWLEDGE, by="dana", now=T0 + timedelta(seconds=3),
+                    request=acknowledge)
+    assert retried.state is IncidentState.ACKNOWLEDGED and retried.severity is Severity.HIGH
+    assert [t.by for t in retried.transitions if t.request == acknowledge] == ["dana"]
+    assert sorted(n.payload["headline"] for n in store.notifications("aurora-air-1")) == [
+        "dana acknowledged the incident", "lee escalated the incident"]

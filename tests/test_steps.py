@@ -5,7 +5,7 @@ import pytest
 from monitor.alerts.incidents.steps import mark_step, timing
 from monitor.errors import IncidentError
 from monitor.store.sqlite import SqliteStore
-from test_lifecycle import T0, incident
+from test_lifecycle import T0, DiesAfterQueueing, Killed, incident
 from test_reminders import PLAYBOOK, store  # noqa: F401 (the store fixture: one incident with the playbook)
 
 
@@ -50,26 +50,6 @@ def test_unknown_incidents_steps_and_playbooks_are_clear_errors(store, tmp_path)
         other.save_incident(incident(playbook_id=None))
         with pytest.raises(IncidentError, match="has no playbook"):
             mark_step(other, [PLAYBOOK], "aurora-air-1", 1, by="dana", now=T0)
-
-
-class Killed(Exception):
-    """The writer died."""
-
-
-class DiesAfterQueueing:
-    """A store whose writer dies after queueing the reply and before saving the incident, as an
-    Elasticsearch worker killed between the two writes of one change can."""
-
-    def __init__(self, inner):
-        self.store = inner
-
-    def get_incident(self, incident_id):
-        return self.store.get_incident(incident_id)
-
-    def save_incident(self, incident, notifications=()):
-        for notification in notifications:
-            self.store.enqueue(notification)
-        raise Killed
 
 
 def test_a_retried_request_after_a_writer_died_mid_change_is_answered_once(store):

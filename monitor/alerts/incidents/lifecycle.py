@@ -69,7 +69,10 @@ def apply(store: Store, incident_id: str, action: Action | str, by: str, now: da
           request: str | None = None) -> Incident:
     """Apply ``action`` by ``by`` at ``now``; the thread gets a reply when something changed.
 
-    ``request`` identifies the request asking for it: one already applied changes nothing.
+    ``request`` identifies the request asking for it: one already applied changes nothing, and its
+    thread reply is queued under that identity, so a retry after a writer died between queueing the
+    reply and saving the incident (possible on Elasticsearch) finds the reply already queued, even when
+    another change came in between.
     """
     action = Action(action)
 
@@ -88,7 +91,7 @@ def apply(store: Store, incident_id: str, action: Action | str, by: str, now: da
                                                request=request))
         incident.updated_at = now
         headline = f"{by} {DONE[action]} the incident" + (f": {note}" if note else "")
-        return [thread_reply(incident, f"{incident.id}:{action.value}:{len(incident.transitions)}", kind,
-                             headline, now, by=by)]
+        return [thread_reply(incident, f"{incident.id}:{action.value}:{request or len(incident.transitions)}",
+                             kind, headline, now, by=by)]
 
     return change_incident(store, incident_id, change)
