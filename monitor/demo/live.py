@@ -205,10 +205,10 @@ def _replay(scenario: Scenario, traffic: Traffic, threshold: int, echo: Callable
     echo(f"{_clock()} the viral post appears: \"{viral['text'][:80]}…\"")
     uri = f"at://{VIRAL_DID}/{POST}/{rkey}"
     for count in range(1, threshold + 1):
+        viral_at = datetime.now(timezone.utc)  # the last pass sends the like that makes it viral
         traffic.like(uri, LIKE if count % 5 else REPOST)
         time.sleep(1 / LIKES_PER_SECOND)
-    viral_at = datetime.now(timezone.utc)
-    echo(f"{_clock()} it went viral: {threshold} likes and reposts on the stream")
+    echo(f"{_clock(viral_at)} it went viral: {threshold} likes and reposts on the stream")
     return viral_at
 
 
