@@ -16,7 +16,7 @@ from monitor.alerts.notify.slack.notifier import SlackNotifier
 from monitor.models import IncidentState
 from monitor.store.base import Notification
 from monitor.store.sqlite import SqliteStore
-from test_lifecycle import incident
+from test_lifecycle import DiesAfterQueueing, Killed, incident
 from test_reminders import PLAYBOOK
 
 
@@ -78,8 +78,6 @@ def test_choosing_a_step_in_the_menu_marks_it_done_once_and_the_thread_shows_the
 
 
 def test_a_step_press_retried_after_its_worker_died_mid_change_is_answered_once(setup):
-    from test_steps import DiesAfterQueueing, Killed
-
     store, slack, _, _ = setup
     [alert] = slack.messages
     press = slack.action_payload(alert, "incident_step", user="lee", stamp="1733450000.000100", option=1)
