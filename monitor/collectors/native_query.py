@@ -161,9 +161,10 @@ def common_forms(term: Term, languages: Iterable[str]) -> list[str]:
 
 
 def expanded(query: Query, dialect: Dialect, languages: Iterable[str], limit: int) -> Expanded:
-    """:func:`boolean` with each word's common forms in ``languages``, within ``limit`` characters."""
+    """:func:`boolean` with the common forms in ``languages`` of each word it searches, within ``limit``
+    characters (a word the boolean query had to drop, such as one ORed with an exclusion, gets none)."""
     node = _searchable(query, dialect, exclusions=dialect == "x")
-    wanted = {term: common_forms(term, languages) for term in query.positive_terms()}
+    wanted = {term: common_forms(term, languages) for term in Query(node).positive_terms()}
     chosen: Forms = {term: [] for term in wanted}
     added: list[str] = []
     left_out: list[str] = []
